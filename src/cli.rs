@@ -1,0 +1,85 @@
+//! The command line: subcommands and flags, parsed by clap. Values stay raw strings here; they are
+//! validated in `job` and `endpoint`, where the message can name their source.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::values::Values;
+
+const AFTER_HELP: &str = "\
+Every flag --some-name can also be set as the variable CUSTOMCD_SOME_NAME (flags win; empty values
+count as unset). The token is read from CUSTOMCD_TOKEN or --token-file.
+
+Exit codes: 0 sent (or dry run valid), 1 internal error, 2 invalid input or configuration (nothing
+sent), 3 the server refused the job (4xx), 4 delivery failed (network, timeout, 5xx).";
+
+/// Report CI/CD jobs (deployments above all) to the Allstacks Custom CD webhook.
+#[derive(Parser)]
+#[command(name = "customcd", version, about, propagate_version = true, args_override_self = true, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Validate one job and post it to the Custom CD webhook (or print it with --dry-run)
+    #[command(after_help = AFTER_HELP)]
+    Report(ReportArgs),
+}
+
+#[derive(Args, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub values: Values,
+    /// An optional field, repeatable; repeating a key makes a list. TYPE is string (default),
+    /// integer, float, duration (seconds) or timestamp (epoch seconds or RFC 3339)
+    #[arg(long = "field", value_name = "KEY[:TYPE]=VALUE")]
+    pub field: Vec<String>,
+}
+
+/// The arguments with multi-call dispatch applied: run as `customcd-report` (a link in the
+/// container image), the program behaves as `customcd report`, so an action's entrypoint can name
+/// the subcommand without arguments of its own.
+pub fn args_with_dispatch(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut args = args;
+    let invoked = args
+        .first()
+        .and_then(|a| {
+            std::path::Path::new(a)
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default();
+    if let Some(sub) = invoked.strip_prefix("customcd-") {
+        args.insert(1, sub.into());
+    }
+    args
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn a_link_named_customcd_report_runs_report() {
+        let args = args_with_dispatch(vec!["/customcd-report".into(), "--dry-run".into()]);
+        assert_eq!(args, vec!["/customcd-report", "report", "--dry-run"]);
+        let args = args_with_dispatch(vec!["/usr/bin/customcd".into(), "report".into()]);
+        assert_eq!(args, vec!["/usr/bin/customcd", "report"]);
+    }
+
+    #[test]
+    fn boolean_flags_need_no_value() {
+        let cli = Cli::try_parse_from(["customcd", "report", "--dry-run", "--status", "ok"])
+            .expect("parses");
+        let Command::Report(args) = cli.command;
+        assert_eq!(args.values.dry_run.as_deref(), Some("true"));
+        assert_eq!(args.values.status.as_deref(), Some("ok"));
+    }
+}

@@ -1,0 +1,452 @@
+//! Where and how to send: the endpoint URL (given whole, or built from server, port and company)
+//! and the token, both checked before anything is sent.
+
+use std::net::IpAddr;
+
+use crate::error::{quote, Problem};
+use crate::secret::Token;
+use crate::source::Source;
+use crate::values::{flag_name, var_name, Key, Stack};
+
+/// A checked endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub url: String,
+    pub source: Source,
+}
+
+/// A checked connection: endpoint and token.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub endpoint: Endpoint,
+    pub token: Token,
+    /// Set when the token came from a command-line flag, which other processes can read.
+    pub token_from_flag: bool,
+}
+
+/// Reads a yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case.
+pub fn flag_value(stack: &Stack, key: Key, default: bool, problems: &mut Vec<Problem>) -> bool {
+    let Some(v) = stack.get(key) else {
+        return default;
+    };
+    match v.value.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => true,
+        "false" | "no" | "0" | "off" => false,
+        _ => {
+            problems.push(
+                Problem::new(
+                    key.name(),
+                    "must be true or false",
+                    format!("set {} to true or false", var_name(key)),
+                )
+                .value(v.value.clone())
+                .source(v.source.clone()),
+            );
+            default
+        }
+    }
+}
+
+/// Resolves the endpoint and token. `allow_http` permits `http://` to hosts other than loopback.
+pub fn connection(
+    stack: &Stack,
+    allow_http: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<Connection> {
+    let endpoint = endpoint(stack, allow_http, problems);
+    let token = token(stack, problems);
+    match (endpoint, token) {
+        (Some(endpoint), Some((token, token_from_flag))) => Some(Connection {
+            endpoint,
+            token,
+            token_from_flag,
+        }),
+        _ => None,
+    }
+}
+
+fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Option<Endpoint> {
+    if let Some(url) = stack.get(Key::Url) {
+        return check_url(url.value.trim(), "url", &url.source, allow_http, problems).map(|url| {
+            Endpoint {
+                url,
+                source: url_source(stack),
+            }
+        });
+    }
+    let server = stack.get(Key::Server);
+    let company = stack.get(Key::CompanyId);
+    let (Some(server), Some(company)) = (server, company) else {
+        let missing = if server.is_none() && company.is_none() {
+            "url"
+        } else if server.is_none() {
+            "server"
+        } else {
+            "company_id"
+        };
+        problems.push(Problem::new(
+            missing,
+            "the endpoint is not set",
+            format!(
+                "set {}=https://HOST/webhook/company/ID/cicd_job, or {} and {} (and {} if not 443); or use --dry-run to only validate",
+                var_name(Key::Url),
+                flag_name(Key::Server),
+                flag_name(Key::CompanyId),
+                flag_name(Key::Port)
+            ),
+        ));
+        return None;
+    };
+    let company_id = company.value.trim();
+    if company_id.is_empty()
+        || !company_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        problems.push(
+            Problem::new(
+                "company_id",
+                "must be letters, digits, - or _ (it becomes part of the URL path)",
+                "use the company ID Allstacks shows",
+            )
+            .value(company.value.clone())
+            .source(company.source.clone()),
+        );
+        return None;
+    }
+    let host = server.value.trim().trim_end_matches('/');
+    let base = if host.contains("://") {
+        host.to_owned()
+    } else {
+        format!("https://{host}")
+    };
+    let base = match stack.get(Key::Port) {
+        Some(port) => match port.value.trim().parse::<u16>() {
+            Ok(p) if p > 0 => format!("{base}:{p}"),
+            _ => {
+                problems.push(
+                    Problem::new(
+                        "port",
+                        "must be a port number from 1 to 65535",
+                        format!("fix {} or leave it unset for 443", flag_name(Key::Port)),
+                    )
+                    .value(port.value.clone())
+                    .source(port.source.clone()),
+                );
+                return None;
+            }
+        },
+        None => base,
+    };
+    let url = format!("{base}/webhook/company/{company_id}/cicd_job");
+    check_url(&url, "server", &server.source, allow_http, problems).map(|url| Endpoint {
+        url,
+        source: url_source(stack),
+    })
+}
+
+fn url_source(stack: &Stack) -> Source {
+    match stack.get(Key::Url) {
+        Some(u) => u.source.clone(),
+        None => {
+            let parts: Vec<String> = [Key::Server, Key::Port, Key::CompanyId]
+                .iter()
+                .filter_map(|k| stack.get(*k).map(|v| v.source.to_string()))
+                .collect();
+            Source::Default(format!("built from {}", parts.join(", ")))
+        }
+    }
+}
+
+/// Checks an endpoint URL: http or https, a host, no user-info, and plain http only to loopback
+/// unless allowed. Returns the URL to use.
+fn check_url(
+    url: &str,
+    field: &str,
+    source: &Source,
+    allow_http: bool,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
+    let shown = crate::remote::redact(url);
+    let bad = |rule: String, fix: String| {
+        Problem::new(field, rule, fix)
+            .value(shown.clone())
+            .source(source.clone())
+    };
+    let uri: ureq::http::Uri = match url.parse() {
+        Ok(u) => u,
+        Err(e) => {
+            problems.push(bad(
+                format!("is not a URL ({e})"),
+                "give https://HOST[:PORT]/webhook/company/ID/cicd_job".to_owned(),
+            ));
+            return None;
+        }
+    };
+    let scheme = uri.scheme_str().unwrap_or("");
+    let Some(authority) = uri.authority() else {
+        problems.push(bad(
+            "has no host".to_owned(),
+            "give https://HOST[:PORT]/webhook/company/ID/cicd_job".to_owned(),
+        ));
+        return None;
+    };
+    if authority.as_str().contains('@') {
+        problems.push(bad(
+            "contains user-info (credentials) before the host; they would leak into logs and proxies".to_owned(),
+            "remove user:password@ from the URL and give the token through CUSTOMCD_TOKEN or --token-file".to_owned(),
+        ));
+        return None;
+    }
+    match scheme {
+        "https" => {}
+        "http" if allow_http || is_loopback(authority.host()) => {}
+        "http" => {
+            problems.push(bad(
+                format!(
+                    "uses plain http to {}, which would send the token unencrypted",
+                    quote(authority.host())
+                ),
+                format!(
+                    "use https, or pass {} if the network path is trusted",
+                    flag_name(Key::AllowHttp)
+                ),
+            ));
+            return None;
+        }
+        other => {
+            problems.push(bad(
+                format!("has scheme {}, not https", quote(other)),
+                "use an https:// URL".to_owned(),
+            ));
+            return None;
+        }
+    }
+    Some(url.to_owned())
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.trim_start_matches('[').trim_end_matches(']');
+    h.eq_ignore_ascii_case("localhost") || h.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The token: from `--token`/`CUSTOMCD_TOKEN`/input, or from a file named by `--token-file`,
+/// whichever the higher source gives.
+fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
+    let chosen = stack.first_of(&[Key::Token, Key::TokenFile]);
+    let Some((key, v)) = chosen else {
+        problems.push(Problem::new(
+            "token",
+            "no API token is set",
+            format!(
+                "set {} (a secret variable in CI) or pass {} PATH",
+                var_name(Key::Token),
+                flag_name(Key::TokenFile)
+            ),
+        ));
+        return None;
+    };
+    if key == Key::Token {
+        return match Token::new(&v.value) {
+            Some(t) => Some((t, matches!(v.source, Source::Flag(_)))),
+            None => {
+                problems.push(
+                    Problem::new("token", "is blank", "set the token").source(v.source.clone()),
+                );
+                None
+            }
+        };
+    }
+    let path = v.value.trim();
+    match std::fs::read_to_string(path) {
+        Ok(text) => match Token::new(&text) {
+            Some(t) => Some((t, false)),
+            None => {
+                problems.push(
+                    Problem::new(
+                        "token",
+                        format!("the token file {} is empty", quote(path)),
+                        "write the token into the file",
+                    )
+                    .source(v.source.clone()),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            problems.push(
+                Problem::new(
+                    "token_file",
+                    format!("cannot be read: {e}"),
+                    "check the path and its permissions",
+                )
+                .value(path.to_owned())
+                .source(v.source.clone()),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::Sourced;
+    use crate::values::Layer;
+
+    fn stack(pairs: &[(Key, &str)]) -> Stack {
+        let mut layer = Layer::default();
+        for (k, v) in pairs {
+            layer.set(*k, Sourced::new((*v).to_owned(), Source::Var(var_name(*k))));
+        }
+        let mut s = Stack::default();
+        s.push(layer);
+        s
+    }
+
+    fn conn(pairs: &[(Key, &str)], allow_http: bool) -> Result<Connection, Vec<Problem>> {
+        let mut p = Vec::new();
+        match connection(&stack(pairs), allow_http, &mut p) {
+            Some(c) if p.is_empty() => Ok(c),
+            _ => Err(p),
+        }
+    }
+
+    #[test]
+    fn the_endpoint_is_built_from_server_port_and_company() {
+        let c = conn(
+            &[
+                (Key::Server, "allstacks.example.com"),
+                (Key::Port, "8443"),
+                (Key::CompanyId, "77"),
+                (Key::Token, "tok-1234"),
+            ],
+            false,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.endpoint.url,
+            "https://allstacks.example.com:8443/webhook/company/77/cicd_job"
+        );
+        let c = conn(
+            &[
+                (Key::Server, "https://a.example/"),
+                (Key::CompanyId, "77"),
+                (Key::Token, "tok-1234"),
+            ],
+            false,
+        )
+        .expect("valid");
+        assert_eq!(
+            c.endpoint.url,
+            "https://a.example/webhook/company/77/cicd_job"
+        );
+    }
+
+    #[test]
+    fn plain_http_is_for_loopback_only_unless_allowed() {
+        for host in ["127.0.0.1:8080", "localhost", "[::1]:9000", "127.1.2.3"] {
+            let url = format!("http://{host}/webhook/company/1/cicd_job");
+            assert!(
+                conn(&[(Key::Url, &url), (Key::Token, "tok-1234")], false).is_ok(),
+                "{host}"
+            );
+        }
+        let url = "http://allstacks.example.com/webhook/company/1/cicd_job";
+        let p = conn(&[(Key::Url, url), (Key::Token, "tok-1234")], false)
+            .expect_err("http to a remote host");
+        assert!(p[0].rule.contains("unencrypted"), "{}", p[0]);
+        assert!(p[0].fix.contains("--allow-http"));
+        assert!(conn(&[(Key::Url, url), (Key::Token, "tok-1234")], true).is_ok());
+    }
+
+    #[test]
+    fn credentials_in_the_endpoint_are_refused_without_being_shown() {
+        let p = conn(
+            &[
+                (Key::Url, "https://me:hunter22@a.example/x"),
+                (Key::Token, "tok-1234"),
+            ],
+            false,
+        )
+        .expect_err("user-info");
+        assert!(p[0].rule.contains("user-info"));
+        assert!(!p[0].to_string().contains("hunter22"), "{}", p[0]);
+    }
+
+    #[test]
+    fn missing_or_bad_settings_are_named() {
+        let p = conn(&[], false).expect_err("nothing set");
+        let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["url", "token"]);
+        let p = conn(&[(Key::Url, "ftp://a/b"), (Key::Token, "tok-1234")], false).expect_err("ftp");
+        assert!(p[0].rule.contains("scheme"));
+        let p = conn(
+            &[
+                (Key::Server, "a.example"),
+                (Key::CompanyId, "7"),
+                (Key::Port, "99999"),
+                (Key::Token, "tok-1234"),
+            ],
+            false,
+        )
+        .expect_err("port");
+        assert_eq!(p[0].field, "port");
+        let p = conn(
+            &[
+                (Key::Server, "a.example"),
+                (Key::CompanyId, "7/../x"),
+                (Key::Token, "tok-1234"),
+            ],
+            false,
+        )
+        .expect_err("company");
+        assert_eq!(p[0].field, "company_id");
+    }
+
+    #[test]
+    fn the_token_comes_from_a_file_and_is_trimmed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  file-token-xyz\n").expect("write");
+        let p = path.to_string_lossy().into_owned();
+        let c = conn(
+            &[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)],
+            false,
+        )
+        .expect("valid");
+        assert_eq!(c.token.bearer(), "Bearer file-token-xyz");
+        std::fs::write(&path, "\n").expect("write");
+        let e = conn(
+            &[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)],
+            false,
+        )
+        .expect_err("empty file");
+        assert!(e[0].rule.contains("empty"));
+    }
+
+    #[test]
+    fn yes_no_settings_accept_the_usual_words() {
+        let mut p = Vec::new();
+        assert!(flag_value(
+            &stack(&[(Key::DryRun, "TRUE")]),
+            Key::DryRun,
+            false,
+            &mut p
+        ));
+        assert!(!flag_value(
+            &stack(&[(Key::DryRun, "0")]),
+            Key::DryRun,
+            true,
+            &mut p
+        ));
+        assert!(p.is_empty());
+        flag_value(
+            &stack(&[(Key::DryRun, "maybe")]),
+            Key::DryRun,
+            false,
+            &mut p,
+        );
+        assert_eq!(p.len(), 1);
+    }
+}

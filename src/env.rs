@@ -1,0 +1,44 @@
+//! The process environment as a plain map, read once at start-up and passed down, so that no
+//! code deep inside reads `std::env` and tests never mutate the process environment.
+
+use std::collections::BTreeMap;
+
+/// Environment variables by name. Values that are not UTF-8 are decoded lossily.
+#[derive(Debug, Default, Clone)]
+pub struct Env(BTreeMap<String, String>);
+
+impl Env {
+    /// The environment of this process.
+    pub fn from_process() -> Env {
+        Env(std::env::vars_os()
+            .map(|(k, v)| {
+                (
+                    k.to_string_lossy().into_owned(),
+                    v.to_string_lossy().into_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// The value of `name`, when set and not blank.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
+
+    /// Every variable, for envy.
+    pub fn pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
+        self.0.iter().map(|(k, v)| (k.clone(), v.clone()))
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Env(iter
+            .into_iter()
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect())
+    }
+}

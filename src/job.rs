@@ -1,0 +1,666 @@
+//! The job: resolving the stacked settings into one validated Custom CD job, and its JSON body.
+//!
+//! Every rule of the payload contract is checked here, all at once, so that the user sees every
+//! problem in one run. A `Job` exists only when all rules hold, which is what makes "a payload that
+//! would be rejected never leaves the machine" true by construction.
+
+use serde::Serialize;
+
+use crate::epoch;
+use crate::error::{quote, Problem};
+use crate::optional::{self, OptionalField, OptionalInput, MAX_FIELDS};
+use crate::source::{Source, Sourced};
+use crate::status::Status;
+use crate::values::{flag_name, var_name, Key, Stack};
+
+/// A job that satisfies every rule of the contract, with the source of each field.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub job_id: Sourced<String>,
+    pub commit_sha: Sourced<String>,
+    pub service_id: Sourced<u64>,
+    /// Seconds since the epoch.
+    pub job_start_time: Sourced<i64>,
+    /// Whole seconds.
+    pub job_duration: Sourced<u64>,
+    pub status: Sourced<Status>,
+    pub repo_id: Option<Sourced<String>>,
+    pub repo_name: Option<Sourced<String>>,
+    pub triggered_by: Option<Sourced<String>>,
+    pub job_type: Option<Sourced<String>>,
+    pub optional: Vec<OptionalField>,
+}
+
+/// The JSON body, field for field as the API names them. Unset optional fields are omitted, never
+/// sent as `null` or `""`.
+#[derive(Debug, Serialize)]
+pub struct Payload<'a> {
+    pub job_id: &'a str,
+    pub commit_sha: &'a str,
+    pub service_id: u64,
+    pub job_start_time: i64,
+    pub job_duration: u64,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub triggered_by: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub job_type: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub optional: &'a [OptionalField],
+}
+
+impl Job {
+    pub fn payload(&self) -> Payload<'_> {
+        Payload {
+            job_id: &self.job_id.value,
+            commit_sha: &self.commit_sha.value,
+            service_id: self.service_id.value,
+            job_start_time: self.job_start_time.value,
+            job_duration: self.job_duration.value,
+            status: self.status.value.as_api(),
+            repo_id: self.repo_id.as_ref().map(|s| s.value.as_str()),
+            repo_name: self.repo_name.as_ref().map(|s| s.value.as_str()),
+            triggered_by: self.triggered_by.as_ref().map(|s| s.value.as_str()),
+            job_type: self.job_type.as_ref().map(|s| s.value.as_str()),
+            optional: &self.optional,
+        }
+    }
+
+    /// The exact body that is sent.
+    pub fn body(&self) -> String {
+        serde_json::to_string(&self.payload())
+            .expect("a payload of strings and integers always serializes")
+    }
+
+    /// Each field with its value and source, for the dry run and `customcd env`.
+    pub fn provenance(&self) -> Vec<(&'static str, String, String)> {
+        let mut rows = vec![
+            (
+                "job_id",
+                self.job_id.value.clone(),
+                self.job_id.source.to_string(),
+            ),
+            (
+                "commit_sha",
+                self.commit_sha.value.clone(),
+                self.commit_sha.source.to_string(),
+            ),
+            (
+                "service_id",
+                self.service_id.value.to_string(),
+                self.service_id.source.to_string(),
+            ),
+            (
+                "job_start_time",
+                format!(
+                    "{} ({})",
+                    self.job_start_time.value,
+                    epoch::to_rfc3339(self.job_start_time.value)
+                ),
+                self.job_start_time.source.to_string(),
+            ),
+            (
+                "job_duration",
+                self.job_duration.value.to_string(),
+                self.job_duration.source.to_string(),
+            ),
+            (
+                "status",
+                self.status.value.to_string(),
+                self.status.source.to_string(),
+            ),
+        ];
+        for (name, field) in [
+            ("repo_id", &self.repo_id),
+            ("repo_name", &self.repo_name),
+            ("triggered_by", &self.triggered_by),
+            ("job_type", &self.job_type),
+        ] {
+            if let Some(f) = field {
+                rows.push((name, f.value.clone(), f.source.to_string()));
+            }
+        }
+        for f in &self.optional {
+            rows.push((
+                "optional",
+                format!("{}={}", f.key, f.value),
+                f.source.to_string(),
+            ));
+        }
+        rows
+    }
+}
+
+/// Everything resolution needs besides the stacked settings.
+pub struct Inputs<'a> {
+    pub stack: &'a Stack,
+    /// Optional fields of each source, highest precedence first.
+    pub optional: &'a [OptionalInput],
+    /// Why git could not supply `commit_sha` / `repo_name`, when it was asked and failed.
+    pub git_error: Option<String>,
+    /// The current time, epoch seconds (passed in so tests are deterministic).
+    pub now: i64,
+}
+
+/// Resolves and validates a job; on failure, every problem found.
+pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
+    let stack = inputs.stack;
+    let mut problems = Vec::new();
+
+    let commit_sha = match stack.get(Key::CommitSha) {
+        Some(v) => check_sha(v, &mut problems),
+        None => {
+            let rule = match &inputs.git_error {
+                Some(e) => format!("is required, and git could not supply it: {e}"),
+                None => "is required".to_owned(),
+            };
+            problems.push(Problem::new(
+                "commit_sha",
+                rule,
+                fix_for(
+                    Key::CommitSha,
+                    "the full SHA, e.g. \"$(git rev-parse HEAD)\", or run inside the git checkout",
+                ),
+            ));
+            None
+        }
+    };
+
+    let service_id = match stack.get(Key::ServiceId) {
+        Some(v) => match v.value.trim().parse::<u64>() {
+            Ok(n) if n > 0 => Some(Sourced::new(n, v.source.clone())),
+            _ => {
+                problems.push(
+                    Problem::new(
+                        "service_id",
+                        "must be a positive whole number (the ID of your Custom CD service)",
+                        "use the number Allstacks shows for the service, e.g. 42",
+                    )
+                    .value(v.value.clone())
+                    .source(v.source.clone()),
+                );
+                None
+            }
+        },
+        None => {
+            problems.push(Problem::new(
+                "service_id",
+                "is required",
+                fix_for(
+                    Key::ServiceId,
+                    "the ID of your Custom CD service in Allstacks",
+                ),
+            ));
+            None
+        }
+    };
+
+    let job_start_time = match stack.get(Key::JobStartTime) {
+        Some(v) => match epoch::parse_time(&v.value) {
+            Ok(t) => Some(Sourced::new(t, v.source.clone())),
+            Err(e) => {
+                problems.push(
+                    Problem::new("job_start_time", e.to_string(), e.fix())
+                        .value(v.value.clone())
+                        .source(v.source.clone()),
+                );
+                None
+            }
+        },
+        None => {
+            problems.push(Problem::new(
+                "job_start_time",
+                "is required, and no start time is known",
+                format!(
+                    "record the start when the job begins and pass it here: {}=$(date +%s) at the start, then {} \"${}\" (or RFC 3339 such as 2024-01-01T10:00:00Z)",
+                    var_name(Key::JobStartTime),
+                    flag_name(Key::JobStartTime),
+                    var_name(Key::JobStartTime)
+                ),
+            ));
+            None
+        }
+    };
+
+    let job_duration = match stack.get(Key::JobDuration) {
+        Some(v) => match v.value.trim().parse::<u64>() {
+            Ok(d) => Some(Sourced::new(d, v.source.clone())),
+            Err(_) => {
+                problems.push(
+                    Problem::new("job_duration", "must be whole seconds, 0 or more", "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time")
+                        .value(v.value.clone())
+                        .source(v.source.clone()),
+                );
+                None
+            }
+        },
+        // Never negative: a start in the future (clock skew between machines) counts as 0.
+        None => job_start_time.as_ref().map(|start| {
+            let elapsed = u64::try_from(inputs.now.saturating_sub(start.value)).unwrap_or(0);
+            Sourced::new(
+                elapsed,
+                Source::Default("now minus job_start_time".to_owned()),
+            )
+        }),
+    };
+
+    let status = match stack.get(Key::Status) {
+        Some(v) => match Status::parse(&v.value) {
+            Some(s) => Some(Sourced::new(s, v.source.clone())),
+            None => {
+                problems.push(
+                    Problem::new(
+                        "status",
+                        format!(
+                            "is not a status word; accepted (any case): {}",
+                            Status::accepted_words()
+                        ),
+                        "pass the job's outcome, e.g. --status success",
+                    )
+                    .value(v.value.clone())
+                    .source(v.source.clone()),
+                );
+                None
+            }
+        },
+        None => {
+            problems.push(Problem::new(
+                "status",
+                "is required",
+                fix_for(
+                    Key::Status,
+                    "Succeeded, Failed or On Hold (or success, failure, ...)",
+                ),
+            ));
+            None
+        }
+    };
+
+    let repo_id = text(stack, Key::RepoId);
+    let repo_name = text(stack, Key::RepoName);
+    if repo_id.is_none() && repo_name.is_none() {
+        let rule = match &inputs.git_error {
+            Some(e) => format!("one of repo_id and repo_name is required, and git could not supply a name: {e}"),
+            None => "one of repo_id and repo_name is required, and the repository has no origin remote to name it".to_owned(),
+        };
+        problems.push(Problem::new(
+            "repo_id / repo_name",
+            rule,
+            format!(
+                "pass {} owner/name (or {} N), or set {}",
+                flag_name(Key::RepoName),
+                flag_name(Key::RepoId),
+                var_name(Key::RepoName)
+            ),
+        ));
+    }
+
+    let optional = optional::assemble(inputs.optional, &mut problems);
+    if optional.len() > MAX_FIELDS {
+        problems.push(Problem::new(
+            "optional",
+            format!(
+                "at most {MAX_FIELDS} optional fields are allowed, found {}",
+                optional.len()
+            ),
+            "drop some fields, or combine values of one key into a list",
+        ));
+    }
+
+    let job_id = match stack.get(Key::JobId) {
+        Some(v) => Some(Sourced::new(v.value.trim().to_owned(), v.source.clone())),
+        // Without an id from anywhere, the commit and start make one that is stable across
+        // retries of the same report, which is what the server expects of a job id.
+        None => match (&commit_sha, &job_start_time) {
+            (Some(sha), Some(start)) => Some(Sourced::new(
+                format!("{}-{}", &sha.value[..12], start.value),
+                Source::Default("commit_sha and job_start_time".to_owned()),
+            )),
+            _ => None,
+        },
+    };
+
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    match (
+        job_id,
+        commit_sha,
+        service_id,
+        job_start_time,
+        job_duration,
+        status,
+    ) {
+        (
+            Some(job_id),
+            Some(commit_sha),
+            Some(service_id),
+            Some(job_start_time),
+            Some(job_duration),
+            Some(status),
+        ) => Ok(Job {
+            job_id,
+            commit_sha,
+            service_id,
+            job_start_time,
+            job_duration,
+            status,
+            repo_id,
+            repo_name,
+            triggered_by: text(stack, Key::TriggeredBy),
+            job_type: text(stack, Key::JobType),
+            optional,
+        }),
+        // Every None above pushed a problem, so this arm is unreachable; say so rather than panic.
+        _ => Err(vec![Problem::new(
+            "job",
+            "could not be resolved",
+            "report this as a bug in customcd",
+        )]),
+    }
+}
+
+fn fix_for(key: Key, what: &str) -> String {
+    format!("pass {} or set {} to {what}", flag_name(key), var_name(key))
+}
+
+/// A free-text field, trimmed; blank counts as unset.
+fn text(stack: &Stack, key: Key) -> Option<Sourced<String>> {
+    stack
+        .get(key)
+        .map(|v| v.clone().map(|s| s.trim().to_owned()))
+        .filter(|v| !v.value.is_empty())
+}
+
+/// Checks a commit SHA: 40 (SHA-1) or 64 (SHA-256) hex characters. Returns it lowercased.
+fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced<String>> {
+    let sha = v.value.trim();
+    let rule = if let Some(bad) = sha.chars().find(|c| !c.is_ascii_hexdigit()) {
+        Some(format!("contains {}, which is not a hex digit; a commit SHA is 40 (SHA-1) or 64 (SHA-256) hex characters", quote(&bad.to_string())))
+    } else if sha.len() != 40 && sha.len() != 64 {
+        Some(format!("is {} characters long; a full commit SHA has 40 (SHA-1) or 64 (SHA-256) hex characters", sha.len()))
+    } else {
+        None
+    };
+    match rule {
+        Some(rule) => {
+            problems.push(Problem::new("commit_sha", rule, "give the full SHA, e.g. \"$(git rev-parse HEAD)\"; short SHAs and ref names are not accepted").value(v.value.clone()).source(v.source.clone()));
+            None
+        }
+        None => Some(Sourced::new(sha.to_ascii_lowercase(), v.source.clone())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::Layer;
+    use serde_json::json;
+
+    const SHA: &str = "a2e7da86cc392417b0d9f605b28038aae80b002f";
+
+    fn flag(key: Key) -> Source {
+        Source::Flag(flag_name(key))
+    }
+
+    fn stack(pairs: &[(Key, &str)]) -> Stack {
+        let mut layer = Layer::default();
+        for (k, v) in pairs {
+            layer.set(*k, Sourced::new((*v).to_owned(), flag(*k)));
+        }
+        let mut s = Stack::default();
+        s.push(layer);
+        s
+    }
+
+    fn valid() -> Vec<(Key, &'static str)> {
+        vec![
+            (Key::JobId, "1"),
+            (Key::CommitSha, SHA),
+            (Key::ServiceId, "2"),
+            (Key::JobStartTime, "1704018030"),
+            (Key::JobDuration, "300"),
+            (Key::Status, "Succeeded"),
+            (Key::RepoId, "12345"),
+        ]
+    }
+
+    fn run(pairs: &[(Key, &str)]) -> Result<Job, Vec<Problem>> {
+        let s = stack(pairs);
+        resolve(&Inputs {
+            stack: &s,
+            optional: &[],
+            git_error: None,
+            now: 1_704_018_330,
+        })
+    }
+
+    fn problems(pairs: &[(Key, &str)]) -> Vec<Problem> {
+        run(pairs).expect_err("this job is invalid")
+    }
+
+    fn with(extra: &[(Key, &'static str)]) -> Vec<(Key, &'static str)> {
+        let mut v: Vec<_> = valid()
+            .into_iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .collect();
+        v.extend(extra.iter().copied());
+        v
+    }
+
+    fn without(key: Key) -> Vec<(Key, &'static str)> {
+        valid().into_iter().filter(|(k, _)| *k != key).collect()
+    }
+
+    #[test]
+    fn a_valid_job_becomes_the_vendor_sample_body() {
+        let job = run(&with(&[
+            (Key::TriggeredBy, "testuser@org.com"),
+            (Key::JobType, "Production Deploy"),
+        ]))
+        .expect("valid");
+        let body: serde_json::Value = serde_json::from_str(&job.body()).expect("json");
+        assert_eq!(
+            body,
+            json!({
+                "job_id": "1", "status": "Succeeded", "commit_sha": SHA, "triggered_by": "testuser@org.com",
+                "repo_id": "12345", "service_id": 2, "job_start_time": 1_704_018_030, "job_duration": 300,
+                "job_type": "Production Deploy"
+            })
+        );
+    }
+
+    #[test]
+    fn unset_fields_are_omitted_not_null() {
+        let job = run(&valid()).expect("valid");
+        let body = job.body();
+        assert!(!body.contains("null") && !body.contains("\"\""), "{body}");
+        assert!(
+            !body.contains("optional") && !body.contains("repo_name"),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn the_commit_sha_is_lowercased_and_sha256_is_accepted() {
+        let upper = SHA.to_ascii_uppercase();
+        let job = run(&with(&[(
+            Key::CommitSha,
+            &*Box::leak(upper.into_boxed_str()),
+        )]))
+        .expect("valid");
+        assert_eq!(job.commit_sha.value, SHA);
+        let sha256 = "0123456789abcdef".repeat(4);
+        let job = run(&with(&[(
+            Key::CommitSha,
+            &*Box::leak(sha256.clone().into_boxed_str()),
+        )]))
+        .expect("valid");
+        assert_eq!(job.commit_sha.value, sha256);
+    }
+
+    #[test]
+    fn each_rule_is_enforced_and_names_the_field_value_and_source() {
+        type Case<'a> = (&'a [(Key, &'a str)], &'a str, &'a str);
+        let cases: &[Case] = &[
+            (&[(Key::CommitSha, "a2e7da8")], "commit_sha", "7 characters"),
+            (
+                &[(Key::CommitSha, "g2e7da86cc392417b0d9f605b28038aae80b002f")],
+                "commit_sha",
+                "not a hex digit",
+            ),
+            (&[(Key::CommitSha, "HEAD")], "commit_sha", "not a hex digit"),
+            (
+                &[(Key::ServiceId, "abc")],
+                "service_id",
+                "positive whole number",
+            ),
+            (
+                &[(Key::ServiceId, "0")],
+                "service_id",
+                "positive whole number",
+            ),
+            (
+                &[(Key::ServiceId, "-2")],
+                "service_id",
+                "positive whole number",
+            ),
+            (
+                &[(Key::JobStartTime, "1704018030000")],
+                "job_start_time",
+                "milliseconds",
+            ),
+            (
+                &[(Key::JobStartTime, "soon")],
+                "job_start_time",
+                "neither epoch seconds",
+            ),
+            (&[(Key::JobDuration, "-1")], "job_duration", "whole seconds"),
+            (
+                &[(Key::JobDuration, "1.5")],
+                "job_duration",
+                "whole seconds",
+            ),
+            (&[(Key::Status, "running")], "status", "accepted"),
+        ];
+        for (extra, field, needle) in cases {
+            let p = problems(&with(extra));
+            assert_eq!(p.len(), 1, "{extra:?}: {p:?}");
+            assert_eq!(p[0].field, *field);
+            assert!(p[0].rule.contains(needle), "{extra:?}: {}", p[0]);
+            assert_eq!(p[0].value.as_deref(), Some(extra[0].1));
+            assert_eq!(p[0].source, Some(flag(extra[0].0)));
+            assert!(!p[0].fix.is_empty());
+        }
+    }
+
+    #[test]
+    fn missing_required_fields_are_each_reported() {
+        for (key, field) in [
+            (Key::CommitSha, "commit_sha"),
+            (Key::ServiceId, "service_id"),
+            (Key::JobStartTime, "job_start_time"),
+            (Key::Status, "status"),
+            (Key::RepoId, "repo_id / repo_name"),
+        ] {
+            let p = problems(&without(key));
+            assert_eq!(p.len(), 1, "{field}: {p:?}");
+            assert_eq!(p[0].field, field);
+            assert!(p[0].fix.contains("--"), "the fix names a flag: {}", p[0]);
+        }
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let p = problems(&[
+            (Key::CommitSha, "abc"),
+            (Key::ServiceId, "x"),
+            (Key::Status, "meh"),
+        ]);
+        let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "commit_sha",
+                "service_id",
+                "job_start_time",
+                "status",
+                "repo_id / repo_name"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_git_failure_is_named_only_when_git_was_needed() {
+        let s = stack(&without(Key::CommitSha));
+        let p = resolve(&Inputs {
+            stack: &s,
+            optional: &[],
+            git_error: Some("no repository found above /tmp/x".into()),
+            now: 0,
+        })
+        .expect_err("no sha");
+        assert!(
+            p[0].rule.contains("no repository found above /tmp/x"),
+            "{}",
+            p[0]
+        );
+    }
+
+    #[test]
+    fn duration_defaults_to_now_minus_start_and_is_never_negative() {
+        let job = run(&without(Key::JobDuration)).expect("valid");
+        assert_eq!(job.job_duration.value, 300);
+        assert!(matches!(job.job_duration.source, Source::Default(_)));
+        let s = stack(&without(Key::JobDuration));
+        let job = resolve(&Inputs {
+            stack: &s,
+            optional: &[],
+            git_error: None,
+            now: 1_704_000_000,
+        })
+        .expect("valid");
+        assert_eq!(job.job_duration.value, 0);
+    }
+
+    #[test]
+    fn rfc3339_start_times_become_epoch_seconds() {
+        let job = run(&with(&[(Key::JobStartTime, "2024-01-01T10:00:00+00:00")])).expect("valid");
+        assert_eq!(job.job_start_time.value, 1_704_103_200);
+    }
+
+    #[test]
+    fn status_words_map_to_api_values() {
+        let job = run(&with(&[(Key::Status, "cancelled")])).expect("valid");
+        assert_eq!(job.payload().status, "Failed");
+        let job = run(&with(&[(Key::Status, "manual")])).expect("valid");
+        assert_eq!(job.payload().status, "On Hold");
+    }
+
+    #[test]
+    fn job_id_defaults_to_commit_and_start() {
+        let job = run(&without(Key::JobId)).expect("valid");
+        assert_eq!(job.job_id.value, "a2e7da86cc39-1704018030");
+    }
+
+    #[test]
+    fn more_than_twenty_optional_fields_are_refused() {
+        let specs: Vec<Sourced<String>> = (0..21)
+            .map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into())))
+            .collect();
+        let opt = [OptionalInput { specs, json: None }];
+        let s = stack(&valid());
+        let p = resolve(&Inputs {
+            stack: &s,
+            optional: &opt,
+            git_error: None,
+            now: 0,
+        })
+        .expect_err("too many");
+        assert!(p[0].rule.contains("at most 20"), "{}", p[0]);
+    }
+}

@@ -1,0 +1,37 @@
+//! customcd: report CI/CD jobs to the Allstacks Custom CD webhook.
+//!
+//! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
+//! modules with one job each.
+
+pub mod cli;
+pub mod config;
+pub mod endpoint;
+pub mod env;
+pub mod epoch;
+pub mod error;
+pub mod git;
+pub mod http;
+pub mod job;
+pub mod json_diag;
+pub mod optional;
+pub mod output;
+pub mod remote;
+pub mod report;
+pub mod secret;
+pub mod source;
+pub mod status;
+pub mod values;
+
+use anyhow::Context;
+
+use crate::cli::{Cli, Command};
+use crate::env::Env;
+use crate::error::Error;
+
+/// Runs one command with the given environment.
+pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
+    let cwd = std::env::current_dir().context("reading the working directory")?;
+    match cli.command {
+        Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
+    }
+}

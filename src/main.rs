@@ -1,0 +1,18 @@
+//! The `customcd` binary: parse, run, print the error once, exit with its documented code.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use customcd::cli::{args_with_dispatch, Cli};
+use customcd::env::Env;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_from(args_with_dispatch(std::env::args_os().collect()));
+    match customcd::run(cli, &Env::from_process()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            customcd::output::error(&format!("{e:#}"));
+            ExitCode::from(e.exit_code())
+        }
+    }
+}

@@ -1,0 +1,269 @@
+//! The named settings: one name per field, shared by flags, `CUSTOMCD_*` variables and action
+//! inputs, and the layers of raw values that configuration sources produce.
+//!
+//! One macro declares each setting once; from it come the clap flags, the serde names that envy
+//! reads from `CUSTOMCD_<NAME>` and `INPUT_<NAME>`, and the [`Key`] enum used for provenance. That
+//! keeps the three spellings from drifting apart. Nothing here validates: see `resolve`.
+
+use std::collections::BTreeMap;
+
+use crate::source::{Source, Sourced};
+
+macro_rules! settings {
+    ($( $(#[$meta:meta])* $name:ident => $variant:ident, )*) => {
+        /// Raw values of every setting, as one source gives them (all strings, unvalidated).
+        ///
+        /// Deliberately not `Debug`: it may hold the token.
+        #[derive(Default, Clone, clap::Args, serde::Deserialize)]
+        #[serde(default)]
+        pub struct Values {
+            $( $(#[$meta])* pub $name: Option<String>, )*
+        }
+
+        /// The name of a setting.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Key { $($variant,)* }
+
+        impl Key {
+            /// Every setting, in declaration order.
+            pub const ALL: &'static [Key] = &[$(Key::$variant,)*];
+
+            /// The snake_case name: payload field, action input and variable suffix.
+            pub fn name(self) -> &'static str {
+                match self { $(Key::$variant => stringify!($name),)* }
+            }
+        }
+
+        impl Values {
+            /// The values that are set, each tagged with the source `origin` names for its key.
+            /// Empty (or blank) values count as unset, as GitHub passes every input, set or not.
+            pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
+                let mut layer = Layer::default();
+                $(
+                    if let Some(v) = self.$name.filter(|v| !v.trim().is_empty()) {
+                        layer.set(Key::$variant, Sourced::new(v, origin(Key::$variant)));
+                    }
+                )*
+                layer
+            }
+        }
+    };
+}
+
+settings! {
+    /// Unique identifier of this job run [default: derived from the CI system, else sha and start]
+    #[arg(long, value_name = "ID")]
+    job_id => JobId,
+    /// Full SHA of the commit deployed, 40 or 64 hex characters [default: HEAD of the repository]
+    #[arg(long, value_name = "SHA")]
+    commit_sha => CommitSha,
+    /// ID of the Custom CD service in Allstacks (an integer) [required]
+    #[arg(long, value_name = "N")]
+    service_id => ServiceId,
+    /// Start of the job: epoch seconds or RFC 3339 (2024-01-01T10:00:00Z)
+    #[arg(long, value_name = "TIME")]
+    job_start_time => JobStartTime,
+    /// Duration of the job in whole seconds [default: now minus the start time]
+    #[arg(long, value_name = "SECONDS")]
+    job_duration => JobDuration,
+    /// Succeeded, Failed or On Hold, or a CI word such as success, failure, cancelled
+    #[arg(long, value_name = "STATUS")]
+    status => Status,
+    /// Repository ID in Allstacks (one of repo ID and repo name is required)
+    #[arg(long, value_name = "ID")]
+    repo_id => RepoId,
+    /// Repository name, e.g. acme/app [default: from the origin remote]
+    #[arg(long, value_name = "NAME")]
+    repo_name => RepoName,
+    /// Email or username of who triggered the job [server default: Custom CD Agent]
+    #[arg(long, value_name = "WHO")]
+    triggered_by => TriggeredBy,
+    /// Kind of job, e.g. "Production Deploy" [server default: CUSTOM_CD_JOB]
+    #[arg(long, value_name = "TYPE")]
+    job_type => JobType,
+    /// Optional fields as a JSON array in the API's format: [{"key":..,"value":..,"type":..}]
+    #[arg(long = "optional-json", value_name = "JSON")]
+    optional => Optional,
+    /// Optional fields, one KEY[:TYPE]=VALUE per line (variables and action inputs only; the flag is --field)
+    #[arg(skip)]
+    fields => Fields,
+    /// The git repository to read (a directory in it) [default: found upward from the working directory]
+    #[arg(long, value_name = "PATH")]
+    repo => Repo,
+    /// Full endpoint URL, https://HOST[:PORT]/webhook/company/ID/cicd_job
+    #[arg(long, value_name = "URL")]
+    url => Url,
+    /// Allstacks server host, to build the endpoint when --url is not given
+    #[arg(long, value_name = "HOST")]
+    server => Server,
+    /// Server port, to build the endpoint [default: 443]
+    #[arg(long, value_name = "PORT")]
+    port => Port,
+    /// Company ID, to build the endpoint
+    #[arg(long, value_name = "ID")]
+    company_id => CompanyId,
+    /// API token. Prefer CUSTOMCD_TOKEN or --token-file: other processes can read command lines
+    #[arg(long, value_name = "TOKEN")]
+    token => Token,
+    /// Read the API token from this file (surrounding whitespace is trimmed)
+    #[arg(long, value_name = "PATH")]
+    token_file => TokenFile,
+    /// Validate and print the JSON body and where each field came from; send nothing
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    dry_run => DryRun,
+    /// Allow plain http:// to hosts other than loopback (the token would travel unencrypted)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    allow_http => AllowHttp,
+}
+
+/// Values of one source, by key. Sources are stacked in precedence order and the first layer that
+/// has a key gives its value.
+#[derive(Default, Clone)]
+pub struct Layer {
+    entries: BTreeMap<Key, Sourced<String>>,
+}
+
+impl Layer {
+    pub fn set(&mut self, key: Key, value: Sourced<String>) {
+        self.entries.insert(key, value);
+    }
+
+    pub fn get(&self, key: Key) -> Option<&Sourced<String>> {
+        self.entries.get(&key)
+    }
+}
+
+/// The stack of layers, highest precedence first.
+#[derive(Default, Clone)]
+pub struct Stack {
+    layers: Vec<Layer>,
+}
+
+impl Stack {
+    /// Adds a layer below all layers pushed so far.
+    pub fn push(&mut self, layer: Layer) {
+        self.layers.push(layer);
+    }
+
+    /// The winning value for `key`: from the highest layer that sets it.
+    pub fn get(&self, key: Key) -> Option<&Sourced<String>> {
+        self.layers.iter().find_map(|l| l.get(key))
+    }
+
+    /// Of several alternative keys, the one set by the highest layer (the first listed wins a tie).
+    pub fn first_of(&self, keys: &[Key]) -> Option<(Key, &Sourced<String>)> {
+        self.layers
+            .iter()
+            .find_map(|l| keys.iter().find_map(|k| l.get(*k).map(|v| (*k, v))))
+    }
+
+    /// Every layer's value for `key`, highest precedence first (used where values combine, such as
+    /// optional fields, rather than override).
+    pub fn all(&self, key: Key) -> impl Iterator<Item = &Sourced<String>> {
+        self.layers.iter().filter_map(move |l| l.get(key))
+    }
+}
+
+/// `--service-id` for `service_id`.
+pub fn flag_name(key: Key) -> String {
+    match key {
+        Key::Optional => "--optional-json".to_owned(),
+        Key::Fields => "--field".to_owned(),
+        _ => format!("--{}", key.name().replace('_', "-")),
+    }
+}
+
+/// `CUSTOMCD_SERVICE_ID` for `service_id`.
+pub fn var_name(key: Key) -> String {
+    format!("CUSTOMCD_{}", key.name().to_ascii_uppercase())
+}
+
+/// `INPUT_SERVICE_ID` for `service_id`, as the GitHub runner names action inputs.
+pub fn input_var_name(key: Key) -> String {
+    format!("INPUT_{}", key.name().to_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer(pairs: &[(Key, &str, Source)]) -> Layer {
+        let mut l = Layer::default();
+        for (k, v, s) in pairs {
+            l.set(*k, Sourced::new((*v).to_owned(), s.clone()));
+        }
+        l
+    }
+
+    #[test]
+    fn the_highest_layer_that_sets_a_key_wins() {
+        let mut stack = Stack::default();
+        stack.push(layer(&[(
+            Key::Status,
+            "Failed",
+            Source::Flag("--status".into()),
+        )]));
+        stack.push(layer(&[
+            (
+                Key::Status,
+                "Succeeded",
+                Source::Var("CUSTOMCD_STATUS".into()),
+            ),
+            (
+                Key::JobType,
+                "deploy",
+                Source::Var("CUSTOMCD_JOB_TYPE".into()),
+            ),
+        ]));
+        assert_eq!(
+            stack.get(Key::Status).map(|s| s.value.as_str()),
+            Some("Failed")
+        );
+        assert_eq!(
+            stack.get(Key::JobType).map(|s| s.value.as_str()),
+            Some("deploy")
+        );
+        assert_eq!(stack.get(Key::RepoId), None);
+        assert_eq!(stack.all(Key::Status).count(), 2);
+    }
+
+    #[test]
+    fn blank_values_count_as_unset() {
+        let values = Values {
+            status: Some("  ".into()),
+            job_type: Some(String::new()),
+            repo_id: Some("7".into()),
+            ..Values::default()
+        };
+        let l = values.into_layer(|k| Source::Input(k.name().into()));
+        assert!(l.get(Key::Status).is_none());
+        assert!(l.get(Key::JobType).is_none());
+        assert_eq!(
+            l.get(Key::RepoId).map(|s| s.source.to_string()),
+            Some("action input repo_id".into())
+        );
+    }
+
+    #[test]
+    fn names_follow_one_scheme() {
+        assert_eq!(flag_name(Key::ServiceId), "--service-id");
+        assert_eq!(flag_name(Key::Optional), "--optional-json");
+        assert_eq!(var_name(Key::JobStartTime), "CUSTOMCD_JOB_START_TIME");
+        assert_eq!(input_var_name(Key::TriggeredBy), "INPUT_TRIGGERED_BY");
+    }
+
+    #[test]
+    fn envy_reads_prefixed_variables_into_values() {
+        let env = vec![
+            ("CUSTOMCD_SERVICE_ID".to_owned(), "42".to_owned()),
+            ("CUSTOMCD_DRY_RUN".to_owned(), "true".to_owned()),
+            ("OTHER".to_owned(), "x".to_owned()),
+        ];
+        let v: Values = envy::prefixed("CUSTOMCD_")
+            .from_iter(env)
+            .expect("plain strings deserialize");
+        assert_eq!(v.service_id.as_deref(), Some("42"));
+        assert_eq!(v.dry_run.as_deref(), Some("true"));
+        assert_eq!(v.status, None);
+    }
+}
