@@ -25,6 +25,10 @@ pub enum Command {
     /// Validate one job and post it to the Custom CD webhook (or print it with --dry-run)
     #[command(after_help = AFTER_HELP)]
     Report(ReportArgs),
+    /// Record the job's start (for CI systems that do not expose it), for a later `report`
+    Start,
+    /// Show the detected CI system and every field with its source; needs no token, sends nothing
+    Env(ReportArgs),
 }
 
 #[derive(Args, Clone)]
@@ -35,6 +39,9 @@ pub struct ReportArgs {
     /// integer, float, duration (seconds) or timestamp (epoch seconds or RFC 3339)
     #[arg(long = "field", value_name = "KEY[:TYPE]=VALUE")]
     pub field: Vec<String>,
+    /// Do not add CI context (ci_system, run_url, branch, environment) as optional fields
+    #[arg(long)]
+    pub no_ci_fields: bool,
 }
 
 /// The arguments with multi-call dispatch applied: run as `customcd-report` (a link in the
@@ -78,7 +85,9 @@ mod tests {
     fn boolean_flags_need_no_value() {
         let cli = Cli::try_parse_from(["customcd", "report", "--dry-run", "--status", "ok"])
             .expect("parses");
-        let Command::Report(args) = cli.command;
+        let Command::Report(args) = cli.command else {
+            panic!("report was parsed")
+        };
         assert_eq!(args.values.dry_run.as_deref(), Some("true"));
         assert_eq!(args.values.status.as_deref(), Some("ok"));
     }

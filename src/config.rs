@@ -1,17 +1,20 @@
-//! Configuration sources: reading flags, `CUSTOMCD_*` variables and the git repository into
-//! layers, stacked in precedence order (flag, variable, git, default) for `job` to resolve.
+//! Configuration sources: reading flags, `CUSTOMCD_*` variables, action inputs, the CI system,
+//! `customcd start`'s state and the git repository into layers, stacked in precedence order
+//! (flag > `CUSTOMCD_*` > `INPUT_*` > CI > start state > git > default) for `job` to resolve.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
+use crate::ci::{self, Ci};
 use crate::cli::ReportArgs;
 use crate::env::Env;
 use crate::git;
 use crate::optional::OptionalInput;
 use crate::remote;
 use crate::source::{Source, Sourced};
-use crate::values::{flag_name, var_name, Key, Layer, Stack, Values};
+use crate::start;
+use crate::values::{flag_name, input_var_name, var_name, Key, Layer, Stack, Values};
 
 /// Everything the sources gave, ready to resolve.
 pub struct Gathered {
@@ -20,18 +23,25 @@ pub struct Gathered {
     pub optional: Vec<OptionalInput>,
     /// Why git could not help, when it was needed.
     pub git_error: Option<String>,
+    /// The CI system, when one was detected.
+    pub ci: Option<Ci>,
+    /// A `customcd start` state file that was used, to remove once the job is reported.
+    pub state_file: Option<PathBuf>,
+    /// Things the user should know that do not stop the report.
+    pub warnings: Vec<String>,
 }
 
-/// Reads every source. Git is only opened when a field it can supply is still missing.
-pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf) -> anyhow::Result<Gathered> {
+/// Reads every source. Git is opened only when a field it can supply is still missing.
+pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::Result<Gathered> {
     let mut stack = Stack::default();
     let mut optional = Vec::new();
+    let mut warnings = Vec::new();
 
-    stack.push(
-        args.values
-            .clone()
-            .into_layer(|k| Source::Flag(flag_name(k))),
-    );
+    let mut flags = args.values.clone();
+    if args.no_ci_fields {
+        flags.ci_fields = Some("false".to_owned());
+    }
+    stack.push(flags.into_layer(|k| Source::Flag(flag_name(k))));
     optional.push(OptionalInput {
         specs: args
             .field
@@ -44,34 +54,138 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf) -> anyhow::Result<Gath
     let vars: Values = envy::prefixed("CUSTOMCD_")
         .from_iter(env.pairs())
         .context("reading CUSTOMCD_* variables")?;
-    let vars = vars.into_layer(|k| Source::Var(var_name(k)));
-    optional.push(OptionalInput {
-        specs: lines(vars.get(Key::Fields)),
-        json: vars.get(Key::Optional).cloned(),
-    });
-    stack.push(vars);
+    push_named(
+        &mut stack,
+        &mut optional,
+        vars.into_layer(|k| Source::Var(var_name(k))),
+    );
 
-    let needs_git = stack.get(Key::CommitSha).is_none()
-        || (stack.get(Key::RepoId).is_none() && stack.get(Key::RepoName).is_none());
-    let mut git_error = None;
-    if needs_git {
+    let ci = ci::detect(env);
+    if ci.as_ref().is_some_and(|c| c.github_like) {
+        // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
+        let inputs: Values = envy::prefixed("INPUT_")
+            .from_iter(env.pairs())
+            .context("reading INPUT_* variables")?;
+        push_named(
+            &mut stack,
+            &mut optional,
+            inputs.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))),
+        );
+    }
+
+    let explicit_commit = stack.get(Key::CommitSha).is_some();
+    let needs_repo = stack.get(Key::RepoId).is_none()
+        && stack.get(Key::RepoName).is_none()
+        && ci.as_ref().is_none_or(|c| c.repo.is_none());
+    let needs_git = !explicit_commit || needs_repo;
+    let (facts, mut git_error) = if needs_git {
         let dir = stack
             .get(Key::Repo)
             .map_or(cwd, |r| PathBuf::from(r.value.trim()));
         match git::read(&dir) {
-            Ok(facts) => {
-                let (layer, error) = git_layer(&facts);
+            Ok(facts) => (Some(facts), None),
+            Err(e) => (None, Some(e.to_string())),
+        }
+    } else {
+        (None, None)
+    };
+
+    let mut state_file = None;
+    if let Some(ci) = &ci {
+        if !explicit_commit {
+            if let Some(commit) = ci_commit(ci, facts.as_ref()) {
+                let mut layer = Layer::default();
+                layer.set(Key::CommitSha, commit);
                 stack.push(layer);
-                git_error = error;
             }
-            Err(e) => git_error = Some(e.to_string()),
+        }
+        stack.push(ci.layer.clone());
+        if stack.get(Key::JobStartTime).is_none() {
+            if let Some((start, path)) = start::read_state(ci, env) {
+                let mut layer = Layer::default();
+                layer.set(Key::JobStartTime, start);
+                stack.push(layer);
+                state_file = Some(path);
+            }
+        }
+    }
+    if let Some(facts) = &facts {
+        let (layer, error) = git_layer(facts);
+        stack.push(layer);
+        git_error = git_error.or(error);
+    }
+    if let Some(ci) = &ci {
+        if stack.get(Key::JobStartTime).is_none() {
+            // In CI a report without a duration is still worth having, but never silently.
+            let mut layer = Layer::default();
+            let why = "no start time known: reported as now, duration 0";
+            layer.set(
+                Key::JobStartTime,
+                Sourced::new(now.to_string(), Source::Default(why.to_owned())),
+            );
+            layer.set(
+                Key::JobDuration,
+                Sourced::new("0".to_owned(), Source::Default(why.to_owned())),
+            );
+            stack.push(layer);
+            let how = ci
+                .hints
+                .iter()
+                .find(|(k, _)| *k == Key::JobStartTime)
+                .map_or("run `customcd start` when the job begins", |(_, h)| {
+                    h.as_str()
+                });
+            warnings.push(format!(
+                "no start time is known on {}, so job_duration is reported as 0 and job_start_time as now. For real durations: {how}; or pass {} / {}",
+                ci.system,
+                flag_name(Key::JobStartTime),
+                var_name(Key::JobStartTime)
+            ));
         }
     }
     Ok(Gathered {
         stack,
         optional,
         git_error,
+        ci,
+        state_file,
+        warnings,
     })
+}
+
+/// Adds a layer of named settings, and its optional fields, below those pushed so far.
+fn push_named(stack: &mut Stack, optional: &mut Vec<OptionalInput>, layer: Layer) {
+    optional.push(OptionalInput {
+        specs: lines(layer.get(Key::Fields)),
+        json: layer.get(Key::Optional).cloned(),
+    });
+    stack.push(layer);
+}
+
+/// The commit a CI system points at, unless the workspace's checkout should win: a PR/MR head
+/// first; then, when the workspace is a checkout of the CI's own repository, nothing (its HEAD is
+/// what was built, also when a workflow checked out another ref); else the CI's sha variable.
+fn ci_commit(ci: &Ci, facts: Option<&git::Facts>) -> Option<Sourced<String>> {
+    if let Some(head) = &ci.pr_head {
+        return Some(head.clone());
+    }
+    let checkout_is_ci_repo = facts.is_some_and(|f| {
+        f.head.is_ok()
+            && match (
+                &ci.repo,
+                f.remote
+                    .as_ref()
+                    .and_then(|(_, url)| remote::repo_name(url)),
+            ) {
+                (Some(want), Some(have)) => want.eq_ignore_ascii_case(&have),
+                _ => false,
+            }
+    });
+    if checkout_is_ci_repo {
+        None
+    } else {
+        ci.commit.clone()
+    }
 }
 
 /// A multi-line `KEY[:TYPE]=VALUE` list (variables and action inputs), one spec per line.
@@ -106,4 +220,88 @@ pub fn git_layer(facts: &git::Facts) -> (Layer, Option<String>) {
         }
     }
     (layer, error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts(head: &str, url: &str) -> git::Facts {
+        git::Facts {
+            dir: "/w".into(),
+            head: Ok(head.into()),
+            branch: None,
+            remote: Some(("origin".into(), url.into())),
+        }
+    }
+
+    fn ci(repo: &str, commit: &str, pr: Option<&str>) -> Ci {
+        let mut c = Ci::new("Test CI");
+        c.repo = Some(repo.into());
+        c.commit = Some(Sourced::new(
+            commit.into(),
+            Source::Ci {
+                system: "Test CI",
+                detail: "SHA".into(),
+            },
+        ));
+        c.pr_head = pr.map(|p| {
+            Sourced::new(
+                p.into(),
+                Source::Ci {
+                    system: "Test CI",
+                    detail: "PR".into(),
+                },
+            )
+        });
+        c
+    }
+
+    #[test]
+    fn a_pr_head_beats_the_checkout_and_the_sha_variable() {
+        let c = ci("acme/app", "merge", Some("head"));
+        assert_eq!(
+            ci_commit(&c, Some(&facts("checkout", "git@github.com:acme/app.git")))
+                .map(|s| s.value)
+                .as_deref(),
+            Some("head")
+        );
+    }
+
+    #[test]
+    fn a_checkout_of_the_ci_repository_gives_its_head() {
+        let c = ci("Acme/App", "ci-sha", None);
+        assert!(
+            ci_commit(&c, Some(&facts("checkout", "https://github.com/acme/app"))).is_none(),
+            "git's HEAD is used"
+        );
+    }
+
+    #[test]
+    fn another_repository_or_none_gives_the_ci_sha() {
+        let c = ci("acme/app", "ci-sha", None);
+        assert_eq!(
+            ci_commit(&c, Some(&facts("x", "https://github.com/acme/other")))
+                .map(|s| s.value)
+                .as_deref(),
+            Some("ci-sha")
+        );
+        assert_eq!(
+            ci_commit(&c, None).map(|s| s.value).as_deref(),
+            Some("ci-sha")
+        );
+    }
+
+    #[test]
+    fn variable_lines_become_specs_with_the_variable_as_source() {
+        let v = Sourced::new(
+            "a=1\n\n  b:integer=2 \n".to_owned(),
+            Source::Var("CUSTOMCD_FIELDS".into()),
+        );
+        let specs = lines(Some(&v));
+        assert_eq!(
+            specs.iter().map(|s| s.value.as_str()).collect::<Vec<_>>(),
+            ["a=1", "b:integer=2"]
+        );
+    }
 }

@@ -29,6 +29,8 @@ pub struct Job {
     pub triggered_by: Option<Sourced<String>>,
     pub job_type: Option<Sourced<String>>,
     pub optional: Vec<OptionalField>,
+    /// Things the user should know that did not stop the job.
+    pub warnings: Vec<String>,
 }
 
 /// The JSON body, field for field as the API names them. Unset optional fields are omitted, never
@@ -144,6 +146,10 @@ pub struct Inputs<'a> {
     pub git_error: Option<String>,
     /// The current time, epoch seconds (passed in so tests are deterministic).
     pub now: i64,
+    /// Advice from the CI system for fields that stay missing.
+    pub hints: &'a [(Key, String)],
+    /// CI context fields, added after the user's own optional fields.
+    pub context: Vec<OptionalField>,
 }
 
 /// Resolves and validates a job; on failure, every problem found.
@@ -162,6 +168,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
                 "commit_sha",
                 rule,
                 fix_for(
+                    inputs,
                     Key::CommitSha,
                     "the full SHA, e.g. \"$(git rev-parse HEAD)\", or run inside the git checkout",
                 ),
@@ -191,6 +198,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
                 "service_id",
                 "is required",
                 fix_for(
+                    inputs,
                     Key::ServiceId,
                     "the ID of your Custom CD service in Allstacks",
                 ),
@@ -212,11 +220,17 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
             }
         },
         None => {
+            let hint = inputs
+                .hints
+                .iter()
+                .find(|(k, _)| *k == Key::JobStartTime)
+                .map(|(_, h)| format!("{h}; or "))
+                .unwrap_or_default();
             problems.push(Problem::new(
                 "job_start_time",
                 "is required, and no start time is known",
                 format!(
-                    "record the start when the job begins and pass it here: {}=$(date +%s) at the start, then {} \"${}\" (or RFC 3339 such as 2024-01-01T10:00:00Z)",
+                    "{hint}record the start when the job begins and pass it here: {}=$(date +%s) at the start, then {} \"${}\" (or RFC 3339 such as 2024-01-01T10:00:00Z)",
                     var_name(Key::JobStartTime),
                     flag_name(Key::JobStartTime),
                     var_name(Key::JobStartTime)
@@ -272,6 +286,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
                 "status",
                 "is required",
                 fix_for(
+                    inputs,
                     Key::Status,
                     "Succeeded, Failed or On Hold (or success, failure, ...)",
                 ),
@@ -299,7 +314,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
         ));
     }
 
-    let optional = optional::assemble(inputs.optional, &mut problems);
+    let mut optional = optional::assemble(inputs.optional, &mut problems);
     if optional.len() > MAX_FIELDS {
         problems.push(Problem::new(
             "optional",
@@ -308,6 +323,25 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
                 optional.len()
             ),
             "drop some fields, or combine values of one key into a list",
+        ));
+    }
+    let mut warnings = Vec::new();
+    let mut dropped = Vec::new();
+    // The user's fields come first and win on a clash; CI context only fills free places.
+    for field in &inputs.context {
+        if optional.iter().any(|f| f.key == field.key) {
+            continue;
+        }
+        if optional.len() >= MAX_FIELDS {
+            dropped.push(field.key.clone());
+        } else {
+            optional.push(field.clone());
+        }
+    }
+    if !dropped.is_empty() {
+        warnings.push(format!(
+            "CI context fields {} were left out: the API allows at most {MAX_FIELDS} optional fields and yours come first (--no-ci-fields turns them off)",
+            dropped.join(", ")
         ));
     }
 
@@ -354,6 +388,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
             triggered_by: text(stack, Key::TriggeredBy),
             job_type: text(stack, Key::JobType),
             optional,
+            warnings,
         }),
         // Every None above pushed a problem, so this arm is unreachable; say so rather than panic.
         _ => Err(vec![Problem::new(
@@ -364,8 +399,13 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     }
 }
 
-fn fix_for(key: Key, what: &str) -> String {
-    format!("pass {} or set {} to {what}", flag_name(key), var_name(key))
+/// The fix for a missing field: the CI system's advice first, when it has some.
+fn fix_for(inputs: &Inputs<'_>, key: Key, what: &str) -> String {
+    let generic = format!("pass {} or set {} to {what}", flag_name(key), var_name(key));
+    match inputs.hints.iter().find(|(k, _)| *k == key) {
+        Some((_, hint)) => format!("{hint}; or {generic}"),
+        None => generic,
+    }
 }
 
 /// A free-text field, trimmed; blank counts as unset.
@@ -436,6 +476,8 @@ mod tests {
             optional: &[],
             git_error: None,
             now: 1_704_018_330,
+            hints: &[],
+            context: Vec::new(),
         })
     }
 
@@ -602,6 +644,8 @@ mod tests {
             optional: &[],
             git_error: Some("no repository found above /tmp/x".into()),
             now: 0,
+            hints: &[],
+            context: Vec::new(),
         })
         .expect_err("no sha");
         assert!(
@@ -622,6 +666,8 @@ mod tests {
             optional: &[],
             git_error: None,
             now: 1_704_000_000,
+            hints: &[],
+            context: Vec::new(),
         })
         .expect("valid");
         assert_eq!(job.job_duration.value, 0);
@@ -659,8 +705,131 @@ mod tests {
             optional: &opt,
             git_error: None,
             now: 0,
+            hints: &[],
+            context: Vec::new(),
         })
         .expect_err("too many");
         assert!(p[0].rule.contains("at most 20"), "{}", p[0]);
+    }
+}
+
+#[cfg(test)]
+mod context_tests {
+    use super::*;
+    use crate::values::Layer;
+
+    fn base_stack() -> Stack {
+        let mut layer = Layer::default();
+        for (k, v) in [
+            (Key::CommitSha, "a2e7da86cc392417b0d9f605b28038aae80b002f"),
+            (Key::ServiceId, "2"),
+            (Key::JobStartTime, "1704018030"),
+            (Key::Status, "success"),
+            (Key::RepoName, "acme/app"),
+        ] {
+            layer.set(k, Sourced::new(v.to_owned(), Source::Flag(flag_name(k))));
+        }
+        let mut s = Stack::default();
+        s.push(layer);
+        s
+    }
+
+    fn ctx(key: &str) -> OptionalField {
+        OptionalField {
+            key: key.to_owned(),
+            value: serde_json::Value::String(format!("ci-{key}")),
+            ty: optional::FieldType::String,
+            source: Source::Ci {
+                system: "Test CI",
+                detail: "X".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn ci_context_follows_the_users_fields_and_never_overrides_them() {
+        let s = base_stack();
+        let opt = [OptionalInput {
+            specs: vec![Sourced::new(
+                "branch=mine".into(),
+                Source::Flag("--field".into()),
+            )],
+            json: None,
+        }];
+        let job = resolve(&Inputs {
+            stack: &s,
+            optional: &opt,
+            git_error: None,
+            now: 0,
+            hints: &[],
+            context: vec![ctx("ci_system"), ctx("branch")],
+        })
+        .expect("valid");
+        let keys: Vec<_> = job
+            .optional
+            .iter()
+            .map(|f| (f.key.as_str(), f.value.as_str().unwrap_or("")))
+            .collect();
+        assert_eq!(keys, [("branch", "mine"), ("ci_system", "ci-ci_system")]);
+        assert!(job.warnings.is_empty());
+    }
+
+    #[test]
+    fn ci_context_is_dropped_with_a_warning_rather_than_exceeding_twenty() {
+        let s = base_stack();
+        let specs = (0..19)
+            .map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into())))
+            .collect();
+        let opt = [OptionalInput { specs, json: None }];
+        let job = resolve(&Inputs {
+            stack: &s,
+            optional: &opt,
+            git_error: None,
+            now: 0,
+            hints: &[],
+            context: vec![ctx("ci_system"), ctx("run_url")],
+        })
+        .expect("valid");
+        assert_eq!(job.optional.len(), 20);
+        assert_eq!(job.warnings.len(), 1);
+        assert!(job.warnings[0].contains("run_url"), "{}", job.warnings[0]);
+    }
+
+    #[test]
+    fn a_ci_hint_leads_the_fix_for_a_missing_status() {
+        let mut layer = Layer::default();
+        layer.set(
+            Key::CommitSha,
+            Sourced::new(
+                "a2e7da86cc392417b0d9f605b28038aae80b002f".into(),
+                Source::Flag("--commit-sha".into()),
+            ),
+        );
+        let mut s = Stack::default();
+        s.push(layer);
+        let hints = [(Key::Status, "report from after_script".to_owned())];
+        let p = resolve(&Inputs {
+            stack: &s,
+            optional: &[],
+            git_error: None,
+            now: 0,
+            hints: &hints,
+            context: Vec::new(),
+        })
+        .expect_err("invalid");
+        let status = p
+            .iter()
+            .find(|p| p.field == "status")
+            .expect("a status problem");
+        assert!(
+            status
+                .fix
+                .starts_with("report from after_script; or --status")
+                || status
+                    .fix
+                    .starts_with("report from after_script; or pass --status"),
+            "{}",
+            status.fix
+        );
     }
 }

@@ -3,6 +3,7 @@
 //! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
 //! modules with one job each.
 
+pub mod ci;
 pub mod cli;
 pub mod config;
 pub mod endpoint;
@@ -10,6 +11,7 @@ pub mod env;
 pub mod epoch;
 pub mod error;
 pub mod git;
+pub mod github_io;
 pub mod http;
 pub mod job;
 pub mod json_diag;
@@ -19,6 +21,7 @@ pub mod remote;
 pub mod report;
 pub mod secret;
 pub mod source;
+pub mod start;
 pub mod status;
 pub mod values;
 
@@ -33,5 +36,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     let cwd = std::env::current_dir().context("reading the working directory")?;
     match cli.command {
         Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
+        Command::Env(args) => report::show_env(&args, env, cwd, epoch::now()),
+        Command::Start => Ok(start::run(env, epoch::now())?),
     }
 }

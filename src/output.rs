@@ -1,8 +1,22 @@
-//! What the user sees: every line customcd prints goes through here, redacted of secrets.
+//! What the user sees: every line customcd prints goes through here, redacted of secrets, and on
+//! GitHub Actions warnings and errors become annotations.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::github_io;
 use crate::secret;
+
+static GITHUB: AtomicBool = AtomicBool::new(false);
+
+/// Turns GitHub annotations on (set once, when a GitHub-like runner is detected).
+pub fn set_github(on: bool) {
+    GITHUB.store(on, Ordering::Relaxed);
+}
+
+fn github() -> bool {
+    GITHUB.load(Ordering::Relaxed)
+}
 
 /// A result line on standard output (the dry-run body, the confirmation).
 pub fn stdout(text: &str) {
@@ -16,12 +30,20 @@ pub fn info(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", secret::redact(text));
 }
 
-/// A warning on standard error.
+/// A warning: an annotation on GitHub, else a line on standard error.
 pub fn warn(text: &str) {
-    info(&format!("warning: {text}"));
+    if github() {
+        // Annotations are workflow commands, which the runner reads from stdout.
+        stdout(&github_io::annotation("warning", "customcd", text));
+    } else {
+        info(&format!("warning: {text}"));
+    }
 }
 
-/// An error on standard error.
+/// An error: an annotation on GitHub (and the plain text on stderr), else a line on stderr.
 pub fn error(text: &str) {
+    if github() {
+        stdout(&github_io::annotation("error", "customcd", text));
+    }
     info(&format!("error: {text}"));
 }

@@ -1,48 +1,53 @@
-//! The `report` command: gather the sources, resolve one valid job, then print it (dry run) or
-//! post it and judge the answer.
+//! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
+//! the answer) and `env` (show what would be reported and where each value comes from).
 
 use std::path::PathBuf;
 
 use crate::cli::ReportArgs;
-use crate::config;
-use crate::endpoint;
+use crate::config::{self, Gathered};
+use crate::endpoint::{self, Connection};
 use crate::env::Env;
-use crate::error::Error;
+use crate::error::{Error, Problem};
+use crate::github_io;
 use crate::http;
 use crate::job::{self, Inputs, Job};
+use crate::optional::{FieldType, OptionalField};
 use crate::output;
-use crate::values::{Key, Stack};
+use crate::remote;
+use crate::source::Source;
+use crate::values::{var_name, Key};
 
 /// Runs `customcd report`. `now` is epoch seconds; `cwd` is where git discovery starts.
 pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), Error> {
-    let gathered = config::gather(args, env, cwd)?;
+    let gathered = config::gather(args, env, cwd, now)?;
+    let github = gathered.ci.as_ref().is_some_and(|c| c.github_like);
+    output::set_github(github);
     let stack = &gathered.stack;
     let mut problems = Vec::new();
     let dry_run = endpoint::flag_value(stack, Key::DryRun, false, &mut problems);
     let allow_http = endpoint::flag_value(stack, Key::AllowHttp, false, &mut problems);
-    // The token is resolved (and registered for redaction) before anything else is printed.
+    let fail_on_error = endpoint::flag_value(stack, Key::FailOnError, true, &mut problems);
+    // The token is resolved (and registered for redaction) before anything else is printed, and
+    // masked in the GitHub log before any line that could hold it.
     let connection = if dry_run {
         None
     } else {
         endpoint::connection(stack, allow_http, &mut problems)
     };
-    let job = job::resolve(&Inputs {
-        stack,
-        optional: &gathered.optional,
-        git_error: gathered.git_error.clone(),
-        now,
-    });
+    if let (true, Some(c)) = (github, &connection) {
+        github_io::mask(c.token.expose_for_masking());
+    }
+    let job = resolve(&gathered, now, &mut problems);
     let job = match job {
-        Ok(job) if problems.is_empty() => job,
-        Ok(_) => return Err(Error::Invalid(problems)),
-        Err(mut more) => {
-            more.append(&mut problems);
-            return Err(Error::Invalid(more));
-        }
+        Some(job) if problems.is_empty() => job,
+        _ => return Err(Error::Invalid(problems)),
     };
+    for w in gathered.warnings.iter().chain(&job.warnings) {
+        output::warn(w);
+    }
 
     if dry_run {
-        print_sources(&job, stack);
+        print_sources(&gathered, &job);
         output::stdout(&job.body());
         return Ok(());
     }
@@ -54,44 +59,104 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
     if connection.token_from_flag {
         output::warn("the token was given with --token, which other processes on this machine can read; prefer CUSTOMCD_TOKEN or --token-file");
     }
-    send(&job, &connection)
+    let (result, http_status) = send(&job, &connection);
+    if github {
+        github_files(env, &job, http_status, &result);
+    }
+    if let Some(path) = &gathered.state_file {
+        // The recorded start belonged to this job, which is now reported (or failed for good).
+        let _ = std::fs::remove_file(path);
+    }
+    match result {
+        Err(e @ (Error::Delivery(_) | Error::Refused { .. })) if !fail_on_error => {
+            output::warn(&format!(
+                "{e:#} (fail_on_error is false, so this step does not fail)"
+            ));
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// Resolves the job from what was gathered, adding CI context fields unless turned off.
+fn resolve(gathered: &Gathered, now: i64, problems: &mut Vec<Problem>) -> Option<Job> {
+    let stack = &gathered.stack;
+    let ci_fields = endpoint::flag_value(stack, Key::CiFields, true, problems);
+    let mut context = Vec::new();
+    let mut hints: &[(Key, String)] = &[];
+    if let Some(ci) = &gathered.ci {
+        hints = &ci.hints;
+        if ci_fields {
+            let system = Source::Ci {
+                system: ci.system,
+                detail: "(detected)".to_owned(),
+            };
+            context.push(string_field("ci_system", ci.system, system));
+            for (key, value) in &ci.context {
+                context.push(string_field(key, &value.value, value.source.clone()));
+            }
+        }
+    }
+    let inputs = Inputs {
+        stack,
+        optional: &gathered.optional,
+        git_error: gathered.git_error.clone(),
+        now,
+        hints,
+        context,
+    };
+    match job::resolve(&inputs) {
+        Ok(job) => Some(job),
+        Err(mut more) => {
+            more.append(problems);
+            *problems = more;
+            None
+        }
+    }
+}
+
+fn string_field(key: &str, value: &str, source: Source) -> OptionalField {
+    OptionalField {
+        key: key.to_owned(),
+        value: serde_json::Value::String(value.to_owned()),
+        ty: FieldType::String,
+        source,
+    }
 }
 
 /// Each field, its value and where it came from, on standard error.
-fn print_sources(job: &Job, stack: &Stack) {
+fn print_sources(gathered: &Gathered, job: &Job) {
     output::info("dry run: this job is valid; nothing was sent. Fields and their sources:");
+    if let Some(ci) = &gathered.ci {
+        output::info(&format!("  CI system       {}", ci.system));
+    }
     for (name, value, source) in job.provenance() {
         output::info(&format!("  {name:<15} {value}  ({source})"));
     }
-    if let Some(url) = stack.get(Key::Url) {
-        output::info(&format!(
-            "  endpoint        {}  ({})",
-            crate::remote::redact(&url.value),
-            url.source
-        ));
-    }
 }
 
-fn send(job: &Job, connection: &endpoint::Connection) -> Result<(), Error> {
+/// Posts the job. Returns the outcome and the HTTP status, when the server answered.
+fn send(job: &Job, connection: &Connection) -> (Result<(), Error>, Option<u16>) {
     let agent = http::agent();
     let body = job.body();
-    let answer = http::post(&agent, connection, &body).map_err(|e| {
-        Error::Delivery(format!(
-            "POST {} failed: {e}",
-            crate::remote::redact(&connection.endpoint.url)
-        ))
-    })?;
+    let answer = match http::post(&agent, connection, &body) {
+        Ok(a) => a,
+        Err(e) => {
+            return (
+                Err(Error::Delivery(format!(
+                    "POST {} failed: {e}",
+                    remote::redact(&connection.endpoint.url)
+                ))),
+                None,
+            )
+        }
+    };
     let message = http::excerpt(&answer.body, 300);
-    match answer.status {
+    let result = match answer.status {
         200..=299 => {
             output::stdout(&format!(
                 "sent job {} ({} {}) to {}: HTTP {} {}",
-                job.job_id.value,
-                job.status.value,
-                &job.commit_sha.value,
-                connection.endpoint.url,
-                answer.status,
-                message
+                job.job_id.value, job.status.value, &job.commit_sha.value, connection.endpoint.url, answer.status, message
             ));
             Ok(())
         }
@@ -99,11 +164,108 @@ fn send(job: &Job, connection: &endpoint::Connection) -> Result<(), Error> {
             status: answer.status,
             message: format!(
                 "the endpoint redirects to {}; redirects are not followed so the token stays with the configured host. Set the URL to the final address",
-                answer.location.as_deref().map_or("(no Location)".to_owned(), crate::remote::redact)
+                answer.location.as_deref().map_or("(no Location)".to_owned(), remote::redact)
             ),
         }),
-        401 | 403 => Err(Error::Refused { status: answer.status, message: format!("the token was refused (check CUSTOMCD_TOKEN); server said: {message}") }),
+        401 | 403 => Err(Error::Refused {
+            status: answer.status,
+            message: format!("the token was refused (check {}); server said: {message}", var_name(Key::Token)),
+        }),
         408 | 429 | 500..=599 => Err(Error::Delivery(format!("the server answered HTTP {}: {message}", answer.status))),
         _ => Err(Error::Refused { status: answer.status, message }),
+    };
+    (result, Some(answer.status))
+}
+
+/// Step outputs and the step summary on GitHub Actions. Failing to write them is worth a warning,
+/// not a failed report.
+fn github_files(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<(), Error>) {
+    if let Some(path) = env.get("GITHUB_OUTPUT") {
+        let pairs = [
+            ("job_id", job.job_id.value.clone()),
+            ("commit_sha", job.commit_sha.value.clone()),
+            ("status", job.status.value.to_string()),
+            (
+                "http_status",
+                http_status.map(|s| s.to_string()).unwrap_or_default(),
+            ),
+            ("payload", job.body()),
+        ];
+        if let Err(e) = github_io::append(path.as_ref(), &pairs) {
+            output::warn(&format!("could not write the step outputs to {path}: {e}"));
+        }
     }
+    if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
+        let outcome = match (result, http_status) {
+            (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
+            (Err(e), _) => format!(
+                "not delivered: {}",
+                e.to_string().lines().next().unwrap_or("")
+            ),
+            (Ok(()), None) => "sent".to_owned(),
+        };
+        let mut md = format!(
+            "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
+            github_io::cell(&job.job_id.value),
+            github_io::cell(&outcome)
+        );
+        for (name, value, source) in job.provenance() {
+            md.push_str(&format!(
+                "| `{name}` | {} | {} |\n",
+                github_io::cell(&value),
+                github_io::cell(&source)
+            ));
+        }
+        if let Some(url) = job
+            .optional
+            .iter()
+            .find(|f| f.key == "run_url")
+            .and_then(|f| f.value.as_str())
+        {
+            md.push_str(&format!("\n[The run]({url})\n"));
+        }
+        md.push('\n');
+        if let Err(e) = github_io::append_summary(path.as_ref(), &md) {
+            output::warn(&format!("could not write the step summary to {path}: {e}"));
+        }
+    }
+}
+
+/// Runs `customcd env`: the detected CI system, every setting with its winning source, and the job
+/// as it would be reported (or what stops it). Needs no token and sends nothing.
+pub fn show_env(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), Error> {
+    let gathered = config::gather(args, env, cwd, now)?;
+    let system = gathered.ci.as_ref().map_or("none detected", |c| c.system);
+    output::stdout(&format!("CI system: {system}"));
+    output::stdout("settings (the highest source wins):");
+    for key in Key::ALL {
+        let Some(v) = gathered.stack.get(*key) else {
+            continue;
+        };
+        let shown = match key {
+            Key::Token => "***".to_owned(),
+            Key::Url | Key::Server => remote::redact(&v.value),
+            _ => v.value.clone(),
+        };
+        output::stdout(&format!("  {:<15} {}  ({})", key.name(), shown, v.source));
+    }
+    let mut problems = Vec::new();
+    match resolve(&gathered, now, &mut problems) {
+        Some(job) if problems.is_empty() => {
+            output::stdout("job as it would be reported:");
+            for (name, value, source) in job.provenance() {
+                output::stdout(&format!("  {name:<15} {value}  ({source})"));
+            }
+            for w in gathered.warnings.iter().chain(&job.warnings) {
+                output::stdout(&format!("  warning: {w}"));
+            }
+        }
+        _ => {
+            output::stdout("the job would not be reported yet:");
+            for p in &problems {
+                output::stdout(&format!("  - {p}"));
+            }
+        }
+    }
+    Ok(())
 }

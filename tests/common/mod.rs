@@ -37,7 +37,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, body: &str) -> Reply {
-        Reply { status, body: body.to_owned(), headers: Vec::new() }
+        Reply {
+            status,
+            body: body.to_owned(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -71,7 +75,12 @@ impl Receiver {
                 let headers = req
                     .headers()
                     .iter()
-                    .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
+                    .map(|h| {
+                        (
+                            h.field.as_str().as_str().to_ascii_lowercase(),
+                            h.value.as_str().to_owned(),
+                        )
+                    })
                     .collect();
                 log.lock().expect("lock").push(Seen {
                     method: req.method().as_str().to_owned(),
@@ -79,14 +88,22 @@ impl Receiver {
                     headers,
                     body,
                 });
-                let mut resp = tiny_http::Response::from_string(reply.body.clone()).with_status_code(reply.status);
+                let mut resp = tiny_http::Response::from_string(reply.body.clone())
+                    .with_status_code(reply.status);
                 for (k, v) in &reply.headers {
-                    resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("header"));
+                    resp.add_header(
+                        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("header"),
+                    );
                 }
                 let _ = req.respond(resp);
             }
         });
-        Receiver { port, seen, server, handle: Some(handle) }
+        Receiver {
+            port,
+            seen,
+            server,
+            handle: Some(handle),
+        }
     }
 
     pub fn url(&self) -> String {
@@ -99,7 +116,12 @@ impl Receiver {
 
     pub fn only_request(&self) -> Seen {
         let all = self.requests();
-        assert_eq!(all.len(), 1, "expected exactly one request, got {}", all.len());
+        assert_eq!(
+            all.len(),
+            1,
+            "expected exactly one request, got {}",
+            all.len()
+        );
         all.into_iter().next().expect("one request")
     }
 }
@@ -113,7 +135,6 @@ impl Drop for Receiver {
     }
 }
 
-use std::io::Read;
 
 /// A real git repository in a temporary directory.
 pub struct Repo {
@@ -124,21 +145,37 @@ pub struct Repo {
 /// Runs git with a config that ignores the machine's own, failing the test on error.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Std::new("git")
-        .args(["-c", "user.name=Test", "-c", "user.email=test@example.com", "-c", "protocol.file.allow=always", "-c", "init.defaultBranch=main"])
+        .args([
+            "-c",
+            "user.name=Test",
+            "-c",
+            "user.email=test@example.com",
+            "-c",
+            "protocol.file.allow=always",
+            "-c",
+            "init.defaultBranch=main",
+        ])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 impl Repo {
     /// A SHA-1 repository with one commit on `main` and an `origin` remote.
     pub fn new() -> Repo {
-        Repo::init(&[], Some("https://bob:hunter2-secret@github.com/acme/app.git"))
+        Repo::init(
+            &[],
+            Some("https://bob:hunter2-secret@github.com/acme/app.git"),
+        )
     }
 
     pub fn init(init_args: &[&str], origin: Option<&str>) -> Repo {
@@ -184,13 +221,27 @@ pub const TOKEN: &str = "tok_TESTSECRET_0123456789abcdef";
 /// `customcd report` with the required values for a job that passes validation.
 pub fn report(cwd: &Path, receiver: &Receiver) -> Command {
     let mut cmd = customcd(cwd);
-    cmd.args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030", "--job-duration", "300"])
-        .env("CUSTOMCD_URL", receiver.url())
-        .env("CUSTOMCD_TOKEN", TOKEN);
+    cmd.args([
+        "report",
+        "--service-id",
+        "2",
+        "--status",
+        "success",
+        "--job-start-time",
+        "1704018030",
+        "--job-duration",
+        "300",
+    ])
+    .env("CUSTOMCD_URL", receiver.url())
+    .env("CUSTOMCD_TOKEN", TOKEN);
     cmd
 }
 
 /// Standard output and error of a finished command, as one string.
 pub fn all_output(out: &std::process::Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

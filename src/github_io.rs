@@ -1,0 +1,125 @@
+//! GitHub Actions' file and workflow commands: masking, annotations, step outputs, the step
+//! summary, and the `GITHUB_ENV`/`GITHUB_STATE` files `customcd start` writes.
+//!
+//! Formats follow the runner: workflow commands on stdout (`::error title=T::msg`, data escaped
+//! `%`→`%25`, CR→`%0D`, LF→`%0A`, properties also `:`→`%3A`, `,`→`%2C`), and file commands as
+//! `NAME<<DELIMITER` blocks appended to the files the runner names.
+
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::Path;
+
+/// Escapes a workflow command's message.
+pub fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// Escapes a workflow command's property value.
+pub fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
+/// `::add-mask::VALUE`: from this line on, the runner hides VALUE in the log. It must be printed
+/// raw (not redacted), and before anything that could contain the value.
+pub fn mask(value: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "::add-mask::{}", escape_data(value));
+    let _ = out.flush();
+}
+
+/// An annotation line: `kind` is `error`, `warning` or `notice`.
+pub fn annotation(kind: &str, title: &str, message: &str) -> String {
+    format!(
+        "::{kind} title={}::{}",
+        escape_property(title),
+        escape_data(message)
+    )
+}
+
+/// Appends `NAME<<DELIM`, the value and `DELIM` to a file command file. The heredoc form is used
+/// for every value, so multi-line values (the payload) and `=` need no special casing; the
+/// delimiter is checked against the value so a value cannot end the block early.
+pub fn append(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
+    let mut text = String::new();
+    for (name, value) in pairs {
+        let mut delim = String::from("customcd_EOF");
+        while value.lines().any(|l| l == delim) {
+            delim.push('_');
+        }
+        text.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
+    }
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+/// Reads the values back from a file command file (for tests and `customcd env`).
+pub fn parse_file_commands(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(line) = lines.next() {
+        if let Some((name, delim)) = line.split_once("<<") {
+            let mut value = Vec::new();
+            for l in lines.by_ref() {
+                if l == delim {
+                    break;
+                }
+                value.push(l);
+            }
+            out.push((name.to_owned(), value.join("\n")));
+        } else if let Some((name, value)) = line.split_once('=') {
+            out.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    out
+}
+
+/// Appends markdown to the step summary.
+pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
+    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    file.write_all(markdown.as_bytes())
+}
+
+/// Escapes text for a markdown table cell.
+pub fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_and_properties_are_escaped_as_the_runner_expects() {
+        assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
+        assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
+        assert_eq!(
+            annotation("error", "customcd: invalid", "x\ny"),
+            "::error title=customcd%3A invalid::x%0Ay"
+        );
+    }
+
+    #[test]
+    fn file_commands_round_trip_multi_line_values() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out");
+        let payload = "{\n\"a\": 1\n}\ncustomcd_EOF".to_owned();
+        append(
+            &path,
+            &[("job_id", "1-2-x".to_owned()), ("payload", payload.clone())],
+        )
+        .expect("write");
+        append(&path, &[("http_status", "200".to_owned())]).expect("write");
+        let text = std::fs::read_to_string(&path).expect("read");
+        let parsed = parse_file_commands(&text);
+        assert_eq!(
+            parsed,
+            vec![
+                ("job_id".to_owned(), "1-2-x".to_owned()),
+                ("payload".to_owned(), payload),
+                ("http_status".to_owned(), "200".to_owned())
+            ]
+        );
+    }
+}
