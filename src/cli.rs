@@ -88,7 +88,7 @@ mod tests {
         let Command::Report(args) = cli.command else {
             panic!("report was parsed")
         };
-        assert_eq!(args.values.dry_run.as_deref(), Some("true"));
-        assert_eq!(args.values.status.as_deref(), Some("ok"));
+        assert_eq!(args.values.connection.dry_run.as_deref(), Some("true"));
+        assert_eq!(args.values.job.status.as_deref(), Some("ok"));
     }
 }

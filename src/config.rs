@@ -39,7 +39,7 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
 
     let mut flags = args.values.clone();
     if args.no_ci_fields {
-        flags.ci_fields = Some("false".to_owned());
+        flags.connection.ci_fields = Some("false".to_owned());
     }
     stack.push(flags.into_layer(|k| Source::Flag(flag_name(k))));
     optional.push(OptionalInput {

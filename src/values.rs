@@ -10,47 +10,100 @@ use std::collections::BTreeMap;
 use crate::source::{Source, Sourced};
 
 macro_rules! settings {
-    ($( $(#[$meta:meta])* $name:ident => $variant:ident, )*) => {
-        /// Raw values of every setting, as one source gives them (all strings, unvalidated).
+    (
+        job { $( $(#[$jmeta:meta])* $jname:ident => $jvariant:ident, )* }
+        connection { $( $(#[$cmeta:meta])* $cname:ident => $cvariant:ident, )* }
+    ) => {
+        /// Raw values of the job's fields, as one source gives them (strings, unvalidated).
+        #[derive(Default, Clone, clap::Args, serde::Deserialize)]
+        #[serde(default)]
+        pub struct JobValues {
+            $( $(#[$jmeta])* pub $jname: Option<String>, )*
+        }
+
+        /// Raw values of the connection and behaviour settings, shared by `report` and `send`.
         ///
         /// Deliberately not `Debug`: it may hold the token.
         #[derive(Default, Clone, clap::Args, serde::Deserialize)]
         #[serde(default)]
-        pub struct Values {
-            $( $(#[$meta])* pub $name: Option<String>, )*
+        pub struct ConnectionValues {
+            $( $(#[$cmeta])* pub $cname: Option<String>, )*
         }
 
         /// The name of a setting.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Key { $($variant,)* }
+        pub enum Key { $($jvariant,)* $($cvariant,)* }
 
         impl Key {
             /// Every setting, in declaration order.
-            pub const ALL: &'static [Key] = &[$(Key::$variant,)*];
+            pub const ALL: &'static [Key] = &[$(Key::$jvariant,)* $(Key::$cvariant,)*];
 
             /// The snake_case name: payload field, action input and variable suffix.
             pub fn name(self) -> &'static str {
-                match self { $(Key::$variant => stringify!($name),)* }
+                match self {
+                    $(Key::$jvariant => stringify!($jname),)*
+                    $(Key::$cvariant => stringify!($cname),)*
+                }
             }
         }
 
-        impl Values {
+        impl JobValues {
+            fn fill(self, layer: &mut Layer, origin: &impl Fn(Key) -> Source) {
+                $( set_if_present(layer, Key::$jvariant, self.$jname, origin); )*
+            }
+        }
+
+        impl ConnectionValues {
+            fn fill(self, layer: &mut Layer, origin: &impl Fn(Key) -> Source) {
+                $( set_if_present(layer, Key::$cvariant, self.$cname, origin); )*
+            }
+
             /// The values that are set, each tagged with the source `origin` names for its key.
-            /// Empty (or blank) values count as unset, as GitHub passes every input, set or not.
             pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
                 let mut layer = Layer::default();
-                $(
-                    if let Some(v) = self.$name.filter(|v| !v.trim().is_empty()) {
-                        layer.set(Key::$variant, Sourced::new(v, origin(Key::$variant)));
-                    }
-                )*
+                self.fill(&mut layer, &origin);
                 layer
             }
         }
     };
 }
 
+/// Empty (or blank) values count as unset, as GitHub passes every input, set or not.
+fn set_if_present(
+    layer: &mut Layer,
+    key: Key,
+    value: Option<String>,
+    origin: &impl Fn(Key) -> Source,
+) {
+    if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
+        layer.set(key, Sourced::new(v, origin(key)));
+    }
+}
+
+/// Raw values of every setting, as one source gives them (all strings, unvalidated).
+#[derive(Default, Clone, clap::Args, serde::Deserialize)]
+#[serde(default)]
+pub struct Values {
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub job: JobValues,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub connection: ConnectionValues,
+}
+
+impl Values {
+    /// The values that are set, each tagged with the source `origin` names for its key.
+    pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
+        let mut layer = Layer::default();
+        self.job.fill(&mut layer, &origin);
+        self.connection.fill(&mut layer, &origin);
+        layer
+    }
+}
+
 settings! {
+    job {
     /// Unique identifier of this job run [default: derived from the CI system, else sha and start]
     #[arg(long, value_name = "ID")]
     job_id => JobId,
@@ -90,6 +143,8 @@ settings! {
     /// The git repository to read (a directory in it) [default: found upward from the working directory]
     #[arg(long, value_name = "PATH")]
     repo => Repo,
+    }
+    connection {
     /// Full endpoint URL, https://HOST[:PORT]/webhook/company/ID/cicd_job
     #[arg(long, value_name = "URL")]
     url => Url,
@@ -120,6 +175,25 @@ settings! {
     /// Exit non-zero when the job cannot be delivered; false only warns [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     fail_on_error => FailOnError,
+    /// Give up retrying after this many seconds in all [default: 60]
+    #[arg(long, value_name = "SECONDS")]
+    deadline => Deadline,
+    /// Where undelivered jobs are saved for `customcd send` [default: per CI system, see README]
+    #[arg(long, value_name = "DIR")]
+    spool_dir => SpoolDir,
+    /// Also save the payload to the spool directory when it was delivered (audit, relays)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    spool_always => SpoolAlways,
+    /// Extra trusted root certificates (PEM), e.g. a private CA [default: SSL_CERT_FILE if set]
+    #[arg(long, value_name = "PATH")]
+    ca_file => CaFile,
+    /// Trust the operating system's root certificates instead of the bundled Mozilla roots
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    platform_roots => PlatformRoots,
+    /// Proxy URL for the request [default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, honouring NO_PROXY]
+    #[arg(long, value_name = "URL")]
+    proxy => Proxy,
+    }
 }
 
 /// Values of one source, by key. Sources are stacked in precedence order and the first layer that
@@ -236,9 +310,12 @@ mod tests {
     #[test]
     fn blank_values_count_as_unset() {
         let values = Values {
-            status: Some("  ".into()),
-            job_type: Some(String::new()),
-            repo_id: Some("7".into()),
+            job: JobValues {
+                status: Some("  ".into()),
+                job_type: Some(String::new()),
+                repo_id: Some("7".into()),
+                ..JobValues::default()
+            },
             ..Values::default()
         };
         let l = values.into_layer(|k| Source::Input(k.name().into()));
@@ -268,8 +345,8 @@ mod tests {
         let v: Values = envy::prefixed("CUSTOMCD_")
             .from_iter(env)
             .expect("plain strings deserialize");
-        assert_eq!(v.service_id.as_deref(), Some("42"));
-        assert_eq!(v.dry_run.as_deref(), Some("true"));
-        assert_eq!(v.status, None);
+        assert_eq!(v.job.service_id.as_deref(), Some("42"));
+        assert_eq!(v.connection.dry_run.as_deref(), Some("true"));
+        assert_eq!(v.job.status, None);
     }
 }
