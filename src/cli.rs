@@ -3,7 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::values::Values;
+use crate::values::{ConnectionValues, Values};
 
 const AFTER_HELP: &str = "\
 Every flag --some-name can also be set as the variable CUSTOMCD_SOME_NAME (flags win; empty values
@@ -25,6 +25,9 @@ pub enum Command {
     /// Validate one job and post it to the Custom CD webhook (or print it with --dry-run)
     #[command(after_help = AFTER_HELP)]
     Report(ReportArgs),
+    /// Send payload files (as spooled) or a payload on stdin (-); each file is removed after a 2xx
+    #[command(after_help = AFTER_HELP)]
+    Send(SendArgs),
     /// Record the job's start (for CI systems that do not expose it), for a later `report`
     Start,
     /// Show the detected CI system and every field with its source; needs no token, sends nothing
@@ -44,6 +47,18 @@ pub struct ReportArgs {
     pub no_ci_fields: bool,
 }
 
+#[derive(Args, Clone)]
+pub struct SendArgs {
+    /// Payload files, directories of them, or - for standard input [default: the spool directory]
+    #[arg(value_name = "PATH")]
+    pub paths: Vec<String>,
+    #[command(flatten)]
+    pub connection: ConnectionValues,
+}
+
+/// Subcommands reachable through a link named `customcd-<subcommand>`.
+const DISPATCHED: &[&str] = &["start", "report", "send"];
+
 /// The arguments with multi-call dispatch applied: run as `customcd-report` (a link in the
 /// container image), the program behaves as `customcd report`, so an action's entrypoint can name
 /// the subcommand without arguments of its own.
@@ -51,13 +66,11 @@ pub fn args_with_dispatch(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
     let mut args = args;
     let invoked = args
         .first()
-        .and_then(|a| {
-            std::path::Path::new(a)
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-        })
+        .and_then(|a| std::path::Path::new(a).file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    if let Some(sub) = invoked.strip_prefix("customcd-") {
+    // Only the names the image links: a release asset kept under its own name
+    // (customcd-0.1.0-x86_64-unknown-linux-musl) must still behave as plain customcd.
+    if let Some(sub) = invoked.strip_prefix("customcd-").filter(|s| DISPATCHED.contains(s)) {
         args.insert(1, sub.into());
     }
     args
@@ -79,15 +92,14 @@ mod tests {
         assert_eq!(args, vec!["/customcd-report", "report", "--dry-run"]);
         let args = args_with_dispatch(vec!["/usr/bin/customcd".into(), "report".into()]);
         assert_eq!(args, vec!["/usr/bin/customcd", "report"]);
+        let args = args_with_dispatch(vec!["./customcd-0.1.0-x86_64-unknown-linux-musl".into(), "env".into()]);
+        assert_eq!(args, vec!["./customcd-0.1.0-x86_64-unknown-linux-musl", "env"]);
     }
 
     #[test]
     fn boolean_flags_need_no_value() {
-        let cli = Cli::try_parse_from(["customcd", "report", "--dry-run", "--status", "ok"])
-            .expect("parses");
-        let Command::Report(args) = cli.command else {
-            panic!("report was parsed")
-        };
+        let cli = Cli::try_parse_from(["customcd", "report", "--dry-run", "--status", "ok"]).expect("parses");
+        let Command::Report(args) = cli.command else { panic!("report was parsed") };
         assert_eq!(args.values.connection.dry_run.as_deref(), Some("true"));
         assert_eq!(args.values.job.status.as_deref(), Some("ok"));
     }

@@ -14,7 +14,7 @@ use crate::optional::OptionalInput;
 use crate::remote;
 use crate::source::{Source, Sourced};
 use crate::start;
-use crate::values::{flag_name, input_var_name, var_name, Key, Layer, Stack, Values};
+use crate::values::{flag_name, input_var_name, var_name, ConnectionValues, Key, Layer, Stack, Values};
 
 /// Everything the sources gave, ready to resolve.
 pub struct Gathered {
@@ -43,29 +43,17 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
     }
     stack.push(flags.into_layer(|k| Source::Flag(flag_name(k))));
     optional.push(OptionalInput {
-        specs: args
-            .field
-            .iter()
-            .map(|f| Sourced::new(f.clone(), Source::Flag(flag_name(Key::Fields))))
-            .collect(),
+        specs: args.field.iter().map(|f| Sourced::new(f.clone(), Source::Flag(flag_name(Key::Fields)))).collect(),
         json: stack.get(Key::Optional).cloned(),
     });
 
-    let vars: Values = envy::prefixed("CUSTOMCD_")
-        .from_iter(env.pairs())
-        .context("reading CUSTOMCD_* variables")?;
-    push_named(
-        &mut stack,
-        &mut optional,
-        vars.into_layer(|k| Source::Var(var_name(k))),
-    );
+    let vars: Values = envy::prefixed("CUSTOMCD_").from_iter(env.pairs()).context("reading CUSTOMCD_* variables")?;
+    push_named(&mut stack, &mut optional, vars.into_layer(|k| Source::Var(var_name(k))));
 
     let ci = ci::detect(env);
     if ci.as_ref().is_some_and(|c| c.github_like) {
         // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
-        let inputs: Values = envy::prefixed("INPUT_")
-            .from_iter(env.pairs())
-            .context("reading INPUT_* variables")?;
+        let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
         push_named(
             &mut stack,
             &mut optional,
@@ -79,9 +67,7 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
         && ci.as_ref().is_none_or(|c| c.repo.is_none());
     let needs_git = !explicit_commit || needs_repo;
     let (facts, mut git_error) = if needs_git {
-        let dir = stack
-            .get(Key::Repo)
-            .map_or(cwd, |r| PathBuf::from(r.value.trim()));
+        let dir = stack.get(Key::Repo).map_or(cwd, |r| PathBuf::from(r.value.trim()));
         match git::read(&dir) {
             Ok(facts) => (Some(facts), None),
             Err(e) => (None, Some(e.to_string())),
@@ -119,22 +105,14 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
             // In CI a report without a duration is still worth having, but never silently.
             let mut layer = Layer::default();
             let why = "no start time known: reported as now, duration 0";
-            layer.set(
-                Key::JobStartTime,
-                Sourced::new(now.to_string(), Source::Default(why.to_owned())),
-            );
-            layer.set(
-                Key::JobDuration,
-                Sourced::new("0".to_owned(), Source::Default(why.to_owned())),
-            );
+            layer.set(Key::JobStartTime, Sourced::new(now.to_string(), Source::Default(why.to_owned())));
+            layer.set(Key::JobDuration, Sourced::new("0".to_owned(), Source::Default(why.to_owned())));
             stack.push(layer);
             let how = ci
                 .hints
                 .iter()
                 .find(|(k, _)| *k == Key::JobStartTime)
-                .map_or("run `customcd start` when the job begins", |(_, h)| {
-                    h.as_str()
-                });
+                .map_or("run `customcd start` when the job begins", |(_, h)| h.as_str());
             warnings.push(format!(
                 "no start time is known on {}, so job_duration is reported as 0 and job_start_time as now. For real durations: {how}; or pass {} / {}",
                 ci.system,
@@ -143,22 +121,27 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
             ));
         }
     }
-    Ok(Gathered {
-        stack,
-        optional,
-        git_error,
-        ci,
-        state_file,
-        warnings,
-    })
+    Ok(Gathered { stack, optional, git_error, ci, state_file, warnings })
+}
+
+/// The connection settings alone, for `send`: flags, `CUSTOMCD_*` variables and, on GitHub,
+/// action inputs.
+pub fn connection_stack(flags: &ConnectionValues, env: &Env) -> anyhow::Result<(Stack, Option<Ci>)> {
+    let mut stack = Stack::default();
+    stack.push(flags.clone().into_layer(|k| Source::Flag(flag_name(k))));
+    let vars: Values = envy::prefixed("CUSTOMCD_").from_iter(env.pairs()).context("reading CUSTOMCD_* variables")?;
+    stack.push(vars.connection.into_layer(|k| Source::Var(var_name(k))));
+    let ci = ci::detect(env);
+    if ci.as_ref().is_some_and(|c| c.github_like) {
+        let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
+        stack.push(inputs.connection.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))));
+    }
+    Ok((stack, ci))
 }
 
 /// Adds a layer of named settings, and its optional fields, below those pushed so far.
 fn push_named(stack: &mut Stack, optional: &mut Vec<OptionalInput>, layer: Layer) {
-    optional.push(OptionalInput {
-        specs: lines(layer.get(Key::Fields)),
-        json: layer.get(Key::Optional).cloned(),
-    });
+    optional.push(OptionalInput { specs: lines(layer.get(Key::Fields)), json: layer.get(Key::Optional).cloned() });
     stack.push(layer);
 }
 
@@ -171,12 +154,7 @@ fn ci_commit(ci: &Ci, facts: Option<&git::Facts>) -> Option<Sourced<String>> {
     }
     let checkout_is_ci_repo = facts.is_some_and(|f| {
         f.head.is_ok()
-            && match (
-                &ci.repo,
-                f.remote
-                    .as_ref()
-                    .and_then(|(_, url)| remote::repo_name(url)),
-            ) {
+            && match (&ci.repo, f.remote.as_ref().and_then(|(_, url)| remote::repo_name(url))) {
                 (Some(want), Some(have)) => want.eq_ignore_ascii_case(&have),
                 _ => false,
             }
@@ -206,10 +184,7 @@ pub fn git_layer(facts: &git::Facts) -> (Layer, Option<String>) {
     let mut layer = Layer::default();
     let mut error = None;
     match &facts.head {
-        Ok(sha) => layer.set(
-            Key::CommitSha,
-            Sourced::new(sha.clone(), Source::Git(format!("HEAD of {}", facts.dir))),
-        ),
+        Ok(sha) => layer.set(Key::CommitSha, Sourced::new(sha.clone(), Source::Git(format!("HEAD of {}", facts.dir)))),
         Err(e) => error = Some(e.to_string()),
     }
     if let Some((name, url)) = &facts.remote {
@@ -238,22 +213,8 @@ mod tests {
     fn ci(repo: &str, commit: &str, pr: Option<&str>) -> Ci {
         let mut c = Ci::new("Test CI");
         c.repo = Some(repo.into());
-        c.commit = Some(Sourced::new(
-            commit.into(),
-            Source::Ci {
-                system: "Test CI",
-                detail: "SHA".into(),
-            },
-        ));
-        c.pr_head = pr.map(|p| {
-            Sourced::new(
-                p.into(),
-                Source::Ci {
-                    system: "Test CI",
-                    detail: "PR".into(),
-                },
-            )
-        });
+        c.commit = Some(Sourced::new(commit.into(), Source::Ci { system: "Test CI", detail: "SHA".into() }));
+        c.pr_head = pr.map(|p| Sourced::new(p.into(), Source::Ci { system: "Test CI", detail: "PR".into() }));
         c
     }
 
@@ -261,9 +222,7 @@ mod tests {
     fn a_pr_head_beats_the_checkout_and_the_sha_variable() {
         let c = ci("acme/app", "merge", Some("head"));
         assert_eq!(
-            ci_commit(&c, Some(&facts("checkout", "git@github.com:acme/app.git")))
-                .map(|s| s.value)
-                .as_deref(),
+            ci_commit(&c, Some(&facts("checkout", "git@github.com:acme/app.git"))).map(|s| s.value).as_deref(),
             Some("head")
         );
     }
@@ -271,37 +230,23 @@ mod tests {
     #[test]
     fn a_checkout_of_the_ci_repository_gives_its_head() {
         let c = ci("Acme/App", "ci-sha", None);
-        assert!(
-            ci_commit(&c, Some(&facts("checkout", "https://github.com/acme/app"))).is_none(),
-            "git's HEAD is used"
-        );
+        assert!(ci_commit(&c, Some(&facts("checkout", "https://github.com/acme/app"))).is_none(), "git's HEAD is used");
     }
 
     #[test]
     fn another_repository_or_none_gives_the_ci_sha() {
         let c = ci("acme/app", "ci-sha", None);
         assert_eq!(
-            ci_commit(&c, Some(&facts("x", "https://github.com/acme/other")))
-                .map(|s| s.value)
-                .as_deref(),
+            ci_commit(&c, Some(&facts("x", "https://github.com/acme/other"))).map(|s| s.value).as_deref(),
             Some("ci-sha")
         );
-        assert_eq!(
-            ci_commit(&c, None).map(|s| s.value).as_deref(),
-            Some("ci-sha")
-        );
+        assert_eq!(ci_commit(&c, None).map(|s| s.value).as_deref(), Some("ci-sha"));
     }
 
     #[test]
     fn variable_lines_become_specs_with_the_variable_as_source() {
-        let v = Sourced::new(
-            "a=1\n\n  b:integer=2 \n".to_owned(),
-            Source::Var("CUSTOMCD_FIELDS".into()),
-        );
+        let v = Sourced::new("a=1\n\n  b:integer=2 \n".to_owned(), Source::Var("CUSTOMCD_FIELDS".into()));
         let specs = lines(Some(&v));
-        assert_eq!(
-            specs.iter().map(|s| s.value.as_str()).collect::<Vec<_>>(),
-            ["a=1", "b:integer=2"]
-        );
+        assert_eq!(specs.iter().map(|s| s.value.as_str()).collect::<Vec<_>>(), ["a=1", "b:integer=2"]);
     }
 }

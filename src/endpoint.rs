@@ -3,9 +3,11 @@
 
 use std::net::IpAddr;
 
+use crate::env::Env;
 use crate::error::{quote, Problem};
 use crate::secret::Token;
 use crate::source::Source;
+use crate::transport::{self, Transport};
 use crate::values::{flag_name, var_name, Key, Stack};
 
 /// A checked endpoint.
@@ -16,12 +18,13 @@ pub struct Endpoint {
 }
 
 /// A checked connection: endpoint and token.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Connection {
     pub endpoint: Endpoint,
     pub token: Token,
     /// Set when the token came from a command-line flag, which other processes can read.
     pub token_from_flag: bool,
+    pub transport: Transport,
 }
 
 /// Reads a yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case.
@@ -34,45 +37,43 @@ pub fn flag_value(stack: &Stack, key: Key, default: bool, problems: &mut Vec<Pro
         "false" | "no" | "0" | "off" => false,
         _ => {
             problems.push(
-                Problem::new(
-                    key.name(),
-                    "must be true or false",
-                    format!("set {} to true or false", var_name(key)),
-                )
-                .value(v.value.clone())
-                .source(v.source.clone()),
+                Problem::new(key.name(), "must be true or false", format!("set {} to true or false", var_name(key)))
+                    .value(v.value.clone())
+                    .source(v.source.clone()),
             );
             default
         }
     }
 }
 
-/// Resolves the endpoint and token. `allow_http` permits `http://` to hosts other than loopback.
-pub fn connection(
-    stack: &Stack,
-    allow_http: bool,
-    problems: &mut Vec<Problem>,
-) -> Option<Connection> {
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("endpoint", &self.endpoint)
+            .field("token", &self.token)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves the endpoint, token and transport. Plain `http://` is allowed to loopback hosts only,
+/// unless the `allow_http` setting says otherwise.
+pub fn connection(stack: &Stack, env: &Env, problems: &mut Vec<Problem>) -> Option<Connection> {
+    let allow_http = flag_value(stack, Key::AllowHttp, false, problems);
     let endpoint = endpoint(stack, allow_http, problems);
     let token = token(stack, problems);
-    match (endpoint, token) {
-        (Some(endpoint), Some((token, token_from_flag))) => Some(Connection {
-            endpoint,
-            token,
-            token_from_flag,
-        }),
+    let transport = endpoint.as_ref().map(|e| transport::resolve(stack, env, &e.url, problems));
+    match (endpoint, token, transport) {
+        (Some(endpoint), Some((token, token_from_flag)), Some(transport)) => {
+            Some(Connection { endpoint, token, token_from_flag, transport })
+        }
         _ => None,
     }
 }
 
 fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Option<Endpoint> {
     if let Some(url) = stack.get(Key::Url) {
-        return check_url(url.value.trim(), "url", &url.source, allow_http, problems).map(|url| {
-            Endpoint {
-                url,
-                source: url_source(stack),
-            }
-        });
+        return check_url(url.value.trim(), "url", &url.source, allow_http, problems)
+            .map(|url| Endpoint { url, source: url_source(stack) });
     }
     let server = stack.get(Key::Server);
     let company = stack.get(Key::CompanyId);
@@ -98,11 +99,7 @@ fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Opt
         return None;
     };
     let company_id = company.value.trim();
-    if company_id.is_empty()
-        || !company_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-    {
+    if company_id.is_empty() || !company_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
         problems.push(
             Problem::new(
                 "company_id",
@@ -115,11 +112,7 @@ fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Opt
         return None;
     }
     let host = server.value.trim().trim_end_matches('/');
-    let base = if host.contains("://") {
-        host.to_owned()
-    } else {
-        format!("https://{host}")
-    };
+    let base = if host.contains("://") { host.to_owned() } else { format!("https://{host}") };
     let base = match stack.get(Key::Port) {
         Some(port) => match port.value.trim().parse::<u16>() {
             Ok(p) if p > 0 => format!("{base}:{p}"),
@@ -139,10 +132,8 @@ fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Opt
         None => base,
     };
     let url = format!("{base}/webhook/company/{company_id}/cicd_job");
-    check_url(&url, "server", &server.source, allow_http, problems).map(|url| Endpoint {
-        url,
-        source: url_source(stack),
-    })
+    check_url(&url, "server", &server.source, allow_http, problems)
+        .map(|url| Endpoint { url, source: url_source(stack) })
 }
 
 fn url_source(stack: &Stack) -> Source {
@@ -160,19 +151,9 @@ fn url_source(stack: &Stack) -> Source {
 
 /// Checks an endpoint URL: http or https, a host, no user-info, and plain http only to loopback
 /// unless allowed. Returns the URL to use.
-fn check_url(
-    url: &str,
-    field: &str,
-    source: &Source,
-    allow_http: bool,
-    problems: &mut Vec<Problem>,
-) -> Option<String> {
+fn check_url(url: &str, field: &str, source: &Source, allow_http: bool, problems: &mut Vec<Problem>) -> Option<String> {
     let shown = crate::remote::redact(url);
-    let bad = |rule: String, fix: String| {
-        Problem::new(field, rule, fix)
-            .value(shown.clone())
-            .source(source.clone())
-    };
+    let bad = |rule: String, fix: String| Problem::new(field, rule, fix).value(shown.clone()).source(source.clone());
     let uri: ureq::http::Uri = match url.parse() {
         Ok(u) => u,
         Err(e) => {
@@ -185,10 +166,7 @@ fn check_url(
     };
     let scheme = uri.scheme_str().unwrap_or("");
     let Some(authority) = uri.authority() else {
-        problems.push(bad(
-            "has no host".to_owned(),
-            "give https://HOST[:PORT]/webhook/company/ID/cicd_job".to_owned(),
-        ));
+        problems.push(bad("has no host".to_owned(), "give https://HOST[:PORT]/webhook/company/ID/cicd_job".to_owned()));
         return None;
     };
     if authority.as_str().contains('@') {
@@ -203,22 +181,13 @@ fn check_url(
         "http" if allow_http || is_loopback(authority.host()) => {}
         "http" => {
             problems.push(bad(
-                format!(
-                    "uses plain http to {}, which would send the token unencrypted",
-                    quote(authority.host())
-                ),
-                format!(
-                    "use https, or pass {} if the network path is trusted",
-                    flag_name(Key::AllowHttp)
-                ),
+                format!("uses plain http to {}, which would send the token unencrypted", quote(authority.host())),
+                format!("use https, or pass {} if the network path is trusted", flag_name(Key::AllowHttp)),
             ));
             return None;
         }
         other => {
-            problems.push(bad(
-                format!("has scheme {}, not https", quote(other)),
-                "use an https:// URL".to_owned(),
-            ));
+            problems.push(bad(format!("has scheme {}, not https", quote(other)), "use an https:// URL".to_owned()));
             return None;
         }
     }
@@ -250,9 +219,7 @@ fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
         return match Token::new(&v.value) {
             Some(t) => Some((t, matches!(v.source, Source::Flag(_)))),
             None => {
-                problems.push(
-                    Problem::new("token", "is blank", "set the token").source(v.source.clone()),
-                );
+                problems.push(Problem::new("token", "is blank", "set the token").source(v.source.clone()));
                 None
             }
         };
@@ -275,13 +242,9 @@ fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
         },
         Err(e) => {
             problems.push(
-                Problem::new(
-                    "token_file",
-                    format!("cannot be read: {e}"),
-                    "check the path and its permissions",
-                )
-                .value(path.to_owned())
-                .source(v.source.clone()),
+                Problem::new("token_file", format!("cannot be read: {e}"), "check the path and its permissions")
+                    .value(path.to_owned())
+                    .source(v.source.clone()),
             );
             None
         }
@@ -306,7 +269,11 @@ mod tests {
 
     fn conn(pairs: &[(Key, &str)], allow_http: bool) -> Result<Connection, Vec<Problem>> {
         let mut p = Vec::new();
-        match connection(&stack(pairs), allow_http, &mut p) {
+        let mut pairs = pairs.to_vec();
+        if allow_http {
+            pairs.push((Key::AllowHttp, "true"));
+        }
+        match connection(&stack(&pairs), &Env::default(), &mut p) {
             Some(c) if p.is_empty() => Ok(c),
             _ => Err(p),
         }
@@ -324,37 +291,20 @@ mod tests {
             false,
         )
         .expect("valid");
-        assert_eq!(
-            c.endpoint.url,
-            "https://allstacks.example.com:8443/webhook/company/77/cicd_job"
-        );
-        let c = conn(
-            &[
-                (Key::Server, "https://a.example/"),
-                (Key::CompanyId, "77"),
-                (Key::Token, "tok-1234"),
-            ],
-            false,
-        )
-        .expect("valid");
-        assert_eq!(
-            c.endpoint.url,
-            "https://a.example/webhook/company/77/cicd_job"
-        );
+        assert_eq!(c.endpoint.url, "https://allstacks.example.com:8443/webhook/company/77/cicd_job");
+        let c = conn(&[(Key::Server, "https://a.example/"), (Key::CompanyId, "77"), (Key::Token, "tok-1234")], false)
+            .expect("valid");
+        assert_eq!(c.endpoint.url, "https://a.example/webhook/company/77/cicd_job");
     }
 
     #[test]
     fn plain_http_is_for_loopback_only_unless_allowed() {
         for host in ["127.0.0.1:8080", "localhost", "[::1]:9000", "127.1.2.3"] {
             let url = format!("http://{host}/webhook/company/1/cicd_job");
-            assert!(
-                conn(&[(Key::Url, &url), (Key::Token, "tok-1234")], false).is_ok(),
-                "{host}"
-            );
+            assert!(conn(&[(Key::Url, &url), (Key::Token, "tok-1234")], false).is_ok(), "{host}");
         }
         let url = "http://allstacks.example.com/webhook/company/1/cicd_job";
-        let p = conn(&[(Key::Url, url), (Key::Token, "tok-1234")], false)
-            .expect_err("http to a remote host");
+        let p = conn(&[(Key::Url, url), (Key::Token, "tok-1234")], false).expect_err("http to a remote host");
         assert!(p[0].rule.contains("unencrypted"), "{}", p[0]);
         assert!(p[0].fix.contains("--allow-http"));
         assert!(conn(&[(Key::Url, url), (Key::Token, "tok-1234")], true).is_ok());
@@ -362,14 +312,8 @@ mod tests {
 
     #[test]
     fn credentials_in_the_endpoint_are_refused_without_being_shown() {
-        let p = conn(
-            &[
-                (Key::Url, "https://me:hunter22@a.example/x"),
-                (Key::Token, "tok-1234"),
-            ],
-            false,
-        )
-        .expect_err("user-info");
+        let p = conn(&[(Key::Url, "https://me:hunter22@a.example/x"), (Key::Token, "tok-1234")], false)
+            .expect_err("user-info");
         assert!(p[0].rule.contains("user-info"));
         assert!(!p[0].to_string().contains("hunter22"), "{}", p[0]);
     }
@@ -382,25 +326,13 @@ mod tests {
         let p = conn(&[(Key::Url, "ftp://a/b"), (Key::Token, "tok-1234")], false).expect_err("ftp");
         assert!(p[0].rule.contains("scheme"));
         let p = conn(
-            &[
-                (Key::Server, "a.example"),
-                (Key::CompanyId, "7"),
-                (Key::Port, "99999"),
-                (Key::Token, "tok-1234"),
-            ],
+            &[(Key::Server, "a.example"), (Key::CompanyId, "7"), (Key::Port, "99999"), (Key::Token, "tok-1234")],
             false,
         )
         .expect_err("port");
         assert_eq!(p[0].field, "port");
-        let p = conn(
-            &[
-                (Key::Server, "a.example"),
-                (Key::CompanyId, "7/../x"),
-                (Key::Token, "tok-1234"),
-            ],
-            false,
-        )
-        .expect_err("company");
+        let p = conn(&[(Key::Server, "a.example"), (Key::CompanyId, "7/../x"), (Key::Token, "tok-1234")], false)
+            .expect_err("company");
         assert_eq!(p[0].field, "company_id");
     }
 
@@ -410,43 +342,20 @@ mod tests {
         let path = dir.path().join("token");
         std::fs::write(&path, "  file-token-xyz\n").expect("write");
         let p = path.to_string_lossy().into_owned();
-        let c = conn(
-            &[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)],
-            false,
-        )
-        .expect("valid");
+        let c = conn(&[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)], false).expect("valid");
         assert_eq!(c.token.bearer(), "Bearer file-token-xyz");
         std::fs::write(&path, "\n").expect("write");
-        let e = conn(
-            &[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)],
-            false,
-        )
-        .expect_err("empty file");
+        let e = conn(&[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)], false).expect_err("empty file");
         assert!(e[0].rule.contains("empty"));
     }
 
     #[test]
     fn yes_no_settings_accept_the_usual_words() {
         let mut p = Vec::new();
-        assert!(flag_value(
-            &stack(&[(Key::DryRun, "TRUE")]),
-            Key::DryRun,
-            false,
-            &mut p
-        ));
-        assert!(!flag_value(
-            &stack(&[(Key::DryRun, "0")]),
-            Key::DryRun,
-            true,
-            &mut p
-        ));
+        assert!(flag_value(&stack(&[(Key::DryRun, "TRUE")]), Key::DryRun, false, &mut p));
+        assert!(!flag_value(&stack(&[(Key::DryRun, "0")]), Key::DryRun, true, &mut p));
         assert!(p.is_empty());
-        flag_value(
-            &stack(&[(Key::DryRun, "maybe")]),
-            Key::DryRun,
-            false,
-            &mut p,
-        );
+        flag_value(&stack(&[(Key::DryRun, "maybe")]), Key::DryRun, false, &mut p);
         assert_eq!(p.len(), 1);
     }
 }

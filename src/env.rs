@@ -11,21 +11,13 @@ impl Env {
     /// The environment of this process.
     pub fn from_process() -> Env {
         Env(std::env::vars_os()
-            .map(|(k, v)| {
-                (
-                    k.to_string_lossy().into_owned(),
-                    v.to_string_lossy().into_owned(),
-                )
-            })
+            .map(|(k, v)| (k.to_string_lossy().into_owned(), v.to_string_lossy().into_owned()))
             .collect())
     }
 
     /// The value of `name`, when set and not blank.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .get(name)
-            .map(String::as_str)
-            .filter(|v| !v.trim().is_empty())
+        self.0.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
     /// Every variable, for envy.
@@ -36,9 +28,6 @@ impl Env {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Env {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Env(iter
-            .into_iter()
-            .map(|(k, v)| (k.into(), v.into()))
-            .collect())
+        Env(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 }

@@ -27,9 +27,7 @@ impl TimeError {
                 format!("divide by 1000: use {seconds}")
             }
             TimeError::Negative => "give a time after 1970-01-01T00:00:00Z".to_owned(),
-            TimeError::Unreadable(_) => {
-                "give epoch seconds (1704103200) or RFC 3339 (2024-01-01T10:00:00Z)".to_owned()
-            }
+            TimeError::Unreadable(_) => "give epoch seconds (1704103200) or RFC 3339 (2024-01-01T10:00:00Z)".to_owned(),
             TimeError::NoOffset => "add Z for UTC or an offset such as +02:00".to_owned(),
         }
     }
@@ -41,9 +39,7 @@ impl TimeError {
 pub fn parse_time(text: &str) -> Result<i64, TimeError> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        let n: i64 = text
-            .parse()
-            .map_err(|_| TimeError::Unreadable("too large".to_owned()))?;
+        let n: i64 = text.parse().map_err(|_| TimeError::Unreadable("too large".to_owned()))?;
         return check_seconds(n);
     }
     if let Some(rest) = text.strip_prefix('-') {
@@ -75,9 +71,8 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
 /// `startTimeInMillis`) into seconds.
 pub fn parse_millis(text: &str) -> Result<i64, TimeError> {
     let text = text.trim();
-    let n: i64 = text.parse().map_err(|_| {
-        TimeError::Unreadable(format!("{text:?} is not a whole number of milliseconds"))
-    })?;
+    let n: i64 =
+        text.parse().map_err(|_| TimeError::Unreadable(format!("{text:?} is not a whole number of milliseconds")))?;
     if n < 0 {
         return Err(TimeError::Negative);
     }
@@ -87,9 +82,7 @@ pub fn parse_millis(text: &str) -> Result<i64, TimeError> {
 fn check_seconds(n: i64) -> Result<i64, TimeError> {
     if n >= MILLIS_THRESHOLD {
         let seconds = n / 1000;
-        let iso = jiff::Timestamp::from_second(seconds)
-            .map(|t| t.to_string())
-            .unwrap_or_default();
+        let iso = jiff::Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_default();
         return Err(TimeError::Milliseconds { iso, seconds });
     }
     Ok(n)
@@ -97,17 +90,12 @@ fn check_seconds(n: i64) -> Result<i64, TimeError> {
 
 /// Epoch seconds as RFC 3339, for messages.
 pub fn to_rfc3339(seconds: i64) -> String {
-    jiff::Timestamp::from_second(seconds)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| seconds.to_string())
+    jiff::Timestamp::from_second(seconds).map(|t| t.to_string()).unwrap_or_else(|_| seconds.to_string())
 }
 
 /// The current time in epoch seconds.
 pub fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -137,16 +125,7 @@ mod tests {
     #[test]
     fn milliseconds_are_an_error_that_says_so() {
         let err = parse_time("1704103200000").expect_err("milliseconds must be refused");
-        assert!(
-            matches!(
-                err,
-                TimeError::Milliseconds {
-                    seconds: 1_704_103_200,
-                    ..
-                }
-            ),
-            "{err:?}"
-        );
+        assert!(matches!(err, TimeError::Milliseconds { seconds: 1_704_103_200, .. }), "{err:?}");
         assert!(err.to_string().contains("milliseconds"));
         assert!(err.fix().contains("1704103200"));
     }
@@ -154,10 +133,7 @@ mod tests {
     #[test]
     fn missing_offsets_and_garbage_are_errors() {
         assert_eq!(parse_time("2024-01-01T10:00:00"), Err(TimeError::NoOffset));
-        assert!(matches!(
-            parse_time("yesterday"),
-            Err(TimeError::Unreadable(_))
-        ));
+        assert!(matches!(parse_time("yesterday"), Err(TimeError::Unreadable(_))));
         assert!(matches!(parse_time(""), Err(TimeError::Unreadable(_))));
         assert_eq!(parse_time("-5"), Err(TimeError::Negative));
         assert_eq!(parse_time("1969-12-31T23:59:59Z"), Err(TimeError::Negative));

@@ -37,13 +37,7 @@ pub struct Problem {
 
 impl Problem {
     pub fn new(field: impl Into<String>, rule: impl Into<String>, fix: impl Into<String>) -> Self {
-        Problem {
-            field: field.into(),
-            value: None,
-            source: None,
-            rule: rule.into(),
-            fix: fix.into(),
-        }
+        Problem { field: field.into(), value: None, source: None, rule: rule.into(), fix: fix.into() }
     }
 
     pub fn value(mut self, value: impl Into<String>) -> Self {
@@ -104,11 +98,7 @@ pub enum Error {
 }
 
 fn list(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("  - {p}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
 }
 
 fn with_message(m: &str) -> String {
@@ -142,13 +132,9 @@ mod tests {
 
     #[test]
     fn a_problem_names_field_value_source_rule_and_fix() {
-        let p = Problem::new(
-            "service_id",
-            "must be a whole number",
-            "pass --service-id 42",
-        )
-        .value("abc")
-        .source(Source::Flag("--service-id".into()));
+        let p = Problem::new("service_id", "must be a whole number", "pass --service-id 42")
+            .value("abc")
+            .source(Source::Flag("--service-id".into()));
         assert_eq!(
             p.to_string(),
             "service_id = \"abc\" (from flag --service-id): must be a whole number\n    fix: pass --service-id 42"
@@ -159,18 +145,11 @@ mod tests {
     fn every_error_kind_has_its_own_exit_code() {
         let codes = [
             Error::invalid(Problem::new("a", "b", "c")).exit_code(),
-            Error::Refused {
-                status: 400,
-                message: String::new(),
-            }
-            .exit_code(),
+            Error::Refused { status: 400, message: String::new() }.exit_code(),
             Error::Delivery("x".into()).exit_code(),
             Error::Internal(anyhow::anyhow!("x")).exit_code(),
         ];
-        assert_eq!(
-            codes,
-            [EXIT_INVALID, EXIT_REFUSED, EXIT_DELIVERY, EXIT_INTERNAL]
-        );
+        assert_eq!(codes, [EXIT_INVALID, EXIT_REFUSED, EXIT_DELIVERY, EXIT_INTERNAL]);
     }
 
     #[test]

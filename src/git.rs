@@ -60,71 +60,43 @@ pub fn read(start: &Path) -> Result<Facts, GitError> {
     let start = if start.is_absolute() {
         start
     } else {
-        absolute = std::env::current_dir()
-            .map_err(|e| GitError::Open {
-                dir: shown.clone(),
-                why: e.to_string(),
-            })?
-            .join(start);
+        absolute =
+            std::env::current_dir().map_err(|e| GitError::Open { dir: shown.clone(), why: e.to_string() })?.join(start);
         absolute.as_path()
     };
     // Ownership is not checked: trust only gates config, and `open_options` reads it regardless.
-    let upwards = Upwards {
-        trust: TrustPolicy::Assume(gix::sec::Trust::Full),
-        ..Default::default()
-    };
+    let upwards = Upwards { trust: TrustPolicy::Assume(gix::sec::Trust::Full), ..Default::default() };
     let repo = gix::discover_opts(start, upwards, open_options()).map_err(|e| {
         if e.is_not_found() {
             GitError::NotFound(shown.clone())
         } else {
-            GitError::Open {
-                dir: shown.clone(),
-                why: e.to_string(),
-            }
+            GitError::Open { dir: shown.clone(), why: e.to_string() }
         }
     })?;
-    let dir = repo
-        .workdir()
-        .unwrap_or_else(|| repo.git_dir())
-        .display()
-        .to_string();
+    let dir = repo.workdir().unwrap_or_else(|| repo.git_dir()).display().to_string();
 
     let (head, branch) = match repo.head() {
         Ok(head) => {
             let branch = head.referent_name().map(|n| n.shorten().to_string());
             let id = match &head.kind {
-                gix::head::Kind::Unborn(name) => Err(HeadError::Unborn {
-                    dir: dir.clone(),
-                    branch: name.shorten().to_string(),
-                }),
+                gix::head::Kind::Unborn(name) => {
+                    Err(HeadError::Unborn { dir: dir.clone(), branch: name.shorten().to_string() })
+                }
                 gix::head::Kind::Detached { target, .. } => Ok(target.to_hex().to_string()),
                 gix::head::Kind::Symbolic(_) => match head.id() {
                     Some(id) => Ok(id.to_hex().to_string()),
                     None => repo
                         .head_id()
                         .map(|id| id.to_hex().to_string())
-                        .map_err(|e| HeadError::Unreadable {
-                            dir: dir.clone(),
-                            why: e.to_string(),
-                        }),
+                        .map_err(|e| HeadError::Unreadable { dir: dir.clone(), why: e.to_string() }),
                 },
             };
             (id, branch)
         }
-        Err(e) => (
-            Err(HeadError::Unreadable {
-                dir: dir.clone(),
-                why: e.to_string(),
-            }),
-            None,
-        ),
+        Err(e) => (Err(HeadError::Unreadable { dir: dir.clone(), why: e.to_string() }), None),
     };
 
-    let names: Vec<String> = repo
-        .remote_names()
-        .iter()
-        .map(ToString::to_string)
-        .collect();
+    let names: Vec<String> = repo.remote_names().iter().map(ToString::to_string).collect();
     let chosen = if names.iter().any(|n| n == "origin") {
         Some("origin".to_owned())
     } else if names.len() == 1 {
@@ -135,16 +107,9 @@ pub fn read(start: &Path) -> Result<Facts, GitError> {
     let config = repo.config_snapshot();
     // The URL as written: `url.<base>.insteadOf` rewrites are for fetching, not naming.
     let remote = chosen.and_then(|name| {
-        let url = config
-            .string(format!("remote.{name}.url").as_str())?
-            .to_string();
+        let url = config.string(format!("remote.{name}.url").as_str())?.to_string();
         Some((name, url))
     });
 
-    Ok(Facts {
-        dir,
-        head,
-        branch,
-        remote,
-    })
+    Ok(Facts { dir, head, branch, remote })
 }

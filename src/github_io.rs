@@ -11,9 +11,7 @@ use std::path::Path;
 
 /// Escapes a workflow command's message.
 pub fn escape_data(text: &str) -> String {
-    text.replace('%', "%25")
-        .replace('\r', "%0D")
-        .replace('\n', "%0A")
+    text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value.
@@ -31,11 +29,7 @@ pub fn mask(value: &str) {
 
 /// An annotation line: `kind` is `error`, `warning` or `notice`.
 pub fn annotation(kind: &str, title: &str, message: &str) -> String {
-    format!(
-        "::{kind} title={}::{}",
-        escape_property(title),
-        escape_data(message)
-    )
+    format!("::{kind} title={}::{}", escape_property(title), escape_data(message))
 }
 
 /// Appends `NAME<<DELIM`, the value and `DELIM` to a file command file. The heredoc form is used
@@ -94,10 +88,7 @@ mod tests {
     fn messages_and_properties_are_escaped_as_the_runner_expects() {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
-        assert_eq!(
-            annotation("error", "customcd: invalid", "x\ny"),
-            "::error title=customcd%3A invalid::x%0Ay"
-        );
+        assert_eq!(annotation("error", "customcd: invalid", "x\ny"), "::error title=customcd%3A invalid::x%0Ay");
     }
 
     #[test]
@@ -105,11 +96,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out");
         let payload = "{\n\"a\": 1\n}\ncustomcd_EOF".to_owned();
-        append(
-            &path,
-            &[("job_id", "1-2-x".to_owned()), ("payload", payload.clone())],
-        )
-        .expect("write");
+        append(&path, &[("job_id", "1-2-x".to_owned()), ("payload", payload.clone())]).expect("write");
         append(&path, &[("http_status", "200".to_owned())]).expect("write");
         let text = std::fs::read_to_string(&path).expect("read");
         let parsed = parse_file_commands(&text);

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use crate::endpoint::Connection;
 use crate::secret;
+use crate::transport::Transport;
 
 /// How long to wait for the TCP and TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -23,14 +24,18 @@ pub fn user_agent() -> String {
     format!("customcd/{}", env!("CARGO_PKG_VERSION"))
 }
 
-/// The HTTP agent. Build it once per run.
-pub fn agent() -> ureq::Agent {
+/// The HTTP agent. Build it once per run: it keeps connections alive between requests.
+pub fn agent(transport: &Transport) -> ureq::Agent {
+    let tls = ureq::tls::TlsConfig::builder().root_certs(transport.roots.clone()).build();
     ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(REQUEST_TIMEOUT))
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(user_agent())
+        .tls_config(tls)
+        // Never ureq's own reading of the process environment: `transport` decided.
+        .proxy(transport.proxy.clone())
         .build()
         .into()
 }
@@ -43,40 +48,68 @@ pub struct Answer {
     pub body: String,
     /// The `Location` header of a redirect, if any.
     pub location: Option<String>,
+    /// The `Retry-After` header, if any.
+    pub retry_after: Option<String>,
 }
 
-/// POSTs `body` to the connection's endpoint. `Err` is a transport failure (no answer), already
-/// redacted of secrets.
-pub fn post(agent: &ureq::Agent, conn: &Connection, body: &str) -> Result<Answer, String> {
+/// Why no answer came back.
+#[derive(Debug, Clone)]
+pub struct Failure {
+    /// Already redacted of secrets.
+    pub message: String,
+    /// Whether trying again may help (network trouble), or not (a TLS or configuration error).
+    pub transient: bool,
+}
+
+/// POSTs `body` to the connection's endpoint, taking at most `timeout`.
+pub fn post(agent: &ureq::Agent, conn: &Connection, body: &str, timeout: Duration) -> Result<Answer, Failure> {
     let result = agent
         .post(&conn.endpoint.url)
+        .config()
+        .timeout_global(Some(timeout))
+        .build()
         .header("Authorization", &conn.token.bearer())
         .header("Content-Type", "application/json")
         .header("Accept", "application/json")
         .send(body);
-    let mut response = result.map_err(|e| secret::redact(&e.to_string()))?;
+    let mut response =
+        result.map_err(|e| Failure { message: secret::redact(&describe(&e)), transient: is_transient(&e) })?;
     let status = response.status().as_u16();
-    let location = response
-        .headers()
-        .get("location")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+    let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    let (location, retry_after) = (header("location"), header("retry-after"));
     // Read a bounded prefix: a huge or endless answer must not cost memory or time.
     let mut buf = Vec::new();
-    let read = response
-        .body_mut()
-        .as_reader()
-        .take(MAX_ANSWER_BYTES)
-        .read_to_end(&mut buf);
+    let read = response.body_mut().as_reader().take(MAX_ANSWER_BYTES).read_to_end(&mut buf);
     if let Err(e) = read {
         // The status already tells the outcome; a broken body only loses the message.
         buf.extend_from_slice(format!("(answer unreadable: {e})").as_bytes());
     }
-    Ok(Answer {
-        status,
-        body: String::from_utf8_lossy(&buf).into_owned(),
-        location,
-    })
+    Ok(Answer { status, body: String::from_utf8_lossy(&buf).into_owned(), location, retry_after })
+}
+
+/// Network trouble that may pass; everything else (TLS, bad URLs, bad proxies) will not.
+fn is_transient(e: &ureq::Error) -> bool {
+    matches!(
+        e,
+        ureq::Error::Io(_)
+            | ureq::Error::Timeout(_)
+            | ureq::Error::HostNotFound
+            | ureq::Error::ConnectionFailed
+            | ureq::Error::Protocol(_)
+            | ureq::Error::BodyStalled
+            | ureq::Error::ConnectProxyFailed(_)
+    )
+}
+
+/// The error in words, with advice where the cause is common.
+fn describe(e: &ureq::Error) -> String {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        format!("{text} (the server's certificate is not trusted: for a private CA pass --ca-file PATH or set CUSTOMCD_CA_FILE; --platform-roots uses the system's roots)")
+    } else {
+        text
+    }
 }
 
 /// A one-line excerpt of a server answer for messages: whitespace folded, at most `max` chars.
@@ -102,9 +135,6 @@ mod tests {
 
     #[test]
     fn the_user_agent_names_tool_and_version() {
-        assert_eq!(
-            user_agent(),
-            format!("customcd/{}", env!("CARGO_PKG_VERSION"))
-        );
+        assert_eq!(user_agent(), format!("customcd/{}", env!("CARGO_PKG_VERSION")));
     }
 }

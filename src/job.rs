@@ -74,47 +74,22 @@ impl Job {
 
     /// The exact body that is sent.
     pub fn body(&self) -> String {
-        serde_json::to_string(&self.payload())
-            .expect("a payload of strings and integers always serializes")
+        serde_json::to_string(&self.payload()).expect("a payload of strings and integers always serializes")
     }
 
     /// Each field with its value and source, for the dry run and `customcd env`.
     pub fn provenance(&self) -> Vec<(&'static str, String, String)> {
         let mut rows = vec![
-            (
-                "job_id",
-                self.job_id.value.clone(),
-                self.job_id.source.to_string(),
-            ),
-            (
-                "commit_sha",
-                self.commit_sha.value.clone(),
-                self.commit_sha.source.to_string(),
-            ),
-            (
-                "service_id",
-                self.service_id.value.to_string(),
-                self.service_id.source.to_string(),
-            ),
+            ("job_id", self.job_id.value.clone(), self.job_id.source.to_string()),
+            ("commit_sha", self.commit_sha.value.clone(), self.commit_sha.source.to_string()),
+            ("service_id", self.service_id.value.to_string(), self.service_id.source.to_string()),
             (
                 "job_start_time",
-                format!(
-                    "{} ({})",
-                    self.job_start_time.value,
-                    epoch::to_rfc3339(self.job_start_time.value)
-                ),
+                format!("{} ({})", self.job_start_time.value, epoch::to_rfc3339(self.job_start_time.value)),
                 self.job_start_time.source.to_string(),
             ),
-            (
-                "job_duration",
-                self.job_duration.value.to_string(),
-                self.job_duration.source.to_string(),
-            ),
-            (
-                "status",
-                self.status.value.to_string(),
-                self.status.source.to_string(),
-            ),
+            ("job_duration", self.job_duration.value.to_string(), self.job_duration.source.to_string()),
+            ("status", self.status.value.to_string(), self.status.source.to_string()),
         ];
         for (name, field) in [
             ("repo_id", &self.repo_id),
@@ -127,11 +102,7 @@ impl Job {
             }
         }
         for f in &self.optional {
-            rows.push((
-                "optional",
-                format!("{}={}", f.key, f.value),
-                f.source.to_string(),
-            ));
+            rows.push(("optional", format!("{}={}", f.key, f.value), f.source.to_string()));
         }
         rows
     }
@@ -197,11 +168,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
             problems.push(Problem::new(
                 "service_id",
                 "is required",
-                fix_for(
-                    inputs,
-                    Key::ServiceId,
-                    "the ID of your Custom CD service in Allstacks",
-                ),
+                fix_for(inputs, Key::ServiceId, "the ID of your Custom CD service in Allstacks"),
             ));
             None
         }
@@ -245,9 +212,13 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
             Ok(d) => Some(Sourced::new(d, v.source.clone())),
             Err(_) => {
                 problems.push(
-                    Problem::new("job_duration", "must be whole seconds, 0 or more", "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time")
-                        .value(v.value.clone())
-                        .source(v.source.clone()),
+                    Problem::new(
+                        "job_duration",
+                        "must be whole seconds, 0 or more",
+                        "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time",
+                    )
+                    .value(v.value.clone())
+                    .source(v.source.clone()),
                 );
                 None
             }
@@ -255,10 +226,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
         // Never negative: a start in the future (clock skew between machines) counts as 0.
         None => job_start_time.as_ref().map(|start| {
             let elapsed = u64::try_from(inputs.now.saturating_sub(start.value)).unwrap_or(0);
-            Sourced::new(
-                elapsed,
-                Source::Default("now minus job_start_time".to_owned()),
-            )
+            Sourced::new(elapsed, Source::Default("now minus job_start_time".to_owned()))
         }),
     };
 
@@ -269,10 +237,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
                 problems.push(
                     Problem::new(
                         "status",
-                        format!(
-                            "is not a status word; accepted (any case): {}",
-                            Status::accepted_words()
-                        ),
+                        format!("is not a status word; accepted (any case): {}", Status::accepted_words()),
                         "pass the job's outcome, e.g. --status success",
                     )
                     .value(v.value.clone())
@@ -285,11 +250,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
             problems.push(Problem::new(
                 "status",
                 "is required",
-                fix_for(
-                    inputs,
-                    Key::Status,
-                    "Succeeded, Failed or On Hold (or success, failure, ...)",
-                ),
+                fix_for(inputs, Key::Status, "Succeeded, Failed or On Hold (or success, failure, ...)"),
             ));
             None
         }
@@ -300,7 +261,8 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     if repo_id.is_none() && repo_name.is_none() {
         let rule = match &inputs.git_error {
             Some(e) => format!("one of repo_id and repo_name is required, and git could not supply a name: {e}"),
-            None => "one of repo_id and repo_name is required, and the repository has no origin remote to name it".to_owned(),
+            None => "one of repo_id and repo_name is required, and the repository has no origin remote to name it"
+                .to_owned(),
         };
         problems.push(Problem::new(
             "repo_id / repo_name",
@@ -318,10 +280,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     if optional.len() > MAX_FIELDS {
         problems.push(Problem::new(
             "optional",
-            format!(
-                "at most {MAX_FIELDS} optional fields are allowed, found {}",
-                optional.len()
-            ),
+            format!("at most {MAX_FIELDS} optional fields are allowed, found {}", optional.len()),
             "drop some fields, or combine values of one key into a list",
         ));
     }
@@ -361,41 +320,25 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
-    match (
-        job_id,
-        commit_sha,
-        service_id,
-        job_start_time,
-        job_duration,
-        status,
-    ) {
-        (
-            Some(job_id),
-            Some(commit_sha),
-            Some(service_id),
-            Some(job_start_time),
-            Some(job_duration),
-            Some(status),
-        ) => Ok(Job {
-            job_id,
-            commit_sha,
-            service_id,
-            job_start_time,
-            job_duration,
-            status,
-            repo_id,
-            repo_name,
-            triggered_by: text(stack, Key::TriggeredBy),
-            job_type: text(stack, Key::JobType),
-            optional,
-            warnings,
-        }),
+    match (job_id, commit_sha, service_id, job_start_time, job_duration, status) {
+        (Some(job_id), Some(commit_sha), Some(service_id), Some(job_start_time), Some(job_duration), Some(status)) => {
+            Ok(Job {
+                job_id,
+                commit_sha,
+                service_id,
+                job_start_time,
+                job_duration,
+                status,
+                repo_id,
+                repo_name,
+                triggered_by: text(stack, Key::TriggeredBy),
+                job_type: text(stack, Key::JobType),
+                optional,
+                warnings,
+            })
+        }
         // Every None above pushed a problem, so this arm is unreachable; say so rather than panic.
-        _ => Err(vec![Problem::new(
-            "job",
-            "could not be resolved",
-            "report this as a bug in customcd",
-        )]),
+        _ => Err(vec![Problem::new("job", "could not be resolved", "report this as a bug in customcd")]),
     }
 }
 
@@ -410,25 +353,36 @@ fn fix_for(inputs: &Inputs<'_>, key: Key, what: &str) -> String {
 
 /// A free-text field, trimmed; blank counts as unset.
 fn text(stack: &Stack, key: Key) -> Option<Sourced<String>> {
-    stack
-        .get(key)
-        .map(|v| v.clone().map(|s| s.trim().to_owned()))
-        .filter(|v| !v.value.is_empty())
+    stack.get(key).map(|v| v.clone().map(|s| s.trim().to_owned())).filter(|v| !v.value.is_empty())
 }
 
 /// Checks a commit SHA: 40 (SHA-1) or 64 (SHA-256) hex characters. Returns it lowercased.
 fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced<String>> {
     let sha = v.value.trim();
     let rule = if let Some(bad) = sha.chars().find(|c| !c.is_ascii_hexdigit()) {
-        Some(format!("contains {}, which is not a hex digit; a commit SHA is 40 (SHA-1) or 64 (SHA-256) hex characters", quote(&bad.to_string())))
+        Some(format!(
+            "contains {}, which is not a hex digit; a commit SHA is 40 (SHA-1) or 64 (SHA-256) hex characters",
+            quote(&bad.to_string())
+        ))
     } else if sha.len() != 40 && sha.len() != 64 {
-        Some(format!("is {} characters long; a full commit SHA has 40 (SHA-1) or 64 (SHA-256) hex characters", sha.len()))
+        Some(format!(
+            "is {} characters long; a full commit SHA has 40 (SHA-1) or 64 (SHA-256) hex characters",
+            sha.len()
+        ))
     } else {
         None
     };
     match rule {
         Some(rule) => {
-            problems.push(Problem::new("commit_sha", rule, "give the full SHA, e.g. \"$(git rev-parse HEAD)\"; short SHAs and ref names are not accepted").value(v.value.clone()).source(v.source.clone()));
+            problems.push(
+                Problem::new(
+                    "commit_sha",
+                    rule,
+                    "give the full SHA, e.g. \"$(git rev-parse HEAD)\"; short SHAs and ref names are not accepted",
+                )
+                .value(v.value.clone())
+                .source(v.source.clone()),
+            );
             None
         }
         None => Some(Sourced::new(sha.to_ascii_lowercase(), v.source.clone())),
@@ -486,10 +440,7 @@ mod tests {
     }
 
     fn with(extra: &[(Key, &'static str)]) -> Vec<(Key, &'static str)> {
-        let mut v: Vec<_> = valid()
-            .into_iter()
-            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
-            .collect();
+        let mut v: Vec<_> = valid().into_iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).collect();
         v.extend(extra.iter().copied());
         v
     }
@@ -500,11 +451,8 @@ mod tests {
 
     #[test]
     fn a_valid_job_becomes_the_vendor_sample_body() {
-        let job = run(&with(&[
-            (Key::TriggeredBy, "testuser@org.com"),
-            (Key::JobType, "Production Deploy"),
-        ]))
-        .expect("valid");
+        let job =
+            run(&with(&[(Key::TriggeredBy, "testuser@org.com"), (Key::JobType, "Production Deploy")])).expect("valid");
         let body: serde_json::Value = serde_json::from_str(&job.body()).expect("json");
         assert_eq!(
             body,
@@ -521,27 +469,16 @@ mod tests {
         let job = run(&valid()).expect("valid");
         let body = job.body();
         assert!(!body.contains("null") && !body.contains("\"\""), "{body}");
-        assert!(
-            !body.contains("optional") && !body.contains("repo_name"),
-            "{body}"
-        );
+        assert!(!body.contains("optional") && !body.contains("repo_name"), "{body}");
     }
 
     #[test]
     fn the_commit_sha_is_lowercased_and_sha256_is_accepted() {
         let upper = SHA.to_ascii_uppercase();
-        let job = run(&with(&[(
-            Key::CommitSha,
-            &*Box::leak(upper.into_boxed_str()),
-        )]))
-        .expect("valid");
+        let job = run(&with(&[(Key::CommitSha, &*Box::leak(upper.into_boxed_str()))])).expect("valid");
         assert_eq!(job.commit_sha.value, SHA);
         let sha256 = "0123456789abcdef".repeat(4);
-        let job = run(&with(&[(
-            Key::CommitSha,
-            &*Box::leak(sha256.clone().into_boxed_str()),
-        )]))
-        .expect("valid");
+        let job = run(&with(&[(Key::CommitSha, &*Box::leak(sha256.clone().into_boxed_str()))])).expect("valid");
         assert_eq!(job.commit_sha.value, sha256);
     }
 
@@ -550,43 +487,15 @@ mod tests {
         type Case<'a> = (&'a [(Key, &'a str)], &'a str, &'a str);
         let cases: &[Case] = &[
             (&[(Key::CommitSha, "a2e7da8")], "commit_sha", "7 characters"),
-            (
-                &[(Key::CommitSha, "g2e7da86cc392417b0d9f605b28038aae80b002f")],
-                "commit_sha",
-                "not a hex digit",
-            ),
+            (&[(Key::CommitSha, "g2e7da86cc392417b0d9f605b28038aae80b002f")], "commit_sha", "not a hex digit"),
             (&[(Key::CommitSha, "HEAD")], "commit_sha", "not a hex digit"),
-            (
-                &[(Key::ServiceId, "abc")],
-                "service_id",
-                "positive whole number",
-            ),
-            (
-                &[(Key::ServiceId, "0")],
-                "service_id",
-                "positive whole number",
-            ),
-            (
-                &[(Key::ServiceId, "-2")],
-                "service_id",
-                "positive whole number",
-            ),
-            (
-                &[(Key::JobStartTime, "1704018030000")],
-                "job_start_time",
-                "milliseconds",
-            ),
-            (
-                &[(Key::JobStartTime, "soon")],
-                "job_start_time",
-                "neither epoch seconds",
-            ),
+            (&[(Key::ServiceId, "abc")], "service_id", "positive whole number"),
+            (&[(Key::ServiceId, "0")], "service_id", "positive whole number"),
+            (&[(Key::ServiceId, "-2")], "service_id", "positive whole number"),
+            (&[(Key::JobStartTime, "1704018030000")], "job_start_time", "milliseconds"),
+            (&[(Key::JobStartTime, "soon")], "job_start_time", "neither epoch seconds"),
             (&[(Key::JobDuration, "-1")], "job_duration", "whole seconds"),
-            (
-                &[(Key::JobDuration, "1.5")],
-                "job_duration",
-                "whole seconds",
-            ),
+            (&[(Key::JobDuration, "1.5")], "job_duration", "whole seconds"),
             (&[(Key::Status, "running")], "status", "accepted"),
         ];
         for (extra, field, needle) in cases {
@@ -618,22 +527,9 @@ mod tests {
 
     #[test]
     fn all_problems_are_reported_together() {
-        let p = problems(&[
-            (Key::CommitSha, "abc"),
-            (Key::ServiceId, "x"),
-            (Key::Status, "meh"),
-        ]);
+        let p = problems(&[(Key::CommitSha, "abc"), (Key::ServiceId, "x"), (Key::Status, "meh")]);
         let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "commit_sha",
-                "service_id",
-                "job_start_time",
-                "status",
-                "repo_id / repo_name"
-            ]
-        );
+        assert_eq!(fields, ["commit_sha", "service_id", "job_start_time", "status", "repo_id / repo_name"]);
     }
 
     #[test]
@@ -648,11 +544,7 @@ mod tests {
             context: Vec::new(),
         })
         .expect_err("no sha");
-        assert!(
-            p[0].rule.contains("no repository found above /tmp/x"),
-            "{}",
-            p[0]
-        );
+        assert!(p[0].rule.contains("no repository found above /tmp/x"), "{}", p[0]);
     }
 
     #[test]
@@ -695,20 +587,13 @@ mod tests {
 
     #[test]
     fn more_than_twenty_optional_fields_are_refused() {
-        let specs: Vec<Sourced<String>> = (0..21)
-            .map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into())))
-            .collect();
+        let specs: Vec<Sourced<String>> =
+            (0..21).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
         let opt = [OptionalInput { specs, json: None }];
         let s = stack(&valid());
-        let p = resolve(&Inputs {
-            stack: &s,
-            optional: &opt,
-            git_error: None,
-            now: 0,
-            hints: &[],
-            context: Vec::new(),
-        })
-        .expect_err("too many");
+        let p =
+            resolve(&Inputs { stack: &s, optional: &opt, git_error: None, now: 0, hints: &[], context: Vec::new() })
+                .expect_err("too many");
         assert!(p[0].rule.contains("at most 20"), "{}", p[0]);
     }
 }
@@ -739,10 +624,7 @@ mod context_tests {
             key: key.to_owned(),
             value: serde_json::Value::String(format!("ci-{key}")),
             ty: optional::FieldType::String,
-            source: Source::Ci {
-                system: "Test CI",
-                detail: "X".into(),
-            },
+            source: Source::Ci { system: "Test CI", detail: "X".into() },
         }
     }
 
@@ -750,10 +632,7 @@ mod context_tests {
     fn ci_context_follows_the_users_fields_and_never_overrides_them() {
         let s = base_stack();
         let opt = [OptionalInput {
-            specs: vec![Sourced::new(
-                "branch=mine".into(),
-                Source::Flag("--field".into()),
-            )],
+            specs: vec![Sourced::new("branch=mine".into(), Source::Flag("--field".into()))],
             json: None,
         }];
         let job = resolve(&Inputs {
@@ -765,11 +644,7 @@ mod context_tests {
             context: vec![ctx("ci_system"), ctx("branch")],
         })
         .expect("valid");
-        let keys: Vec<_> = job
-            .optional
-            .iter()
-            .map(|f| (f.key.as_str(), f.value.as_str().unwrap_or("")))
-            .collect();
+        let keys: Vec<_> = job.optional.iter().map(|f| (f.key.as_str(), f.value.as_str().unwrap_or(""))).collect();
         assert_eq!(keys, [("branch", "mine"), ("ci_system", "ci-ci_system")]);
         assert!(job.warnings.is_empty());
     }
@@ -777,9 +652,7 @@ mod context_tests {
     #[test]
     fn ci_context_is_dropped_with_a_warning_rather_than_exceeding_twenty() {
         let s = base_stack();
-        let specs = (0..19)
-            .map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into())))
-            .collect();
+        let specs = (0..19).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
         let opt = [OptionalInput { specs, json: None }];
         let job = resolve(&Inputs {
             stack: &s,
@@ -800,34 +673,18 @@ mod context_tests {
         let mut layer = Layer::default();
         layer.set(
             Key::CommitSha,
-            Sourced::new(
-                "a2e7da86cc392417b0d9f605b28038aae80b002f".into(),
-                Source::Flag("--commit-sha".into()),
-            ),
+            Sourced::new("a2e7da86cc392417b0d9f605b28038aae80b002f".into(), Source::Flag("--commit-sha".into())),
         );
         let mut s = Stack::default();
         s.push(layer);
         let hints = [(Key::Status, "report from after_script".to_owned())];
-        let p = resolve(&Inputs {
-            stack: &s,
-            optional: &[],
-            git_error: None,
-            now: 0,
-            hints: &hints,
-            context: Vec::new(),
-        })
-        .expect_err("invalid");
-        let status = p
-            .iter()
-            .find(|p| p.field == "status")
-            .expect("a status problem");
+        let p =
+            resolve(&Inputs { stack: &s, optional: &[], git_error: None, now: 0, hints: &hints, context: Vec::new() })
+                .expect_err("invalid");
+        let status = p.iter().find(|p| p.field == "status").expect("a status problem");
         assert!(
-            status
-                .fix
-                .starts_with("report from after_script; or --status")
-                || status
-                    .fix
-                    .starts_with("report from after_script; or pass --status"),
+            status.fix.starts_with("report from after_script; or --status")
+                || status.fix.starts_with("report from after_script; or pass --status"),
             "{}",
             status.fix
         );

@@ -21,10 +21,7 @@ pub fn explain(text: &str, err: &serde_json::Error) -> String {
     if !src_line.is_empty() {
         let shown: String = src_line.chars().take(160).collect();
         let caret_at = column.saturating_sub(1).min(shown.chars().count());
-        out.push_str(&format!(
-            "\n      | {shown}\n      | {}^",
-            " ".repeat(caret_at)
-        ));
+        out.push_str(&format!("\n      | {shown}\n      | {}^", " ".repeat(caret_at)));
     }
     if let Some(hint) = hint(text, src_line, column, &what) {
         out.push_str("\n    hint: ");
@@ -36,9 +33,7 @@ pub fn explain(text: &str, err: &serde_json::Error) -> String {
 fn hint(text: &str, line: &str, column: usize, what: &str) -> Option<&'static str> {
     let at: Option<char> = line.chars().nth(column.saturating_sub(1));
     let curly = ['\u{201C}', '\u{201D}', '\u{2018}', '\u{2019}'];
-    if at.is_some_and(|c| curly.contains(&c))
-        || (what.contains("expected value") && text.contains(curly))
-    {
+    if at.is_some_and(|c| curly.contains(&c)) || (what.contains("expected value") && text.contains(curly)) {
         return Some("curly quotes (“ ” ‘ ’) are not JSON quotes: use straight double quotes \"");
     }
     if at == Some('\'') || (what.contains("key must be a string") && line.contains('\'')) {
@@ -48,9 +43,7 @@ fn hint(text: &str, line: &str, column: usize, what: &str) -> Option<&'static st
         return Some("remove the comma after the last element of the list or object");
     }
     if what.contains("expected `,` or `}`") || what.contains("expected `,` or `]`") {
-        return Some(
-            "a comma is missing between two entries, probably at the end of the previous line",
-        );
+        return Some("a comma is missing between two entries, probably at the end of the previous line");
     }
     if what.contains("EOF while parsing") {
         return Some("the JSON ends early: a closing bracket, brace or quote is missing");

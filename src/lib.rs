@@ -6,6 +6,7 @@
 pub mod ci;
 pub mod cli;
 pub mod config;
+pub mod delivery;
 pub mod endpoint;
 pub mod env;
 pub mod epoch;
@@ -20,9 +21,12 @@ pub mod output;
 pub mod remote;
 pub mod report;
 pub mod secret;
+pub mod send;
 pub mod source;
+pub mod spool;
 pub mod start;
 pub mod status;
+pub mod transport;
 pub mod values;
 
 use anyhow::Context;
@@ -37,6 +41,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     match cli.command {
         Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
         Command::Env(args) => report::show_env(&args, env, cwd, epoch::now()),
+        Command::Send(args) => send::run(&args.paths, &args.connection, env, cwd),
         Command::Start => Ok(start::run(env, epoch::now())?),
     }
 }

@@ -27,13 +27,8 @@ pub enum FieldType {
 }
 
 impl FieldType {
-    const ALL: [FieldType; 5] = [
-        FieldType::String,
-        FieldType::Integer,
-        FieldType::Float,
-        FieldType::Duration,
-        FieldType::Timestamp,
-    ];
+    const ALL: [FieldType; 5] =
+        [FieldType::String, FieldType::Integer, FieldType::Float, FieldType::Duration, FieldType::Timestamp];
 
     pub fn parse(word: &str) -> Option<FieldType> {
         let w = word.trim().to_ascii_lowercase();
@@ -75,21 +70,15 @@ impl FieldType {
         let t = text.trim();
         match self {
             FieldType::String => Ok(Value::String(text.to_owned())),
-            FieldType::Integer => t
-                .parse::<i64>()
-                .map(Value::from)
-                .map_err(|_| "is not a whole number".to_owned()),
+            FieldType::Integer => t.parse::<i64>().map(Value::from).map_err(|_| "is not a whole number".to_owned()),
             FieldType::Float => match t.parse::<f64>() {
                 Ok(f) if f.is_finite() => Ok(Value::from(f)),
                 _ => Err("is not a finite number".to_owned()),
             },
-            FieldType::Duration => t
-                .parse::<u64>()
-                .map(Value::from)
-                .map_err(|_| "is not whole seconds (0 or more)".to_owned()),
-            FieldType::Timestamp => epoch::parse_time(t)
-                .map(Value::from)
-                .map_err(|e| e.to_string()),
+            FieldType::Duration => {
+                t.parse::<u64>().map(Value::from).map_err(|_| "is not whole seconds (0 or more)".to_owned())
+            }
+            FieldType::Timestamp => epoch::parse_time(t).map(Value::from).map_err(|e| e.to_string()),
         }
     }
 }
@@ -192,11 +181,8 @@ pub fn from_specs(specs: &[Sourced<String>], problems: &mut Vec<Problem>) -> Vec
 
 fn parse_spec(spec: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<OptionalField> {
     let text = &spec.value;
-    let problem = |rule: String, fix: &str| {
-        Problem::new(FIELD_NAME, rule, fix)
-            .value(text.clone())
-            .source(spec.source.clone())
-    };
+    let problem =
+        |rule: String, fix: &str| Problem::new(FIELD_NAME, rule, fix).value(text.clone()).source(spec.source.clone());
     let Some((lhs, value)) = text.split_once('=') else {
         problems.push(problem(
             "a field is written KEY[:TYPE]=VALUE".to_owned(),
@@ -218,19 +204,11 @@ fn parse_spec(spec: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Opt
         None => (lhs.trim(), FieldType::String),
     };
     if key.is_empty() {
-        problems.push(problem(
-            "the key is empty".to_owned(),
-            "name the field before = (or before :TYPE)",
-        ));
+        problems.push(problem("the key is empty".to_owned(), "name the field before = (or before :TYPE)"));
         return None;
     }
     match ty.read(value) {
-        Ok(v) => Some(OptionalField {
-            key: key.to_owned(),
-            value: v,
-            ty,
-            source: spec.source.clone(),
-        }),
+        Ok(v) => Some(OptionalField { key: key.to_owned(), value: v, ty, source: spec.source.clone() }),
         Err(why) => {
             problems.push(
                 Problem::new(
@@ -248,9 +226,7 @@ fn parse_spec(spec: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Opt
 
 /// Parses and checks a JSON array of `{"key", "value", "type"}` entries.
 pub fn from_json(json: &Sourced<String>, problems: &mut Vec<Problem>) -> Vec<OptionalField> {
-    let problem = |field: String, rule: String, fix: &str| {
-        Problem::new(field, rule, fix).source(json.source.clone())
-    };
+    let problem = |field: String, rule: String, fix: &str| Problem::new(field, rule, fix).source(json.source.clone());
     let value = match json_diag::parse(&json.value) {
         Ok(v) => v,
         Err(why) => {
@@ -281,11 +257,8 @@ pub fn from_json(json: &Sourced<String>, problems: &mut Vec<Problem>) -> Vec<Opt
             ));
             continue;
         };
-        let unknown: Vec<String> = obj
-            .keys()
-            .filter(|k| !matches!(k.as_str(), "key" | "value" | "type"))
-            .cloned()
-            .collect();
+        let unknown: Vec<String> =
+            obj.keys().filter(|k| !matches!(k.as_str(), "key" | "value" | "type")).cloned().collect();
         if !unknown.is_empty() {
             problems.push(problem(
                 at.clone(),
@@ -329,11 +302,7 @@ pub fn from_json(json: &Sourced<String>, problems: &mut Vec<Problem>) -> Vec<Opt
             }
         };
         let Some(value) = obj.remove("value") else {
-            problems.push(problem(
-                at,
-                "has no value".to_owned(),
-                "add \"value\": ... (one value or a list)",
-            ));
+            problems.push(problem(at, "has no value".to_owned(), "add \"value\": ... (one value or a list)"));
             continue;
         };
         let items: Vec<&Value> = match &value {
@@ -359,12 +328,7 @@ pub fn from_json(json: &Sourced<String>, problems: &mut Vec<Problem>) -> Vec<Opt
             ));
             continue;
         }
-        let field = OptionalField {
-            key,
-            value,
-            ty,
-            source: json.source.clone(),
-        };
+        let field = OptionalField { key, value, ty, source: json.source.clone() };
         check_list_len(&field, problems);
         out.push(field);
     }
@@ -377,10 +341,7 @@ fn check_list_len(f: &OptionalField, problems: &mut Vec<Problem>) {
             problems.push(
                 Problem::new(
                     format!("{FIELD_NAME}.{}", f.key),
-                    format!(
-                        "a list holds 1 to {MAX_VALUES} values, found {}",
-                        list.len()
-                    ),
+                    format!("a list holds 1 to {MAX_VALUES} values, found {}", list.len()),
                     "shorten the list",
                 )
                 .source(f.source.clone()),
@@ -413,20 +374,12 @@ mod tests {
     fn a_field_defaults_to_string_and_keeps_the_value_verbatim() {
         let (f, p) = specs(&["microservice=front=end "]);
         assert!(p.is_empty(), "{p:?}");
-        assert_eq!(
-            json_of(&f),
-            json!([{"key": "microservice", "value": "front=end ", "type": "string"}])
-        );
+        assert_eq!(json_of(&f), json!([{"key": "microservice", "value": "front=end ", "type": "string"}]));
     }
 
     #[test]
     fn typed_fields_become_json_numbers() {
-        let (f, p) = specs(&[
-            "n:integer=-3",
-            "x:float=20.5",
-            "lead:duration=20",
-            "qa:timestamp=2024-01-01T10:00:00Z",
-        ]);
+        let (f, p) = specs(&["n:integer=-3", "x:float=20.5", "lead:duration=20", "qa:timestamp=2024-01-01T10:00:00Z"]);
         assert!(p.is_empty(), "{p:?}");
         assert_eq!(
             json_of(&f),
@@ -443,10 +396,7 @@ mod tests {
     fn repeating_a_key_makes_a_list_in_order() {
         let (f, p) = specs(&["ms=frontend", "ms=backend", "ms=worker"]);
         assert!(p.is_empty(), "{p:?}");
-        assert_eq!(
-            json_of(&f),
-            json!([{"key": "ms", "value": ["frontend", "backend", "worker"], "type": "string"}])
-        );
+        assert_eq!(json_of(&f), json!([{"key": "ms", "value": ["frontend", "backend", "worker"], "type": "string"}]));
     }
 
     #[test]
@@ -508,7 +458,9 @@ mod tests {
 
     #[test]
     fn the_vendor_sample_as_pasted_gets_a_precise_json_error() {
-        let (_, p) = from_json_text("[\n{\n\"key\": 'microservice',\n\"value\": ['frontend', 'backend'],\n\"type\": 'string'\n},\n]");
+        let (_, p) = from_json_text(
+            "[\n{\n\"key\": 'microservice',\n\"value\": ['frontend', 'backend'],\n\"type\": 'string'\n},\n]",
+        );
         assert_eq!(p.len(), 1);
         let text = p[0].to_string();
         assert!(text.contains("line 3, column 8"), "{text}");
@@ -521,62 +473,29 @@ mod tests {
         for (text, needle) in [
             (r#"{"key":"a"}"#, "JSON array"),
             (r#"[1]"#, "must be an object"),
-            (
-                r#"[{"value":1,"type":"integer"}]"#,
-                "key must be a non-empty string",
-            ),
-            (
-                r#"[{"key":"","value":1,"type":"integer"}]"#,
-                "key must be a non-empty string",
-            ),
+            (r#"[{"value":1,"type":"integer"}]"#, "key must be a non-empty string"),
+            (r#"[{"key":"","value":1,"type":"integer"}]"#, "key must be a non-empty string"),
             (r#"[{"key":"a","value":1}]"#, "type must be a string"),
-            (
-                r#"[{"key":"a","value":1,"type":"number"}]"#,
-                "not a field type",
-            ),
+            (r#"[{"key":"a","value":1,"type":"number"}]"#, "not a field type"),
             (r#"[{"key":"a","type":"integer"}]"#, "has no value"),
-            (
-                r#"[{"key":"a","value":1.5,"type":"integer"}]"#,
-                "whole number",
-            ),
-            (
-                r#"[{"key":"a","value":"1","type":"integer"}]"#,
-                "whole number",
-            ),
-            (
-                r#"[{"key":"a","value":-1,"type":"duration"}]"#,
-                "whole seconds",
-            ),
-            (
-                r#"[{"key":"a","value":"2024-01-01","type":"timestamp"}]"#,
-                "epoch seconds",
-            ),
+            (r#"[{"key":"a","value":1.5,"type":"integer"}]"#, "whole number"),
+            (r#"[{"key":"a","value":"1","type":"integer"}]"#, "whole number"),
+            (r#"[{"key":"a","value":-1,"type":"duration"}]"#, "whole seconds"),
+            (r#"[{"key":"a","value":"2024-01-01","type":"timestamp"}]"#, "epoch seconds"),
             (r#"[{"key":"a","value":1,"type":"string"}]"#, "JSON string"),
             (r#"[{"key":"a","value":[],"type":"string"}]"#, "1 to 20"),
-            (
-                r#"[{"key":"a","value":"x","type":"string"},{"key":"a","value":"y","type":"string"}]"#,
-                "twice",
-            ),
-            (
-                r#"[{"key":"a","value":"x","type":"string","extra":1}]"#,
-                "does not know",
-            ),
+            (r#"[{"key":"a","value":"x","type":"string"},{"key":"a","value":"y","type":"string"}]"#, "twice"),
+            (r#"[{"key":"a","value":"x","type":"string","extra":1}]"#, "does not know"),
         ] {
             let (_, p) = from_json_text(text);
             assert!(!p.is_empty(), "{text} should be rejected");
-            assert!(
-                p.iter().any(|p| p.to_string().contains(needle)),
-                "{text}: {p:?}"
-            );
+            assert!(p.iter().any(|p| p.to_string().contains(needle)), "{text}: {p:?}");
         }
     }
 
     #[test]
     fn higher_sources_replace_keys_of_lower_ones() {
-        let high = OptionalInput {
-            specs: vec![flag("env=prod")],
-            json: None,
-        };
+        let high = OptionalInput { specs: vec![flag("env=prod")], json: None };
         let low = OptionalInput {
             specs: vec![],
             json: Some(Sourced::new(

@@ -11,10 +11,7 @@ pub fn repo_name(url: &str) -> Option<String> {
     let parsed = gix::url::parse(url.as_bytes()).ok()?;
     let path = String::from_utf8_lossy(&parsed.path).into_owned();
     let path = path.trim_matches('/');
-    let path = path
-        .strip_suffix(".git")
-        .unwrap_or(path)
-        .trim_end_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path).trim_end_matches('/');
     let mut parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     if parsed.host.is_none() {
         // A local path names a directory, not an owner: keep its last component only.
@@ -23,10 +20,7 @@ pub fn repo_name(url: &str) -> Option<String> {
     // Azure DevOps: https://dev.azure.com/org/project/_git/repo and git@ssh.dev.azure.com:v3/org/project/repo.
     parts.retain(|p| *p != "_git");
     if parts.first() == Some(&"v3")
-        && parsed
-            .host
-            .as_deref()
-            .is_some_and(|h| h.contains("azure.com") || h.contains("visualstudio.com"))
+        && parsed.host.as_deref().is_some_and(|h| h.contains("azure.com") || h.contains("visualstudio.com"))
     {
         parts.remove(0);
     }
@@ -46,11 +40,7 @@ pub fn redact(url: &str) -> String {
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let authority = &rest[..authority_len];
     match authority.rfind('@') {
-        Some(at) => format!(
-            "{}***@{}",
-            &url[..authority_start],
-            &url[authority_start + at + 1..]
-        ),
+        Some(at) => format!("{}***@{}", &url[..authority_start], &url[authority_start + at + 1..]),
         None => url.to_owned(),
     }
 }
@@ -59,10 +49,7 @@ pub fn redact(url: &str) -> String {
 pub fn has_credentials(url: &str) -> bool {
     redact(url) != url
         && url.find("://").is_some_and(|i| {
-            url[i + 3..]
-                .split(['/', '?', '#'])
-                .next()
-                .is_some_and(|a| a.contains(':') && a.contains('@'))
+            url[i + 3..].split(['/', '?', '#']).next().is_some_and(|a| a.contains(':') && a.contains('@'))
         })
 }
 
@@ -80,28 +67,13 @@ mod tests {
             ("https://github.com/acme/app.git", "acme/app"),
             ("https://github.com/acme/app", "acme/app"),
             ("https://github.com/acme/app/", "acme/app"),
-            (
-                "http://gitlab.local:8080/group/sub/app.git",
-                "group/sub/app",
-            ),
+            ("http://gitlab.local:8080/group/sub/app.git", "group/sub/app"),
             ("git://example.org/acme/app.git", "acme/app"),
             ("https://user:secret@github.com/acme/app.git", "acme/app"),
-            (
-                "https://gitlab-ci-token:glcbt-64_abc@gitlab.com/group/sub/deep/app.git",
-                "group/sub/deep/app",
-            ),
-            (
-                "https://x-access-token:ghs_abc@github.com/acme/app",
-                "acme/app",
-            ),
-            (
-                "https://dev.azure.com/org/project/_git/repo",
-                "org/project/repo",
-            ),
-            (
-                "git@ssh.dev.azure.com:v3/org/project/repo",
-                "org/project/repo",
-            ),
+            ("https://gitlab-ci-token:glcbt-64_abc@gitlab.com/group/sub/deep/app.git", "group/sub/deep/app"),
+            ("https://x-access-token:ghs_abc@github.com/acme/app", "acme/app"),
+            ("https://dev.azure.com/org/project/_git/repo", "org/project/repo"),
+            ("git@ssh.dev.azure.com:v3/org/project/repo", "org/project/repo"),
             ("/srv/git/app.git", "app"),
             ("file:///srv/git/app.git", "app"),
             ("  https://github.com/acme/app.git\n", "acme/app"),
@@ -119,22 +91,10 @@ mod tests {
 
     #[test]
     fn credentials_are_stripped_for_printing() {
-        assert_eq!(
-            redact("https://user:secret@github.com/acme/app.git"),
-            "https://***@github.com/acme/app.git"
-        );
-        assert_eq!(
-            redact("https://gitlab-ci-token:tok@gitlab.com/a/b.git"),
-            "https://***@gitlab.com/a/b.git"
-        );
-        assert_eq!(
-            redact("https://github.com/acme/app.git"),
-            "https://github.com/acme/app.git"
-        );
-        assert_eq!(
-            redact("git@github.com:acme/app.git"),
-            "git@github.com:acme/app.git"
-        );
+        assert_eq!(redact("https://user:secret@github.com/acme/app.git"), "https://***@github.com/acme/app.git");
+        assert_eq!(redact("https://gitlab-ci-token:tok@gitlab.com/a/b.git"), "https://***@gitlab.com/a/b.git");
+        assert_eq!(redact("https://github.com/acme/app.git"), "https://github.com/acme/app.git");
+        assert_eq!(redact("git@github.com:acme/app.git"), "git@github.com:acme/app.git");
         // An @ in the path is not user-info.
         assert_eq!(redact("https://host/a@b/c"), "https://host/a@b/c");
         assert!(!redact("https://u:p%40ss@h/x").contains("p%40ss"));
@@ -142,9 +102,7 @@ mod tests {
 
     #[test]
     fn credentials_are_detected() {
-        assert!(has_credentials(
-            "https://user:secret@github.com/acme/app.git"
-        ));
+        assert!(has_credentials("https://user:secret@github.com/acme/app.git"));
         assert!(!has_credentials("ssh://git@github.com/acme/app.git"));
         assert!(!has_credentials("https://github.com/acme/app.git"));
     }

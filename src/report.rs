@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use crate::cli::ReportArgs;
 use crate::config::{self, Gathered};
-use crate::endpoint::{self, Connection};
+use crate::delivery;
+use crate::endpoint;
 use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::github_io;
@@ -15,25 +16,23 @@ use crate::optional::{FieldType, OptionalField};
 use crate::output;
 use crate::remote;
 use crate::source::Source;
-use crate::values::{var_name, Key};
+use crate::spool;
+use crate::values::Key;
 
 /// Runs `customcd report`. `now` is epoch seconds; `cwd` is where git discovery starts.
 pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), Error> {
-    let gathered = config::gather(args, env, cwd, now)?;
+    let gathered = config::gather(args, env, cwd.clone(), now)?;
     let github = gathered.ci.as_ref().is_some_and(|c| c.github_like);
     output::set_github(github);
     let stack = &gathered.stack;
     let mut problems = Vec::new();
     let dry_run = endpoint::flag_value(stack, Key::DryRun, false, &mut problems);
-    let allow_http = endpoint::flag_value(stack, Key::AllowHttp, false, &mut problems);
     let fail_on_error = endpoint::flag_value(stack, Key::FailOnError, true, &mut problems);
+    let spool_always = endpoint::flag_value(stack, Key::SpoolAlways, false, &mut problems);
+    let deadline = delivery::deadline(stack, &mut problems);
     // The token is resolved (and registered for redaction) before anything else is printed, and
     // masked in the GitHub log before any line that could hold it.
-    let connection = if dry_run {
-        None
-    } else {
-        endpoint::connection(stack, allow_http, &mut problems)
-    };
+    let connection = if dry_run { None } else { endpoint::connection(stack, env, &mut problems) };
     if let (true, Some(c)) = (github, &connection) {
         github_io::mask(c.token.expose_for_masking());
     }
@@ -52,26 +51,67 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
         return Ok(());
     }
     let Some(connection) = connection else {
-        return Err(Error::Internal(anyhow::anyhow!(
-            "a connection was expected once all problems were ruled out"
-        )));
+        return Err(Error::Internal(anyhow::anyhow!("a connection was expected once all problems were ruled out")));
     };
     if connection.token_from_flag {
         output::warn("the token was given with --token, which other processes on this machine can read; prefer CUSTOMCD_TOKEN or --token-file");
     }
-    let (result, http_status) = send(&job, &connection);
+    let body = job.body();
+    let agent = http::agent(&connection.transport);
+    let delivery = delivery::deliver(&agent, &connection, &body, deadline);
+    let result = match delivery.result {
+        Ok(answer) => {
+            output::stdout(&format!(
+                "sent job {} ({} {}) to {}: HTTP {} {}",
+                job.job_id.value,
+                job.status.value,
+                job.commit_sha.value,
+                connection.endpoint.url,
+                answer.status,
+                http::excerpt(&answer.body, 300)
+            ));
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    // Nothing is lost: an undelivered job is kept, and so is every job with --spool-always.
+    let spooled = if result.is_err() || spool_always {
+        let dir = spool::dir(stack, gathered.ci.as_ref(), env, &cwd);
+        match spool::write(&dir.value, &job.job_id.value, &body) {
+            Ok(path) => {
+                if result.is_err() {
+                    output::warn(&format!(
+                        "the job was not delivered and is saved in {} ({}); resend it with: customcd send {}",
+                        path.display(),
+                        dir.source,
+                        path.display()
+                    ));
+                } else {
+                    output::info(&format!("a copy of the payload is saved in {}", path.display()));
+                }
+                Some(path)
+            }
+            Err(e) => {
+                output::error(&format!(
+                    "the payload could not be saved to the spool ({e:#}); it follows so that it is not lost:"
+                ));
+                output::stdout(&body);
+                None
+            }
+        }
+    } else {
+        None
+    };
     if github {
-        github_files(env, &job, http_status, &result);
+        github_files(env, &job, delivery.http_status, &result, spooled.as_deref());
     }
     if let Some(path) = &gathered.state_file {
-        // The recorded start belonged to this job, which is now reported (or failed for good).
+        // The recorded start belonged to this job, which is now reported (or kept in the spool).
         let _ = std::fs::remove_file(path);
     }
     match result {
         Err(e @ (Error::Delivery(_) | Error::Refused { .. })) if !fail_on_error => {
-            output::warn(&format!(
-                "{e:#} (fail_on_error is false, so this step does not fail)"
-            ));
+            output::warn(&format!("{e:#} (fail_on_error is false, so this step does not fail)"));
             Ok(())
         }
         other => other,
@@ -87,24 +127,15 @@ fn resolve(gathered: &Gathered, now: i64, problems: &mut Vec<Problem>) -> Option
     if let Some(ci) = &gathered.ci {
         hints = &ci.hints;
         if ci_fields {
-            let system = Source::Ci {
-                system: ci.system,
-                detail: "(detected)".to_owned(),
-            };
+            let system = Source::Ci { system: ci.system, detail: "(detected)".to_owned() };
             context.push(string_field("ci_system", ci.system, system));
             for (key, value) in &ci.context {
                 context.push(string_field(key, &value.value, value.source.clone()));
             }
         }
     }
-    let inputs = Inputs {
-        stack,
-        optional: &gathered.optional,
-        git_error: gathered.git_error.clone(),
-        now,
-        hints,
-        context,
-    };
+    let inputs =
+        Inputs { stack, optional: &gathered.optional, git_error: gathered.git_error.clone(), now, hints, context };
     match job::resolve(&inputs) {
         Ok(job) => Some(job),
         Err(mut more) => {
@@ -135,61 +166,23 @@ fn print_sources(gathered: &Gathered, job: &Job) {
     }
 }
 
-/// Posts the job. Returns the outcome and the HTTP status, when the server answered.
-fn send(job: &Job, connection: &Connection) -> (Result<(), Error>, Option<u16>) {
-    let agent = http::agent();
-    let body = job.body();
-    let answer = match http::post(&agent, connection, &body) {
-        Ok(a) => a,
-        Err(e) => {
-            return (
-                Err(Error::Delivery(format!(
-                    "POST {} failed: {e}",
-                    remote::redact(&connection.endpoint.url)
-                ))),
-                None,
-            )
-        }
-    };
-    let message = http::excerpt(&answer.body, 300);
-    let result = match answer.status {
-        200..=299 => {
-            output::stdout(&format!(
-                "sent job {} ({} {}) to {}: HTTP {} {}",
-                job.job_id.value, job.status.value, &job.commit_sha.value, connection.endpoint.url, answer.status, message
-            ));
-            Ok(())
-        }
-        300..=399 => Err(Error::Refused {
-            status: answer.status,
-            message: format!(
-                "the endpoint redirects to {}; redirects are not followed so the token stays with the configured host. Set the URL to the final address",
-                answer.location.as_deref().map_or("(no Location)".to_owned(), remote::redact)
-            ),
-        }),
-        401 | 403 => Err(Error::Refused {
-            status: answer.status,
-            message: format!("the token was refused (check {}); server said: {message}", var_name(Key::Token)),
-        }),
-        408 | 429 | 500..=599 => Err(Error::Delivery(format!("the server answered HTTP {}: {message}", answer.status))),
-        _ => Err(Error::Refused { status: answer.status, message }),
-    };
-    (result, Some(answer.status))
-}
-
 /// Step outputs and the step summary on GitHub Actions. Failing to write them is worth a warning,
 /// not a failed report.
-fn github_files(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<(), Error>) {
+fn github_files(
+    env: &Env,
+    job: &Job,
+    http_status: Option<u16>,
+    result: &Result<(), Error>,
+    spooled: Option<&std::path::Path>,
+) {
     if let Some(path) = env.get("GITHUB_OUTPUT") {
         let pairs = [
             ("job_id", job.job_id.value.clone()),
             ("commit_sha", job.commit_sha.value.clone()),
             ("status", job.status.value.to_string()),
-            (
-                "http_status",
-                http_status.map(|s| s.to_string()).unwrap_or_default(),
-            ),
+            ("http_status", http_status.map(|s| s.to_string()).unwrap_or_default()),
             ("payload", job.body()),
+            ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
         ];
         if let Err(e) = github_io::append(path.as_ref(), &pairs) {
             output::warn(&format!("could not write the step outputs to {path}: {e}"));
@@ -198,10 +191,7 @@ fn github_files(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<
     if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
         let outcome = match (result, http_status) {
             (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
-            (Err(e), _) => format!(
-                "not delivered: {}",
-                e.to_string().lines().next().unwrap_or("")
-            ),
+            (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),
             (Ok(()), None) => "sent".to_owned(),
         };
         let mut md = format!(
@@ -210,18 +200,9 @@ fn github_files(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<
             github_io::cell(&outcome)
         );
         for (name, value, source) in job.provenance() {
-            md.push_str(&format!(
-                "| `{name}` | {} | {} |\n",
-                github_io::cell(&value),
-                github_io::cell(&source)
-            ));
+            md.push_str(&format!("| `{name}` | {} | {} |\n", github_io::cell(&value), github_io::cell(&source)));
         }
-        if let Some(url) = job
-            .optional
-            .iter()
-            .find(|f| f.key == "run_url")
-            .and_then(|f| f.value.as_str())
-        {
+        if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
             md.push_str(&format!("\n[The run]({url})\n"));
         }
         md.push('\n');

@@ -99,10 +99,7 @@ mod tests {
     #[test]
     fn registered_secrets_are_redacted_from_text() {
         let _t = Token::new("redact-me-0123").expect("non-blank");
-        assert_eq!(
-            redact("error: Bearer redact-me-0123 refused"),
-            "error: Bearer *** refused"
-        );
+        assert_eq!(redact("error: Bearer redact-me-0123 refused"), "error: Bearer *** refused");
         assert_eq!(redact("nothing here"), "nothing here");
     }
 }

@@ -13,12 +13,11 @@ pub enum Source {
     /// A GitHub Action input, read from its `INPUT_*` variable.
     Input(String),
     /// A variable (or file) of the detected CI system, e.g. `GitHub Actions GITHUB_SHA`.
-    Ci {
-        system: &'static str,
-        detail: String,
-    },
+    Ci { system: &'static str, detail: String },
     /// The local git repository, e.g. `git HEAD of /src/app`.
     Git(String),
+    /// A payload file given to `customcd send`.
+    File(String),
     /// A start time recorded earlier by `customcd start`.
     State(String),
     /// Computed by customcd when nothing else gave a value; the text says how.
@@ -33,6 +32,7 @@ impl fmt::Display for Source {
             Source::Input(name) => write!(f, "action input {name}"),
             Source::Ci { system, detail } => write!(f, "{system} {detail}"),
             Source::Git(detail) => write!(f, "git {detail}"),
+            Source::File(path) => write!(f, "file {path}"),
             Source::State(detail) => write!(f, "customcd start ({detail})"),
             Source::Default(how) => write!(f, "default ({how})"),
         }
@@ -53,9 +53,6 @@ impl<T> Sourced<T> {
 
     /// Keeps the source while transforming the value.
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Sourced<U> {
-        Sourced {
-            value: f(self.value),
-            source: self.source,
-        }
+        Sourced { value: f(self.value), source: self.source }
     }
 }

@@ -21,19 +21,9 @@ pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
     let key = ci.job_key.as_deref()?;
     let safe: String = key
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '_'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
         .collect();
-    let dir = ci
-        .temp_dir
-        .clone()
-        .or_else(|| env.get("TMPDIR").map(PathBuf::from))
-        .unwrap_or_else(std::env::temp_dir);
+    let dir = ci.temp_dir.clone().or_else(|| env.get("TMPDIR").map(PathBuf::from)).unwrap_or_else(std::env::temp_dir);
     Some(dir.join(format!("customcd-start-{safe}")))
 }
 
@@ -42,12 +32,7 @@ pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
     let path = state_file(ci, env)?;
     let text = std::fs::read_to_string(&path).ok()?;
     let value = text.trim().to_owned();
-    (!value.is_empty()).then(|| {
-        (
-            Sourced::new(value, Source::State(path.display().to_string())),
-            path,
-        )
-    })
+    (!value.is_empty()).then(|| (Sourced::new(value, Source::State(path.display().to_string())), path))
 }
 
 /// Runs `customcd start` at epoch second `now`.
@@ -55,16 +40,10 @@ pub fn run(env: &Env, now: i64) -> anyhow::Result<()> {
     let ci = crate::ci::detect(env);
     let export = format!("export CUSTOMCD_JOB_START_TIME={now}");
     match &ci {
-        Some(ci)
-            if ci.github_like
-                && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) =>
-        {
+        Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
             if let Some(path) = env.get("GITHUB_ENV") {
-                github_io::append(
-                    path.as_ref(),
-                    &[("CUSTOMCD_JOB_START_TIME", now.to_string())],
-                )
-                .with_context(|| format!("writing GITHUB_ENV file {path}"))?;
+                github_io::append(path.as_ref(), &[("CUSTOMCD_JOB_START_TIME", now.to_string())])
+                    .with_context(|| format!("writing GITHUB_ENV file {path}"))?;
             }
             if let Some(path) = env.get("GITHUB_STATE") {
                 github_io::append(path.as_ref(), &[("job_start_time", now.to_string())])
@@ -80,15 +59,10 @@ pub fn run(env: &Env, now: i64) -> anyhow::Result<()> {
             Some(path) => {
                 // Written beside its final name and renamed, so a reader never sees half a file.
                 let tmp = path.with_extension("tmp");
-                std::fs::write(&tmp, format!("{now}\n"))
-                    .with_context(|| format!("writing {}", tmp.display()))?;
+                std::fs::write(&tmp, format!("{now}\n")).with_context(|| format!("writing {}", tmp.display()))?;
                 std::fs::rename(&tmp, &path)
                     .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-                output::info(&format!(
-                    "customcd: job start recorded for {} in {}",
-                    ci.system,
-                    path.display()
-                ));
+                output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()));
                 output::stdout(&export);
             }
             None => output::stdout(&export),

@@ -43,23 +43,10 @@ impl Status {
 
     /// Maps a status word to a status; `None` for a word that is not in [`WORDS`].
     pub fn parse(word: &str) -> Option<Status> {
-        let folded: String = word
-            .trim()
-            .chars()
-            .map(|c| {
-                if c == '_' || c == '-' {
-                    ' '
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
-            .collect();
+        let folded: String =
+            word.trim().chars().map(|c| if c == '_' || c == '-' { ' ' } else { c.to_ascii_lowercase() }).collect();
         // "timed out" and "timed_out" are the same word as "timedout".
-        let folded = if folded == "timed out" {
-            "timedout".to_owned()
-        } else {
-            folded
-        };
+        let folded = if folded == "timed out" { "timedout".to_owned() } else { folded };
         WORDS.iter().find(|(w, _)| *w == folded).map(|(_, s)| *s)
     }
 

@@ -69,12 +69,7 @@ macro_rules! settings {
 }
 
 /// Empty (or blank) values count as unset, as GitHub passes every input, set or not.
-fn set_if_present(
-    layer: &mut Layer,
-    key: Key,
-    value: Option<String>,
-    origin: &impl Fn(Key) -> Source,
-) {
+fn set_if_present(layer: &mut Layer, key: Key, value: Option<String>, origin: &impl Fn(Key) -> Source) {
     if let Some(v) = value.filter(|v| !v.trim().is_empty()) {
         layer.set(key, Sourced::new(v, origin(key)));
     }
@@ -232,9 +227,7 @@ impl Stack {
 
     /// Of several alternative keys, the one set by the highest layer (the first listed wins a tie).
     pub fn first_of(&self, keys: &[Key]) -> Option<(Key, &Sourced<String>)> {
-        self.layers
-            .iter()
-            .find_map(|l| keys.iter().find_map(|k| l.get(*k).map(|v| (*k, v))))
+        self.layers.iter().find_map(|l| keys.iter().find_map(|k| l.get(*k).map(|v| (*k, v))))
     }
 
     /// Every layer's value for `key`, highest precedence first (used where values combine, such as
@@ -278,31 +271,13 @@ mod tests {
     #[test]
     fn the_highest_layer_that_sets_a_key_wins() {
         let mut stack = Stack::default();
-        stack.push(layer(&[(
-            Key::Status,
-            "Failed",
-            Source::Flag("--status".into()),
-        )]));
+        stack.push(layer(&[(Key::Status, "Failed", Source::Flag("--status".into()))]));
         stack.push(layer(&[
-            (
-                Key::Status,
-                "Succeeded",
-                Source::Var("CUSTOMCD_STATUS".into()),
-            ),
-            (
-                Key::JobType,
-                "deploy",
-                Source::Var("CUSTOMCD_JOB_TYPE".into()),
-            ),
+            (Key::Status, "Succeeded", Source::Var("CUSTOMCD_STATUS".into())),
+            (Key::JobType, "deploy", Source::Var("CUSTOMCD_JOB_TYPE".into())),
         ]));
-        assert_eq!(
-            stack.get(Key::Status).map(|s| s.value.as_str()),
-            Some("Failed")
-        );
-        assert_eq!(
-            stack.get(Key::JobType).map(|s| s.value.as_str()),
-            Some("deploy")
-        );
+        assert_eq!(stack.get(Key::Status).map(|s| s.value.as_str()), Some("Failed"));
+        assert_eq!(stack.get(Key::JobType).map(|s| s.value.as_str()), Some("deploy"));
         assert_eq!(stack.get(Key::RepoId), None);
         assert_eq!(stack.all(Key::Status).count(), 2);
     }
@@ -321,10 +296,7 @@ mod tests {
         let l = values.into_layer(|k| Source::Input(k.name().into()));
         assert!(l.get(Key::Status).is_none());
         assert!(l.get(Key::JobType).is_none());
-        assert_eq!(
-            l.get(Key::RepoId).map(|s| s.source.to_string()),
-            Some("action input repo_id".into())
-        );
+        assert_eq!(l.get(Key::RepoId).map(|s| s.source.to_string()), Some("action input repo_id".into()));
     }
 
     #[test]
@@ -342,9 +314,7 @@ mod tests {
             ("CUSTOMCD_DRY_RUN".to_owned(), "true".to_owned()),
             ("OTHER".to_owned(), "x".to_owned()),
         ];
-        let v: Values = envy::prefixed("CUSTOMCD_")
-            .from_iter(env)
-            .expect("plain strings deserialize");
+        let v: Values = envy::prefixed("CUSTOMCD_").from_iter(env).expect("plain strings deserialize");
         assert_eq!(v.job.service_id.as_deref(), Some("42"));
         assert_eq!(v.connection.dry_run.as_deref(), Some("true"));
         assert_eq!(v.job.status, None);

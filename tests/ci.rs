@@ -15,10 +15,7 @@ fn file_commands(path: &Path) -> Vec<(String, String)> {
 }
 
 fn value_of(pairs: &[(String, String)], name: &str) -> Option<String> {
-    pairs
-        .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, v)| v.clone())
+    pairs.iter().find(|(n, _)| n == name).map(|(_, v)| v.clone())
 }
 
 /// The files and variables a GitHub runner gives a Docker action, with every input present and
@@ -29,9 +26,7 @@ struct GitHub {
 
 impl GitHub {
     fn new() -> GitHub {
-        GitHub {
-            files: tempfile::tempdir().expect("tempdir"),
-        }
+        GitHub { files: tempfile::tempdir().expect("tempdir") }
     }
 
     fn path(&self, name: &str) -> std::path::PathBuf {
@@ -94,10 +89,7 @@ impl GitHub {
 
 #[test]
 fn github_docker_action_reports_the_checkout_with_every_field_and_writes_outputs() {
-    let repo = Repo::init(
-        &[],
-        Some("https://x-access-token:ghs_CHECKOUTSECRET@github.com/acme/app"),
-    );
+    let repo = Repo::init(&[], Some("https://x-access-token:ghs_CHECKOUTSECRET@github.com/acme/app"));
     let rx = Receiver::ok();
     let gh = GitHub::new();
     let mut cmd = customcd(&repo.dir);
@@ -110,11 +102,7 @@ fn github_docker_action_reports_the_checkout_with_every_field_and_writes_outputs
 
     let req = rx.only_request();
     let body = req.json();
-    assert_eq!(
-        body["commit_sha"],
-        repo.head(),
-        "the checkout of the CI's repository is what was built"
-    );
+    assert_eq!(body["commit_sha"], repo.head(), "the checkout of the CI's repository is what was built");
     assert_eq!(body["repo_name"], "acme/app");
     assert_eq!(body["service_id"], 42);
     assert_eq!(body["status"], "Succeeded");
@@ -133,40 +121,21 @@ fn github_docker_action_reports_the_checkout_with_every_field_and_writes_outputs
     assert_eq!(req.headers["authorization"], format!("Bearer {TOKEN}"));
 
     // The token is masked before anything else, and appears nowhere else.
-    assert_eq!(
-        stdout.lines().next(),
-        Some(format!("::add-mask::{TOKEN}").as_str()),
-        "{stdout}"
-    );
+    assert_eq!(stdout.lines().next(), Some(format!("::add-mask::{TOKEN}").as_str()), "{stdout}");
     let everything = all_output(&out);
     assert_eq!(everything.matches(TOKEN).count(), 1, "{everything}");
     assert!(!everything.contains("ghs_CHECKOUTSECRET") && !req.body.contains("ghs_CHECKOUTSECRET"));
 
     let outputs = file_commands(&gh.path("output"));
-    assert_eq!(
-        value_of(&outputs, "job_id").as_deref(),
-        Some("987-2-deploy")
-    );
+    assert_eq!(value_of(&outputs, "job_id").as_deref(), Some("987-2-deploy"));
     assert_eq!(value_of(&outputs, "commit_sha"), Some(repo.head()));
     assert_eq!(value_of(&outputs, "status").as_deref(), Some("Succeeded"));
     assert_eq!(value_of(&outputs, "http_status").as_deref(), Some("200"));
-    assert_eq!(
-        value_of(&outputs, "payload").as_deref(),
-        Some(req.body.as_str())
-    );
+    assert_eq!(value_of(&outputs, "payload").as_deref(), Some(req.body.as_str()));
     let summary = std::fs::read_to_string(gh.path("summary")).expect("a summary");
-    assert!(
-        summary.contains("| `commit_sha` |") && summary.contains("git HEAD of"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains("action input service_id (INPUT_SERVICE_ID)"),
-        "{summary}"
-    );
-    assert!(
-        summary.contains("[The run](https://github.com/acme/app/actions/runs/987/attempts/2)"),
-        "{summary}"
-    );
+    assert!(summary.contains("| `commit_sha` |") && summary.contains("git HEAD of"), "{summary}");
+    assert!(summary.contains("action input service_id (INPUT_SERVICE_ID)"), "{summary}");
+    assert!(summary.contains("[The run](https://github.com/acme/app/actions/runs/987/attempts/2)"), "{summary}");
     assert!(!summary.contains(TOKEN));
 }
 
@@ -186,14 +155,8 @@ fn github_pull_requests_report_the_head_sha_from_the_event_file() {
     cmd.env("GITHUB_HEAD_REF", "feature/x");
     cmd.assert().success();
     let body = rx.only_request().json();
-    assert_eq!(
-        body["commit_sha"],
-        "2222222222222222222222222222222222222222"
-    );
-    assert_eq!(
-        body["optional"][3],
-        json!({"key": "branch", "value": "feature/x", "type": "string"})
-    );
+    assert_eq!(body["commit_sha"], "2222222222222222222222222222222222222222");
+    assert_eq!(body["optional"][3], json!({"key": "branch", "value": "feature/x", "type": "string"}));
 }
 
 #[test]
@@ -206,15 +169,8 @@ fn github_uses_its_sha_variable_when_the_workspace_is_another_repository() {
     gh.apply(&mut cmd, &rx, "push", "{}");
     cmd.assert().success();
     let body = rx.only_request().json();
-    assert_eq!(
-        body["commit_sha"],
-        "1111111111111111111111111111111111111111"
-    );
-    assert_eq!(
-        body["optional"],
-        json!([{"key": "team", "value": "web", "type": "string"}]),
-        "--no-ci-fields"
-    );
+    assert_eq!(body["commit_sha"], "1111111111111111111111111111111111111111");
+    assert_eq!(body["optional"], json!([{"key": "team", "value": "web", "type": "string"}]), "--no-ci-fields");
 }
 
 #[test]
@@ -228,14 +184,8 @@ fn github_start_then_report_measures_a_real_duration() {
     start.assert().success();
     let state = file_commands(&gh.path("state"));
     let env = file_commands(&gh.path("env"));
-    let recorded: i64 = value_of(&state, "job_start_time")
-        .expect("state written")
-        .parse()
-        .expect("epoch seconds");
-    assert_eq!(
-        value_of(&env, "CUSTOMCD_JOB_START_TIME"),
-        Some(recorded.to_string())
-    );
+    let recorded: i64 = value_of(&state, "job_start_time").expect("state written").parse().expect("epoch seconds");
+    assert_eq!(value_of(&env, "CUSTOMCD_JOB_START_TIME"), Some(recorded.to_string()));
 
     // The runner hands the state to the main stage as STATE_job_start_time; pretend 5 s passed.
     let earlier = recorded - 5;
@@ -261,10 +211,7 @@ fn github_without_a_start_reports_duration_zero_with_a_loud_annotation() {
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(rx.only_request().json()["job_duration"], 0);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("::warning title=customcd::no start time is known on GitHub Actions"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("::warning title=customcd::no start time is known on GitHub Actions"), "{stdout}");
     assert!(stdout.contains("pre-entrypoint"), "{stdout}");
 }
 
@@ -293,23 +240,14 @@ fn fail_on_error_false_turns_a_delivery_failure_into_a_warning() {
     let mut cmd = customcd(&repo.dir);
     cmd.args(["report", "--job-start-time", "1704018030"]);
     gh.apply(&mut cmd, &rx, "push", "{}");
-    cmd.env("INPUT_FAIL_ON_ERROR", "false");
+    cmd.env("INPUT_FAIL_ON_ERROR", "false").env("CUSTOMCD_DEADLINE", "1");
     let out = cmd.output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("::warning title=customcd::delivery failed")
-    );
-    assert_eq!(
-        value_of(&file_commands(&gh.path("output")), "http_status").as_deref(),
-        Some("503")
-    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("::warning title=customcd::delivery failed"));
+    assert_eq!(value_of(&file_commands(&gh.path("output")), "http_status").as_deref(), Some("503"));
 
     cmd.env("INPUT_FAIL_ON_ERROR", "");
-    assert_eq!(
-        cmd.output().expect("runs").status.code(),
-        Some(4),
-        "the default fails the step"
-    );
+    assert_eq!(cmd.output().expect("runs").status.code(), Some(4), "the default fails the step");
 }
 
 fn gitlab(cmd: &mut assert_cmd::Command, rx: &Receiver, status: &str) {
@@ -320,16 +258,10 @@ fn gitlab(cmd: &mut assert_cmd::Command, rx: &Receiver, status: &str) {
         .env("CI_JOB_ID", "4242")
         .env("CI_JOB_STARTED_AT", "2024-01-01T10:00:00Z")
         .env("GITLAB_USER_EMAIL", "dev@example.com")
-        .env(
-            "CI_JOB_URL",
-            "https://gitlab.example.com/group/sub/app/-/jobs/4242",
-        )
+        .env("CI_JOB_URL", "https://gitlab.example.com/group/sub/app/-/jobs/4242")
         .env("CI_COMMIT_REF_NAME", "main")
         .env("CI_ENVIRONMENT_NAME", "production")
-        .env(
-            "CI_REPOSITORY_URL",
-            "https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git",
-        )
+        .env("CI_REPOSITORY_URL", "https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git")
         .env("CI_JOB_STATUS", status)
         .env("CUSTOMCD_URL", rx.url())
         .env("CUSTOMCD_TOKEN", TOKEN)
@@ -339,10 +271,7 @@ fn gitlab(cmd: &mut assert_cmd::Command, rx: &Receiver, status: &str) {
 #[test]
 fn gitlab_after_script_reports_the_final_status_and_the_job_start() {
     // GitLab checks out with the job token in the remote URL.
-    let repo = Repo::init(
-        &[],
-        Some("https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git"),
-    );
+    let repo = Repo::init(&[], Some("https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git"));
     let rx = Receiver::ok();
     let mut cmd = customcd(&repo.dir);
     cmd.arg("report");
@@ -357,10 +286,7 @@ fn gitlab_after_script_reports_the_final_status_and_the_job_start() {
     assert_eq!(body["repo_name"], "group/sub/app");
     assert_eq!(body["triggered_by"], "dev@example.com");
     assert_eq!(body["job_id"], "4242");
-    assert_eq!(
-        body["optional"][3],
-        json!({"key": "environment", "value": "production", "type": "string"})
-    );
+    assert_eq!(body["optional"][3], json!({"key": "environment", "value": "production", "type": "string"}));
     assert!(!all_output(&out).contains("glcbt-JOBTOKEN") && !req.body.contains("glcbt-JOBTOKEN"));
 }
 
@@ -374,21 +300,14 @@ fn gitlab_running_status_says_to_report_from_after_script() {
     let out = cmd.output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(rx.requests().is_empty());
-    assert!(
-        all_output(&out).contains("after_script"),
-        "{}",
-        all_output(&out)
-    );
+    assert!(all_output(&out).contains("after_script"), "{}", all_output(&out));
 }
 
 fn jenkins(cmd: &mut assert_cmd::Command, rx: &Receiver, tmp: &Path) {
     cmd.env("JENKINS_URL", "https://jenkins.example.com/")
         .env("BUILD_TAG", "jenkins-app-deploy-17")
         .env("BUILD_URL", "https://jenkins.example.com/job/app/17/")
-        .env(
-            "GIT_URL",
-            "https://deployer:JENKINSPASS@git.example.com/acme/app.git",
-        )
+        .env("GIT_URL", "https://deployer:JENKINSPASS@git.example.com/acme/app.git")
         .env("GIT_COMMIT", "1111111111111111111111111111111111111111")
         .env("GIT_BRANCH", "origin/main")
         .env("BUILD_USER_ID", "timer")
@@ -400,10 +319,7 @@ fn jenkins(cmd: &mut assert_cmd::Command, rx: &Receiver, tmp: &Path) {
 
 #[test]
 fn jenkins_start_then_report_uses_the_state_file_and_strips_git_url_credentials() {
-    let repo = Repo::init(
-        &[],
-        Some("https://deployer:JENKINSPASS@git.example.com/acme/app.git"),
-    );
+    let repo = Repo::init(&[], Some("https://deployer:JENKINSPASS@git.example.com/acme/app.git"));
     let rx = Receiver::ok();
     let tmp = tempfile::tempdir().expect("tempdir");
     let mut start = customcd(&repo.dir);
@@ -413,11 +329,7 @@ fn jenkins_start_then_report_uses_the_state_file_and_strips_git_url_credentials(
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("export CUSTOMCD_JOB_START_TIME="));
     let state = tmp.path().join("customcd-start-jenkins-app-deploy-17");
-    let recorded: i64 = std::fs::read_to_string(&state)
-        .expect("state file")
-        .trim()
-        .parse()
-        .expect("epoch");
+    let recorded: i64 = std::fs::read_to_string(&state).expect("state file").trim().parse().expect("epoch");
 
     let mut report = customcd(&repo.dir);
     report.args(["report", "--status", "UNSTABLE"]);
@@ -431,20 +343,14 @@ fn jenkins_start_then_report_uses_the_state_file_and_strips_git_url_credentials(
     assert_eq!(body["job_id"], "jenkins-app-deploy-17");
     assert_eq!(body["repo_name"], "acme/app");
     assert_eq!(body["commit_sha"], repo.head());
-    assert!(
-        body.get("triggered_by").is_none(),
-        "a timer is not a person"
-    );
+    assert!(body.get("triggered_by").is_none(), "a timer is not a person");
     assert!(!state.exists(), "report removes the state it used");
     assert!(!all_output(&out).contains("JENKINSPASS") && !req.body.contains("JENKINSPASS"));
 }
 
 #[test]
 fn env_shows_the_system_and_every_source_without_the_token() {
-    let repo = Repo::init(
-        &[],
-        Some("https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git"),
-    );
+    let repo = Repo::init(&[], Some("https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git"));
     let rx = Receiver::ok();
     let mut cmd = customcd(&repo.dir);
     cmd.arg("env");
@@ -454,14 +360,8 @@ fn env_shows_the_system_and_every_source_without_the_token() {
     let text = all_output(&out);
     assert!(text.contains("CI system: GitLab CI"), "{text}");
     assert!(text.contains("GitLab CI CI_JOB_STARTED_AT"), "{text}");
-    assert!(
-        text.contains(&format!("git HEAD of {}", repo.dir.display())),
-        "{text}"
-    );
+    assert!(text.contains(&format!("git HEAD of {}", repo.dir.display())), "{text}");
     assert!(text.contains("token           ***"), "{text}");
-    assert!(
-        !text.contains(TOKEN) && !text.contains("glcbt-JOBTOKEN"),
-        "{text}"
-    );
+    assert!(!text.contains(TOKEN) && !text.contains("glcbt-JOBTOKEN"), "{text}");
     assert!(rx.requests().is_empty(), "env sends nothing");
 }

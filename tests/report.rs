@@ -10,14 +10,7 @@ fn a_job_is_posted_as_exact_json_with_the_right_headers() {
     let repo = Repo::new();
     let rx = Receiver::ok();
     let out = report(&repo.dir, &rx)
-        .args([
-            "--job-id",
-            "deploy-1",
-            "--triggered-by",
-            "testuser@org.com",
-            "--job-type",
-            "Production Deploy",
-        ])
+        .args(["--job-id", "deploy-1", "--triggered-by", "testuser@org.com", "--job-type", "Production Deploy"])
         .args([
             "--field",
             "microservice=frontend",
@@ -34,10 +27,7 @@ fn a_job_is_posted_as_exact_json_with_the_right_headers() {
     assert_eq!(req.path, "/webhook/company/77/cicd_job");
     assert_eq!(req.headers["authorization"], format!("Bearer {TOKEN}"));
     assert_eq!(req.headers["content-type"], "application/json");
-    assert_eq!(
-        req.headers["user-agent"],
-        format!("customcd/{}", env!("CARGO_PKG_VERSION"))
-    );
+    assert_eq!(req.headers["user-agent"], format!("customcd/{}", env!("CARGO_PKG_VERSION")));
     assert_eq!(
         req.json(),
         json!({
@@ -58,26 +48,14 @@ fn a_job_is_posted_as_exact_json_with_the_right_headers() {
     );
     let printed = all_output(&out);
     assert!(printed.contains("sent job deploy-1"), "{printed}");
-    assert!(
-        printed.contains(r#"{"status":"ok","id":123}"#),
-        "the server's answer is shown: {printed}"
-    );
-    assert!(
-        !printed.contains(TOKEN) && !printed.contains("hunter2"),
-        "{printed}"
-    );
-    assert!(
-        !req.body.contains("hunter2"),
-        "credentials from the remote URL must not be sent"
-    );
+    assert!(printed.contains(r#"{"status":"ok","id":123}"#), "the server's answer is shown: {printed}");
+    assert!(!printed.contains(TOKEN) && !printed.contains("hunter2"), "{printed}");
+    assert!(!req.body.contains("hunter2"), "credentials from the remote URL must not be sent");
 }
 
 #[test]
 fn a_sha256_repository_gives_a_64_character_commit() {
-    let repo = Repo::init(
-        &["--object-format=sha256"],
-        Some("git@github.com:acme/app256.git"),
-    );
+    let repo = Repo::init(&["--object-format=sha256"], Some("git@github.com:acme/app256.git"));
     let rx = Receiver::ok();
     report(&repo.dir, &rx).assert().success();
     let body = rx.only_request().json();
@@ -106,35 +84,19 @@ fn a_shallow_clone_is_read_without_history() {
     let url = format!("file://{}", upstream.dir.display());
     git(tmp.path(), &["clone", "-q", "--depth", "1", &url, "clone"]);
     let clone = tmp.path().join("clone");
-    assert_eq!(
-        git(&clone, &["rev-parse", "--is-shallow-repository"]),
-        "true"
-    );
+    assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]), "true");
     let rx = Receiver::ok();
     report(&clone, &rx).assert().success();
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], want);
-    assert_eq!(
-        body["repo_name"], "work",
-        "a local path remote is named by its last component"
-    );
+    assert_eq!(body["repo_name"], "work", "a local path remote is named by its last component");
 }
 
 #[test]
 fn a_linked_worktree_reports_its_own_head_and_the_main_remote() {
     let repo = Repo::new();
     let wt = repo.tmp.path().join("wt");
-    git(
-        &repo.dir,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "feature",
-            wt.to_str().expect("utf-8 path"),
-        ],
-    );
+    git(&repo.dir, &["worktree", "add", "-q", "-b", "feature", wt.to_str().expect("utf-8 path")]);
     let feature = git(&wt, &["commit", "-q", "--allow-empty", "-m", "on feature"]);
     let _ = feature;
     let want = git(&wt, &["rev-parse", "HEAD"]);
@@ -157,10 +119,7 @@ fn a_subdirectory_finds_the_repository_upward_and_repo_flag_picks_another() {
 
     let other = Repo::init(&[], Some("https://gitlab.example.com/group/sub/other.git"));
     let rx = Receiver::ok();
-    report(&repo.dir, &rx)
-        .args(["--repo", other.dir.to_str().expect("utf-8")])
-        .assert()
-        .success();
+    report(&repo.dir, &rx).args(["--repo", other.dir.to_str().expect("utf-8")]).assert().success();
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], other.head());
     assert_eq!(body["repo_name"], "group/sub/other");
@@ -169,22 +128,15 @@ fn a_subdirectory_finds_the_repository_upward_and_repo_flag_picks_another() {
 #[test]
 fn a_repository_owned_by_another_user_is_still_read() {
     // Only root can give a directory away; elsewhere this case cannot be built.
-    let is_root = std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| o.stdout == b"0\n")
-        .unwrap_or(false);
+    let is_root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
     if !is_root {
         eprintln!("skipped: needs root to chown the repository");
         return;
     }
     let repo = Repo::new();
     let head = repo.head();
-    let status = std::process::Command::new("chown")
-        .args(["-R", "12345:12345"])
-        .arg(&repo.dir)
-        .status()
-        .expect("chown");
+    let status =
+        std::process::Command::new("chown").args(["-R", "12345:12345"]).arg(&repo.dir).status().expect("chown");
     assert!(status.success());
     // git itself refuses this repository ("dubious ownership"): the case the Docker action meets.
     let git_says = std::process::Command::new("git")
@@ -193,10 +145,7 @@ fn a_repository_owned_by_another_user_is_still_read() {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("git");
-    assert!(
-        !git_says.status.success(),
-        "git should refuse a repository owned by another user"
-    );
+    assert!(!git_says.status.success(), "git should refuse a repository owned by another user");
     let rx = Receiver::ok();
     report(&repo.dir, &rx).assert().success();
     let body = rx.only_request().json();
@@ -208,25 +157,16 @@ fn a_repository_owned_by_another_user_is_still_read() {
 fn an_unborn_head_is_an_error_only_when_nothing_else_gives_a_sha() {
     let tmp = tempfile::tempdir().expect("tempdir");
     git(tmp.path(), &["init", "-q"]);
-    git(
-        tmp.path(),
-        &["remote", "add", "origin", "git@github.com:acme/new.git"],
-    );
+    git(tmp.path(), &["remote", "add", "origin", "git@github.com:acme/new.git"]);
     let rx = Receiver::ok();
     let out = report(tmp.path(), &rx).output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let printed = all_output(&out);
-    assert!(
-        printed.contains("commit_sha") && printed.contains("unborn"),
-        "{printed}"
-    );
+    assert!(printed.contains("commit_sha") && printed.contains("unborn"), "{printed}");
     assert!(rx.requests().is_empty());
 
     let sha = "a2e7da86cc392417b0d9f605b28038aae80b002f";
-    report(tmp.path(), &rx)
-        .args(["--commit-sha", sha])
-        .assert()
-        .success();
+    report(tmp.path(), &rx).args(["--commit-sha", sha]).assert().success();
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], sha);
     assert_eq!(body["repo_name"], "acme/new");
@@ -243,19 +183,11 @@ fn outside_a_repository_the_values_must_come_from_flags() {
     assert!(printed.contains("repo_id / repo_name"), "{printed}");
 
     report(tmp.path(), &rx)
-        .args([
-            "--commit-sha",
-            "A2E7DA86CC392417B0D9F605B28038AAE80B002F",
-            "--repo-id",
-            "12345",
-        ])
+        .args(["--commit-sha", "A2E7DA86CC392417B0D9F605B28038AAE80B002F", "--repo-id", "12345"])
         .assert()
         .success();
     let body = rx.only_request().json();
-    assert_eq!(
-        body["commit_sha"], "a2e7da86cc392417b0d9f605b28038aae80b002f",
-        "sent lowercase"
-    );
+    assert_eq!(body["commit_sha"], "a2e7da86cc392417b0d9f605b28038aae80b002f", "sent lowercase");
     assert_eq!(body["repo_id"], "12345");
     assert!(body.get("repo_name").is_none());
 }
@@ -265,18 +197,8 @@ fn invalid_input_sends_nothing_and_lists_every_problem() {
     let repo = Repo::new();
     let rx = Receiver::ok();
     let out = report(&repo.dir, &rx)
-        .args([
-            "--service-id",
-            "two",
-            "--status",
-            "running",
-            "--job-start-time",
-            "1704018030000",
-        ])
-        .args([
-            "--optional-json",
-            "[{'key': 'microservice', 'value': 'a', 'type': 'string'},]",
-        ])
+        .args(["--service-id", "two", "--status", "running", "--job-start-time", "1704018030000"])
+        .args(["--optional-json", "[{'key': 'microservice', 'value': 'a', 'type': 'string'},]"])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
@@ -310,26 +232,17 @@ fn variables_are_read_and_flags_win_over_them() {
         .env("CUSTOMCD_REPO_NAME", "acme/override")
         .env("CUSTOMCD_JOB_ID", "from-var")
         .env("CUSTOMCD_FIELDS", "env=prod\nattempt:integer=2\n")
-        .env(
-            "CUSTOMCD_OPTIONAL",
-            r#"[{"key":"team","value":"web","type":"string"}]"#,
-        );
+        .env("CUSTOMCD_OPTIONAL", r#"[{"key":"team","value":"web","type":"string"}]"#);
     cmd.assert().success();
     let body = rx.only_request().json();
-    assert_eq!(
-        body["status"], "Failed",
-        "the flag wins over CUSTOMCD_STATUS"
-    );
+    assert_eq!(body["status"], "Failed", "the flag wins over CUSTOMCD_STATUS");
     assert_eq!(body["service_id"], 9);
     assert_eq!(body["job_start_time"], 1_704_103_200);
     assert!(
         body["job_duration"].as_u64().expect("an integer") > 0,
         "an empty variable is unset, so duration is derived"
     );
-    assert_eq!(
-        body["repo_name"], "acme/override",
-        "the variable wins over git"
-    );
+    assert_eq!(body["repo_name"], "acme/override", "the variable wins over git");
     assert_eq!(body["job_id"], "from-var");
     assert_eq!(
         body["optional"],
@@ -345,83 +258,53 @@ fn variables_are_read_and_flags_win_over_them() {
 fn a_dry_run_needs_no_endpoint_or_token_and_prints_the_body_and_sources() {
     let repo = Repo::new();
     let out = customcd(&repo.dir)
-        .args([
-            "report",
-            "--dry-run",
-            "--service-id",
-            "2",
-            "--status",
-            "on_hold",
-            "--job-start-time",
-            "1704018030",
-        ])
+        .args(["report", "--dry-run", "--service-id", "2", "--status", "on_hold", "--job-start-time", "1704018030"])
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let body: serde_json::Value =
-        serde_json::from_slice(&out.stdout).expect("stdout is exactly the JSON body");
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly the JSON body");
     assert_eq!(body["status"], "On Hold");
     assert_eq!(body["commit_sha"], repo.head());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("nothing was sent"), "{err}");
-    assert!(
-        err.contains(&format!("git HEAD of {}", repo.dir.display())),
-        "{err}"
-    );
+    assert!(err.contains(&format!("git HEAD of {}", repo.dir.display())), "{err}");
     assert!(err.contains("flag --service-id"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 
     let out = customcd(&repo.dir)
-        .args([
-            "report",
-            "--service-id",
-            "2",
-            "--status",
-            "ok",
-            "--job-start-time",
-            "1704018030",
-        ])
+        .args(["report", "--service-id", "2", "--status", "ok", "--job-start-time", "1704018030"])
         .env("CUSTOMCD_DRY_RUN", "true")
         .output()
         .expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(2),
-        "an invalid dry run fails like a real one"
-    );
+    assert_eq!(out.status.code(), Some(2), "an invalid dry run fails like a real one");
 }
 
 #[test]
 fn server_refusals_and_failures_have_distinct_exit_codes() {
     let repo = Repo::new();
-    for (status, code, needle) in [
-        (400, 3, "HTTP 400"),
-        (422, 3, "HTTP 422"),
-        (401, 3, "token was refused"),
-        (403, 3, "token was refused"),
-        (500, 4, "HTTP 500"),
-        (503, 4, "HTTP 503"),
-        (429, 4, "HTTP 429"),
+    for (status, code, needle, retried) in [
+        (400, 3, "HTTP 400", false),
+        (422, 3, "HTTP 422", false),
+        (401, 3, "token was refused", false),
+        (403, 3, "token was refused", false),
+        (500, 4, "HTTP 500", true),
+        (503, 4, "HTTP 503", true),
+        (429, 4, "HTTP 429", true),
     ] {
-        let rx = Receiver::start(Reply::new(
-            status,
-            &format!("{{\"error\":\"nope {status}\"}}"),
-        ));
-        let out = report(&repo.dir, &rx).output().expect("runs");
-        assert_eq!(
-            out.status.code(),
-            Some(code),
-            "HTTP {status}: {}",
-            all_output(&out)
-        );
+        let rx = Receiver::start(Reply::new(status, &format!("{{\"error\":\"nope {status}\"}}")));
+        let out = report(&repo.dir, &rx).args(["--deadline", "2"]).output().expect("runs");
+        assert_eq!(out.status.code(), Some(code), "HTTP {status}: {}", all_output(&out));
         let printed = all_output(&out);
         assert!(printed.contains(needle), "HTTP {status}: {printed}");
-        assert!(
-            printed.contains(&format!("nope {status}")),
-            "the server's message is shown: {printed}"
-        );
+        assert!(printed.contains(&format!("nope {status}")), "the server's message is shown: {printed}");
         assert!(!printed.contains(TOKEN), "{printed}");
-        assert_eq!(rx.requests().len(), 1);
+        let seen = rx.requests();
+        if retried {
+            assert!(seen.len() >= 2, "HTTP {status} is retried within the deadline, saw {}", seen.len());
+            assert!(seen.iter().all(|r| r.body == seen[0].body), "every attempt sends the same body");
+        } else {
+            assert_eq!(seen.len(), 1, "HTTP {status} is not retried");
+        }
     }
 }
 
@@ -431,10 +314,7 @@ fn a_server_that_is_down_is_a_delivery_failure() {
     let rx = Receiver::ok();
     let url = rx.url();
     drop(rx);
-    let out = report(&repo.dir, &Receiver::ok())
-        .env("CUSTOMCD_URL", &url)
-        .output()
-        .expect("runs");
+    let out = report(&repo.dir, &Receiver::ok()).env("CUSTOMCD_URL", &url).args(["--deadline", "1"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(4), "{}", all_output(&out));
     assert!(all_output(&out).contains("delivery failed"));
 }
@@ -446,14 +326,8 @@ fn redirects_are_not_followed() {
     let rx = Receiver::start(Reply::new(307, "").header("Location", &target.url()));
     let out = report(&repo.dir, &rx).output().expect("runs");
     assert_eq!(out.status.code(), Some(3), "{}", all_output(&out));
-    assert!(
-        all_output(&out).contains(&target.url()),
-        "the message names the Location"
-    );
-    assert!(
-        target.requests().is_empty(),
-        "the token must not travel to the redirect target"
-    );
+    assert!(all_output(&out).contains(&target.url()), "the message names the Location");
+    assert!(target.requests().is_empty(), "the token must not travel to the redirect target");
 }
 
 #[test]
@@ -461,17 +335,8 @@ fn a_huge_answer_is_read_only_in_part() {
     let repo = Repo::new();
     let rx = Receiver::start(Reply::new(200, &"x".repeat(8 * 1024 * 1024)));
     let out = report(&repo.dir, &rx).output().expect("runs");
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.stdout.len() < 2_000,
-        "the confirmation is truncated, got {} bytes",
-        out.stdout.len()
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(out.stdout.len() < 2_000, "the confirmation is truncated, got {} bytes", out.stdout.len());
 }
 
 #[test]
@@ -479,10 +344,7 @@ fn plain_http_to_a_remote_host_is_refused_before_sending() {
     let repo = Repo::new();
     let rx = Receiver::ok();
     let out = report(&repo.dir, &rx)
-        .env(
-            "CUSTOMCD_URL",
-            "http://allstacks.example.com/webhook/company/1/cicd_job",
-        )
+        .env("CUSTOMCD_URL", "http://allstacks.example.com/webhook/company/1/cicd_job")
         .output()
         .expect("runs");
     assert_eq!(out.status.code(), Some(2));
@@ -495,14 +357,7 @@ fn the_endpoint_can_be_built_from_server_port_and_company() {
     let rx = Receiver::ok();
     report(&repo.dir, &rx)
         .env_remove("CUSTOMCD_URL")
-        .args([
-            "--server",
-            "http://127.0.0.1",
-            "--port",
-            &rx.port.to_string(),
-            "--company-id",
-            "acme-co",
-        ])
+        .args(["--server", "http://127.0.0.1", "--port", &rx.port.to_string(), "--company-id", "acme-co"])
         .assert()
         .success();
     assert_eq!(rx.only_request().path, "/webhook/company/acme-co/cicd_job");
@@ -519,17 +374,10 @@ fn the_token_can_come_from_a_file_or_a_warned_flag() {
         .args(["--token-file", file.to_str().expect("utf-8")])
         .assert()
         .success();
-    assert_eq!(
-        rx.only_request().headers["authorization"],
-        format!("Bearer {TOKEN}")
-    );
+    assert_eq!(rx.only_request().headers["authorization"], format!("Bearer {TOKEN}"));
 
     let rx = Receiver::ok();
-    let out = report(&repo.dir, &rx)
-        .env_remove("CUSTOMCD_TOKEN")
-        .args(["--token", TOKEN])
-        .output()
-        .expect("runs");
+    let out = report(&repo.dir, &rx).env_remove("CUSTOMCD_TOKEN").args(["--token", TOKEN]).output().expect("runs");
     assert_eq!(out.status.code(), Some(0));
     let printed = all_output(&out);
     assert!(printed.contains("other processes"), "{printed}");
@@ -539,10 +387,7 @@ fn the_token_can_come_from_a_file_or_a_warned_flag() {
 #[test]
 fn help_documents_every_field_and_version_prints() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = customcd(tmp.path())
-        .args(["report", "--help"])
-        .output()
-        .expect("runs");
+    let out = customcd(tmp.path()).args(["report", "--help"]).output().expect("runs");
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
         "--job-id",
@@ -570,12 +415,6 @@ fn help_documents_every_field_and_version_prints() {
     ] {
         assert!(help.contains(flag), "help lacks {flag}");
     }
-    let out = customcd(tmp.path())
-        .arg("--version")
-        .output()
-        .expect("runs");
-    assert_eq!(
-        String::from_utf8_lossy(&out.stdout).trim(),
-        format!("customcd {}", env!("CARGO_PKG_VERSION"))
-    );
+    let out = customcd(tmp.path()).arg("--version").output().expect("runs");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("customcd {}", env!("CARGO_PKG_VERSION")));
 }

@@ -8,18 +8,15 @@ use crate::values::Key;
 use super::{Ci, Vars};
 
 pub fn detect(env: &Env) -> bool {
-    env.get("GITHUB_ACTIONS")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("GITHUB_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn detect_gitea(env: &Env) -> bool {
-    env.get("GITEA_ACTIONS")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("GITEA_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn detect_forgejo(env: &Env) -> bool {
-    env.get("FORGEJO_ACTIONS")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("FORGEJO_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read(env: &Env) -> Ci {
@@ -43,10 +40,7 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     ci.repo = repo.as_ref().map(|r| r.value.clone());
     ci.set(Key::RepoName, repo);
     // Who started this attempt (re-runs included), else who started the run.
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"]),
-    );
+    ci.set(Key::TriggeredBy, v.first(&["GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"]));
     // GITHUB_RUN_ID repeats on re-runs and matrix legs share GITHUB_JOB: all three are needed.
     let job_id = v
         .joined(&["GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB"])
@@ -59,31 +53,25 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     ci.commit = v.get("GITHUB_SHA");
     ci.pr_head = pull_request_head(&v);
 
-    let run_url = match (
-        v.raw("GITHUB_SERVER_URL"),
-        v.raw("GITHUB_REPOSITORY"),
-        v.raw("GITHUB_RUN_ID"),
-    ) {
+    let run_url = match (v.raw("GITHUB_SERVER_URL"), v.raw("GITHUB_REPOSITORY"), v.raw("GITHUB_RUN_ID")) {
         (Some(server), Some(repo), Some(run)) => {
-            let mut url = format!(
-                "{}/{repo}/actions/runs/{run}",
-                remote::redact(server).trim_end_matches('/')
-            );
+            let mut url = format!("{}/{repo}/actions/runs/{run}", remote::redact(server).trim_end_matches('/'));
             if let Some(attempt) = v.raw("GITHUB_RUN_ATTEMPT") {
                 url.push_str(&format!("/attempts/{attempt}"));
             }
-            Some(v.derived(
-                url,
-                "GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID",
-            ))
+            Some(v.derived(url, "GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID"))
         }
         _ => None,
     };
     ci.context("run_url", run_url);
     ci.context("branch", v.first(&["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]));
     ci.temp_dir = v.raw("RUNNER_TEMP").map(Into::into);
+    ci.spool_dir = v.get("RUNNER_TEMP").map(|d| d.map(|d| format!("{d}/customcd-spool")));
     ci.hints.push((Key::Status, "GitHub does not expose the job's status: pass `status: ${{ job.status }}` to the action, in a step with `if: always()`".to_owned()));
-    ci.hints.push((Key::JobStartTime, "the action records the start in its pre-entrypoint; in a run step, call `customcd start` first".to_owned()));
+    ci.hints.push((
+        Key::JobStartTime,
+        "the action records the start in its pre-entrypoint; in a run step, call `customcd start` first".to_owned(),
+    ));
     ci
 }
 
@@ -131,19 +119,10 @@ mod tests {
         assert_eq!(value(&ci, Key::RepoName).as_deref(), Some("acme/app"));
         assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), Some("octocat"));
         assert_eq!(value(&ci, Key::JobId).as_deref(), Some("987-2-deploy"));
-        assert_eq!(
-            ci.commit.as_ref().map(|c| c.source.to_string()).as_deref(),
-            Some("GitHub Actions GITHUB_SHA")
-        );
+        assert_eq!(ci.commit.as_ref().map(|c| c.source.to_string()).as_deref(), Some("GitHub Actions GITHUB_SHA"));
         assert!(ci.pr_head.is_none());
-        assert_eq!(
-            ci.context[0].1.value,
-            "https://github.com/acme/app/actions/runs/987/attempts/2"
-        );
-        assert!(
-            ci.layer.get(Key::Status).is_none(),
-            "GitHub has no status variable"
-        );
+        assert_eq!(ci.context[0].1.value, "https://github.com/acme/app/actions/runs/987/attempts/2");
+        assert!(ci.layer.get(Key::Status).is_none(), "GitHub has no status variable");
     }
 
     #[test]
@@ -161,11 +140,8 @@ mod tests {
     fn a_pull_request_uses_the_head_sha_from_the_event_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("event.json");
-        std::fs::write(
-            &path,
-            r#"{"pull_request":{"head":{"sha":"2222222222222222222222222222222222222222"}}}"#,
-        )
-        .expect("write");
+        std::fs::write(&path, r#"{"pull_request":{"head":{"sha":"2222222222222222222222222222222222222222"}}}"#)
+            .expect("write");
         let p = path.to_string_lossy().into_owned();
         for event in ["pull_request", "pull_request_target"] {
             let mut pairs = base();
@@ -176,10 +152,7 @@ mod tests {
             let ci = read(&env(&pairs));
             let head = ci.pr_head.expect("a PR head");
             assert_eq!(head.value, "2222222222222222222222222222222222222222");
-            assert_eq!(
-                head.source.to_string(),
-                "GitHub Actions GITHUB_EVENT_PATH pull_request.head.sha"
-            );
+            assert_eq!(head.source.to_string(), "GitHub Actions GITHUB_EVENT_PATH pull_request.head.sha");
             assert_eq!(ci.context[1].1.value, "feature");
         }
     }
@@ -191,10 +164,7 @@ mod tests {
         let ci = read(&env(&pairs));
         let start = ci.layer.get(Key::JobStartTime).expect("a start");
         assert_eq!(start.value, "1704018030");
-        assert_eq!(
-            start.source.to_string(),
-            "GitHub Actions STATE_job_start_time"
-        );
+        assert_eq!(start.source.to_string(), "GitHub Actions STATE_job_start_time");
     }
 
     #[test]

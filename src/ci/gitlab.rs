@@ -8,8 +8,7 @@ use super::{Ci, Vars};
 const SYSTEM: &str = "GitLab CI";
 
 pub fn detect(env: &Env) -> bool {
-    env.get("GITLAB_CI")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("GITLAB_CI").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read(env: &Env) -> Ci {
@@ -18,10 +17,7 @@ pub fn read(env: &Env) -> Ci {
     let repo = v.get("CI_PROJECT_PATH");
     ci.repo = repo.as_ref().map(|r| r.value.clone());
     ci.set(Key::RepoName, repo);
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["GITLAB_USER_EMAIL", "GITLAB_USER_LOGIN"]),
-    );
+    ci.set(Key::TriggeredBy, v.first(&["GITLAB_USER_EMAIL", "GITLAB_USER_LOGIN"]));
     ci.set(Key::JobStartTime, v.get("CI_JOB_STARTED_AT"));
     let job_id = v.get("CI_JOB_ID");
     ci.job_key = job_id.as_ref().map(|j| j.value.clone());
@@ -40,14 +36,11 @@ pub fn read(env: &Env) -> Ci {
     ci.context("run_url", v.get("CI_JOB_URL"));
     ci.context(
         "branch",
-        v.first(&[
-            "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
-            "CI_COMMIT_BRANCH",
-            "CI_COMMIT_TAG",
-            "CI_COMMIT_REF_NAME",
-        ]),
+        v.first(&["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_COMMIT_REF_NAME"]),
     );
     ci.context("environment", v.get("CI_ENVIRONMENT_NAME"));
+    // Inside the project directory, so that `artifacts: paths: [.customcd-spool]` can keep it.
+    ci.spool_dir = v.get("CI_PROJECT_DIR").map(|d| d.map(|d| format!("{d}/.customcd-spool")));
     ci
 }
 
@@ -65,16 +58,10 @@ mod tests {
             ("CI_JOB_STARTED_AT", "2022-01-31T16:47:55Z"),
             ("GITLAB_USER_EMAIL", "dev@example.com"),
             ("GITLAB_USER_LOGIN", "dev"),
-            (
-                "CI_JOB_URL",
-                "https://gitlab.example.com/group/sub/app/-/jobs/4242",
-            ),
+            ("CI_JOB_URL", "https://gitlab.example.com/group/sub/app/-/jobs/4242"),
             ("CI_COMMIT_REF_NAME", "main"),
             ("CI_ENVIRONMENT_NAME", "production"),
-            (
-                "CI_REPOSITORY_URL",
-                "https://gitlab-ci-token:glcbt-secret@gitlab.example.com/group/sub/app.git",
-            ),
+            ("CI_REPOSITORY_URL", "https://gitlab-ci-token:glcbt-secret@gitlab.example.com/group/sub/app.git"),
         ]
     }
 
@@ -88,28 +75,15 @@ mod tests {
         pairs.push(("CI_JOB_STATUS", "success"));
         let ci = read(&env(&pairs));
         assert_eq!(value(&ci, Key::RepoName).as_deref(), Some("group/sub/app"));
-        assert_eq!(
-            value(&ci, Key::TriggeredBy).as_deref(),
-            Some("dev@example.com")
-        );
-        assert_eq!(
-            value(&ci, Key::JobStartTime).as_deref(),
-            Some("2022-01-31T16:47:55Z")
-        );
+        assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), Some("dev@example.com"));
+        assert_eq!(value(&ci, Key::JobStartTime).as_deref(), Some("2022-01-31T16:47:55Z"));
         assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"));
         assert_eq!(value(&ci, Key::Status).as_deref(), Some("success"));
-        let ctx: Vec<_> = ci
-            .context
-            .iter()
-            .map(|(k, v)| (*k, v.value.as_str()))
-            .collect();
+        let ctx: Vec<_> = ci.context.iter().map(|(k, v)| (*k, v.value.as_str())).collect();
         assert_eq!(
             ctx,
             [
-                (
-                    "run_url",
-                    "https://gitlab.example.com/group/sub/app/-/jobs/4242"
-                ),
+                ("run_url", "https://gitlab.example.com/group/sub/app/-/jobs/4242"),
                 ("branch", "main"),
                 ("environment", "production")
             ]
@@ -122,35 +96,20 @@ mod tests {
         pairs.push(("CI_JOB_STATUS", "running"));
         let ci = read(&env(&pairs));
         assert!(ci.layer.get(Key::Status).is_none());
-        assert!(ci
-            .hints
-            .iter()
-            .any(|(k, h)| *k == Key::Status && h.contains("after_script")));
+        assert!(ci.hints.iter().any(|(k, h)| *k == Key::Status && h.contains("after_script")));
     }
 
     #[test]
     fn a_merged_results_pipeline_uses_the_source_branch_head() {
         let mut pairs = base();
-        pairs.push((
-            "CI_MERGE_REQUEST_SOURCE_BRANCH_SHA",
-            "2222222222222222222222222222222222222222",
-        ));
+        pairs.push(("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "2222222222222222222222222222222222222222"));
         let ci = read(&env(&pairs));
-        assert_eq!(
-            ci.pr_head.map(|p| p.value).as_deref(),
-            Some("2222222222222222222222222222222222222222")
-        );
+        assert_eq!(ci.pr_head.map(|p| p.value).as_deref(), Some("2222222222222222222222222222222222222222"));
     }
 
     #[test]
     fn the_login_is_used_when_there_is_no_email() {
-        let pairs: Vec<_> = base()
-            .into_iter()
-            .filter(|(k, _)| *k != "GITLAB_USER_EMAIL")
-            .collect();
-        assert_eq!(
-            value(&read(&env(&pairs)), Key::TriggeredBy).as_deref(),
-            Some("dev")
-        );
+        let pairs: Vec<_> = base().into_iter().filter(|(k, _)| *k != "GITLAB_USER_EMAIL").collect();
+        assert_eq!(value(&read(&env(&pairs)), Key::TriggeredBy).as_deref(), Some("dev"));
     }
 }

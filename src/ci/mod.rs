@@ -36,6 +36,8 @@ pub struct Ci {
     pub hints: Vec<(Key, String)>,
     /// A per-job temporary directory the system provides, for `customcd start`'s state file.
     pub temp_dir: Option<PathBuf>,
+    /// Where undelivered jobs are kept by default on this system (see `spool`).
+    pub spool_dir: Option<Sourced<String>>,
     /// A string unique to this job (and attempt), to key the state file.
     pub job_key: Option<String>,
     /// Whether this is GitHub Actions (or a compatible runner): inputs, annotations, file commands.
@@ -54,10 +56,7 @@ impl<'a> Vars<'a> {
     }
 
     pub fn source(&self, detail: impl Into<String>) -> Source {
-        Source::Ci {
-            system: self.system,
-            detail: detail.into(),
-        }
+        Source::Ci { system: self.system, detail: detail.into() }
     }
 
     /// The raw value of `name`, when set and not blank.
@@ -67,8 +66,7 @@ impl<'a> Vars<'a> {
 
     /// `name`'s value, sourced.
     pub fn get(&self, name: &str) -> Option<Sourced<String>> {
-        self.raw(name)
-            .map(|v| Sourced::new(v.to_owned(), self.source(name)))
+        self.raw(name).map(|v| Sourced::new(v.to_owned(), self.source(name)))
     }
 
     /// The first of `names` that is set.
@@ -95,10 +93,7 @@ impl<'a> Vars<'a> {
 
 impl Ci {
     pub fn new(system: &'static str) -> Ci {
-        Ci {
-            system,
-            ..Ci::default()
-        }
+        Ci { system, ..Ci::default() }
     }
 
     pub fn set(&mut self, key: Key, value: Option<Sourced<String>>) {
@@ -123,100 +118,35 @@ struct System {
 /// The detection order matters where systems imitate each other: Gitea and Forgejo set
 /// `GITHUB_ACTIONS`, Harness sets `DRONE_*`, Woodpecker shares `CI_COMMIT_SHA` with GitLab.
 const SYSTEMS: &[System] = &[
-    System {
-        detect: github::detect_gitea,
-        read: github::read_gitea,
-    },
-    System {
-        detect: github::detect_forgejo,
-        read: github::read_forgejo,
-    },
-    System {
-        detect: github::detect,
-        read: github::read,
-    },
-    System {
-        detect: others::detect_harness,
-        read: others::read_harness,
-    },
-    System {
-        detect: others::detect_drone,
-        read: others::read_drone,
-    },
-    System {
-        detect: others::detect_woodpecker,
-        read: others::read_woodpecker,
-    },
-    System {
-        detect: gitlab::detect,
-        read: gitlab::read,
-    },
-    System {
-        detect: jenkins::detect,
-        read: jenkins::read,
-    },
-    System {
-        detect: others::detect_bitbucket,
-        read: others::read_bitbucket,
-    },
-    System {
-        detect: others::detect_circleci,
-        read: others::read_circleci,
-    },
-    System {
-        detect: others::detect_azure,
-        read: others::read_azure,
-    },
-    System {
-        detect: others::detect_buildkite,
-        read: others::read_buildkite,
-    },
-    System {
-        detect: others::detect_travis,
-        read: others::read_travis,
-    },
-    System {
-        detect: others::detect_semaphore,
-        read: others::read_semaphore,
-    },
-    System {
-        detect: others::detect_codebuild,
-        read: others::read_codebuild,
-    },
-    System {
-        detect: others::detect_bitrise,
-        read: others::read_bitrise,
-    },
-    System {
-        detect: others::detect_appveyor,
-        read: others::read_appveyor,
-    },
-    System {
-        detect: others::detect_teamcity,
-        read: others::read_teamcity,
-    },
-    System {
-        detect: others::detect_cloudbuild,
-        read: others::read_cloudbuild,
-    },
+    System { detect: github::detect_gitea, read: github::read_gitea },
+    System { detect: github::detect_forgejo, read: github::read_forgejo },
+    System { detect: github::detect, read: github::read },
+    System { detect: others::detect_harness, read: others::read_harness },
+    System { detect: others::detect_drone, read: others::read_drone },
+    System { detect: others::detect_woodpecker, read: others::read_woodpecker },
+    System { detect: gitlab::detect, read: gitlab::read },
+    System { detect: jenkins::detect, read: jenkins::read },
+    System { detect: others::detect_bitbucket, read: others::read_bitbucket },
+    System { detect: others::detect_circleci, read: others::read_circleci },
+    System { detect: others::detect_azure, read: others::read_azure },
+    System { detect: others::detect_buildkite, read: others::read_buildkite },
+    System { detect: others::detect_travis, read: others::read_travis },
+    System { detect: others::detect_semaphore, read: others::read_semaphore },
+    System { detect: others::detect_codebuild, read: others::read_codebuild },
+    System { detect: others::detect_bitrise, read: others::read_bitrise },
+    System { detect: others::detect_appveyor, read: others::read_appveyor },
+    System { detect: others::detect_teamcity, read: others::read_teamcity },
+    System { detect: others::detect_cloudbuild, read: others::read_cloudbuild },
 ];
 
 /// The CI system running this process, if any, and what it knows.
 pub fn detect(env: &Env) -> Option<Ci> {
-    SYSTEMS
-        .iter()
-        .find(|s| (s.detect)(env))
-        .map(|s| (s.read)(env))
+    SYSTEMS.iter().find(|s| (s.detect)(env)).map(|s| (s.read)(env))
 }
 
 /// Maps a CI's exit-code style status (0 = success) to a status word.
 pub fn exit_code_status(code: &str) -> String {
-    if code.trim() == "0" {
-        "success"
-    } else {
-        "failed"
-    }
-    .to_owned()
+    if code.trim() == "0" { "success" } else { "failed" }.to_owned()
 }
 
 #[cfg(test)]
@@ -245,35 +175,16 @@ mod tests {
 
     #[test]
     fn imitators_are_detected_before_the_systems_they_imitate() {
-        assert_eq!(
-            system(&[("GITHUB_ACTIONS", "true"), ("GITEA_ACTIONS", "true")]),
-            Some("Gitea Actions")
-        );
-        assert_eq!(
-            system(&[("GITHUB_ACTIONS", "true"), ("FORGEJO_ACTIONS", "true")]),
-            Some("Forgejo Actions")
-        );
-        assert_eq!(
-            system(&[("GITHUB_ACTIONS", "true")]),
-            Some("GitHub Actions")
-        );
-        assert_eq!(
-            system(&[("DRONE", "true"), ("HARNESS_BUILD_ID", "7")]),
-            Some("Harness CI")
-        );
+        assert_eq!(system(&[("GITHUB_ACTIONS", "true"), ("GITEA_ACTIONS", "true")]), Some("Gitea Actions"));
+        assert_eq!(system(&[("GITHUB_ACTIONS", "true"), ("FORGEJO_ACTIONS", "true")]), Some("Forgejo Actions"));
+        assert_eq!(system(&[("GITHUB_ACTIONS", "true")]), Some("GitHub Actions"));
+        assert_eq!(system(&[("DRONE", "true"), ("HARNESS_BUILD_ID", "7")]), Some("Harness CI"));
         assert_eq!(system(&[("DRONE", "true")]), Some("Drone"));
         assert_eq!(
-            system(&[
-                ("CI", "woodpecker"),
-                ("CI_COMMIT_SHA", "abc"),
-                ("GITLAB_CI", "true")
-            ]),
+            system(&[("CI", "woodpecker"), ("CI_COMMIT_SHA", "abc"), ("GITLAB_CI", "true")]),
             Some("Woodpecker")
         );
-        assert_eq!(
-            system(&[("GITLAB_CI", "true"), ("CI_COMMIT_SHA", "abc")]),
-            Some("GitLab CI")
-        );
+        assert_eq!(system(&[("GITLAB_CI", "true"), ("CI_COMMIT_SHA", "abc")]), Some("GitLab CI"));
     }
 
     #[test]
@@ -293,10 +204,7 @@ mod tests {
     fn joined_needs_every_part() {
         let e = env(&[("A", "1"), ("B", "2")]);
         let v = Vars::new(&e, "X");
-        assert_eq!(
-            v.joined(&["A", "B"]).map(|s| s.value),
-            Some("1-2".to_owned())
-        );
+        assert_eq!(v.joined(&["A", "B"]).map(|s| s.value), Some("1-2".to_owned()));
         assert!(v.joined(&["A", "C"]).is_none());
     }
 }

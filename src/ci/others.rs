@@ -36,17 +36,10 @@ pub fn read_bitbucket(env: &Env) -> Ci {
     let v = Vars::new(env, "Bitbucket Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BITBUCKET_REPO_FULL_NAME"));
-    set_job_id(
-        &mut ci,
-        v.first(&["BITBUCKET_STEP_UUID", "BITBUCKET_BUILD_NUMBER"]),
-    );
+    set_job_id(&mut ci, v.first(&["BITBUCKET_STEP_UUID", "BITBUCKET_BUILD_NUMBER"]));
     ci.set(Key::TriggeredBy, v.get("BITBUCKET_STEP_TRIGGERER_UUID"));
     // Set in after-script only: the step's exit code.
-    ci.set(
-        Key::Status,
-        v.get("BITBUCKET_EXIT_CODE")
-            .map(|s| s.map(|c| exit_code_status(&c))),
-    );
+    ci.set(Key::Status, v.get("BITBUCKET_EXIT_CODE").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("BITBUCKET_COMMIT");
     ci.context("branch", v.first(&["BITBUCKET_BRANCH", "BITBUCKET_TAG"]));
     ci.context("environment", v.get("BITBUCKET_DEPLOYMENT_ENVIRONMENT"));
@@ -60,21 +53,14 @@ pub fn detect_circleci(env: &Env) -> bool {
 pub fn read_circleci(env: &Env) -> Ci {
     let v = Vars::new(env, "CircleCI");
     let mut ci = Ci::new(v.system);
-    let repo = match (
-        v.raw("CIRCLE_PROJECT_USERNAME"),
-        v.raw("CIRCLE_PROJECT_REPONAME"),
-    ) {
-        (Some(owner), Some(name)) => Some(v.derived(
-            format!("{owner}/{name}"),
-            "CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME",
-        )),
+    let repo = match (v.raw("CIRCLE_PROJECT_USERNAME"), v.raw("CIRCLE_PROJECT_REPONAME")) {
+        (Some(owner), Some(name)) => {
+            Some(v.derived(format!("{owner}/{name}"), "CIRCLE_PROJECT_USERNAME/CIRCLE_PROJECT_REPONAME"))
+        }
         _ => None,
     };
     set_repo(&mut ci, repo);
-    set_job_id(
-        &mut ci,
-        v.first(&["CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_BUILD_NUM"]),
-    );
+    set_job_id(&mut ci, v.first(&["CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_BUILD_NUM"]));
     ci.set(Key::TriggeredBy, v.get("CIRCLE_USERNAME"));
     ci.commit = v.get("CIRCLE_SHA1");
     ci.context("run_url", v.get("CIRCLE_BUILD_URL"));
@@ -83,95 +69,58 @@ pub fn read_circleci(env: &Env) -> Ci {
 }
 
 pub fn detect_azure(env: &Env) -> bool {
-    env.get("TF_BUILD")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read_azure(env: &Env) -> Ci {
     let v = Vars::new(env, "Azure Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BUILD_REPOSITORY_NAME"));
-    set_job_id(
-        &mut ci,
-        v.joined(&["SYSTEM_JOBID", "SYSTEM_JOBATTEMPT"])
-            .or_else(|| v.get("SYSTEM_JOBID")),
-    );
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR"]),
-    );
+    set_job_id(&mut ci, v.joined(&["SYSTEM_JOBID", "SYSTEM_JOBATTEMPT"]).or_else(|| v.get("SYSTEM_JOBID")));
+    ci.set(Key::TriggeredBy, v.first(&["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR"]));
     // "2020-02-10 13:29:58-05:00": not RFC 3339, but `epoch::parse_time` reads it.
     ci.set(Key::JobStartTime, v.get("SYSTEM_PIPELINESTARTTIME"));
-    let status = v.get("AGENT_JOBSTATUS").map(|s| {
-        s.map(|w| {
-            if w.eq_ignore_ascii_case("SucceededWithIssues") {
-                "succeeded".to_owned()
-            } else {
-                w
-            }
-        })
-    });
+    let status = v
+        .get("AGENT_JOBSTATUS")
+        .map(|s| s.map(|w| if w.eq_ignore_ascii_case("SucceededWithIssues") { "succeeded".to_owned() } else { w }));
     ci.set(Key::Status, status);
     ci.commit = v.get("BUILD_SOURCEVERSION");
     ci.pr_head = v.get("SYSTEM_PULLREQUEST_SOURCECOMMITID");
-    let run_url = match (
-        v.raw("SYSTEM_COLLECTIONURI"),
-        v.raw("SYSTEM_TEAMPROJECT"),
-        v.raw("BUILD_BUILDID"),
-    ) {
+    let run_url = match (v.raw("SYSTEM_COLLECTIONURI"), v.raw("SYSTEM_TEAMPROJECT"), v.raw("BUILD_BUILDID")) {
         (Some(base), Some(project), Some(id)) => Some(v.derived(
-            format!(
-                "{}/{project}/_build/results?buildId={id}",
-                base.trim_end_matches('/')
-            ),
+            format!("{}/{project}/_build/results?buildId={id}", base.trim_end_matches('/')),
             "SYSTEM_COLLECTIONURI/SYSTEM_TEAMPROJECT/BUILD_BUILDID",
         )),
         _ => None,
     };
     ci.context("run_url", run_url);
-    ci.context(
-        "branch",
-        v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]),
-    );
+    ci.context("branch", v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]));
     ci.context("environment", v.get("ENVIRONMENT_NAME"));
     ci.temp_dir = v.raw("AGENT_TEMPDIRECTORY").map(Into::into);
     ci
 }
 
 pub fn detect_buildkite(env: &Env) -> bool {
-    env.get("BUILDKITE")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("BUILDKITE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read_buildkite(env: &Env) -> Ci {
     let v = Vars::new(env, "Buildkite");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "BUILDKITE_REPO"));
-    let job = v
-        .joined(&["BUILDKITE_JOB_ID", "BUILDKITE_RETRY_COUNT"])
-        .or_else(|| v.get("BUILDKITE_JOB_ID"));
+    let job = v.joined(&["BUILDKITE_JOB_ID", "BUILDKITE_RETRY_COUNT"]).or_else(|| v.get("BUILDKITE_JOB_ID"));
     set_job_id(&mut ci, job);
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR"]),
-    );
-    ci.set(
-        Key::Status,
-        v.get("BUILDKITE_COMMAND_EXIT_STATUS")
-            .map(|s| s.map(|c| exit_code_status(&c))),
-    );
+    ci.set(Key::TriggeredBy, v.first(&["BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR"]));
+    ci.set(Key::Status, v.get("BUILDKITE_COMMAND_EXIT_STATUS").map(|s| s.map(|c| exit_code_status(&c))));
     // BUILDKITE_COMMIT may be the symbolic "HEAD": then the checkout's HEAD is the answer.
-    ci.commit = v
-        .get("BUILDKITE_COMMIT")
-        .filter(|c| !c.value.eq_ignore_ascii_case("HEAD"));
+    ci.commit = v.get("BUILDKITE_COMMIT").filter(|c| !c.value.eq_ignore_ascii_case("HEAD"));
     ci.context("run_url", v.get("BUILDKITE_BUILD_URL"));
     ci.context("branch", v.first(&["BUILDKITE_BRANCH", "BUILDKITE_TAG"]));
     ci
 }
 
 pub fn detect_travis(env: &Env) -> bool {
-    env.get("TRAVIS")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("TRAVIS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read_travis(env: &Env) -> Ci {
@@ -179,18 +128,11 @@ pub fn read_travis(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("TRAVIS_REPO_SLUG"));
     set_job_id(&mut ci, v.get("TRAVIS_JOB_ID"));
-    ci.set(
-        Key::Status,
-        v.get("TRAVIS_TEST_RESULT")
-            .map(|s| s.map(|c| exit_code_status(&c))),
-    );
+    ci.set(Key::Status, v.get("TRAVIS_TEST_RESULT").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("TRAVIS_COMMIT");
     ci.pr_head = v.get("TRAVIS_PULL_REQUEST_SHA");
     ci.context("run_url", v.get("TRAVIS_JOB_WEB_URL"));
-    ci.context(
-        "branch",
-        v.first(&["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"]),
-    );
+    ci.context("branch", v.first(&["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"]));
     ci
 }
 
@@ -203,8 +145,7 @@ pub fn read_harness(env: &Env) -> Ci {
 }
 
 pub fn detect_drone(env: &Env) -> bool {
-    env.get("DRONE")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("DRONE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read_drone(env: &Env) -> Ci {
@@ -218,34 +159,20 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
     set_repo(&mut ci, v.get("DRONE_REPO"));
     set_job_id(
         &mut ci,
-        v.joined(&["DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"])
-            .or_else(|| v.get("DRONE_BUILD_NUMBER")),
+        v.joined(&["DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]).or_else(|| v.get("DRONE_BUILD_NUMBER")),
     );
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_BUILD_TRIGGER"]),
-    );
-    ci.set(
-        Key::JobStartTime,
-        v.first(&["DRONE_STAGE_STARTED", "DRONE_BUILD_STARTED"]),
-    );
-    ci.set(
-        Key::Status,
-        v.first(&["DRONE_STAGE_STATUS", "DRONE_BUILD_STATUS"]),
-    );
+    ci.set(Key::TriggeredBy, v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_BUILD_TRIGGER"]));
+    ci.set(Key::JobStartTime, v.first(&["DRONE_STAGE_STARTED", "DRONE_BUILD_STARTED"]));
+    ci.set(Key::Status, v.first(&["DRONE_STAGE_STATUS", "DRONE_BUILD_STATUS"]));
     ci.commit = v.get("DRONE_COMMIT_SHA");
     ci.context("run_url", v.get("DRONE_BUILD_LINK"));
-    ci.context(
-        "branch",
-        v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]),
-    );
+    ci.context("branch", v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]));
     ci.context("environment", v.get("DRONE_DEPLOY_TO"));
     ci
 }
 
 pub fn detect_woodpecker(env: &Env) -> bool {
-    env.get("CI")
-        .is_some_and(|v| v.eq_ignore_ascii_case("woodpecker"))
+    env.get("CI").is_some_and(|v| v.eq_ignore_ascii_case("woodpecker"))
 }
 
 pub fn read_woodpecker(env: &Env) -> Ci {
@@ -257,32 +184,18 @@ pub fn read_woodpecker(env: &Env) -> Ci {
         v.joined(&["CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER", "CI_STEP_NUMBER"])
             .or_else(|| v.get("CI_PIPELINE_NUMBER")),
     );
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["CI_COMMIT_AUTHOR_EMAIL", "CI_COMMIT_AUTHOR"]),
-    );
-    ci.set(
-        Key::JobStartTime,
-        v.first(&["CI_STEP_STARTED", "CI_PIPELINE_STARTED"]),
-    );
+    ci.set(Key::TriggeredBy, v.first(&["CI_COMMIT_AUTHOR_EMAIL", "CI_COMMIT_AUTHOR"]));
+    ci.set(Key::JobStartTime, v.first(&["CI_STEP_STARTED", "CI_PIPELINE_STARTED"]));
     ci.set(Key::Status, v.get("CI_PIPELINE_STATUS"));
     ci.commit = v.get("CI_COMMIT_SHA");
     ci.context("run_url", v.first(&["CI_STEP_URL", "CI_PIPELINE_URL"]));
-    ci.context(
-        "branch",
-        v.first(&[
-            "CI_COMMIT_SOURCE_BRANCH",
-            "CI_COMMIT_BRANCH",
-            "CI_COMMIT_TAG",
-        ]),
-    );
+    ci.context("branch", v.first(&["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG"]));
     ci.context("environment", v.get("CI_PIPELINE_DEPLOY_TARGET"));
     ci
 }
 
 pub fn detect_semaphore(env: &Env) -> bool {
-    env.get("SEMAPHORE")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("SEMAPHORE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read_semaphore(env: &Env) -> Ci {
@@ -293,22 +206,13 @@ pub fn read_semaphore(env: &Env) -> Ci {
     ci.set(Key::TriggeredBy, v.get("SEMAPHORE_WORKFLOW_TRIGGERED_BY"));
     ci.set(Key::JobStartTime, v.get("SEMAPHORE_JOB_CREATION_TIME"));
     // passed / failed / stopped; a stopped job did not succeed.
-    let status = v.get("SEMAPHORE_JOB_RESULT").map(|s| {
-        s.map(|w| {
-            if w.eq_ignore_ascii_case("stopped") {
-                "cancelled".to_owned()
-            } else {
-                w
-            }
-        })
-    });
+    let status = v
+        .get("SEMAPHORE_JOB_RESULT")
+        .map(|s| s.map(|w| if w.eq_ignore_ascii_case("stopped") { "cancelled".to_owned() } else { w }));
     ci.set(Key::Status, status);
     ci.commit = v.get("SEMAPHORE_GIT_SHA");
     ci.pr_head = v.get("SEMAPHORE_GIT_PR_SHA");
-    ci.context(
-        "branch",
-        v.first(&["SEMAPHORE_GIT_PR_BRANCH", "SEMAPHORE_GIT_BRANCH"]),
-    );
+    ci.context("branch", v.first(&["SEMAPHORE_GIT_PR_BRANCH", "SEMAPHORE_GIT_BRANCH"]));
     ci
 }
 
@@ -323,13 +227,8 @@ pub fn read_codebuild(env: &Env) -> Ci {
     set_job_id(&mut ci, v.get("CODEBUILD_BUILD_ID"));
     ci.set(Key::TriggeredBy, v.get("CODEBUILD_INITIATOR"));
     // Epoch milliseconds: converted here, where the unit is known.
-    let start = v
-        .raw("CODEBUILD_START_TIME")
-        .and_then(|ms| epoch::parse_millis(ms).ok());
-    ci.set(
-        Key::JobStartTime,
-        start.map(|s| v.derived(s.to_string(), "CODEBUILD_START_TIME (milliseconds)")),
-    );
+    let start = v.raw("CODEBUILD_START_TIME").and_then(|ms| epoch::parse_millis(ms).ok());
+    ci.set(Key::JobStartTime, start.map(|s| v.derived(s.to_string(), "CODEBUILD_START_TIME (milliseconds)")));
     let status = v
         .get("CODEBUILD_BUILD_SUCCEEDING")
         .map(|s| s.map(|b| if b.trim() == "1" { "success" } else { "failed" }.to_owned()));
@@ -356,8 +255,7 @@ pub fn read_bitrise(env: &Env) -> Ci {
 }
 
 pub fn detect_appveyor(env: &Env) -> bool {
-    env.get("APPVEYOR")
-        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    env.get("APPVEYOR").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 pub fn read_appveyor(env: &Env) -> Ci {
@@ -365,19 +263,10 @@ pub fn read_appveyor(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("APPVEYOR_REPO_NAME"));
     set_job_id(&mut ci, v.get("APPVEYOR_JOB_ID"));
-    ci.set(
-        Key::TriggeredBy,
-        v.first(&["APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"]),
-    );
+    ci.set(Key::TriggeredBy, v.first(&["APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"]));
     ci.commit = v.get("APPVEYOR_REPO_COMMIT");
     ci.pr_head = v.get("APPVEYOR_PULL_REQUEST_HEAD_COMMIT");
-    ci.context(
-        "branch",
-        v.first(&[
-            "APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH",
-            "APPVEYOR_REPO_BRANCH",
-        ]),
-    );
+    ci.context("branch", v.first(&["APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH", "APPVEYOR_REPO_BRANCH"]));
     ci
 }
 
@@ -389,10 +278,7 @@ pub fn detect_teamcity(env: &Env) -> bool {
 pub fn read_teamcity(env: &Env) -> Ci {
     let v = Vars::new(env, "TeamCity");
     let mut ci = Ci::new(v.system);
-    set_job_id(
-        &mut ci,
-        v.joined(&["TEAMCITY_BUILDCONF_NAME", "BUILD_NUMBER"]),
-    );
+    set_job_id(&mut ci, v.joined(&["TEAMCITY_BUILDCONF_NAME", "BUILD_NUMBER"]));
     ci
 }
 
@@ -431,43 +317,13 @@ mod tests {
         let ci = detect(&env(pairs)).expect("detected");
         let get = |k: Key| ci.layer.get(k).map(|v| v.value.clone());
         assert_eq!(ci.system, want.system);
-        assert_eq!(
-            get(Key::RepoName).as_deref(),
-            want.repo,
-            "{} repo",
-            want.system
-        );
+        assert_eq!(get(Key::RepoName).as_deref(), want.repo, "{} repo", want.system);
         assert_eq!(get(Key::JobId).as_deref(), want.job, "{} job", want.system);
-        assert_eq!(
-            get(Key::TriggeredBy).as_deref(),
-            want.who,
-            "{} who",
-            want.system
-        );
-        assert_eq!(
-            get(Key::JobStartTime).as_deref(),
-            want.start,
-            "{} start",
-            want.system
-        );
-        assert_eq!(
-            get(Key::Status).as_deref(),
-            want.status,
-            "{} status",
-            want.system
-        );
-        assert_eq!(
-            ci.commit.as_ref().map(|c| c.value.as_str()),
-            want.commit,
-            "{} commit",
-            want.system
-        );
-        assert_eq!(
-            ci.pr_head.as_ref().map(|c| c.value.as_str()),
-            want.pr,
-            "{} pr",
-            want.system
-        );
+        assert_eq!(get(Key::TriggeredBy).as_deref(), want.who, "{} who", want.system);
+        assert_eq!(get(Key::JobStartTime).as_deref(), want.start, "{} start", want.system);
+        assert_eq!(get(Key::Status).as_deref(), want.status, "{} status", want.system);
+        assert_eq!(ci.commit.as_ref().map(|c| c.value.as_str()), want.commit, "{} commit", want.system);
+        assert_eq!(ci.pr_head.as_ref().map(|c| c.value.as_str()), want.pr, "{} pr", want.system);
         for (key, v) in ci.layer_sources() {
             assert!(v.starts_with(want.system), "{key}: {v}");
         }
@@ -475,10 +331,7 @@ mod tests {
 
     impl Ci {
         fn layer_sources(&self) -> Vec<(&'static str, String)> {
-            Key::ALL
-                .iter()
-                .filter_map(|k| self.layer.get(*k).map(|v| (k.name(), v.source.to_string())))
-                .collect()
+            Key::ALL.iter().filter_map(|k| self.layer.get(*k).map(|v| (k.name(), v.source.to_string()))).collect()
         }
     }
 
@@ -555,10 +408,7 @@ mod tests {
                 pr: Some(HEAD),
             },
         );
-        assert_eq!(
-            epoch::parse_time("2020-02-10 13:29:58-05:00"),
-            Ok(1_581_359_398)
-        );
+        assert_eq!(epoch::parse_time("2020-02-10 13:29:58-05:00"), Ok(1_581_359_398));
     }
 
     #[test]
@@ -696,10 +546,7 @@ mod tests {
             &[
                 ("CODEBUILD_BUILD_ID", "proj:uuid"),
                 ("CODEBUILD_RESOLVED_SOURCE_VERSION", SHA),
-                (
-                    "CODEBUILD_SOURCE_REPO_URL",
-                    "https://user:pw@git-codecommit.us-east-1.amazonaws.com/v1/repos/app",
-                ),
+                ("CODEBUILD_SOURCE_REPO_URL", "https://user:pw@git-codecommit.us-east-1.amazonaws.com/v1/repos/app"),
                 ("CODEBUILD_INITIATOR", "codepipeline/app"),
                 ("CODEBUILD_START_TIME", "1704018030123"),
                 ("CODEBUILD_BUILD_SUCCEEDING", "1"),
@@ -715,18 +562,10 @@ mod tests {
                 pr: None,
             },
         );
-        let ci = detect(&env(&[
-            ("CODEBUILD_BUILD_ID", "x"),
-            ("CODEBUILD_SOURCE_REPO_URL", "https://user:pw@host/a/b"),
-        ]))
-        .expect("detected");
-        assert!(!ci
-            .layer
-            .get(Key::RepoName)
-            .expect("repo")
-            .source
-            .to_string()
-            .contains("pw@"));
+        let ci =
+            detect(&env(&[("CODEBUILD_BUILD_ID", "x"), ("CODEBUILD_SOURCE_REPO_URL", "https://user:pw@host/a/b")]))
+                .expect("detected");
+        assert!(!ci.layer.get(Key::RepoName).expect("repo").source.to_string().contains("pw@"));
     }
 
     #[test]
@@ -770,11 +609,7 @@ mod tests {
             },
         );
         check(
-            &[
-                ("TEAMCITY_VERSION", "2024.1"),
-                ("TEAMCITY_BUILDCONF_NAME", "Deploy"),
-                ("BUILD_NUMBER", "12"),
-            ],
+            &[("TEAMCITY_VERSION", "2024.1"), ("TEAMCITY_BUILDCONF_NAME", "Deploy"), ("BUILD_NUMBER", "12")],
             Want {
                 system: "TeamCity",
                 repo: None,

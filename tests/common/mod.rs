@@ -37,11 +37,7 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, body: &str) -> Reply {
-        Reply {
-            status,
-            body: body.to_owned(),
-            headers: Vec::new(),
-        }
+        Reply { status, body: body.to_owned(), headers: Vec::new() }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -75,12 +71,7 @@ impl Receiver {
                 let headers = req
                     .headers()
                     .iter()
-                    .map(|h| {
-                        (
-                            h.field.as_str().as_str().to_ascii_lowercase(),
-                            h.value.as_str().to_owned(),
-                        )
-                    })
+                    .map(|h| (h.field.as_str().as_str().to_ascii_lowercase(), h.value.as_str().to_owned()))
                     .collect();
                 log.lock().expect("lock").push(Seen {
                     method: req.method().as_str().to_owned(),
@@ -88,22 +79,14 @@ impl Receiver {
                     headers,
                     body,
                 });
-                let mut resp = tiny_http::Response::from_string(reply.body.clone())
-                    .with_status_code(reply.status);
+                let mut resp = tiny_http::Response::from_string(reply.body.clone()).with_status_code(reply.status);
                 for (k, v) in &reply.headers {
-                    resp.add_header(
-                        tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("header"),
-                    );
+                    resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("header"));
                 }
                 let _ = req.respond(resp);
             }
         });
-        Receiver {
-            port,
-            seen,
-            server,
-            handle: Some(handle),
-        }
+        Receiver { port, seen, server, handle: Some(handle) }
     }
 
     pub fn url(&self) -> String {
@@ -116,12 +99,7 @@ impl Receiver {
 
     pub fn only_request(&self) -> Seen {
         let all = self.requests();
-        assert_eq!(
-            all.len(),
-            1,
-            "expected exactly one request, got {}",
-            all.len()
-        );
+        assert_eq!(all.len(), 1, "expected exactly one request, got {}", all.len());
         all.into_iter().next().expect("one request")
     }
 }
@@ -134,7 +112,6 @@ impl Drop for Receiver {
         }
     }
 }
-
 
 /// A real git repository in a temporary directory.
 pub struct Repo {
@@ -161,21 +138,14 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .output()
         .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 impl Repo {
     /// A SHA-1 repository with one commit on `main` and an `origin` remote.
     pub fn new() -> Repo {
-        Repo::init(
-            &[],
-            Some("https://bob:hunter2-secret@github.com/acme/app.git"),
-        )
+        Repo::init(&[], Some("https://bob:hunter2-secret@github.com/acme/app.git"))
     }
 
     pub fn init(init_args: &[&str], origin: Option<&str>) -> Repo {
@@ -239,9 +209,5 @@ pub fn report(cwd: &Path, receiver: &Receiver) -> Command {
 
 /// Standard output and error of a finished command, as one string.
 pub fn all_output(out: &std::process::Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }

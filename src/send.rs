@@ -1,0 +1,244 @@
+//! `customcd send`: delivering payload files (as the spool keeps them) or a payload on standard
+//! input, each validated against the contract first, each removed only after a 2xx.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use crate::config;
+use crate::delivery;
+use crate::endpoint;
+use crate::env::Env;
+use crate::error::{Error, Problem};
+use crate::http;
+use crate::job::{self, Inputs, Job};
+use crate::json_diag;
+use crate::optional::OptionalInput;
+use crate::output;
+use crate::source::{Source, Sourced};
+use crate::spool;
+use crate::values::{ConnectionValues, Key, Layer, Stack};
+
+/// The payload fields, and whether each is a string (else an integer).
+const FIELDS: &[(&str, Key, bool)] = &[
+    ("job_id", Key::JobId, true),
+    ("commit_sha", Key::CommitSha, true),
+    ("service_id", Key::ServiceId, false),
+    ("job_start_time", Key::JobStartTime, false),
+    ("job_duration", Key::JobDuration, false),
+    ("status", Key::Status, true),
+    ("repo_id", Key::RepoId, true),
+    ("repo_name", Key::RepoName, true),
+    ("triggered_by", Key::TriggeredBy, true),
+    ("job_type", Key::JobType, true),
+];
+const REQUIRED: &[&str] = &["job_id", "commit_sha", "service_id", "job_start_time", "job_duration", "status"];
+
+/// Checks one payload (JSON text) against the contract; `origin` names it in messages.
+pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
+    let source = Source::File(origin.to_owned());
+    let value = json_diag::parse(text)
+        .map_err(|why| vec![Problem::new("payload", why, "fix the JSON").source(source.clone())])?;
+    let Value::Object(obj) = value else {
+        return Err(vec![Problem::new(
+            "payload",
+            "must be one JSON object",
+            "write the job as {\"job_id\": ..., ...}",
+        )
+        .source(source)]);
+    };
+    let mut problems = Vec::new();
+    let mut layer = Layer::default();
+    for key in obj.keys() {
+        if key != "optional" && !FIELDS.iter().any(|(n, _, _)| n == key) {
+            problems.push(
+                Problem::new(key.clone(), "is not a field of the Custom CD API", "remove it").source(source.clone()),
+            );
+        }
+    }
+    for name in REQUIRED {
+        if !obj.contains_key(*name) {
+            problems.push(Problem::new(*name, "is required in a payload", "add it").source(source.clone()));
+        }
+    }
+    for (name, key, is_string) in FIELDS {
+        let Some(v) = obj.get(*name) else { continue };
+        let text = match (v, is_string) {
+            (Value::String(s), true) => Some(s.clone()),
+            (Value::Number(n), false) if n.is_u64() || n.is_i64() => Some(n.to_string()),
+            _ => None,
+        };
+        match text {
+            Some(t) => layer.set(*key, Sourced::new(t, source.clone())),
+            None => problems.push(
+                Problem::new(
+                    *name,
+                    if *is_string {
+                        "must be a JSON string"
+                    } else {
+                        "must be a JSON integer, not a quoted string or a fraction"
+                    },
+                    "fix its type",
+                )
+                .value(v.to_string())
+                .source(source.clone()),
+            ),
+        }
+    }
+    let optional = obj
+        .get("optional")
+        .map(|o| OptionalInput { specs: Vec::new(), json: Some(Sourced::new(o.to_string(), source.clone())) });
+    let mut stack = Stack::default();
+    stack.push(layer);
+    let optional: Vec<OptionalInput> = optional.into_iter().collect();
+    let resolved = job::resolve(&Inputs {
+        stack: &stack,
+        optional: &optional,
+        git_error: None,
+        now: 0,
+        hints: &[],
+        context: Vec::new(),
+    });
+    match resolved {
+        Ok(job) if problems.is_empty() => Ok(job),
+        Ok(_) => Err(problems),
+        Err(mut more) => {
+            problems.append(&mut more);
+            Err(problems)
+        }
+    }
+}
+
+/// Runs `customcd send`. With no paths, sends what the default spool directory holds.
+pub fn run(paths: &[String], flags: &ConnectionValues, env: &Env, cwd: PathBuf) -> Result<(), Error> {
+    let (stack, ci) = config::connection_stack(flags, env)?;
+    output::set_github(ci.as_ref().is_some_and(|c| c.github_like));
+    let mut problems = Vec::new();
+    let dry_run = endpoint::flag_value(&stack, Key::DryRun, false, &mut problems);
+    let deadline = delivery::deadline(&stack, &mut problems);
+    let connection = if dry_run { None } else { endpoint::connection(&stack, env, &mut problems) };
+    if !problems.is_empty() {
+        return Err(Error::Invalid(problems));
+    }
+
+    let stdin = paths.iter().any(|p| p == "-");
+    let files: Vec<PathBuf> = if paths.is_empty() {
+        let dir = spool::dir(&stack, ci.as_ref(), env, &cwd);
+        output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
+        spool::expand(&[dir.value])?
+    } else {
+        spool::expand(&paths.iter().filter(|p| *p != "-").map(PathBuf::from).collect::<Vec<_>>())?
+    };
+    let mut items: Vec<(String, Option<PathBuf>)> =
+        files.into_iter().map(|f| (f.display().to_string(), Some(f))).collect();
+    if stdin {
+        items.push(("-".to_owned(), None));
+    }
+    let agent = connection.as_ref().map(|c| http::agent(&c.transport));
+    let (mut sent, mut invalid, mut refused, mut failed) = (0, 0, 0, 0);
+    for (name, path) in &items {
+        let text = match path {
+            Some(p) => std::fs::read_to_string(p),
+            None => {
+                let mut s = String::new();
+                std::io::stdin().read_to_string(&mut s).map(|_| s)
+            }
+        };
+        let text = match text {
+            Ok(t) => t,
+            Err(e) => {
+                output::error(&format!("{name}: cannot be read: {e}"));
+                failed += 1;
+                continue;
+            }
+        };
+        let job = match validate(&text, name) {
+            Ok(job) => job,
+            Err(problems) => {
+                output::error(&format!("{name}: not sent: {:#}", Error::Invalid(problems)));
+                invalid += 1;
+                continue;
+            }
+        };
+        let (Some(conn), Some(agent)) = (&connection, &agent) else {
+            output::stdout(&format!("{name}: valid (dry run, not sent)"));
+            continue;
+        };
+        let delivery = delivery::deliver(agent, conn, &job.body(), deadline);
+        match delivery.result {
+            Ok(answer) => {
+                if let Some(p) = path {
+                    if let Err(e) = std::fs::remove_file(p) {
+                        output::warn(&format!("{name}: sent, but could not be removed ({e}): do not send it again"));
+                    }
+                }
+                output::stdout(&format!(
+                    "{name}: sent job {}: HTTP {} {}",
+                    job.job_id.value,
+                    answer.status,
+                    http::excerpt(&answer.body, 200)
+                ));
+                sent += 1;
+            }
+            Err(e) => {
+                output::error(&format!("{name}: kept, not delivered: {e:#}"));
+                match e {
+                    Error::Refused { .. } => refused += 1,
+                    _ => failed += 1,
+                }
+            }
+        }
+    }
+    let kept = invalid + refused + failed;
+    output::info(&format!("{sent} sent, {kept} kept ({invalid} invalid, {refused} refused, {failed} undelivered)"));
+    if invalid > 0 {
+        Err(Error::Invalid(vec![Problem::new(
+            "payload",
+            format!("{invalid} payload(s) are invalid and were not sent"),
+            "fix them as the messages above say, then send again",
+        )]))
+    } else if failed > 0 {
+        Err(Error::Delivery(format!("{failed} payload(s) could not be delivered and were kept")))
+    } else if refused > 0 {
+        Err(Error::Refused { status: 0, message: format!("{refused} payload(s) were refused and kept") })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"{"job_id":"1","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"12345","optional":[{"key":"lead_time","value":20,"type":"duration"}]}"#;
+
+    #[test]
+    fn a_valid_payload_round_trips_exactly() {
+        let job = validate(GOOD, "a.json").expect("valid");
+        assert_eq!(job.body(), GOOD);
+    }
+
+    #[test]
+    fn payload_types_are_those_of_the_contract() {
+        let quoted = GOOD.replace("\"service_id\":2", "\"service_id\":\"2\"");
+        let p = validate(&quoted, "a.json").expect_err("quoted service_id");
+        assert!(p.iter().any(|p| p.field == "service_id" && p.rule.contains("JSON integer")), "{p:?}");
+        let p = validate(&GOOD.replace("\"job_duration\":300,", ""), "a.json").expect_err("missing");
+        assert!(p.iter().any(|p| p.field == "job_duration" && p.rule.contains("required")));
+        let p =
+            validate(&GOOD.replace("\"job_id\":\"1\"", "\"job_id\":\"1\",\"extra\":1"), "a.json").expect_err("unknown");
+        assert!(p.iter().any(|p| p.field == "extra"));
+        let p = validate("{'job_id': '1',}", "a.json").expect_err("not JSON");
+        assert!(p[0].rule.contains("double quotes"), "{}", p[0]);
+        assert!(p[0].to_string().contains("file a.json"));
+    }
+
+    #[test]
+    fn the_vendor_sample_with_its_flaws_is_explained() {
+        let sample = "{\n\"job_id\": \"1\",\n\"status\": \"Succeeded\",\n\"commit_sha\": \"a2e7da86cc392417b0d9f605b28038aae80b002f\",\n\"triggered_by\": \"testuser@org.com\"\n\"repo_id\": \u{201C}12345\u{201D},\n}";
+        let p = validate(sample, "sample.json").expect_err("invalid");
+        assert!(p[0].rule.contains("line 6"), "{}", p[0]);
+        assert!(p[0].rule.contains("comma is missing"), "{}", p[0]);
+    }
+}

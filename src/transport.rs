@@ -1,0 +1,299 @@
+//! How requests travel: which root certificates TLS trusts, and which proxy (if any) carries the
+//! request. Resolved once from settings and the environment, checked before anything is sent.
+//!
+//! There is deliberately no way to switch certificate verification off: a private CA is added
+//! with `--ca-file`, never waved through.
+
+use std::path::Path;
+
+use ureq::tls::{Certificate, PemItem, RootCerts};
+
+use crate::env::Env;
+use crate::error::{quote, Problem};
+use crate::remote;
+use crate::secret;
+use crate::source::{Source, Sourced};
+use crate::values::{flag_name, Key, Stack};
+
+/// Where the operating system keeps its CA bundle, by distribution family.
+const SYSTEM_BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
+/// The resolved transport.
+#[derive(Clone)]
+pub struct Transport {
+    pub roots: RootCerts,
+    /// How the roots were chosen, for messages.
+    pub roots_shown: String,
+    pub proxy: Option<ureq::Proxy>,
+    /// The proxy URL without credentials, and where it came from.
+    pub proxy_shown: Option<String>,
+}
+
+impl Default for Transport {
+    fn default() -> Self {
+        Transport {
+            roots: RootCerts::WebPki,
+            roots_shown: "bundled Mozilla roots".to_owned(),
+            proxy: None,
+            proxy_shown: None,
+        }
+    }
+}
+
+/// Resolves roots and proxy for a request to `url`.
+pub fn resolve(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> Transport {
+    let platform = crate::endpoint::flag_value(stack, Key::PlatformRoots, false, problems);
+    let ca_file = stack.get(Key::CaFile).cloned().or_else(|| {
+        env.get("SSL_CERT_FILE").map(|p| Sourced::new(p.to_owned(), Source::Var("SSL_CERT_FILE".to_owned())))
+    });
+    let (roots, roots_shown) = roots(platform, ca_file.as_ref(), problems);
+    let (proxy, proxy_shown) = proxy(stack, env, url, problems);
+    Transport { roots, roots_shown, proxy, proxy_shown }
+}
+
+fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<Problem>) -> (RootCerts, String) {
+    if !platform && ca_file.is_none() {
+        return (RootCerts::WebPki, "bundled Mozilla roots".to_owned());
+    }
+    let mut certs: Vec<Certificate<'static>> = Vec::new();
+    let mut shown = Vec::new();
+    if platform {
+        match SYSTEM_BUNDLES.iter().find(|p| Path::new(p).is_file()) {
+            Some(path) => match read_pem(path) {
+                Ok(found) if !found.is_empty() => {
+                    shown.push(format!("{} system roots from {path}", found.len()));
+                    certs.extend(found);
+                }
+                Ok(_) | Err(_) => problems.push(Problem::new(
+                    "platform_roots",
+                    format!("the system bundle {path} holds no readable certificates"),
+                    "install the ca-certificates package, or use the bundled roots",
+                )),
+            },
+            None => problems.push(Problem::new(
+                "platform_roots",
+                format!("no system CA bundle was found (looked for {})", SYSTEM_BUNDLES.join(", ")),
+                "install the ca-certificates package, or use the bundled roots and --ca-file",
+            )),
+        }
+    } else {
+        // A CA file adds to the bundled roots rather than replacing them.
+        certs.extend(
+            webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| Certificate::from_der(c.as_ref()).to_owned()),
+        );
+        shown.push("bundled Mozilla roots".to_owned());
+    }
+    if let Some(file) = ca_file {
+        let path = file.value.trim();
+        match read_pem(path) {
+            Ok(found) if !found.is_empty() => {
+                shown.push(format!("{} from {path} ({})", found.len(), file.source));
+                certs.extend(found);
+            }
+            Ok(_) => problems.push(
+                Problem::new(
+                    "ca_file",
+                    "holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    "point it at a PEM bundle of your CA",
+                )
+                .value(path.to_owned())
+                .source(file.source.clone()),
+            ),
+            Err(e) => problems.push(
+                Problem::new("ca_file", format!("cannot be read: {e}"), "check the path and its permissions")
+                    .value(path.to_owned())
+                    .source(file.source.clone()),
+            ),
+        }
+    }
+    (RootCerts::from(certs), shown.join(" + "))
+}
+
+/// The certificates of a PEM file (other PEM items, such as keys, are skipped).
+fn read_pem(path: &str) -> Result<Vec<Certificate<'static>>, String> {
+    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for item in ureq::tls::parse_pem(&bytes) {
+        match item {
+            Ok(PemItem::Certificate(c)) => out.push(c.to_owned()),
+            Ok(_) => {}
+            Err(e) => return Err(format!("not valid PEM: {e}")),
+        }
+    }
+    Ok(out)
+}
+
+fn proxy(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> (Option<ureq::Proxy>, Option<String>) {
+    let https = url.trim_start().to_ascii_lowercase().starts_with("https:");
+    let names: &[&str] = if https {
+        &["HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"]
+    } else {
+        &["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+    };
+    let chosen = stack.get(Key::Proxy).cloned().or_else(|| {
+        names.iter().find_map(|n| env.get(n).map(|v| Sourced::new(v.trim().to_owned(), Source::Var((*n).to_owned()))))
+    });
+    let Some(chosen) = chosen else { return (None, None) };
+    // Proxy credentials are secrets too: hidden from every message from here on.
+    if let Some(password) = userinfo_password(&chosen.value) {
+        secret::register(&password);
+    }
+    let host = url.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned)).unwrap_or_default();
+    if let Some(rule) = no_proxy_match(env, &host) {
+        return (None, Some(format!("none: {host} matches NO_PROXY entry {}", quote(&rule))));
+    }
+    // ureq is built without SOCKS support; an explicit SOCKS proxy would fail at request time.
+    let scheme = chosen.value.split("://").next().unwrap_or("").to_ascii_lowercase();
+    if chosen.value.contains("://") && scheme != "http" && scheme != "https" {
+        problems.push(
+            Problem::new(
+                "proxy",
+                format!("uses {}, but only http:// and https:// proxies are supported", quote(&scheme)),
+                "give an HTTP proxy (CONNECT), e.g. http://proxy.example:3128",
+            )
+            .value(remote::redact(&chosen.value))
+            .source(chosen.source.clone()),
+        );
+        return (None, None);
+    }
+    match ureq::Proxy::new(&chosen.value) {
+        Ok(p) => (Some(p), Some(format!("{} ({})", remote::redact(&chosen.value), chosen.source))),
+        Err(e) => {
+            problems.push(
+                Problem::new(
+                    "proxy",
+                    format!("is not a usable proxy URL ({e})"),
+                    format!(
+                        "give http://HOST:PORT (or socks5://...) in {} or the proxy variable",
+                        flag_name(Key::Proxy)
+                    ),
+                )
+                .value(remote::redact(&chosen.value))
+                .source(chosen.source.clone()),
+            );
+            (None, None)
+        }
+    }
+}
+
+/// The password in `scheme://user:password@host`, if any.
+fn userinfo_password(url: &str) -> Option<String> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let userinfo = &authority[..authority.rfind('@')?];
+    userinfo.split_once(':').map(|(_, p)| p.to_owned()).filter(|p| !p.is_empty())
+}
+
+/// The `NO_PROXY` entry that exempts `host`, if any: `*`, an exact host or IP, or a domain that
+/// matches itself and its subdomains (with or without a leading dot), as curl reads it.
+pub fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
+    let list = env.get("NO_PROXY").or_else(|| env.get("no_proxy"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
+    list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()).find_map(|entry| {
+        let e = entry.to_ascii_lowercase();
+        // "host:port" entries name a host; the port is not checked.
+        let e = match e.rsplit_once(':') {
+            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h.to_owned(),
+            _ => e,
+        };
+        let e =
+            e.trim_start_matches("*.").trim_start_matches('.').trim_start_matches('[').trim_end_matches(']').to_owned();
+        let hit = e == "*" || host == e || host.ends_with(&format!(".{e}"));
+        hit.then(|| entry.to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::Layer;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    fn stack_with(key: Option<(Key, &str)>) -> Stack {
+        let mut l = Layer::default();
+        if let Some((k, v)) = key {
+            l.set(k, Sourced::new(v.to_owned(), Source::Flag(flag_name(k))));
+        }
+        let mut s = Stack::default();
+        s.push(l);
+        s
+    }
+
+    #[test]
+    fn no_proxy_follows_curl() {
+        let e = env(&[("NO_PROXY", "localhost, .internal.example,corp.example:8443,10.0.0.1,[::1]")]);
+        assert!(no_proxy_match(&e, "localhost").is_some());
+        assert!(no_proxy_match(&e, "a.internal.example").is_some());
+        assert!(no_proxy_match(&e, "internal.example").is_some());
+        assert!(no_proxy_match(&e, "deep.corp.example").is_some());
+        assert!(no_proxy_match(&e, "10.0.0.1").is_some());
+        assert!(no_proxy_match(&e, "[::1]").is_some());
+        assert!(no_proxy_match(&e, "notinternal.example").is_none());
+        assert!(no_proxy_match(&e, "10.0.0.10").is_none());
+        assert!(no_proxy_match(&env(&[("no_proxy", "*")]), "anything").is_some());
+        assert!(no_proxy_match(&env(&[]), "anything").is_none());
+    }
+
+    #[test]
+    fn the_proxy_comes_from_the_flag_else_the_variable_for_the_scheme() {
+        let mut p = Vec::new();
+        let e = env(&[("HTTPS_PROXY", "http://127.0.0.1:3128"), ("HTTP_PROXY", "http://127.0.0.1:3129")]);
+        let t = resolve(&stack_with(None), &e, "https://a.example/x", &mut p);
+        assert!(
+            t.proxy_shown.as_deref().is_some_and(|s| s.contains("3128") && s.contains("HTTPS_PROXY")),
+            "{:?}",
+            t.proxy_shown
+        );
+        let t = resolve(&stack_with(None), &e, "http://127.0.0.1/x", &mut p);
+        assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("3129")));
+        let t = resolve(&stack_with(Some((Key::Proxy, "http://127.0.0.1:9999"))), &e, "https://a.example/x", &mut p);
+        assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("9999") && s.contains("--proxy")));
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn proxy_credentials_are_registered_as_secrets_and_not_shown() {
+        let mut p = Vec::new();
+        let e = env(&[("HTTPS_PROXY", "http://me:proxy-pass-777@127.0.0.1:3128")]);
+        let t = resolve(&stack_with(None), &e, "https://a.example/x", &mut p);
+        assert!(!t.proxy_shown.as_deref().unwrap_or("").contains("proxy-pass-777"));
+        assert_eq!(secret::redact("x proxy-pass-777 y"), "x *** y");
+    }
+
+    #[test]
+    fn a_ca_file_without_certificates_is_a_problem() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("ca.pem");
+        std::fs::write(&path, "not a certificate").expect("write");
+        let mut p = Vec::new();
+        let s = stack_with(Some((Key::CaFile, path.to_str().expect("utf-8"))));
+        resolve(&s, &env(&[]), "https://a.example/x", &mut p);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0].field, "ca_file");
+        let mut p = Vec::new();
+        let s = stack_with(Some((Key::CaFile, "/nonexistent/ca.pem")));
+        resolve(&s, &env(&[]), "https://a.example/x", &mut p);
+        assert!(p[0].rule.contains("cannot be read"));
+    }
+
+    #[test]
+    fn ssl_cert_file_is_honoured_when_no_ca_file_is_given() {
+        let mut p = Vec::new();
+        resolve(
+            &stack_with(None),
+            &env(&[("SSL_CERT_FILE", "/nonexistent/bundle.pem")]),
+            "https://a.example/x",
+            &mut p,
+        );
+        assert_eq!(p.len(), 1);
+        assert_eq!(p[0].source, Some(Source::Var("SSL_CERT_FILE".into())));
+    }
+}
