@@ -41,7 +41,8 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
         Some(job) if problems.is_empty() => job,
         _ => return Err(Error::Invalid(problems)),
     };
-    for w in gathered.warnings.iter().chain(&job.warnings) {
+    let transport_warnings = connection.as_ref().map(|c| c.transport.warnings.as_slice()).unwrap_or_default();
+    for w in gathered.warnings.iter().chain(&job.warnings).chain(transport_warnings) {
         output::warn(w);
     }
 

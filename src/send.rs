@@ -121,6 +121,9 @@ pub fn run(paths: &[String], flags: &ConnectionValues, env: &Env, cwd: PathBuf) 
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
+    for w in connection.iter().flat_map(|c| &c.transport.warnings) {
+        output::warn(w);
+    }
 
     let stdin = paths.iter().any(|p| p == "-");
     let files: Vec<PathBuf> = if paths.is_empty() {

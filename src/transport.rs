@@ -32,28 +32,31 @@ pub struct Transport {
     pub proxy: Option<ureq::Proxy>,
     /// The proxy URL without credentials, and where it came from.
     pub proxy_shown: Option<String>,
-}
-
-impl Default for Transport {
-    fn default() -> Self {
-        Transport {
-            roots: RootCerts::WebPki,
-            roots_shown: "bundled Mozilla roots".to_owned(),
-            proxy: None,
-            proxy_shown: None,
-        }
-    }
+    /// Things worth telling that do not stop the request.
+    pub warnings: Vec<String>,
 }
 
 /// Resolves roots and proxy for a request to `url`.
 pub fn resolve(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> Transport {
     let platform = crate::endpoint::flag_value(stack, Key::PlatformRoots, false, problems);
-    let ca_file = stack.get(Key::CaFile).cloned().or_else(|| {
-        env.get("SSL_CERT_FILE").map(|p| Sourced::new(p.to_owned(), Source::Var("SSL_CERT_FILE".to_owned())))
-    });
+    let mut warnings = Vec::new();
+    // SSL_CERT_FILE is ambient: it may name a file of another machine (act and some runners pass
+    // the host's environment into containers), so a missing file there is only worth a warning,
+    // while a --ca-file the user named must exist.
+    let ca_file = match stack.get(Key::CaFile) {
+        Some(v) => Some(v.clone()),
+        None => env.get("SSL_CERT_FILE").and_then(|p| {
+            if Path::new(p).is_file() {
+                Some(Sourced::new(p.to_owned(), Source::Var("SSL_CERT_FILE".to_owned())))
+            } else {
+                warnings.push(format!("SSL_CERT_FILE names {}, which is not a file here; it is ignored", quote(p)));
+                None
+            }
+        }),
+    };
     let (roots, roots_shown) = roots(platform, ca_file.as_ref(), problems);
     let (proxy, proxy_shown) = proxy(stack, env, url, problems);
-    Transport { roots, roots_shown, proxy, proxy_shown }
+    Transport { roots, roots_shown, proxy, proxy_shown, warnings }
 }
 
 fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<Problem>) -> (RootCerts, String) {
@@ -286,14 +289,31 @@ mod tests {
 
     #[test]
     fn ssl_cert_file_is_honoured_when_no_ca_file_is_given() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("bundle.pem");
+        std::fs::write(&path, "no certificates here").expect("write");
         let mut p = Vec::new();
         resolve(
+            &stack_with(None),
+            &env(&[("SSL_CERT_FILE", path.to_str().expect("utf-8"))]),
+            "https://a.example/x",
+            &mut p,
+        );
+        assert_eq!(p.len(), 1, "the file is read, and its lack of certificates reported");
+        assert_eq!(p[0].source, Some(Source::Var("SSL_CERT_FILE".into())));
+    }
+
+    #[test]
+    fn a_missing_ssl_cert_file_is_only_a_warning() {
+        let mut p = Vec::new();
+        let t = resolve(
             &stack_with(None),
             &env(&[("SSL_CERT_FILE", "/nonexistent/bundle.pem")]),
             "https://a.example/x",
             &mut p,
         );
-        assert_eq!(p.len(), 1);
-        assert_eq!(p[0].source, Some(Source::Var("SSL_CERT_FILE".into())));
+        assert!(p.is_empty(), "{p:?}");
+        assert_eq!(t.warnings.len(), 1);
+        assert_eq!(t.roots_shown, "bundled Mozilla roots");
     }
 }
