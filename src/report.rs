@@ -49,6 +49,9 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
     if dry_run {
         print_sources(&gathered, &job);
         output::stdout(&job.body());
+        if github {
+            write_outputs(env, &job, None, None);
+        }
         return Ok(());
     }
     let Some(connection) = connection else {
@@ -104,7 +107,8 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
         None
     };
     if github {
-        github_files(env, &job, delivery.http_status, &result, spooled.as_deref());
+        write_outputs(env, &job, delivery.http_status, spooled.as_deref());
+        write_summary(env, &job, delivery.http_status, &result);
     }
     if let Some(path) = &gathered.state_file {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
@@ -167,49 +171,45 @@ fn print_sources(gathered: &Gathered, job: &Job) {
     }
 }
 
-/// Step outputs and the step summary on GitHub Actions. Failing to write them is worth a warning,
-/// not a failed report.
-fn github_files(
-    env: &Env,
-    job: &Job,
-    http_status: Option<u16>,
-    result: &Result<(), Error>,
-    spooled: Option<&std::path::Path>,
-) {
-    if let Some(path) = env.get("GITHUB_OUTPUT") {
-        let pairs = [
-            ("job_id", job.job_id.value.clone()),
-            ("commit_sha", job.commit_sha.value.clone()),
-            ("status", job.status.value.to_string()),
-            ("http_status", http_status.map(|s| s.to_string()).unwrap_or_default()),
-            ("payload", job.body()),
-            ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
-        ];
-        if let Err(e) = github_io::append(path.as_ref(), &pairs) {
-            output::warn(&format!("could not write the step outputs to {path}: {e}"));
-        }
+/// The step outputs on GitHub Actions. Failing to write them is worth a warning, not a failed
+/// report.
+fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option<&std::path::Path>) {
+    let Some(path) = env.get("GITHUB_OUTPUT") else { return };
+    let pairs = [
+        ("job_id", job.job_id.value.clone()),
+        ("commit_sha", job.commit_sha.value.clone()),
+        ("status", job.status.value.to_string()),
+        ("http_status", http_status.map(|s| s.to_string()).unwrap_or_default()),
+        ("payload", job.body()),
+        ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
+    ];
+    if let Err(e) = github_io::append(path.as_ref(), &pairs) {
+        output::warn(&format!("could not write the step outputs to {path}: {e}"));
     }
-    if let Some(path) = env.get("GITHUB_STEP_SUMMARY") {
-        let outcome = match (result, http_status) {
-            (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
-            (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),
-            (Ok(()), None) => "sent".to_owned(),
-        };
-        let mut md = format!(
-            "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
-            github_io::cell(&job.job_id.value),
-            github_io::cell(&outcome)
-        );
-        for (name, value, source) in job.provenance() {
-            md.push_str(&format!("| `{name}` | {} | {} |\n", github_io::cell(&value), github_io::cell(&source)));
-        }
-        if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
-            md.push_str(&format!("\n[The run]({url})\n"));
-        }
-        md.push('\n');
-        if let Err(e) = github_io::append_summary(path.as_ref(), &md) {
-            output::warn(&format!("could not write the step summary to {path}: {e}"));
-        }
+}
+
+/// The step summary on GitHub Actions: what was reported, each field with its source.
+fn write_summary(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<(), Error>) {
+    let Some(path) = env.get("GITHUB_STEP_SUMMARY") else { return };
+    let outcome = match (result, http_status) {
+        (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
+        (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),
+        (Ok(()), None) => "sent".to_owned(),
+    };
+    let mut md = format!(
+        "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
+        github_io::cell(&job.job_id.value),
+        github_io::cell(&outcome)
+    );
+    for (name, value, source) in job.provenance() {
+        md.push_str(&format!("| `{name}` | {} | {} |\n", github_io::cell(&value), github_io::cell(&source)));
+    }
+    if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
+        md.push_str(&format!("\n[The run]({url})\n"));
+    }
+    md.push('\n');
+    if let Err(e) = github_io::append_summary(path.as_ref(), &md) {
+        output::warn(&format!("could not write the step summary to {path}: {e}"));
     }
 }
 

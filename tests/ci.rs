@@ -365,3 +365,22 @@ fn env_shows_the_system_and_every_source_without_the_token() {
     assert!(!text.contains(TOKEN) && !text.contains("glcbt-JOBTOKEN"), "{text}");
     assert!(rx.requests().is_empty(), "env sends nothing");
 }
+
+#[test]
+fn a_github_dry_run_writes_the_payload_output_and_sends_nothing() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Receiver::ok();
+    let gh = GitHub::new();
+    let mut cmd = customcd(&repo.dir);
+    cmd.args(["report", "--job-start-time", "1704018030"]);
+    gh.apply(&mut cmd, &rx, "push", "{}");
+    cmd.env("INPUT_DRY_RUN", "true");
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(rx.requests().is_empty());
+    let outputs = file_commands(&gh.path("output"));
+    let payload: serde_json::Value =
+        serde_json::from_str(&value_of(&outputs, "payload").expect("payload")).expect("JSON");
+    assert_eq!(payload["commit_sha"], repo.head());
+    assert_eq!(value_of(&outputs, "http_status").as_deref(), Some(""));
+}
