@@ -314,7 +314,8 @@ fn a_server_that_is_down_is_a_delivery_failure() {
     let rx = Receiver::ok();
     let url = rx.url();
     drop(rx);
-    let out = report(&repo.dir, &Receiver::ok()).env("CUSTOMCD_URL", &url).args(["--deadline", "1"]).output().expect("runs");
+    let out =
+        report(&repo.dir, &Receiver::ok()).env("CUSTOMCD_URL", &url).args(["--deadline", "1"]).output().expect("runs");
     assert_eq!(out.status.code(), Some(4), "{}", all_output(&out));
     assert!(all_output(&out).contains("delivery failed"));
 }
