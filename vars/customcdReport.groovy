@@ -22,7 +22,7 @@
 // Linux agents (x86_64, aarch64) with sh, sha256sum and curl or wget.
 def call(Map args = [:]) {
     String version = args.version ?: '0.1.0'
-    String releaseUrl = args.releaseUrl ?: 'https://github.com/allstacks-community/customcd/releases/download'
+    String releaseUrl = args.releaseUrl ?: 'https://github.com/allstacks-community/customcd-action/releases/download'
     String status = args.status ?: currentBuild.currentResult
     List<String> cmd = args.start ? ['start'] : ['report', '--status', status]
     if (!args.start) {
