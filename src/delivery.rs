@@ -48,8 +48,10 @@ pub fn deliver(agent: &ureq::Agent, conn: &Connection, body: &str, deadline: Dur
                 (judge(answer, &conn.endpoint), retry_after)
             }
             Err(f) => {
+                // Through a proxy, the proxy may be what failed: say which one was used.
+                let via = conn.transport.proxy_shown.as_deref().map(|p| format!(" (proxy: {p})")).unwrap_or_default();
                 let error =
-                    Error::Delivery(format!("POST {} failed: {}", remote::redact(&conn.endpoint.url), f.message));
+                    Error::Delivery(format!("POST {}{via} failed: {}", remote::redact(&conn.endpoint.url), f.message));
                 (if f.transient { Verdict::Retry(error) } else { Verdict::Final(Err(error)) }, None)
             }
         };

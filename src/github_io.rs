@@ -9,6 +9,8 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
+use crate::secret;
+
 /// Escapes a workflow command's message.
 pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
@@ -45,7 +47,8 @@ pub fn append(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
         text.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
     }
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(text.as_bytes())
+    // Step outputs end up in logs and later steps: no registered secret goes there.
+    file.write_all(secret::redact(&text).as_bytes())
 }
 
 /// Reads the values back from a file command file (for tests and `customcd env`).
@@ -72,7 +75,7 @@ pub fn parse_file_commands(text: &str) -> Vec<(String, String)> {
 /// Appends markdown to the step summary.
 pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(markdown.as_bytes())
+    file.write_all(secret::redact(markdown).as_bytes())
 }
 
 /// Escapes text for a markdown table cell.

@@ -89,6 +89,13 @@ pub fn post(agent: &ureq::Agent, conn: &Connection, body: &str, timeout: Duratio
 
 /// Network trouble that may pass; everything else (TLS, bad URLs, bad proxies) will not.
 fn is_transient(e: &ureq::Error) -> bool {
+    // rustls reports an untrusted certificate through an I/O error (InvalidData): retrying
+    // cannot fix it, so it fails at once with its advice.
+    if let ureq::Error::Io(io) = e {
+        if io.kind() == std::io::ErrorKind::InvalidData || io.to_string().contains("certificate") {
+            return false;
+        }
+    }
     matches!(
         e,
         ureq::Error::Io(_)

@@ -224,10 +224,10 @@ pub fn show_env(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<
         let Some(v) = gathered.stack.get(*key) else {
             continue;
         };
+        // URLs (endpoint, server, proxy) may carry user-info; the token is never shown.
         let shown = match key {
             Key::Token => "***".to_owned(),
-            Key::Url | Key::Server => remote::redact(&v.value),
-            _ => v.value.clone(),
+            _ => remote::redact(&v.value),
         };
         output::stdout(&format!("  {:<15} {}  ({})", key.name(), shown, v.source));
     }

@@ -211,3 +211,7 @@ pub fn report(cwd: &Path, receiver: &Receiver) -> Command {
 pub fn all_output(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
+
+pub mod faults;
+pub mod proxy;
+pub mod tls;
