@@ -3,6 +3,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::records::Format;
 use crate::values::{ConnectionValues, Values};
 
 const AFTER_HELP: &str = "\
@@ -49,9 +50,23 @@ pub struct ReportArgs {
 
 #[derive(Args, Clone)]
 pub struct SendArgs {
-    /// Payload files, directories of them, or - for standard input [default: the spool directory]
+    /// Payload files (.json: one payload or an array; .jsonl; .csv), directories of them, or - for
+    /// standard input [default: the spool directory]
     #[arg(value_name = "PATH")]
     pub paths: Vec<String>,
+    /// The format of the inputs [default: from the extension; JSON Lines for standard input]
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Jobs in flight at once, each on its own keep-alive connection
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
+    /// Where invalid records are written with their reasons (JSON Lines) [default: ./customcd-rejects.jsonl]
+    #[arg(long, value_name = "PATH")]
+    pub rejects: Option<std::path::PathBuf>,
+    /// A checkpoint file for standard input, to resume after an interruption (files get
+    /// FILE.customcd-checkpoint beside them)
+    #[arg(long, value_name = "PATH")]
+    pub checkpoint: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub connection: ConnectionValues,
 }

@@ -33,12 +33,21 @@ pub struct Delivery {
 }
 
 /// Posts `body`, retrying transient failures until `deadline` has passed.
-pub fn deliver(agent: &ureq::Agent, conn: &Connection, body: &str, deadline: Duration) -> Delivery {
+pub fn deliver(
+    agent: &ureq::Agent,
+    conn: &Connection,
+    body: &str,
+    deadline: Duration,
+    throttle: Option<&Throttle>,
+) -> Delivery {
     let started = Instant::now();
     let mut attempt = 0u32;
     let mut http_status = None;
     loop {
         attempt += 1;
+        if let Some(t) = throttle {
+            t.wait();
+        }
         let left = deadline.saturating_sub(started.elapsed());
         let timeout = left.min(http::REQUEST_TIMEOUT).max(MIN_ATTEMPT);
         let (verdict, retry_after) = match http::post(agent, conn, body, timeout) {
@@ -62,6 +71,10 @@ pub fn deliver(agent: &ureq::Agent, conn: &Connection, body: &str, deadline: Dur
         // Full jitter: a random wait up to the doubled ceiling spreads retries of many jobs apart.
         let ceiling = BASE_BACKOFF.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
         let wait = retry_after.map_or_else(|| ceiling.mul_f64(fastrand::f64()), |r| r.min(MAX_RETRY_AFTER));
+        // A 429 speaks for the server, not this request: every sender sharing the throttle waits.
+        if let (Some(t), Some(429)) = (throttle, http_status) {
+            t.pause(retry_after.map_or(ceiling, |r| r.min(MAX_RETRY_AFTER)));
+        }
         let left = deadline.saturating_sub(started.elapsed());
         if wait + MIN_ATTEMPT > left {
             let error = match error {
@@ -78,6 +91,35 @@ pub fn deliver(agent: &ureq::Agent, conn: &Connection, body: &str, deadline: Dur
         }
         output::info(&format!("attempt {attempt} failed: {error}; retrying in {:.1} s", wait.as_secs_f64()));
         std::thread::sleep(wait);
+    }
+}
+
+/// A pause shared by concurrent senders, set when the server answers 429.
+#[derive(Default)]
+pub struct Throttle {
+    until: std::sync::Mutex<Option<Instant>>,
+}
+
+impl Throttle {
+    /// Waits until no pause is in force.
+    pub fn wait(&self) {
+        loop {
+            let until = self.until.lock().map(|u| *u).unwrap_or(None);
+            match until {
+                Some(t) if t > Instant::now() => std::thread::sleep(t - Instant::now()),
+                _ => return,
+            }
+        }
+    }
+
+    /// Pauses every sender for `d` from now (never shortening a longer pause).
+    pub fn pause(&self, d: Duration) {
+        if let Ok(mut until) = self.until.lock() {
+            let new = Instant::now() + d;
+            if until.is_none_or(|u| u < new) {
+                *until = Some(new);
+            }
+        }
     }
 }
 

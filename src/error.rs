@@ -7,6 +7,7 @@
 //! | 2    | invalid input or configuration: nothing was sent |
 //! | 3    | the server refused the job (HTTP 4xx other than 408/429) |
 //! | 4    | delivery failed: network, timeout, or the server failed (5xx, 408, 429) |
+//! | 130  | interrupted (Ctrl-C or SIGTERM): `send` stopped cleanly and can be resumed |
 
 use std::fmt;
 
@@ -22,6 +23,8 @@ pub const EXIT_INVALID: u8 = 2;
 pub const EXIT_REFUSED: u8 = 3;
 /// Exit code: delivery failed (network, timeout, 5xx).
 pub const EXIT_DELIVERY: u8 = 4;
+/// Exit code: interrupted by a signal; the work done so far is recorded.
+pub const EXIT_INTERRUPTED: u8 = 130;
 
 /// One broken rule, described so that the user can fix it without reading the source: the field,
 /// the value seen, where it came from, the rule, and the fix.
@@ -92,6 +95,12 @@ pub enum Error {
     /// The job could not be delivered: network failure, timeout, or a server error.
     #[error("delivery failed: {0}")]
     Delivery(String),
+    /// Some records of a bulk send were invalid: they were written to the rejects file, not sent.
+    #[error("{0}")]
+    Rejected(String),
+    /// Stopped by Ctrl-C or SIGTERM after finishing the requests in flight.
+    #[error("{0}")]
+    Interrupted(String),
     /// Anything else: a bug, or a local I/O failure outside the user's input.
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
@@ -113,7 +122,8 @@ impl Error {
     /// The documented exit code for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Invalid(_) => EXIT_INVALID,
+            Error::Invalid(_) | Error::Rejected(_) => EXIT_INVALID,
+            Error::Interrupted(_) => EXIT_INTERRUPTED,
             Error::Refused { .. } => EXIT_REFUSED,
             Error::Delivery(_) => EXIT_DELIVERY,
             Error::Internal(_) => EXIT_INTERNAL,

@@ -3,6 +3,8 @@
 //! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
 //! modules with one job each.
 
+pub mod bulk;
+pub mod checkpoint;
 pub mod ci;
 pub mod cli;
 pub mod config;
@@ -18,6 +20,7 @@ pub mod job;
 pub mod json_diag;
 pub mod optional;
 pub mod output;
+pub mod records;
 pub mod remote;
 pub mod report;
 pub mod secret;
@@ -41,7 +44,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     match cli.command {
         Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
         Command::Env(args) => report::show_env(&args, env, cwd, epoch::now()),
-        Command::Send(args) => send::run(&args.paths, &args.connection, env, cwd),
+        Command::Send(args) => send::run(&args, env, cwd),
         Command::Start => Ok(start::run(env, epoch::now())?),
     }
 }

@@ -62,7 +62,7 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
     }
     let body = job.body();
     let agent = http::agent(&connection.transport);
-    let delivery = delivery::deliver(&agent, &connection, &body, deadline);
+    let delivery = delivery::deliver(&agent, &connection, &body, deadline, None);
     let result = match delivery.result {
         Ok(answer) => {
             output::stdout(&format!(

@@ -1,24 +1,26 @@
 //! `customcd send`: delivering payload files (as the spool keeps them) or a payload on standard
 //! input, each validated against the contract first, each removed only after a 2xx.
 
-use std::io::Read;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::bulk;
+use crate::cli::SendArgs;
 use crate::config;
 use crate::delivery;
 use crate::endpoint;
 use crate::env::Env;
 use crate::error::{Error, Problem};
-use crate::http;
 use crate::job::{self, Inputs, Job};
 use crate::json_diag;
 use crate::optional::OptionalInput;
 use crate::output;
+use crate::records::{Format, Input};
 use crate::source::{Source, Sourced};
 use crate::spool;
-use crate::values::{ConnectionValues, Key, Layer, Stack};
+use crate::values::{Key, Layer, Stack};
 
 /// The payload fields, and whether each is a string (else an integer).
 const FIELDS: &[(&str, Key, bool)] = &[
@@ -111,13 +113,19 @@ pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
 }
 
 /// Runs `customcd send`. With no paths, sends what the default spool directory holds.
-pub fn run(paths: &[String], flags: &ConnectionValues, env: &Env, cwd: PathBuf) -> Result<(), Error> {
-    let (stack, ci) = config::connection_stack(flags, env)?;
+pub fn run(args: &SendArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
+    let (stack, ci) = config::connection_stack(&args.connection, env)?;
     output::set_github(ci.as_ref().is_some_and(|c| c.github_like));
     let mut problems = Vec::new();
     let dry_run = endpoint::flag_value(&stack, Key::DryRun, false, &mut problems);
     let deadline = delivery::deadline(&stack, &mut problems);
     let connection = if dry_run { None } else { endpoint::connection(&stack, env, &mut problems) };
+    if args.concurrency == 0 || args.concurrency > 64 {
+        problems.push(
+            Problem::new("concurrency", "must be from 1 to 64", "e.g. --concurrency 4")
+                .value(args.concurrency.to_string()),
+        );
+    }
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
@@ -125,89 +133,29 @@ pub fn run(paths: &[String], flags: &ConnectionValues, env: &Env, cwd: PathBuf) 
         output::warn(w);
     }
 
-    let stdin = paths.iter().any(|p| p == "-");
-    let files: Vec<PathBuf> = if paths.is_empty() {
+    let mut inputs = Vec::new();
+    if args.paths.is_empty() {
         let dir = spool::dir(&stack, ci.as_ref(), env, &cwd);
         output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
-        spool::expand(&[dir.value])?
-    } else {
-        spool::expand(&paths.iter().filter(|p| *p != "-").map(PathBuf::from).collect::<Vec<_>>())?
-    };
-    let mut items: Vec<(String, Option<PathBuf>)> =
-        files.into_iter().map(|f| (f.display().to_string(), Some(f))).collect();
-    if stdin {
-        items.push(("-".to_owned(), None));
+        inputs.extend(spool::expand(&[dir.value])?.into_iter().map(|f| Input::file(f, args.format)));
     }
-    let agent = connection.as_ref().map(|c| http::agent(&c.transport));
-    let (mut sent, mut invalid, mut refused, mut failed) = (0, 0, 0, 0);
-    for (name, path) in &items {
-        let text = match path {
-            Some(p) => std::fs::read_to_string(p),
-            None => {
-                let mut s = String::new();
-                std::io::stdin().read_to_string(&mut s).map(|_| s)
-            }
-        };
-        let text = match text {
-            Ok(t) => t,
-            Err(e) => {
-                output::error(&format!("{name}: cannot be read: {e}"));
-                failed += 1;
-                continue;
-            }
-        };
-        let job = match validate(&text, name) {
-            Ok(job) => job,
-            Err(problems) => {
-                output::error(&format!("{name}: not sent: {:#}", Error::Invalid(problems)));
-                invalid += 1;
-                continue;
-            }
-        };
-        let (Some(conn), Some(agent)) = (&connection, &agent) else {
-            output::stdout(&format!("{name}: valid (dry run, not sent)"));
-            continue;
-        };
-        let delivery = delivery::deliver(agent, conn, &job.body(), deadline);
-        match delivery.result {
-            Ok(answer) => {
-                if let Some(p) = path {
-                    if let Err(e) = std::fs::remove_file(p) {
-                        output::warn(&format!("{name}: sent, but could not be removed ({e}): do not send it again"));
-                    }
-                }
-                output::stdout(&format!(
-                    "{name}: sent job {}: HTTP {} {}",
-                    job.job_id.value,
-                    answer.status,
-                    http::excerpt(&answer.body, 200)
-                ));
-                sent += 1;
-            }
-            Err(e) => {
-                output::error(&format!("{name}: kept, not delivered: {e:#}"));
-                match e {
-                    Error::Refused { .. } => refused += 1,
-                    _ => failed += 1,
-                }
-            }
+    for p in &args.paths {
+        if p == "-" {
+            inputs.push(Input { name: "-".to_owned(), path: None, format: args.format.unwrap_or(Format::Jsonl) });
+        } else {
+            inputs.extend(spool::expand(&[PathBuf::from(p)])?.into_iter().map(|f| Input::file(f, args.format)));
         }
     }
-    let kept = invalid + refused + failed;
-    output::info(&format!("{sent} sent, {kept} kept ({invalid} invalid, {refused} refused, {failed} undelivered)"));
-    if invalid > 0 {
-        Err(Error::Invalid(vec![Problem::new(
-            "payload",
-            format!("{invalid} payload(s) are invalid and were not sent"),
-            "fix them as the messages above say, then send again",
-        )]))
-    } else if failed > 0 {
-        Err(Error::Delivery(format!("{failed} payload(s) could not be delivered and were kept")))
-    } else if refused > 0 {
-        Err(Error::Refused { status: 0, message: format!("{refused} payload(s) were refused and kept") })
-    } else {
-        Ok(())
-    }
+    // Ctrl-C or SIGTERM stops reading; the requests in flight finish and are recorded.
+    let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
+    let opts = bulk::Options {
+        concurrency: args.concurrency,
+        deadline,
+        rejects: Some(args.rejects.clone().unwrap_or_else(|| cwd.join("customcd-rejects.jsonl"))),
+        stdin_checkpoint: args.checkpoint.clone(),
+        progress_every: Duration::from_secs(5),
+    };
+    bulk::run(&inputs, connection.as_ref(), &opts)
 }
 
 #[cfg(test)]

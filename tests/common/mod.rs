@@ -60,6 +60,11 @@ impl Receiver {
     }
 
     pub fn start(reply: Reply) -> Receiver {
+        Receiver::start_script(Vec::new(), reply)
+    }
+
+    /// Answers with `script`, one reply per request in order, then with `then` for the rest.
+    pub fn start_script(script: Vec<Reply>, then: Reply) -> Receiver {
         let server = Arc::new(tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1"));
         let port = server.server_addr().to_ip().expect("an IP listener").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -79,6 +84,8 @@ impl Receiver {
                     headers,
                     body,
                 });
+                let n = log.lock().expect("lock").len();
+                let reply = script.get(n - 1).unwrap_or(&then);
                 let mut resp = tiny_http::Response::from_string(reply.body.clone()).with_status_code(reply.status);
                 for (k, v) in &reply.headers {
                     resp.add_header(tiny_http::Header::from_bytes(k.as_bytes(), v.as_bytes()).expect("header"));

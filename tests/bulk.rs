@@ -1,0 +1,195 @@
+//! `customcd send` at scale: JSON Lines and CSV streamed, rejects written down, concurrency,
+//! 429 slow-down, and resuming after an interruption with nothing lost and nothing sent twice.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const SHA: &str = "a2e7da86cc392417b0d9f605b28038aae80b002f";
+
+fn job_line(i: usize) -> String {
+    format!(
+        r#"{{"job_id":"hist-{i}","commit_sha":"{SHA}","service_id":2,"job_start_time":{},"job_duration":60,"status":"Succeeded","repo_name":"acme/app"}}"#,
+        1_704_018_030 + i
+    )
+}
+
+fn write_jsonl(dir: &Path, n: usize, bad_every: Option<usize>) -> PathBuf {
+    let mut text = String::new();
+    for i in 0..n {
+        match bad_every {
+            Some(k) if i % k == k - 1 => {
+                text.push_str(&job_line(i).replace("\"service_id\":2", "\"service_id\":\"2\""))
+            }
+            _ => text.push_str(&job_line(i)),
+        }
+        text.push('\n');
+    }
+    let path = dir.join("history.jsonl");
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+fn send(dir: &Path, rx: &Receiver) -> assert_cmd::Command {
+    let mut cmd = customcd(dir);
+    cmd.arg("send").env("CUSTOMCD_URL", rx.url()).env("CUSTOMCD_TOKEN", TOKEN);
+    cmd
+}
+
+fn ids(rx: &Receiver) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for r in rx.requests() {
+        *out.entry(r.json()["job_id"].as_str().expect("a job_id").to_owned()).or_insert(0) += 1;
+    }
+    out
+}
+
+#[test]
+fn json_lines_are_sent_and_invalid_records_go_to_the_rejects_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 50, Some(10));
+    let rejects = dir.path().join("rejects.jsonl");
+    let rx = Receiver::ok();
+    let out = send(dir.path(), &rx).arg(&input).arg("--rejects").arg(&rejects).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let seen = ids(&rx);
+    assert_eq!(seen.len(), 45);
+    assert!(seen.values().all(|n| *n == 1));
+    let lines: Vec<serde_json::Value> = std::fs::read_to_string(&rejects)
+        .expect("rejects written")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 5);
+    assert_eq!(lines[0]["origin"], format!("{}:10", input.display()));
+    assert!(lines[0]["problems"][0].as_str().expect("text").contains("JSON integer"), "{}", lines[0]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("45 sent, 5 rejected"), "{err}");
+}
+
+#[test]
+fn csv_with_optional_columns_is_sent() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("deploys.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "job_id,commit_sha,service_id,job_start_time,job_duration,status,repo_name,job_type,optional.env\n\
+             d1,{SHA},2,2024-01-01T10:00:00Z,30,success,acme/app,Production Deploy,prod\n\
+             d2,{SHA},2,1704103300,45,failed,acme/app,Production Deploy,\n"
+        ),
+    )
+    .expect("write");
+    let rx = Receiver::ok();
+    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 2);
+    let first = reqs.iter().map(Seen::json).find(|j| j["job_id"] == "d1").expect("d1");
+    assert_eq!(first["job_start_time"], 1_704_103_200);
+    assert_eq!(first["optional"], serde_json::json!([{"key": "env", "value": "prod", "type": "string"}]));
+    let second = reqs.iter().map(Seen::json).find(|j| j["job_id"] == "d2").expect("d2");
+    assert_eq!(second["status"], "Failed");
+    assert!(second.get("optional").is_none());
+}
+
+#[test]
+fn a_finished_input_is_not_sent_twice() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 20, None);
+    let rx = Receiver::ok();
+    send(dir.path(), &rx).arg(&input).assert().success();
+    assert_eq!(rx.requests().len(), 20);
+    let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(rx.requests().len(), 20, "the checkpoint says every record is done");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("20 skipped"));
+}
+
+#[test]
+fn standard_input_is_read_as_json_lines_with_an_optional_checkpoint() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let text: String = (0..10).map(|i| job_line(i) + "\n").collect();
+    let cp = dir.path().join("stdin.checkpoint");
+    let rx = Receiver::ok();
+    send(dir.path(), &rx).args(["-", "--checkpoint"]).arg(&cp).write_stdin(text.clone()).assert().success();
+    assert_eq!(rx.requests().len(), 10);
+    send(dir.path(), &rx).args(["-", "--checkpoint"]).arg(&cp).write_stdin(text).assert().success();
+    assert_eq!(rx.requests().len(), 10, "the checkpoint covers standard input too");
+}
+
+#[test]
+fn a_429_slows_every_worker_and_every_job_arrives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 30, None);
+    let rx =
+        Receiver::start_script(vec![Reply::new(429, "slow down").header("Retry-After", "1")], Reply::new(200, "{}"));
+    let started = Instant::now();
+    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "4"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After was honoured");
+    let seen = ids(&rx);
+    assert_eq!(seen.len(), 30);
+    assert_eq!(seen.values().sum::<usize>(), 31, "one job was sent twice: the 429 and its retry");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("1 retried"), "{}", all_output(&out));
+}
+
+/// Runs a send of `n` records as a child, stops it with `signal` once the receiver has seen
+/// `after` requests, and returns its exit code.
+fn interrupted_send(dir: &Path, input: &Path, rx: &Receiver, signal: &str, after: usize) -> Option<i32> {
+    let bin = assert_cmd::cargo::cargo_bin("customcd");
+    let mut child = std::process::Command::new(bin)
+        .arg("send")
+        .arg(input)
+        .args(["--concurrency", "4"])
+        .env_clear()
+        .env("HOME", dir)
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawns");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rx.requests().len() < after && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
+    assert!(status.success());
+    child.wait().expect("waits").code()
+}
+
+#[test]
+fn resuming_after_sigterm_sends_each_record_exactly_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 3000, None);
+    let rx = Receiver::ok();
+    let code = interrupted_send(dir.path(), &input, &rx, "-TERM", 300);
+    assert_eq!(code, Some(130), "a clean stop after SIGTERM");
+    let first_run = rx.requests().len();
+    assert!(first_run < 3000, "the run was stopped part way ({first_run})");
+    send(dir.path(), &rx).arg(&input).assert().success();
+    let seen = ids(&rx);
+    assert_eq!(seen.len(), 3000, "nothing lost");
+    let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "nothing sent twice: {twice:?}");
+}
+
+#[test]
+fn resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_jobs_in_flight() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 2000, None);
+    let rx = Receiver::ok();
+    let code = interrupted_send(dir.path(), &input, &rx, "-KILL", 300);
+    assert_eq!(code, None, "killed by a signal");
+    send(dir.path(), &rx).arg(&input).assert().success();
+    let seen = ids(&rx);
+    assert_eq!(seen.len(), 2000, "nothing lost");
+    let repeated: usize = seen.values().map(|n| n - 1).sum();
+    assert!(repeated <= 4, "at most the 4 jobs in flight are repeated, got {repeated}");
+}
