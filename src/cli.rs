@@ -29,6 +29,8 @@ pub enum Command {
     /// Send payload files (as spooled) or a payload on stdin (-); each file is removed after a 2xx
     #[command(after_help = AFTER_HELP)]
     Send(SendArgs),
+    /// Past deployments from git tags: print one job per matching tag as JSON Lines, or --send them
+    Backfill(BackfillArgs),
     /// Record the job's start (for CI systems that do not expose it), for a later `report`
     Start,
     /// Show the detected CI system and every field with its source; needs no token, sends nothing
@@ -67,6 +69,39 @@ pub struct SendArgs {
     /// FILE.customcd-checkpoint beside them)
     #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub connection: ConnectionValues,
+}
+
+#[derive(Args, Clone)]
+pub struct BackfillArgs {
+    /// A glob on tag names, e.g. 'v*' or 'release-*'
+    #[arg(long, value_name = "PATTERN")]
+    pub from_git_tags: String,
+    /// The Custom CD service the jobs belong to [default: CUSTOMCD_SERVICE_ID]
+    #[arg(long, value_name = "N")]
+    pub service_id: Option<String>,
+    /// The job type for every job, e.g. "Production Deploy" [default: CUSTOMCD_JOB_TYPE]
+    #[arg(long, value_name = "TYPE")]
+    pub job_type: Option<String>,
+    /// Repository name [default: from the origin remote]
+    #[arg(long, value_name = "NAME")]
+    pub repo_name: Option<String>,
+    /// Repository ID in Allstacks
+    #[arg(long, value_name = "ID")]
+    pub repo_id: Option<String>,
+    /// The repository [default: found upward from the working directory]
+    #[arg(long, value_name = "PATH")]
+    pub repo: Option<std::path::PathBuf>,
+    /// Send the jobs (resumable: rerunning continues where it stopped) instead of printing them
+    #[arg(long)]
+    pub send: bool,
+    /// With --send: where the jobs are written before sending [default: ./customcd-backfill.jsonl]
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<std::path::PathBuf>,
+    /// With --send: jobs in flight at once
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub concurrency: usize,
     #[command(flatten)]
     pub connection: ConnectionValues,
 }

@@ -52,8 +52,8 @@ fn open_options() -> gix::open::Options {
     opts
 }
 
-/// Discovers the repository at or above `start` and reads its facts.
-pub fn read(start: &Path) -> Result<Facts, GitError> {
+/// Discovers and opens the repository at or above `start`, read-only (see `open_options`).
+pub fn open(start: &Path) -> Result<gix::Repository, GitError> {
     use gix::discover::upwards::{Options as Upwards, TrustPolicy};
     let shown = start.display().to_string();
     let absolute;
@@ -66,13 +66,22 @@ pub fn read(start: &Path) -> Result<Facts, GitError> {
     };
     // Ownership is not checked: trust only gates config, and `open_options` reads it regardless.
     let upwards = Upwards { trust: TrustPolicy::Assume(gix::sec::Trust::Full), ..Default::default() };
-    let repo = gix::discover_opts(start, upwards, open_options()).map_err(|e| {
+    gix::discover_opts(start, upwards, open_options()).map_err(|e| {
         if e.is_not_found() {
             GitError::NotFound(shown.clone())
         } else {
             GitError::Open { dir: shown.clone(), why: e.to_string() }
         }
-    })?;
+    })
+}
+
+/// Discovers the repository at or above `start` and reads its facts.
+pub fn read(start: &Path) -> Result<Facts, GitError> {
+    open(start).map(|repo| facts(&repo))
+}
+
+/// What an open repository tells about the job.
+pub fn facts(repo: &gix::Repository) -> Facts {
     let dir = repo.workdir().unwrap_or_else(|| repo.git_dir()).display().to_string();
 
     let (head, branch) = match repo.head() {
@@ -111,5 +120,5 @@ pub fn read(start: &Path) -> Result<Facts, GitError> {
         Some((name, url))
     });
 
-    Ok(Facts { dir, head, branch, remote })
+    Facts { dir, head, branch, remote }
 }

@@ -3,6 +3,7 @@
 //! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
 //! modules with one job each.
 
+pub mod backfill;
 pub mod bulk;
 pub mod checkpoint;
 pub mod ci;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
         Command::Env(args) => report::show_env(&args, env, cwd, epoch::now()),
         Command::Send(args) => send::run(&args, env, cwd),
+        Command::Backfill(args) => backfill::run(&args, env, cwd),
         Command::Start => Ok(start::run(env, epoch::now())?),
     }
 }

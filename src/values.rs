@@ -230,6 +230,11 @@ impl Stack {
         self.layers.iter().find_map(|l| keys.iter().find_map(|k| l.get(*k).map(|v| (*k, v))))
     }
 
+    /// The layers, highest precedence first.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
     /// Every layer's value for `key`, highest precedence first (used where values combine, such as
     /// optional fields, rather than override).
     pub fn all(&self, key: Key) -> impl Iterator<Item = &Sourced<String>> {

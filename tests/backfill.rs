@@ -1,0 +1,145 @@
+//! `customcd backfill --from-git-tags`: history from real tags in temporary repositories.
+
+mod common;
+
+use common::*;
+
+fn tag_repo(init: &[&str]) -> Repo {
+    let repo = Repo::init(init, Some("https://bob:hunter2-secret@github.com/acme/app.git"));
+    // Lightweight tag on the first commit, committed at a fixed time.
+    std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Dev",
+            "-c",
+            "user.email=dev@example.com",
+            "commit",
+            "-q",
+            "--amend",
+            "--allow-empty",
+            "--no-edit",
+        ])
+        .env("GIT_COMMITTER_DATE", "2024-01-01T10:00:00Z")
+        .current_dir(&repo.dir)
+        .status()
+        .expect("git commit --amend");
+    git(&repo.dir, &["tag", "v1.0.0"]);
+    std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Rel",
+            "-c",
+            "user.email=release@example.com",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "two",
+        ])
+        .env("GIT_COMMITTER_DATE", "2024-01-02T10:00:00Z")
+        .env("GIT_AUTHOR_DATE", "2024-01-02T10:00:00Z")
+        .current_dir(&repo.dir)
+        .status()
+        .expect("git commit");
+    // Annotated tag with a tagger time of its own.
+    std::process::Command::new("git")
+        .args([
+            "-c",
+            "user.name=Rel",
+            "-c",
+            "user.email=release@example.com",
+            "tag",
+            "-a",
+            "v1.1.0",
+            "-m",
+            "release 1.1",
+        ])
+        .env("GIT_COMMITTER_DATE", "2024-01-03T12:00:00Z")
+        .current_dir(&repo.dir)
+        .status()
+        .expect("git tag");
+    git(&repo.dir, &["tag", "nightly-7"]);
+    repo
+}
+
+fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+}
+
+#[test]
+fn matching_tags_become_jobs_oldest_first() {
+    let repo = tag_repo(&[]);
+    let first = git(&repo.dir, &["rev-parse", "v1.0.0^{commit}"]);
+    let second = git(&repo.dir, &["rev-parse", "v1.1.0^{commit}"]);
+    let first_time: i64 = git(&repo.dir, &["log", "-1", "--format=%ct", "v1.0.0"]).parse().expect("epoch");
+    let out = customcd(&repo.dir)
+        .args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--job-type", "Production Deploy"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let jobs = lines(&out);
+    assert_eq!(jobs.len(), 2, "nightly-7 does not match v*");
+    assert_eq!(jobs[0]["job_id"], "acme/app@v1.0.0");
+    assert_eq!(jobs[0]["commit_sha"], first);
+    assert_eq!(first_time, 1_704_103_200);
+    assert_eq!(jobs[0]["job_start_time"], first_time, "a lightweight tag takes the commit's time");
+    assert!(jobs[0].get("triggered_by").is_none());
+    assert_eq!(jobs[1]["job_id"], "acme/app@v1.1.0");
+    assert_eq!(jobs[1]["commit_sha"], second, "an annotated tag is peeled to its commit");
+    assert_eq!(jobs[1]["job_start_time"], 1_704_283_200, "the tagger's time");
+    assert_eq!(jobs[1]["triggered_by"], "release@example.com");
+    for j in &jobs {
+        assert_eq!(j["status"], "Succeeded");
+        assert_eq!(j["service_id"], 3);
+        assert_eq!(j["job_type"], "Production Deploy");
+        assert_eq!(j["repo_name"], "acme/app");
+        assert_eq!(j["job_duration"], 0);
+    }
+    assert!(!all_output(&out).contains("hunter2"));
+}
+
+#[test]
+fn sha256_repositories_backfill_too() {
+    let repo = tag_repo(&["--object-format=sha256"]);
+    let out =
+        customcd(&repo.dir).args(["backfill", "--from-git-tags", "v1.1*", "--service-id", "3"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let jobs = lines(&out);
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0]["commit_sha"].as_str().map(str::len), Some(64));
+}
+
+#[test]
+fn a_missing_service_id_is_reported_once() {
+    let repo = tag_repo(&[]);
+    let out = customcd(&repo.dir).args(["backfill", "--from-git-tags", "v*"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("service_id"));
+}
+
+#[test]
+fn send_delivers_every_tag_once_and_a_rerun_sends_nothing_new() {
+    let repo = tag_repo(&[]);
+    let rx = Receiver::ok();
+    let run = || {
+        customcd(&repo.dir)
+            .args(["backfill", "--from-git-tags", "*", "--service-id", "3", "--send"])
+            .env("CUSTOMCD_URL", rx.url())
+            .env("CUSTOMCD_TOKEN", TOKEN)
+            .env("CUSTOMCD_COMMIT_SHA", "0000000000000000000000000000000000000000")
+            .output()
+            .expect("runs")
+    };
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let reqs = rx.requests();
+    assert_eq!(reqs.len(), 3);
+    assert!(
+        reqs.iter().all(|r| r.json()["commit_sha"] != "0000000000000000000000000000000000000000"),
+        "CUSTOMCD_COMMIT_SHA is not stamped on history"
+    );
+    let out = run();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 3, "the checkpoint remembers what was sent");
+}
