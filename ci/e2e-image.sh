@@ -60,6 +60,8 @@ log "image size: $size bytes ($(numfmt --to=iec "$size"))"
 echo "image size: $size bytes"
 bin_size=$(stat -c %s "$BIN")
 ((size < bin_size + 1024 * 1024)) || die "the image ($size bytes) holds more than the binary ($bin_size bytes)"
+# The image budget of issue 6: 5 MiB.
+((size <= 5 * 1024 * 1024)) || die "the image ($size bytes) is over its budget of 5 MiB"
 
 prun() { run_bounded 60 podman --runtime runc run --rm --network none "$@"; }
 out=$(prun "$IMAGE" --version) || die "podman run IMAGE --version failed"
