@@ -14,7 +14,7 @@ use crate::delivery;
 use crate::endpoint;
 use crate::env::Env;
 use crate::error::{Error, Problem};
-use crate::job::{self, Inputs, Job};
+use crate::job::{self, Job};
 use crate::output;
 use crate::records::{Format, Input};
 use crate::remote;
@@ -94,7 +94,7 @@ fn job_for(tag: &Tag, shared: &Stack, repo_name: Option<&str>) -> Result<Job, Ve
         stack.push(layer.clone());
     }
     stack.push(fallback);
-    job::resolve(&Inputs { stack: &stack, optional: &[], git_error: None, now: 0, hints: &[], context: Vec::new() })
+    job::resolve_stored(&stack, &[], Vec::new())
 }
 
 /// Runs `customcd backfill`.

@@ -351,6 +351,24 @@ fn fix_for(inputs: &Inputs<'_>, key: Key, what: &str) -> String {
     }
 }
 
+/// Resolves a stored record (a payload file, a CSV row, a tag): nothing comes from CI, git or the
+/// clock, and `problems` already found in the record are reported first.
+pub fn resolve_stored(
+    stack: &Stack,
+    optional: &[OptionalInput],
+    mut problems: Vec<Problem>,
+) -> Result<Job, Vec<Problem>> {
+    let inputs = Inputs { stack, optional, git_error: None, now: 0, hints: &[], context: Vec::new() };
+    match resolve(&inputs) {
+        Ok(job) if problems.is_empty() => Ok(job),
+        Ok(_) => Err(problems),
+        Err(mut more) => {
+            problems.append(&mut more);
+            Err(problems)
+        }
+    }
+}
+
 /// A free-text field, trimmed; blank counts as unset.
 fn text(stack: &Stack, key: Key) -> Option<Sourced<String>> {
     stack.get(key).map(|v| v.clone().map(|s| s.trim().to_owned())).filter(|v| !v.value.is_empty())

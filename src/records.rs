@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::error::Problem;
-use crate::job::{self, Inputs, Job};
+use crate::job::{self, Job};
 use crate::optional::OptionalInput;
 use crate::send;
 use crate::source::{Source, Sourced};
@@ -195,22 +195,7 @@ fn resolve_row(layer: Layer, specs: Vec<Sourced<String>>, source: &Source) -> Re
     let mut stack = Stack::default();
     stack.push(layer);
     let optional = [OptionalInput { specs, json: None }];
-    let resolved = job::resolve(&Inputs {
-        stack: &stack,
-        optional: &optional,
-        git_error: None,
-        now: 0,
-        hints: &[],
-        context: Vec::new(),
-    });
-    match resolved {
-        Ok(job) if missing.is_empty() => Ok(job),
-        Ok(_) => Err(missing),
-        Err(mut more) => {
-            missing.append(&mut more);
-            Err(missing)
-        }
-    }
+    job::resolve_stored(&stack, &optional, missing)
 }
 
 /// A short description of an input for the checkpoint: its first record line. A checkpoint made

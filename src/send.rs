@@ -13,7 +13,7 @@ use crate::delivery;
 use crate::endpoint;
 use crate::env::Env;
 use crate::error::{Error, Problem};
-use crate::job::{self, Inputs, Job};
+use crate::job::{self, Job};
 use crate::json_diag;
 use crate::optional::OptionalInput;
 use crate::output;
@@ -94,22 +94,7 @@ pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
     let mut stack = Stack::default();
     stack.push(layer);
     let optional: Vec<OptionalInput> = optional.into_iter().collect();
-    let resolved = job::resolve(&Inputs {
-        stack: &stack,
-        optional: &optional,
-        git_error: None,
-        now: 0,
-        hints: &[],
-        context: Vec::new(),
-    });
-    match resolved {
-        Ok(job) if problems.is_empty() => Ok(job),
-        Ok(_) => Err(problems),
-        Err(mut more) => {
-            problems.append(&mut more);
-            Err(problems)
-        }
-    }
+    job::resolve_stored(&stack, &optional, problems)
 }
 
 /// Runs `customcd send`. With no paths, sends what the default spool directory holds.
