@@ -436,6 +436,11 @@ fn a_private_ca_is_trusted_with_ca_file_or_ssl_cert_file_and_not_without() {
     assert!(printed.contains("certificate"), "the message says it is the certificate: {out}");
     assert!(printed.contains("--ca-file"), "and how to trust a private CA: {out}");
     assert!(server.requests().is_empty(), "no request reached the handler");
+    // The server thread notes the failed handshake a moment after the client has gone.
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while server.broken_connections() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     assert!(server.broken_connections() >= 1, "the client did reach the server and stopped at the handshake");
 
     let out = run(report_to(&repo.dir, &url).arg("--ca-file").arg(&ca.ca_file));
@@ -463,6 +468,12 @@ fn a_certificate_failure_is_not_retried() {
         run(report_to(&repo.dir, &server.url("https")).args(["--deadline", "5"]).arg("--spool-dir").arg(spool.path()));
     assert_eq!(out.code, Some(4), "{out}");
     assert!(retry_lines(&out).is_empty(), "an untrusted certificate will not pass by retrying: {out}");
+    // The server thread notes the failed handshake a moment after the client has gone.
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    while server.broken_connections() == 0 && std::time::Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.broken_connections(), 1, "one handshake: {out}");
     assert!(out.took < Duration::from_secs(2), "no waiting for the deadline: {out}");
 }
