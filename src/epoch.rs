@@ -17,6 +17,8 @@ pub enum TimeError {
     Unreadable(String),
     #[error("is a date and time without a UTC offset, so the moment is ambiguous")]
     NoOffset,
+    #[error("is after the year 5138, which no job start is")]
+    TooLate,
 }
 
 impl TimeError {
@@ -29,6 +31,9 @@ impl TimeError {
             TimeError::Negative => "give a time after 1970-01-01T00:00:00Z".to_owned(),
             TimeError::Unreadable(_) => "give epoch seconds (1704103200) or RFC 3339 (2024-01-01T10:00:00Z)".to_owned(),
             TimeError::NoOffset => "add Z for UTC or an offset such as +02:00".to_owned(),
+            TimeError::TooLate => {
+                "check the year; give epoch seconds or RFC 3339 such as 2024-01-01T10:00:00Z".to_owned()
+            }
         }
     }
 }
@@ -52,19 +57,35 @@ pub fn parse_time(text: &str) -> Result<i64, TimeError> {
             let s = ts.as_second();
             if s < 0 {
                 Err(TimeError::Negative)
+            } else if s >= MILLIS_THRESHOLD {
+                // The same bound as for digits: no real job starts after the year 5138.
+                Err(TimeError::TooLate)
             } else {
                 Ok(s)
             }
         }
         Err(e) => {
-            // A civil datetime that parses but lacks an offset gets a precise message.
-            if text.parse::<jiff::civil::DateTime>().is_ok() {
+            // A civil datetime that parses but lacks an offset gets a precise message; one that
+            // has an offset failed for another reason (out of range), which jiff names.
+            if text.parse::<jiff::civil::DateTime>().is_ok() && !has_offset(text) {
                 Err(TimeError::NoOffset)
             } else {
                 Err(TimeError::Unreadable(e.to_string()))
             }
         }
     }
+}
+
+/// Whether a date-time ends in `Z` or a numeric offset (`+02:00`, `-0500`).
+fn has_offset(text: &str) -> bool {
+    if text.ends_with(['Z', 'z']) {
+        return true;
+    }
+    let tail: Vec<char> = text.chars().rev().take(6).collect();
+    let digits = |cs: &[char]| cs.iter().all(char::is_ascii_digit);
+    // Reversed: "00:20+" or "0050-".
+    (tail.len() == 6 && digits(&tail[..2]) && tail[2] == ':' && digits(&tail[3..5]) && matches!(tail[5], '+' | '-'))
+        || (tail.len() >= 5 && digits(&tail[..4]) && matches!(tail[4], '+' | '-'))
 }
 
 /// Parses an epoch count that the caller knows is in milliseconds (CodeBuild, Jenkins'
@@ -137,6 +158,18 @@ mod tests {
         assert!(matches!(parse_time(""), Err(TimeError::Unreadable(_))));
         assert_eq!(parse_time("-5"), Err(TimeError::Negative));
         assert_eq!(parse_time("1969-12-31T23:59:59Z"), Err(TimeError::Negative));
+    }
+
+    #[test]
+    fn offsets_are_recognised_so_out_of_range_times_are_not_called_offsetless() {
+        assert!(
+            has_offset("2024-01-01T10:00:00Z")
+                && has_offset("2024-01-01 10:00:00+02:00")
+                && has_offset("2024-01-01T10:00:00-0500")
+        );
+        assert!(!has_offset("2024-01-01T10:00:00"));
+        assert!(matches!(parse_time("9999-12-31 23:59:59+00:00"), Err(TimeError::TooLate | TimeError::Unreadable(_))));
+        assert_eq!(parse_time("5138-11-16T09:46:40Z"), Err(TimeError::TooLate));
     }
 
     #[test]

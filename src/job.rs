@@ -305,6 +305,12 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     }
 
     let job_id = match stack.get(Key::JobId) {
+        Some(v) if v.value.trim().is_empty() => {
+            problems.push(
+                Problem::new("job_id", "must not be blank", "give an identifier for this run").source(v.source.clone()),
+            );
+            None
+        }
         Some(v) => Some(Sourced::new(v.value.trim().to_owned(), v.source.clone())),
         // Without an id from anywhere, the commit and start make one that is stable across
         // retries of the same report, which is what the server expects of a job id.

@@ -51,7 +51,7 @@ impl FieldType {
             FieldType::Integer => "a whole number",
             FieldType::Float => "a number",
             FieldType::Duration => "whole seconds, 0 or more",
-            FieldType::Timestamp => "epoch seconds (a whole number, 0 or more)",
+            FieldType::Timestamp => "epoch seconds (a whole number from 0, below 10^11: not milliseconds)",
         }
     }
 
@@ -59,9 +59,11 @@ impl FieldType {
     fn fits(self, v: &Value) -> bool {
         match self {
             FieldType::String => v.is_string(),
-            FieldType::Integer => v.is_i64() || v.is_u64(),
+            // As `--field` reads them: integers fit an i64, timestamps are seconds, not milliseconds.
+            FieldType::Integer => v.is_i64(),
             FieldType::Float => v.is_number(),
-            FieldType::Duration | FieldType::Timestamp => v.is_u64(),
+            FieldType::Duration => v.is_u64(),
+            FieldType::Timestamp => v.as_u64().is_some_and(|t| t < 100_000_000_000),
         }
     }
 

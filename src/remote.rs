@@ -7,7 +7,9 @@
 /// without `.git`, with or without user-info, which is dropped), Azure DevOps (`_git`, `v3/`), and
 /// local paths or `file://` URLs (the last path component). `None` when no name can be found.
 pub fn repo_name(url: &str) -> Option<String> {
-    let url = url.trim();
+    // User-info is dropped before parsing: it is not part of the name, and a password with a
+    // stray `%` would make the whole URL unparseable.
+    let url = strip_userinfo(url.trim());
     let parsed = gix::url::parse(url.as_bytes()).ok()?;
     let path = String::from_utf8_lossy(&parsed.path).into_owned();
     let path = path.trim_matches('/');
@@ -30,27 +32,23 @@ pub fn repo_name(url: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
-/// The URL with any user-info (`user:password@`) removed, safe to print.
-pub fn redact(url: &str) -> String {
-    let Some(scheme_end) = url.find("://") else {
-        return url.to_owned();
-    };
-    let authority_start = scheme_end + 3;
-    let rest = &url[authority_start..];
+/// A URL with user-info split around it: (`scheme://`, what follows `user:password@`).
+fn split_userinfo(url: &str) -> Option<(&str, &str)> {
+    let start = url.find("://")? + 3;
+    let rest = &url[start..];
     let authority_len = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let authority = &rest[..authority_len];
-    match authority.rfind('@') {
-        Some(at) => format!("{}***@{}", &url[..authority_start], &url[authority_start + at + 1..]),
-        None => url.to_owned(),
-    }
+    let at = rest[..authority_len].rfind('@')?;
+    Some((&url[..start], &rest[at + 1..]))
 }
 
-/// Whether the URL carries a password or token in its user-info.
-pub fn has_credentials(url: &str) -> bool {
-    redact(url) != url
-        && url.find("://").is_some_and(|i| {
-            url[i + 3..].split(['/', '?', '#']).next().is_some_and(|a| a.contains(':') && a.contains('@'))
-        })
+/// The URL without its user-info (`scheme://user:password@host/...` → `scheme://host/...`).
+fn strip_userinfo(url: &str) -> String {
+    split_userinfo(url).map_or_else(|| url.to_owned(), |(scheme, rest)| format!("{scheme}{rest}"))
+}
+
+/// The URL with any user-info (`user:password@`) replaced by `***@`, safe to print.
+pub fn redact(url: &str) -> String {
+    split_userinfo(url).map_or_else(|| url.to_owned(), |(scheme, rest)| format!("{scheme}***@{rest}"))
 }
 
 #[cfg(test)]
@@ -77,6 +75,8 @@ mod tests {
             ("/srv/git/app.git", "app"),
             ("file:///srv/git/app.git", "app"),
             ("  https://github.com/acme/app.git\n", "acme/app"),
+            ("https://u:50%@github.com/acme/app.git", "acme/app"),
+            ("https://u:%a0xx@github.com/acme/app.git", "acme/app"),
         ];
         for (url, want) in cases {
             assert_eq!(repo_name(url).as_deref(), Some(want), "{url}");
@@ -98,12 +98,5 @@ mod tests {
         // An @ in the path is not user-info.
         assert_eq!(redact("https://host/a@b/c"), "https://host/a@b/c");
         assert!(!redact("https://u:p%40ss@h/x").contains("p%40ss"));
-    }
-
-    #[test]
-    fn credentials_are_detected() {
-        assert!(has_credentials("https://user:secret@github.com/acme/app.git"));
-        assert!(!has_credentials("ssh://git@github.com/acme/app.git"));
-        assert!(!has_credentials("https://github.com/acme/app.git"));
     }
 }
