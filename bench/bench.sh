@@ -80,7 +80,7 @@ g checkout -q main 2>/dev/null || true
 log "large: $(g rev-list --count HEAD) commits, $(grep -c refs/tags .git/packed-refs) packed tags, $(find .git/refs -type f | wc -l) loose refs"
 
 DRY=("$BIN" report --dry-run --service-id 1 --status success --job-start-time 1704018030)
-median_ms() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join(f"{x["median"]*1000:.3f}" for x in r))' "$1"; }
+median_ms() { python3 -c 'import json,sys; r=json.load(open(sys.argv[1]))["results"]; print(" ".join("%.3f" % (x["median"]*1000) for x in r))' "$1"; }
 instr() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$@" 2>&1 >/dev/null | sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
 
 declare -A T I
