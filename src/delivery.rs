@@ -165,21 +165,15 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 /// The deadline setting in seconds, or the default.
 pub fn deadline(stack: &crate::values::Stack, problems: &mut Vec<crate::error::Problem>) -> Duration {
     let Some(v) = stack.get(Key::Deadline) else { return DEFAULT_DEADLINE };
-    match v.value.trim().parse::<u64>() {
-        Ok(s) if s > 0 => Duration::from_secs(s),
-        _ => {
-            problems.push(
-                crate::error::Problem::new(
-                    "deadline",
-                    "must be a whole number of seconds, at least 1",
-                    "e.g. --deadline 60",
-                )
-                .value(v.value.clone())
-                .source(v.source.clone()),
-            );
-            DEFAULT_DEADLINE
-        }
-    }
+    crate::error::read(
+        v,
+        "deadline",
+        |t| t.parse::<u64>().ok().filter(|s| *s > 0).map(Duration::from_secs),
+        "must be a whole number of seconds, at least 1",
+        "e.g. --deadline 60",
+        problems,
+    )
+    .map_or(DEFAULT_DEADLINE, |d| d.value)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::env::Env;
-use crate::error::{quote, Problem};
+use crate::error::{self, quote, Problem};
 use crate::secret::Token;
 use crate::source::Source;
 use crate::transport::{self, Transport};
@@ -32,18 +32,20 @@ pub fn flag_value(stack: &Stack, key: Key, default: bool, problems: &mut Vec<Pro
     let Some(v) = stack.get(key) else {
         return default;
     };
-    match v.value.trim().to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" | "on" => true,
-        "false" | "no" | "0" | "off" => false,
-        _ => {
-            problems.push(
-                Problem::new(key.name(), "must be true or false", format!("set {} to true or false", var_name(key)))
-                    .value(v.value.clone())
-                    .source(v.source.clone()),
-            );
-            default
-        }
-    }
+    let word = |t: &str| match t.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    };
+    error::read(
+        v,
+        key.name(),
+        word,
+        "must be true or false",
+        format!("set {} to true or false", var_name(key)),
+        problems,
+    )
+    .map_or(default, |b| b.value)
 }
 
 impl std::fmt::Debug for Connection {

@@ -72,6 +72,25 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Reads a sourced value with `parse`; when it does not parse, records a problem that names the
+/// field, the value, its source, the rule and the fix, and gives `None`.
+pub fn read<T>(
+    v: &crate::source::Sourced<String>,
+    field: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    rule: impl Into<String>,
+    fix: impl Into<String>,
+    problems: &mut Vec<Problem>,
+) -> Option<crate::source::Sourced<T>> {
+    match parse(v.value.trim()) {
+        Some(t) => Some(crate::source::Sourced::new(t, v.source.clone())),
+        None => {
+            problems.push(Problem::new(field, rule, fix).value(v.value.clone()).source(v.source.clone()));
+            None
+        }
+    }
+}
+
 /// Quotes a value for a message, shortening very long ones so one bad value cannot flood a log.
 pub fn quote(value: &str) -> String {
     const MAX: usize = 120;

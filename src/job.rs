@@ -7,7 +7,7 @@
 use serde::Serialize;
 
 use crate::epoch;
-use crate::error::{quote, Problem};
+use crate::error::{self, quote, Problem};
 use crate::optional::{self, OptionalField, OptionalInput, MAX_FIELDS};
 use crate::source::{Source, Sourced};
 use crate::status::Status;
@@ -149,21 +149,14 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     };
 
     let service_id = match stack.get(Key::ServiceId) {
-        Some(v) => match v.value.trim().parse::<u64>() {
-            Ok(n) if n > 0 => Some(Sourced::new(n, v.source.clone())),
-            _ => {
-                problems.push(
-                    Problem::new(
-                        "service_id",
-                        "must be a positive whole number (the ID of your Custom CD service)",
-                        "use the number Allstacks shows for the service, e.g. 42",
-                    )
-                    .value(v.value.clone())
-                    .source(v.source.clone()),
-                );
-                None
-            }
-        },
+        Some(v) => error::read(
+            v,
+            "service_id",
+            |t| t.parse::<u64>().ok().filter(|n| *n > 0),
+            "must be a positive whole number (the ID of your Custom CD service)",
+            "use the number Allstacks shows for the service, e.g. 42",
+            &mut problems,
+        ),
         None => {
             problems.push(Problem::new(
                 "service_id",
@@ -208,21 +201,14 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     };
 
     let job_duration = match stack.get(Key::JobDuration) {
-        Some(v) => match v.value.trim().parse::<u64>() {
-            Ok(d) => Some(Sourced::new(d, v.source.clone())),
-            Err(_) => {
-                problems.push(
-                    Problem::new(
-                        "job_duration",
-                        "must be whole seconds, 0 or more",
-                        "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time",
-                    )
-                    .value(v.value.clone())
-                    .source(v.source.clone()),
-                );
-                None
-            }
-        },
+        Some(v) => error::read(
+            v,
+            "job_duration",
+            |t| t.parse::<u64>().ok(),
+            "must be whole seconds, 0 or more",
+            "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time",
+            &mut problems,
+        ),
         // Never negative: a start in the future (clock skew between machines) counts as 0.
         None => job_start_time.as_ref().map(|start| {
             let elapsed = u64::try_from(inputs.now.saturating_sub(start.value)).unwrap_or(0);
@@ -231,21 +217,14 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     };
 
     let status = match stack.get(Key::Status) {
-        Some(v) => match Status::parse(&v.value) {
-            Some(s) => Some(Sourced::new(s, v.source.clone())),
-            None => {
-                problems.push(
-                    Problem::new(
-                        "status",
-                        format!("is not a status word; accepted (any case): {}", Status::accepted_words()),
-                        "pass the job's outcome, e.g. --status success",
-                    )
-                    .value(v.value.clone())
-                    .source(v.source.clone()),
-                );
-                None
-            }
-        },
+        Some(v) => error::read(
+            v,
+            "status",
+            Status::parse,
+            format!("is not a status word; accepted (any case): {}", Status::accepted_words()),
+            "pass the job's outcome, e.g. --status success",
+            &mut problems,
+        ),
         None => {
             problems.push(Problem::new(
                 "status",

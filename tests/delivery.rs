@@ -22,22 +22,8 @@ const PROXY_BASIC: &str = "dXNlcjpwcm94eXBhc3MxMjM=";
 /// `customcd report` of a valid job to `url`, with the token in `CUSTOMCD_TOKEN`. No spool
 /// directory is set: tests that may spool add one.
 fn report_to(cwd: &Path, url: &str) -> Command {
-    let mut cmd = customcd(cwd);
-    cmd.args([
-        "report",
-        "--service-id",
-        "2",
-        "--status",
-        "success",
-        "--job-start-time",
-        "1704018030",
-        "--job-duration",
-        "300",
-        "--job-id",
-        JOB_ID,
-    ])
-    .env("CUSTOMCD_URL", url)
-    .env("CUSTOMCD_TOKEN", TOKEN);
+    let mut cmd = report_to_url(cwd, url);
+    cmd.args(["--job-id", JOB_ID]);
     cmd
 }
 

@@ -197,6 +197,11 @@ pub const TOKEN: &str = "tok_TESTSECRET_0123456789abcdef";
 
 /// `customcd report` with the required values for a job that passes validation.
 pub fn report(cwd: &Path, receiver: &Receiver) -> Command {
+    report_to_url(cwd, &receiver.url())
+}
+
+/// `customcd report` of a valid job to `url`, with the token in `CUSTOMCD_TOKEN`.
+pub fn report_to_url(cwd: &Path, url: &str) -> Command {
     let mut cmd = customcd(cwd);
     cmd.args([
         "report",
@@ -209,7 +214,7 @@ pub fn report(cwd: &Path, receiver: &Receiver) -> Command {
         "--job-duration",
         "300",
     ])
-    .env("CUSTOMCD_URL", receiver.url())
+    .env("CUSTOMCD_URL", url)
     .env("CUSTOMCD_TOKEN", TOKEN);
     cmd
 }
