@@ -11,7 +11,8 @@ Every flag --some-name can also be set as the variable CUSTOMCD_SOME_NAME (flags
 count as unset). The token is read from CUSTOMCD_TOKEN or --token-file.
 
 Exit codes: 0 sent (or dry run valid), 1 internal error, 2 invalid input or configuration (nothing
-sent), 3 the server refused the job (4xx), 4 delivery failed (network, timeout, 5xx).";
+sent), 3 the server refused the job (4xx), 4 delivery failed (network, timeout, 5xx), 130
+interrupted (send and backfill --send resume when run again).";
 
 /// Report CI/CD jobs (deployments above all) to the Allstacks Custom CD webhook.
 #[derive(Parser)]
@@ -26,7 +27,7 @@ pub enum Command {
     /// Validate one job and post it to the Custom CD webhook (or print it with --dry-run)
     #[command(after_help = AFTER_HELP)]
     Report(ReportArgs),
-    /// Send payload files (as spooled) or a payload on stdin (-); each file is removed after a 2xx
+    /// Send jobs from payload files (as spooled), JSON Lines or CSV, or stdin (-); resumable
     #[command(after_help = AFTER_HELP)]
     Send(SendArgs),
     /// Past deployments from git tags: print one job per matching tag as JSON Lines, or --send them
