@@ -115,8 +115,8 @@ fn send_input(
         (None, _) => opts.stdin_checkpoint.clone(),
     };
     let checkpoint = match (&checkpoint_path, &input.path) {
-        (Some(cp), Some(p)) => Some(Checkpoint::open(cp, &records::identity(p)?)?),
-        (Some(cp), None) => Some(Checkpoint::open(cp, "(standard input)")?),
+        (Some(cp), Some(p)) => Some(Checkpoint::open(cp, &records::identity(p)?).map_err(checkpoint_problem)?),
+        (Some(cp), None) => Some(Checkpoint::open(cp, "(standard input)").map_err(checkpoint_problem)?),
         _ => None,
     };
     let checkpoint = Mutex::new(checkpoint);
@@ -205,6 +205,15 @@ fn send_input(
         }
     }
     Ok(())
+}
+
+/// A checkpoint that cannot be used is the user's to resolve (it names what to do), not a bug.
+fn checkpoint_problem(e: anyhow::Error) -> Error {
+    Error::Invalid(vec![crate::error::Problem::new(
+        "checkpoint",
+        format!("{e:#}"),
+        "delete the checkpoint file to send the input from the start, or restore the input it was made for",
+    )])
 }
 
 fn mark(checkpoint: &Mutex<Option<Checkpoint>>, n: u64) -> Result<(), Error> {

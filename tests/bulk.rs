@@ -193,3 +193,18 @@ fn resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_jobs_in_flight()
     let repeated: usize = seen.values().map(|n| n - 1).sum();
     assert!(repeated <= 4, "at most the 4 jobs in flight are repeated, got {repeated}");
 }
+
+#[test]
+fn a_checkpoint_made_for_other_content_stops_the_send_with_a_fix() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 5, None);
+    let rx = Receiver::ok();
+    send(dir.path(), &rx).arg(&input).assert().success();
+    // The file is replaced by other records; its old checkpoint must not silence them.
+    let text: String = (100..105).map(|i| job_line(i) + "\n").collect();
+    std::fs::write(&input, text).expect("write");
+    let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(all_output(&out).contains("delete the checkpoint"), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 5, "nothing more was sent");
+}
