@@ -58,7 +58,12 @@ pub fn deliver(
             }
             Err(f) => {
                 // Through a proxy, the proxy may be what failed: say which one was used.
-                let via = conn.transport.proxy_shown.as_deref().map(|p| format!(" (proxy: {p})")).unwrap_or_default();
+                let mut via =
+                    conn.transport.proxy_shown.as_deref().map(|p| format!(" (proxy: {p})")).unwrap_or_default();
+                // A failure that will not pass is usually TLS: say which roots were trusted.
+                if !f.transient {
+                    via.push_str(&format!(" (trusting {})", conn.transport.roots_shown));
+                }
                 let error =
                     Error::Delivery(format!("POST {}{via} failed: {}", remote::redact(&conn.endpoint.url), f.message));
                 (if f.transient { Verdict::Retry(error) } else { Verdict::Final(Err(error)) }, None)

@@ -46,9 +46,7 @@ pub fn append(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
         }
         text.push_str(&format!("{name}<<{delim}\n{value}\n{delim}\n"));
     }
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    // Step outputs end up in logs and later steps: no registered secret goes there.
-    file.write_all(secret::redact(&text).as_bytes())
+    append_redacted(path, &text)
 }
 
 /// Reads the values back from a file command file (for tests and `customcd env`).
@@ -74,8 +72,14 @@ pub fn parse_file_commands(text: &str) -> Vec<(String, String)> {
 
 /// Appends markdown to the step summary.
 pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
+    append_redacted(path, markdown)
+}
+
+/// Appends to a file the runner reads. Step outputs and summaries end up in logs and later
+/// steps: no registered secret goes there.
+fn append_redacted(path: &Path, text: &str) -> std::io::Result<()> {
     let mut file = OpenOptions::new().create(true).append(true).open(path)?;
-    file.write_all(secret::redact(markdown).as_bytes())
+    file.write_all(secret::redact(text).as_bytes())
 }
 
 /// Escapes text for a markdown table cell.

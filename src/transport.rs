@@ -27,7 +27,7 @@ const SYSTEM_BUNDLES: &[&str] = &[
 #[derive(Clone)]
 pub struct Transport {
     pub roots: RootCerts,
-    /// How the roots were chosen, for messages.
+    /// How the roots were chosen, named in messages about failures that retrying cannot fix.
     pub roots_shown: String,
     pub proxy: Option<ureq::Proxy>,
     /// The proxy URL without credentials, and where it came from.

@@ -234,12 +234,6 @@ impl Stack {
     pub fn layers(&self) -> &[Layer] {
         &self.layers
     }
-
-    /// Every layer's value for `key`, highest precedence first (used where values combine, such as
-    /// optional fields, rather than override).
-    pub fn all(&self, key: Key) -> impl Iterator<Item = &Sourced<String>> {
-        self.layers.iter().filter_map(move |l| l.get(key))
-    }
 }
 
 /// `--service-id` for `service_id`.
@@ -284,7 +278,6 @@ mod tests {
         assert_eq!(stack.get(Key::Status).map(|s| s.value.as_str()), Some("Failed"));
         assert_eq!(stack.get(Key::JobType).map(|s| s.value.as_str()), Some("deploy"));
         assert_eq!(stack.get(Key::RepoId), None);
-        assert_eq!(stack.all(Key::Status).count(), 2);
     }
 
     #[test]

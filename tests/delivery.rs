@@ -454,6 +454,7 @@ fn a_certificate_failure_is_not_retried() {
         run(report_to(&repo.dir, &server.url("https")).args(["--deadline", "5"]).arg("--spool-dir").arg(spool.path()));
     assert_eq!(out.code, Some(4), "{out}");
     assert!(retry_lines(&out).is_empty(), "an untrusted certificate will not pass by retrying: {out}");
+    assert!(out.all().contains("trusting bundled Mozilla roots"), "the message names the roots trusted: {out}");
     // The server thread notes the failed handshake a moment after the client has gone.
     let until = std::time::Instant::now() + Duration::from_secs(5);
     while server.broken_connections() == 0 && std::time::Instant::now() < until {
