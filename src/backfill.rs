@@ -9,17 +9,14 @@ use anyhow::Context;
 
 use crate::bulk;
 use crate::cli::BackfillArgs;
-use crate::config;
-use crate::delivery;
-use crate::endpoint;
-use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::job::{self, Job};
 use crate::output;
 use crate::records::{Format, Input};
 use crate::remote;
+use crate::settings::Settings;
 use crate::source::{Source, Sourced};
-use crate::values::{flag_name, var_name, Key, Layer, Stack, Values};
+use crate::values::{Key, Layer, Stack};
 
 /// What one tag says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,33 +94,11 @@ fn job_for(tag: &Tag, shared: &Stack, repo_name: Option<&str>) -> Result<Job, Ve
     job::resolve_stored(&stack, &[], Vec::new())
 }
 
-/// Runs `customcd backfill`.
-pub fn run(args: &BackfillArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
-    let mut shared = Stack::default();
-    let flags = Values {
-        job: crate::values::JobValues {
-            service_id: args.service_id.clone(),
-            job_type: args.job_type.clone(),
-            repo_id: args.repo_id.clone(),
-            repo_name: args.repo_name.clone(),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    shared.push(flags.into_layer(|k| Source::Flag(flag_name(k))));
-    let vars: Values = envy::prefixed("CUSTOMCD_").from_iter(env.pairs()).context("reading CUSTOMCD_* variables")?;
-    // Only what applies to every tag: a CUSTOMCD_COMMIT_SHA left in the environment must not
-    // stamp one commit on all of history.
-    let mut layer = Layer::default();
-    let all = vars.into_layer(|k| Source::Var(var_name(k)));
-    for key in [Key::ServiceId, Key::JobType, Key::RepoId, Key::RepoName] {
-        if let Some(v) = all.get(key) {
-            layer.set(key, v.clone());
-        }
-    }
-    shared.push(layer);
-
-    let repo_dir = args.repo.clone().unwrap_or_else(|| cwd.clone());
+/// Runs `customcd backfill` from its settings.
+pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
+    settings.announce();
+    let shared = &settings.template;
+    let repo_dir = settings.repo.as_ref().map_or_else(|| cwd.clone(), |r| r.value.clone());
     let (tags, repo_name) = read_tags(&repo_dir, &args.from_git_tags).map_err(|e| {
         Error::Invalid(vec![Problem::new(
             "repository",
@@ -138,7 +113,7 @@ pub fn run(args: &BackfillArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
     let mut lines = String::new();
     let mut problems = Vec::new();
     for tag in &tags {
-        match job_for(tag, &shared, repo_name.as_deref()) {
+        match job_for(tag, shared, repo_name.as_deref()) {
             Ok(job) => {
                 lines.push_str(&job.body());
                 lines.push('\n');
@@ -153,29 +128,55 @@ pub fn run(args: &BackfillArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    if !args.send {
+    if !args.send || settings.dry_run.value {
         print!("{}", crate::secret::redact(&lines));
-        output::info(&format!("{} tag(s) matched {:?}; review, then send with --send", tags.len(), args.from_git_tags));
+        if args.send {
+            output::info(&format!(
+                "dry run ({}): {} tag(s) matched {:?}; nothing was sent",
+                settings.dry_run.source,
+                tags.len(),
+                args.from_git_tags
+            ));
+            for line in settings.connection_lines() {
+                output::info(&format!("  {line}"));
+            }
+        } else {
+            output::info(&format!(
+                "{} tag(s) matched {:?}; review, then send with --send",
+                tags.len(),
+                args.from_git_tags
+            ));
+        }
         return Ok(());
     }
 
-    let out = args.out.clone().unwrap_or_else(|| cwd.join("customcd-backfill.jsonl"));
+    // The jobs, their checkpoint and rejects are kept beside the spool, not in the checkout,
+    // where they would dirty the working tree (and could be committed by accident).
+    let work = settings.spool_dir.value.with_file_name("customcd-backfill");
+    let out =
+        args.out.clone().unwrap_or_else(|| work.join(format!("{}.jsonl", file_stem(&repo_dir, &args.from_git_tags))));
+    if let Some(parent) = out.parent() {
+        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    }
     std::fs::write(&out, &lines).with_context(|| format!("writing {}", out.display()))?;
     output::info(&format!("{} job(s) written to {}; sending", tags.len(), out.display()));
-    let (stack, _ci) = config::connection_stack(&args.connection, env)?;
-    let mut problems = Vec::new();
-    let deadline = delivery::deadline(&stack, &mut problems);
-    let connection = endpoint::connection(&stack, env, &mut problems);
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
     let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
     let opts = bulk::Options {
-        concurrency: args.concurrency.clamp(1, 64),
-        deadline,
-        rejects: Some(cwd.join("customcd-rejects.jsonl")),
+        concurrency: settings.concurrency.value,
+        deadline: settings.deadline.value,
+        rejects: Some(out.with_extension("rejects.jsonl")),
         stdin_checkpoint: None,
         progress_every: std::time::Duration::from_secs(5),
     };
-    bulk::run(&[Input::file(out, Some(Format::Jsonl))], connection.as_ref(), &opts)
+    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))
+}
+
+/// A readable file name for one repository's backfill with one pattern.
+fn file_stem(repo: &Path, pattern: &str) -> String {
+    let repo = std::fs::canonicalize(repo).unwrap_or_else(|_| repo.to_path_buf());
+    let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let safe = |s: &str| -> String {
+        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).take(60).collect()
+    };
+    format!("{}-{}", safe(&name), safe(pattern))
 }

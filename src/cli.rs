@@ -1,10 +1,11 @@
 //! The command line: subcommands and flags, parsed by clap. Values stay raw strings here; they are
-//! validated in `job` and `endpoint`, where the message can name their source.
+//! validated once, with every other source, by `settings`, where a message can name their source.
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::config::Flags;
 use crate::records::Format;
-use crate::values::{ConnectionValues, Values};
+use crate::values::{BulkValues, ConnectionValues, JobValues, Values};
 
 const AFTER_HELP: &str = "\
 Every flag --some-name can also be set as the variable CUSTOMCD_SOME_NAME (flags win; empty values
@@ -41,10 +42,12 @@ pub enum Command {
 #[derive(Args, Clone)]
 pub struct ReportArgs {
     #[command(flatten)]
-    pub values: Values,
+    pub job: JobValues,
+    #[command(flatten)]
+    pub connection: ConnectionValues,
     /// An optional field, repeatable; repeating a key makes a list. TYPE is string (default),
     /// integer, float, duration (seconds) or timestamp (epoch seconds or RFC 3339)
-    #[arg(long = "field", value_name = "KEY[:TYPE]=VALUE")]
+    #[arg(long = "field", visible_alias = "fields", value_name = "KEY[:TYPE]=VALUE")]
     pub field: Vec<String>,
     /// Do not add CI context (ci_system, run_url, branch, environment) as optional fields
     #[arg(long)]
@@ -60,9 +63,8 @@ pub struct SendArgs {
     /// The format of the inputs [default: from the extension; JSON Lines for standard input]
     #[arg(long, value_enum)]
     pub format: Option<Format>,
-    /// Jobs in flight at once, each on its own keep-alive connection
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub bulk: BulkValues,
     /// Where invalid records are written with their reasons (JSON Lines) [default: ./customcd-rejects.jsonl]
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<std::path::PathBuf>,
@@ -93,18 +95,56 @@ pub struct BackfillArgs {
     pub repo_id: Option<String>,
     /// The repository [default: found upward from the working directory]
     #[arg(long, value_name = "PATH")]
-    pub repo: Option<std::path::PathBuf>,
+    pub repo: Option<String>,
     /// Send the jobs (resumable: rerunning continues where it stopped) instead of printing them
     #[arg(long)]
     pub send: bool,
     /// With --send: where the jobs are written before sending [default: ./customcd-backfill.jsonl]
     #[arg(long, value_name = "PATH")]
     pub out: Option<std::path::PathBuf>,
-    /// With --send: jobs in flight at once
-    #[arg(long, value_name = "N", default_value_t = 4)]
-    pub concurrency: usize,
+    #[command(flatten)]
+    pub bulk: BulkValues,
     #[command(flatten)]
     pub connection: ConnectionValues,
+}
+
+impl ReportArgs {
+    /// The flags, as `settings` reads them.
+    pub fn flags(&self) -> Flags {
+        Flags {
+            values: Values { job: self.job.clone(), connection: self.connection.clone(), ..Values::default() },
+            fields: self.field.clone(),
+            no_ci_fields: self.no_ci_fields,
+        }
+    }
+}
+
+impl SendArgs {
+    /// The flags, as `settings` reads them.
+    pub fn flags(&self) -> Flags {
+        Flags {
+            values: Values { connection: self.connection.clone(), bulk: self.bulk.clone(), ..Values::default() },
+            ..Flags::default()
+        }
+    }
+}
+
+impl BackfillArgs {
+    /// The flags, as `settings` reads them: only what applies to every tag's job.
+    pub fn flags(&self) -> Flags {
+        let job = JobValues {
+            service_id: self.service_id.clone(),
+            job_type: self.job_type.clone(),
+            repo_id: self.repo_id.clone(),
+            repo_name: self.repo_name.clone(),
+            repo: self.repo.clone(),
+            ..JobValues::default()
+        };
+        Flags {
+            values: Values { job, connection: self.connection.clone(), bulk: self.bulk.clone() },
+            ..Flags::default()
+        }
+    }
 }
 
 /// Subcommands reachable through a link named `customcd-<subcommand>`.
@@ -151,7 +191,7 @@ mod tests {
     fn boolean_flags_need_no_value() {
         let cli = Cli::try_parse_from(["customcd", "report", "--dry-run", "--status", "ok"]).expect("parses");
         let Command::Report(args) = cli.command else { panic!("report was parsed") };
-        assert_eq!(args.values.connection.dry_run.as_deref(), Some("true"));
-        assert_eq!(args.values.job.status.as_deref(), Some("ok"));
+        assert_eq!(args.connection.dry_run.as_deref(), Some("true"));
+        assert_eq!(args.job.status.as_deref(), Some("ok"));
     }
 }

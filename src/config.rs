@@ -1,22 +1,87 @@
 //! Configuration sources: reading flags, `CUSTOMCD_*` variables, action inputs, the CI system,
 //! `customcd start`'s state and the git repository into layers, stacked in precedence order
-//! (flag > `CUSTOMCD_*` > `INPUT_*` > CI > start state > git > default) for `job` to resolve.
+//! (flag > `CUSTOMCD_*` > `INPUT_*` > CI > start state > git > default). Nothing here validates:
+//! `settings` resolves the stack once into typed values.
 
 use std::path::PathBuf;
 
 use anyhow::Context;
 
 use crate::ci::{self, Ci};
-use crate::cli::ReportArgs;
 use crate::env::Env;
 use crate::git;
 use crate::optional::OptionalInput;
 use crate::remote;
 use crate::source::{Source, Sourced};
 use crate::start;
-use crate::values::{flag_name, input_var_name, var_name, ConnectionValues, Key, Layer, Stack, Values};
+use crate::values::{flag_name, input_var_name, var_name, Key, Layer, Stack, Values, VAR_ALIASES};
 
-/// Everything the sources gave, ready to resolve.
+/// What a command's command line gave: the setting groups it has (the others stay empty), the
+/// repeatable `--field` specs and `--no-ci-fields`.
+#[derive(Default)]
+pub struct Flags {
+    pub values: Values,
+    pub fields: Vec<String>,
+    pub no_ci_fields: bool,
+}
+
+/// The sources every command reads, each read once: flags, `CUSTOMCD_*` variables, action inputs
+/// (on GitHub) and the CI system.
+pub struct Sources {
+    pub stack: Stack,
+    /// Optional fields per source, highest precedence first.
+    pub optional: Vec<OptionalInput>,
+    /// The CI system, when one was detected.
+    pub ci: Option<Ci>,
+    /// Things the user should know that do not stop the command.
+    pub warnings: Vec<String>,
+}
+
+/// Reads the flags, the `CUSTOMCD_*` variables (with their aliases) and, on GitHub, the action
+/// inputs into one stack, and detects the CI system. Unknown `CUSTOMCD_*` variables are warned
+/// about here, once, for every command.
+pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
+    let mut stack = Stack::default();
+    let mut optional = Vec::new();
+    let mut warnings = crate::values::unknown_variables(env.names());
+
+    let mut values = flags.values;
+    if flags.no_ci_fields {
+        values.connection.ci_fields = Some("false".to_owned());
+    }
+    stack.push(values.into_layer(|k| Source::Flag(flag_name(k))));
+    optional.push(OptionalInput {
+        specs: flags.fields.iter().map(|f| Sourced::new(f.clone(), Source::Flag(flag_name(Key::Fields)))).collect(),
+        json: stack.get(Key::Optional).cloned(),
+    });
+
+    let vars: Values = envy::prefixed("CUSTOMCD_").from_iter(env.pairs()).context("reading CUSTOMCD_* variables")?;
+    let mut layer = vars.into_layer(|k| Source::Var(var_name(k)));
+    for (alias, key) in VAR_ALIASES {
+        match (layer.get(*key), env.get(alias).filter(|v| !v.trim().is_empty())) {
+            (None, Some(v)) => layer.set(*key, Sourced::new(v.to_owned(), Source::Var((*alias).to_owned()))),
+            (Some(_), Some(_)) => {
+                warnings.push(format!("{alias} is ignored: {} is set too and wins", var_name(*key)));
+            }
+            _ => {}
+        }
+    }
+    push_named(&mut stack, &mut optional, layer);
+
+    let ci = ci::detect(env);
+    if ci.as_ref().is_some_and(|c| c.github_like) {
+        // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
+        let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
+        push_named(
+            &mut stack,
+            &mut optional,
+            inputs.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))),
+        );
+    }
+    Ok(Sources { stack, optional, ci, warnings })
+}
+
+/// Everything a single job's sources gave, ready to resolve.
 pub struct Gathered {
     pub stack: Stack,
     /// Optional fields per source, highest precedence first.
@@ -31,35 +96,11 @@ pub struct Gathered {
     pub warnings: Vec<String>,
 }
 
-/// Reads every source. Git is opened only when a field it can supply is still missing.
-pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::Result<Gathered> {
-    let mut stack = Stack::default();
-    let mut optional = Vec::new();
-    let mut warnings = Vec::new();
-
-    let mut flags = args.values.clone();
-    if args.no_ci_fields {
-        flags.connection.ci_fields = Some("false".to_owned());
-    }
-    stack.push(flags.into_layer(|k| Source::Flag(flag_name(k))));
-    optional.push(OptionalInput {
-        specs: args.field.iter().map(|f| Sourced::new(f.clone(), Source::Flag(flag_name(Key::Fields)))).collect(),
-        json: stack.get(Key::Optional).cloned(),
-    });
-
-    let vars: Values = envy::prefixed("CUSTOMCD_").from_iter(env.pairs()).context("reading CUSTOMCD_* variables")?;
-    push_named(&mut stack, &mut optional, vars.into_layer(|k| Source::Var(var_name(k))));
-
-    let ci = ci::detect(env);
-    if ci.as_ref().is_some_and(|c| c.github_like) {
-        // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
-        let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
-        push_named(
-            &mut stack,
-            &mut optional,
-            inputs.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))),
-        );
-    }
+/// Adds the sources of one job (`report`, `env`) below the named settings: the CI system's
+/// commit, `customcd start`'s state and git. Git is opened only when a field it can supply is
+/// still missing.
+pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
+    let Sources { mut stack, optional, ci, mut warnings } = sources;
 
     let explicit_commit = stack.get(Key::CommitSha).is_some();
     let needs_repo = stack.get(Key::RepoId).is_none()
@@ -121,22 +162,7 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
             ));
         }
     }
-    Ok(Gathered { stack, optional, git_error, ci, state_file, warnings })
-}
-
-/// The connection settings alone, for `send`: flags, `CUSTOMCD_*` variables and, on GitHub,
-/// action inputs.
-pub fn connection_stack(flags: &ConnectionValues, env: &Env) -> anyhow::Result<(Stack, Option<Ci>)> {
-    let mut stack = Stack::default();
-    stack.push(flags.clone().into_layer(|k| Source::Flag(flag_name(k))));
-    let vars: Values = envy::prefixed("CUSTOMCD_").from_iter(env.pairs()).context("reading CUSTOMCD_* variables")?;
-    stack.push(vars.connection.into_layer(|k| Source::Var(var_name(k))));
-    let ci = ci::detect(env);
-    if ci.as_ref().is_some_and(|c| c.github_like) {
-        let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
-        stack.push(inputs.connection.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))));
-    }
-    Ok((stack, ci))
+    Gathered { stack, optional, git_error, ci, state_file, warnings }
 }
 
 /// Adds a layer of named settings, and its optional fields, below those pushed so far.

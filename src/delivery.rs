@@ -14,8 +14,6 @@ use crate::output;
 use crate::remote;
 use crate::values::{var_name, Key};
 
-/// The default total time for all attempts.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// The first backoff ceiling; it doubles per retry up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
@@ -165,20 +163,6 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let now = jiff::Timestamp::try_from(now).ok()?;
     let secs = when.as_second().saturating_sub(now.as_second());
     Some(Duration::from_secs(u64::try_from(secs).unwrap_or(0)))
-}
-
-/// The deadline setting in seconds, or the default.
-pub fn deadline(stack: &crate::values::Stack, problems: &mut Vec<crate::error::Problem>) -> Duration {
-    let Some(v) = stack.get(Key::Deadline) else { return DEFAULT_DEADLINE };
-    crate::error::read(
-        v,
-        "deadline",
-        |t| t.parse::<u64>().ok().filter(|s| *s > 0).map(Duration::from_secs),
-        "must be a whole number of seconds, at least 1",
-        "e.g. --deadline 60",
-        problems,
-    )
-    .map_or(DEFAULT_DEADLINE, |d| d.value)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 
 use crate::env::Env;
-use crate::error::{self, quote, Problem};
+use crate::error::{quote, Problem};
 use crate::secret::Token;
 use crate::source::Source;
 use crate::transport::{self, Transport};
@@ -27,27 +27,6 @@ pub struct Connection {
     pub transport: Transport,
 }
 
-/// Reads a yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case.
-pub fn flag_value(stack: &Stack, key: Key, default: bool, problems: &mut Vec<Problem>) -> bool {
-    let Some(v) = stack.get(key) else {
-        return default;
-    };
-    let word = |t: &str| match t.to_ascii_lowercase().as_str() {
-        "true" | "yes" | "1" | "on" => Some(true),
-        "false" | "no" | "0" | "off" => Some(false),
-        _ => None,
-    };
-    error::read(
-        v,
-        key.name(),
-        word,
-        "must be true or false",
-        format!("set {} to true or false", var_name(key)),
-        problems,
-    )
-    .map_or(default, |b| b.value)
-}
-
 impl std::fmt::Debug for Connection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Connection")
@@ -57,38 +36,84 @@ impl std::fmt::Debug for Connection {
     }
 }
 
-/// Resolves the endpoint, token and transport. Plain `http://` is allowed to loopback hosts only,
-/// unless the `allow_http` setting says otherwise.
-pub fn connection(stack: &Stack, env: &Env, problems: &mut Vec<Problem>) -> Option<Connection> {
-    let allow_http = flag_value(stack, Key::AllowHttp, false, problems);
-    let endpoint = endpoint(stack, allow_http, problems);
+/// What resolving the connection settings gave.
+pub struct Resolved {
+    /// The checked connection, when the command will send and everything it needs holds.
+    pub connection: Option<Connection>,
+    /// The endpoint that would be used, or why there is none, for the dry run and `env`.
+    pub endpoint: Result<Endpoint, String>,
+    /// Where the token comes from, when one is set.
+    pub token_source: Option<Source>,
+    /// Things worth telling that do not stop the request.
+    pub warnings: Vec<String>,
+}
+
+/// The switches that shape the connection, resolved by `settings`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Switches {
+    /// Plain `http://` to hosts other than loopback.
+    pub allow_http: bool,
+    /// An endpoint path other than `/webhook/company/ID/cicd_job` (relays).
+    pub any_path: bool,
+    /// The operating system's roots instead of the bundled ones.
+    pub platform_roots: bool,
+}
+
+/// Resolves the endpoint, token and transport. An endpoint that is given is always checked; a
+/// missing endpoint or token is a problem only when `required` (the command is about to send).
+/// Plain `http://` is allowed to loopback hosts only, unless `allow_http` says otherwise.
+pub fn resolve(stack: &Stack, env: &Env, switches: Switches, required: bool, problems: &mut Vec<Problem>) -> Resolved {
+    let mut missing = Vec::new();
+    let endpoint = endpoint(stack, switches, &mut missing, problems);
+    let token_source = stack.first_of(&[Key::Token, Key::TokenFile]).map(|(_, v)| v.source.clone());
+    let shown = match &endpoint {
+        Some(e) => Ok(e.clone()),
+        None => Err(missing
+            .first()
+            .map_or_else(|| "the endpoint setting is invalid (see the problems above)".to_owned(), |p| p.fix.clone())),
+    };
+    if !required {
+        return Resolved { connection: None, endpoint: shown, token_source, warnings: Vec::new() };
+    }
+    problems.append(&mut missing);
     let token = token(stack, problems);
-    let transport = endpoint.as_ref().map(|e| transport::resolve(stack, env, &e.url, problems));
-    match (endpoint, token, transport) {
+    let transport =
+        endpoint.as_ref().map(|e| transport::resolve(stack, env, &e.url, switches.platform_roots, problems));
+    let warnings = transport.as_ref().map(|t| t.warnings.clone()).unwrap_or_default();
+    let connection = match (endpoint, token, transport) {
         (Some(endpoint), Some((token, token_from_flag)), Some(transport)) => {
             Some(Connection { endpoint, token, token_from_flag, transport })
         }
         _ => None,
-    }
+    };
+    Resolved { connection, endpoint: shown, token_source, warnings }
 }
 
-fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Option<Endpoint> {
+/// The endpoint from `url`, or built from `server`, `port` and `company_id`. A missing endpoint
+/// goes to `missing` (it matters only when sending); a wrong one to `problems`.
+fn endpoint(
+    stack: &Stack,
+    switches: Switches,
+    missing: &mut Vec<Problem>,
+    problems: &mut Vec<Problem>,
+) -> Option<Endpoint> {
     if let Some(url) = stack.get(Key::Url) {
-        return check_url(url.value.trim(), "url", &url.source, allow_http, problems)
+        return check_url(url.value.trim(), "url", &url.source, switches, problems)
             .map(|url| Endpoint { url, source: url_source(stack) });
     }
     let server = stack.get(Key::Server);
     let company = stack.get(Key::CompanyId);
     let (Some(server), Some(company)) = (server, company) else {
-        let missing = if server.is_none() && company.is_none() {
+        let missing_key = if server.is_none() && company.is_none() {
             "url"
         } else if server.is_none() {
             "server"
         } else {
             "company_id"
         };
-        problems.push(Problem::new(
-            missing,
+        let which = missing_key;
+        missing.push(Problem::new(
+            which,
             "the endpoint is not set",
             format!(
                 "set {}=https://HOST/webhook/company/ID/cicd_job, or {} and {} (and {} if not 443); or use --dry-run to only validate",
@@ -101,12 +126,12 @@ fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Opt
         return None;
     };
     let company_id = company.value.trim();
-    if company_id.is_empty() || !company_id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+    if !is_company_id(company_id) {
         problems.push(
             Problem::new(
                 "company_id",
-                "must be letters, digits, - or _ (it becomes part of the URL path)",
-                "use the company ID Allstacks shows",
+                "must be a whole number (it becomes part of the URL path /webhook/company/ID/cicd_job)",
+                "use the numeric company ID Allstacks shows in the webhook URL",
             )
             .value(company.value.clone())
             .source(company.source.clone()),
@@ -134,8 +159,7 @@ fn endpoint(stack: &Stack, allow_http: bool, problems: &mut Vec<Problem>) -> Opt
         None => base,
     };
     let url = format!("{base}/webhook/company/{company_id}/cicd_job");
-    check_url(&url, "server", &server.source, allow_http, problems)
-        .map(|url| Endpoint { url, source: url_source(stack) })
+    check_url(&url, "server", &server.source, switches, problems).map(|url| Endpoint { url, source: url_source(stack) })
 }
 
 fn url_source(stack: &Stack) -> Source {
@@ -153,7 +177,13 @@ fn url_source(stack: &Stack) -> Source {
 
 /// Checks an endpoint URL: http or https, a host, no user-info, and plain http only to loopback
 /// unless allowed. Returns the URL to use.
-fn check_url(url: &str, field: &str, source: &Source, allow_http: bool, problems: &mut Vec<Problem>) -> Option<String> {
+fn check_url(
+    url: &str,
+    field: &str,
+    source: &Source,
+    switches: Switches,
+    problems: &mut Vec<Problem>,
+) -> Option<String> {
     let shown = crate::remote::redact(url);
     let bad = |rule: String, fix: String| Problem::new(field, rule, fix).value(shown.clone()).source(source.clone());
     let uri: ureq::http::Uri = match url.parse() {
@@ -180,7 +210,7 @@ fn check_url(url: &str, field: &str, source: &Source, allow_http: bool, problems
     }
     match scheme {
         "https" => {}
-        "http" if allow_http || is_loopback(authority.host()) => {}
+        "http" if switches.allow_http || is_loopback(authority.host()) => {}
         "http" => {
             problems.push(bad(
                 format!("uses plain http to {}, which would send the token unencrypted", quote(authority.host())),
@@ -193,7 +223,35 @@ fn check_url(url: &str, field: &str, source: &Source, allow_http: bool, problems
             return None;
         }
     }
+    if !switches.any_path && !is_webhook_path(uri.path()) {
+        problems.push(bad(
+            format!(
+                "has the path {}, not the Custom CD webhook's /webhook/company/ID/cicd_job (ID a number)",
+                quote(uri.path())
+            ),
+            format!(
+                "copy the webhook URL Allstacks shows, e.g. https://HOST/webhook/company/123/cicd_job; for a relay that rewrites paths, pass {}",
+                flag_name(Key::AnyEndpointPath)
+            ),
+        ));
+        return None;
+    }
     Some(url.to_owned())
+}
+
+/// A company id: digits only, as Allstacks numbers companies.
+fn is_company_id(id: &str) -> bool {
+    !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Whether a URL path is the Custom CD webhook's: `.../webhook/company/<digits>/cicd_job`. A
+/// prefix is allowed, for servers mounted below the root.
+fn is_webhook_path(path: &str) -> bool {
+    let mut parts = path.rsplit('/');
+    matches!(
+        (parts.next(), parts.next(), parts.next(), parts.next()),
+        (Some("cicd_job"), Some(id), Some("company"), Some("webhook")) if is_company_id(id)
+    )
 }
 
 fn is_loopback(host: &str) -> bool {
@@ -271,11 +329,8 @@ mod tests {
 
     fn conn(pairs: &[(Key, &str)], allow_http: bool) -> Result<Connection, Vec<Problem>> {
         let mut p = Vec::new();
-        let mut pairs = pairs.to_vec();
-        if allow_http {
-            pairs.push((Key::AllowHttp, "true"));
-        }
-        match connection(&stack(&pairs), &Env::default(), &mut p) {
+        let switches = Switches { allow_http, ..Switches::default() };
+        match resolve(&stack(pairs), &Env::default(), switches, true, &mut p).connection {
             Some(c) if p.is_empty() => Ok(c),
             _ => Err(p),
         }
@@ -344,20 +399,43 @@ mod tests {
         let path = dir.path().join("token");
         std::fs::write(&path, "  file-token-xyz\n").expect("write");
         let p = path.to_string_lossy().into_owned();
-        let c = conn(&[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)], false).expect("valid");
+        let c = conn(&[(Key::Url, "https://a.example/webhook/company/1/cicd_job"), (Key::TokenFile, &p)], false)
+            .expect("valid");
         assert_eq!(c.token.bearer(), "Bearer file-token-xyz");
         std::fs::write(&path, "\n").expect("write");
-        let e = conn(&[(Key::Url, "https://a.example/x"), (Key::TokenFile, &p)], false).expect_err("empty file");
+        let e = conn(&[(Key::Url, "https://a.example/webhook/company/1/cicd_job"), (Key::TokenFile, &p)], false)
+            .expect_err("empty file");
         assert!(e[0].rule.contains("empty"));
     }
 
     #[test]
-    fn yes_no_settings_accept_the_usual_words() {
+    fn an_endpoint_must_have_the_webhook_path_and_a_numeric_company() {
+        let tok = (Key::Token, "tok-1234");
+        let p = conn(&[(Key::Url, "https://a.example/api/hook"), tok], false).expect_err("wrong path");
+        assert!(p[0].rule.contains("/webhook/company/ID/cicd_job"), "{}", p[0]);
+        assert!(p[0].fix.contains("--any-endpoint-path"), "{}", p[0]);
+        let p = conn(&[(Key::Url, "https://a.example/webhook/company/acme/cicd_job"), tok], false)
+            .expect_err("company not a number");
+        assert!(p[0].rule.contains("path"), "{}", p[0]);
+        let p = conn(&[(Key::Server, "a.example"), (Key::CompanyId, "acme"), tok], false).expect_err("company");
+        assert_eq!(p[0].field, "company_id");
+        assert!(p[0].rule.contains("whole number"), "{}", p[0]);
+        assert!(conn(&[(Key::Url, "https://a.example/allstacks/webhook/company/12/cicd_job"), tok], false).is_ok());
         let mut p = Vec::new();
-        assert!(flag_value(&stack(&[(Key::DryRun, "TRUE")]), Key::DryRun, false, &mut p));
-        assert!(!flag_value(&stack(&[(Key::DryRun, "0")]), Key::DryRun, true, &mut p));
-        assert!(p.is_empty());
-        flag_value(&stack(&[(Key::DryRun, "maybe")]), Key::DryRun, false, &mut p);
-        assert_eq!(p.len(), 1);
+        let relay = Switches { any_path: true, ..Switches::default() };
+        let r = resolve(&stack(&[(Key::Url, "https://relay.example/in"), tok]), &Env::default(), relay, true, &mut p);
+        assert!(r.connection.is_some() && p.is_empty(), "{p:?}");
+    }
+
+    #[test]
+    fn a_missing_endpoint_is_a_problem_only_when_sending() {
+        let mut p = Vec::new();
+        let r = resolve(&stack(&[]), &Env::default(), Switches::default(), false, &mut p);
+        assert!(p.is_empty(), "{p:?}");
+        assert!(r.endpoint.expect_err("not set").contains("CUSTOMCD_URL"));
+        assert!(r.token_source.is_none());
+        let r = resolve(&stack(&[(Key::Url, "ftp://a/b")]), &Env::default(), Switches::default(), false, &mut p);
+        assert_eq!(p.len(), 1, "a given endpoint is checked even in a dry run");
+        assert!(r.endpoint.is_err());
     }
 }

@@ -20,6 +20,11 @@ impl Env {
         self.0.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
+    /// The names of every variable.
+    pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.0.keys().map(String::as_str)
+    }
+
     /// Every variable, for envy.
     pub fn pairs(&self) -> impl Iterator<Item = (String, String)> + '_ {
         self.0.iter().map(|(k, v)| (k.clone(), v.clone()))

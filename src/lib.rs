@@ -26,6 +26,7 @@ pub mod remote;
 pub mod report;
 pub mod secret;
 pub mod send;
+pub mod settings;
 pub mod source;
 pub mod spool;
 pub mod start;
@@ -36,17 +37,32 @@ pub mod values;
 use anyhow::Context;
 
 use crate::cli::{Cli, Command};
+use crate::config::Flags;
 use crate::env::Env;
 use crate::error::Error;
+use crate::settings::{Command as Kind, Settings};
 
-/// Runs one command with the given environment.
+/// Runs one command with the given environment. Every command starts from the one resolved
+/// [`Settings`] value.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     let cwd = std::env::current_dir().context("reading the working directory")?;
+    let now = epoch::now();
+    let (kind, flags) = match &cli.command {
+        Command::Report(args) => (Kind::Report, args.flags()),
+        Command::Env(args) => (Kind::Env, args.flags()),
+        Command::Send(args) => (Kind::Send, args.flags()),
+        Command::Backfill(args) => (Kind::Backfill { send: args.send }, args.flags()),
+        Command::Start => (Kind::Start, Flags::default()),
+    };
+    let settings = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
     match cli.command {
-        Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
-        Command::Env(args) => report::show_env(&args, env, cwd, epoch::now()),
-        Command::Send(args) => send::run(&args, env, cwd),
-        Command::Backfill(args) => backfill::run(&args, env, cwd),
-        Command::Start => Ok(start::run(env, epoch::now())?),
+        Command::Report(_) => report::run(settings, env, now),
+        Command::Env(_) => report::show_env(settings, now),
+        Command::Send(args) => send::run(&args, settings, cwd),
+        Command::Backfill(args) => backfill::run(&args, settings, cwd),
+        Command::Start => {
+            settings.announce();
+            Ok(start::run(env, now)?)
+        }
     }
 }

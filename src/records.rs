@@ -16,7 +16,7 @@ use crate::job::{self, Job};
 use crate::optional::OptionalInput;
 use crate::send;
 use crate::source::{Source, Sourced};
-use crate::values::{Key, Layer, Stack};
+use crate::values::{Key, Layer, Stack, PAYLOAD_FIELDS};
 
 /// How an input is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -125,19 +125,6 @@ enum Column {
     Optional(String),
 }
 
-const CSV_FIELDS: &[(&str, Key)] = &[
-    ("job_id", Key::JobId),
-    ("commit_sha", Key::CommitSha),
-    ("service_id", Key::ServiceId),
-    ("job_start_time", Key::JobStartTime),
-    ("job_duration", Key::JobDuration),
-    ("status", Key::Status),
-    ("repo_id", Key::RepoId),
-    ("repo_name", Key::RepoName),
-    ("triggered_by", Key::TriggeredBy),
-    ("job_type", Key::JobType),
-];
-
 fn csv(reader: Box<dyn BufRead>, name: String) -> anyhow::Result<Box<dyn Iterator<Item = anyhow::Result<Record>>>> {
     let mut rdr = csv::ReaderBuilder::new().flexible(false).trim(csv::Trim::Headers).from_reader(reader);
     let headers = rdr.headers().with_context(|| format!("reading the header of {name}"))?.clone();
@@ -145,12 +132,12 @@ fn csv(reader: Box<dyn BufRead>, name: String) -> anyhow::Result<Box<dyn Iterato
     for h in &headers {
         if let Some(spec) = h.strip_prefix("optional.") {
             columns.push(Column::Optional(spec.to_owned()));
-        } else if let Some((_, key)) = CSV_FIELDS.iter().find(|(n, _)| *n == h) {
-            columns.push(Column::Field(*key));
+        } else if let Some(field) = PAYLOAD_FIELDS.iter().find(|f| f.name() == h) {
+            columns.push(Column::Field(field.key));
         } else {
             anyhow::bail!(
                 "{name}: the CSV column {h:?} is not a payload field; columns are {} and optional.KEY[:TYPE]",
-                CSV_FIELDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                PAYLOAD_FIELDS.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
             );
         }
     }

@@ -1,12 +1,8 @@
 //! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
-use std::path::PathBuf;
-
-use crate::cli::ReportArgs;
-use crate::config::{self, Gathered};
+use crate::config::Gathered;
 use crate::delivery;
-use crate::endpoint;
 use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::github_io;
@@ -15,54 +11,43 @@ use crate::job::{self, Inputs, Job};
 use crate::optional::{FieldType, OptionalField};
 use crate::output;
 use crate::remote;
+use crate::settings::Settings;
 use crate::source::Source;
 use crate::spool;
 use crate::values::Key;
 
-/// Runs `customcd report`. `now` is epoch seconds; `cwd` is where git discovery starts.
-pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), Error> {
-    let gathered = config::gather(args, env, cwd.clone(), now)?;
-    let github = gathered.ci.as_ref().is_some_and(|c| c.github_like);
-    output::set_github(github);
-    let stack = &gathered.stack;
+/// Runs `customcd report` from its settings; `now` is epoch seconds.
+pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
+    let Some(gathered) = &settings.job else {
+        return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
+    };
+    let github = settings.github();
+    settings.announce();
     let mut problems = Vec::new();
-    let dry_run = endpoint::flag_value(stack, Key::DryRun, false, &mut problems);
-    let fail_on_error = endpoint::flag_value(stack, Key::FailOnError, true, &mut problems);
-    let spool_always = endpoint::flag_value(stack, Key::SpoolAlways, false, &mut problems);
-    let deadline = delivery::deadline(stack, &mut problems);
-    // The token is resolved (and registered for redaction) before anything else is printed, and
-    // masked in the GitHub log before any line that could hold it.
-    let connection = if dry_run { None } else { endpoint::connection(stack, env, &mut problems) };
-    if let (true, Some(c)) = (github, &connection) {
-        github_io::mask(c.token.expose_for_masking());
-    }
-    let job = resolve(&gathered, now, &mut problems);
+    let job = resolve(gathered, settings.ci_fields.value, now, &mut problems);
     let job = match job {
         Some(job) if problems.is_empty() => job,
         _ => return Err(Error::Invalid(problems)),
     };
-    let transport_warnings = connection.as_ref().map(|c| c.transport.warnings.as_slice()).unwrap_or_default();
-    for w in gathered.warnings.iter().chain(&job.warnings).chain(transport_warnings) {
+    for w in gathered.warnings.iter().chain(&job.warnings) {
         output::warn(w);
     }
 
-    if dry_run {
-        print_sources(&gathered, &job);
+    if settings.dry_run.value {
+        print_sources(&settings, &job);
         output::stdout(&job.body());
         if github {
             write_outputs(env, &job, None, None);
         }
         return Ok(());
     }
-    let Some(connection) = connection else {
+    let Some(connection) = &settings.connection else {
         return Err(Error::Internal(anyhow::anyhow!("a connection was expected once all problems were ruled out")));
     };
-    if connection.token_from_flag {
-        output::warn("the token was given with --token, which other processes on this machine can read; prefer CUSTOMCD_TOKEN or --token-file");
-    }
+    let deadline = settings.deadline.value;
     let body = job.body();
     let agent = http::agent(&connection.transport);
-    let delivery = delivery::deliver(&agent, &connection, &body, deadline, None);
+    let delivery = delivery::deliver(&agent, connection, &body, deadline, None);
     let result = match delivery.result {
         Ok(answer) => {
             output::stdout(&format!(
@@ -79,16 +64,16 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
         Err(e) => Err(e),
     };
     // Nothing is lost: an undelivered job is kept, and so is every job with --spool-always.
-    let spooled = if result.is_err() || spool_always {
-        let dir = spool::dir(stack, gathered.ci.as_ref(), env, &cwd);
+    let spooled = if result.is_err() || settings.spool_always.value {
+        let dir = &settings.spool_dir;
         match spool::write(&dir.value, &job.job_id.value, &body) {
             Ok(path) => {
                 if result.is_err() {
                     output::warn(&format!(
-                        "the job was not delivered and is saved in {} ({}); resend it with: customcd send {}",
+                        "the job was not delivered and is saved in {} ({}); resend it with: {}",
                         path.display(),
                         dir.source,
-                        path.display()
+                        settings.resend_hint(&path)
                     ));
                 } else {
                     output::info(&format!("a copy of the payload is saved in {}", path.display()));
@@ -114,19 +99,12 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
         let _ = std::fs::remove_file(path);
     }
-    match result {
-        Err(e @ (Error::Delivery(_) | Error::Refused { .. })) if !fail_on_error => {
-            output::warn(&format!("{e:#} (fail_on_error is false, so this step does not fail)"));
-            Ok(())
-        }
-        other => other,
-    }
+    settings.judge(result)
 }
 
 /// Resolves the job from what was gathered, adding CI context fields unless turned off.
-fn resolve(gathered: &Gathered, now: i64, problems: &mut Vec<Problem>) -> Option<Job> {
+fn resolve(gathered: &Gathered, ci_fields: bool, now: i64, problems: &mut Vec<Problem>) -> Option<Job> {
     let stack = &gathered.stack;
-    let ci_fields = endpoint::flag_value(stack, Key::CiFields, true, problems);
     let mut context = Vec::new();
     let mut hints: &[(Key, String)] = &[];
     if let Some(ci) = &gathered.ci {
@@ -160,14 +138,18 @@ fn string_field(key: &str, value: &str, source: Source) -> OptionalField {
     }
 }
 
-/// Each field, its value and where it came from, on standard error.
-fn print_sources(gathered: &Gathered, job: &Job) {
+/// Each field, its value and where it came from, and where it would be sent, on standard error.
+fn print_sources(settings: &Settings, job: &Job) {
     output::info("dry run: this job is valid; nothing was sent. Fields and their sources:");
-    if let Some(ci) = &gathered.ci {
+    if let Some(ci) = &settings.ci {
         output::info(&format!("  CI system       {}", ci.system));
     }
     for (name, value, source) in job.provenance() {
         output::info(&format!("  {name:<15} {value}  ({source})"));
+    }
+    output::info("it would be sent to:");
+    for line in settings.connection_lines() {
+        output::info(&format!("  {line}"));
     }
 }
 
@@ -213,11 +195,14 @@ fn write_summary(env: &Env, job: &Job, http_status: Option<u16>, result: &Result
     }
 }
 
-/// Runs `customcd env`: the detected CI system, every setting with its winning source, and the job
-/// as it would be reported (or what stops it). Needs no token and sends nothing.
-pub fn show_env(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), Error> {
-    let gathered = config::gather(args, env, cwd, now)?;
-    let system = gathered.ci.as_ref().map_or("none detected", |c| c.system);
+/// Runs `customcd env`: the detected CI system, every setting with its winning source, where the
+/// job would be sent, and the job as it would be reported (or what stops it). Needs no token and
+/// sends nothing.
+pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
+    let Some(gathered) = &settings.job else {
+        return Err(Error::Internal(anyhow::anyhow!("env was resolved without the job's sources")));
+    };
+    let system = settings.ci.as_ref().map_or("none detected", |c| c.system);
     output::stdout(&format!("CI system: {system}"));
     output::stdout("settings (the highest source wins):");
     for key in Key::ALL {
@@ -231,14 +216,19 @@ pub fn show_env(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<
         };
         output::stdout(&format!("  {:<15} {}  ({})", key.name(), shown, v.source));
     }
-    let mut problems = Vec::new();
-    match resolve(&gathered, now, &mut problems) {
+    output::stdout("where the job would be sent:");
+    for line in settings.connection_lines() {
+        output::stdout(&format!("  {line}"));
+    }
+    let mut problems = settings.problems.clone();
+    let job = resolve(gathered, settings.ci_fields.value, now, &mut problems);
+    match job {
         Some(job) if problems.is_empty() => {
             output::stdout("job as it would be reported:");
             for (name, value, source) in job.provenance() {
                 output::stdout(&format!("  {name:<15} {value}  ({source})"));
             }
-            for w in gathered.warnings.iter().chain(&job.warnings) {
+            for w in settings.warnings.iter().chain(&gathered.warnings).chain(&job.warnings) {
                 output::stdout(&format!("  warning: {w}"));
             }
         }
@@ -246,6 +236,9 @@ pub fn show_env(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<
             output::stdout("the job would not be reported yet:");
             for p in &problems {
                 output::stdout(&format!("  - {p}"));
+            }
+            for w in settings.warnings.iter().chain(&gathered.warnings) {
+                output::stdout(&format!("  warning: {w}"));
             }
         }
     }

@@ -8,34 +8,16 @@ use serde_json::Value;
 
 use crate::bulk;
 use crate::cli::SendArgs;
-use crate::config;
-use crate::delivery;
-use crate::endpoint;
-use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::job::{self, Job};
 use crate::json_diag;
 use crate::optional::OptionalInput;
 use crate::output;
 use crate::records::{Format, Input};
+use crate::settings::Settings;
 use crate::source::{Source, Sourced};
 use crate::spool;
-use crate::values::{Key, Layer, Stack};
-
-/// The payload fields, and whether each is a string (else an integer).
-const FIELDS: &[(&str, Key, bool)] = &[
-    ("job_id", Key::JobId, true),
-    ("commit_sha", Key::CommitSha, true),
-    ("service_id", Key::ServiceId, false),
-    ("job_start_time", Key::JobStartTime, false),
-    ("job_duration", Key::JobDuration, false),
-    ("status", Key::Status, true),
-    ("repo_id", Key::RepoId, true),
-    ("repo_name", Key::RepoName, true),
-    ("triggered_by", Key::TriggeredBy, true),
-    ("job_type", Key::JobType, true),
-];
-const REQUIRED: &[&str] = &["job_id", "commit_sha", "service_id", "job_start_time", "job_duration", "status"];
+use crate::values::{JsonType, Layer, Need, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
 
 /// Checks one payload (JSON text) against the contract; `origin` names it in messages.
 pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
@@ -53,30 +35,31 @@ pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
     let mut problems = Vec::new();
     let mut layer = Layer::default();
     for key in obj.keys() {
-        if key != "optional" && !FIELDS.iter().any(|(n, _, _)| n == key) {
+        if key != OPTIONAL_FIELD && !PAYLOAD_FIELDS.iter().any(|f| f.name() == key) {
             problems.push(
                 Problem::new(key.clone(), "is not a field of the Custom CD API", "remove it").source(source.clone()),
             );
         }
     }
-    for name in REQUIRED {
-        if !obj.contains_key(*name) {
-            problems.push(Problem::new(*name, "is required in a payload", "add it").source(source.clone()));
+    for field in PAYLOAD_FIELDS.iter().filter(|f| f.need == Need::Required) {
+        if !obj.contains_key(field.name()) {
+            problems.push(Problem::new(field.name(), "is required in a payload", "add it").source(source.clone()));
         }
     }
-    for (name, key, is_string) in FIELDS {
-        let Some(v) = obj.get(*name) else { continue };
+    for field in PAYLOAD_FIELDS {
+        let (name, key, is_string) = (field.name(), field.key, field.json == JsonType::String);
+        let Some(v) = obj.get(name) else { continue };
         let text = match (v, is_string) {
             (Value::String(s), true) => Some(s.clone()),
             (Value::Number(n), false) if n.is_u64() || n.is_i64() => Some(n.to_string()),
             _ => None,
         };
         match text {
-            Some(t) => layer.set(*key, Sourced::new(t, source.clone())),
+            Some(t) => layer.set(key, Sourced::new(t, source.clone())),
             None => problems.push(
                 Problem::new(
-                    *name,
-                    if *is_string {
+                    name,
+                    if is_string {
                         "must be a JSON string"
                     } else {
                         "must be a JSON integer, not a quoted string or a fraction"
@@ -89,7 +72,7 @@ pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
         }
     }
     let optional = obj
-        .get("optional")
+        .get(OPTIONAL_FIELD)
         .map(|o| OptionalInput { specs: Vec::new(), json: Some(Sourced::new(o.to_string(), source.clone())) });
     let mut stack = Stack::default();
     stack.push(layer);
@@ -97,32 +80,20 @@ pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
     job::resolve_stored(&stack, &optional, problems)
 }
 
-/// Runs `customcd send`. With no paths, sends what the default spool directory holds.
-pub fn run(args: &SendArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
-    let (stack, ci) = config::connection_stack(&args.connection, env)?;
-    output::set_github(ci.as_ref().is_some_and(|c| c.github_like));
-    let mut problems = Vec::new();
-    let dry_run = endpoint::flag_value(&stack, Key::DryRun, false, &mut problems);
-    let deadline = delivery::deadline(&stack, &mut problems);
-    let connection = if dry_run { None } else { endpoint::connection(&stack, env, &mut problems) };
-    if args.concurrency == 0 || args.concurrency > 64 {
-        problems.push(
-            Problem::new("concurrency", "must be from 1 to 64", "e.g. --concurrency 4")
-                .value(args.concurrency.to_string()),
-        );
+/// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
+pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
+    settings.announce();
+    if settings.dry_run.value {
+        for line in settings.connection_lines() {
+            output::info(&format!("dry run: {line}"));
+        }
     }
-    if !problems.is_empty() {
-        return Err(Error::Invalid(problems));
-    }
-    for w in connection.iter().flat_map(|c| &c.transport.warnings) {
-        output::warn(w);
-    }
-
     let mut inputs = Vec::new();
     if args.paths.is_empty() {
-        let dir = spool::dir(&stack, ci.as_ref(), env, &cwd);
+        let dir = &settings.spool_dir;
         output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
-        inputs.extend(spool::expand(&[dir.value])?.into_iter().map(|f| Input::file(f, args.format)));
+        inputs
+            .extend(spool::expand(std::slice::from_ref(&dir.value))?.into_iter().map(|f| Input::file(f, args.format)));
     }
     for p in &args.paths {
         if p == "-" {
@@ -134,13 +105,13 @@ pub fn run(args: &SendArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
     // Ctrl-C or SIGTERM stops reading; the requests in flight finish and are recorded.
     let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
     let opts = bulk::Options {
-        concurrency: args.concurrency,
-        deadline,
+        concurrency: settings.concurrency.value,
+        deadline: settings.deadline.value,
         rejects: Some(args.rejects.clone().unwrap_or_else(|| cwd.join("customcd-rejects.jsonl"))),
         stdin_checkpoint: args.checkpoint.clone(),
         progress_every: Duration::from_secs(5),
     };
-    bulk::run(&inputs, connection.as_ref(), &opts)
+    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts))
 }
 
 #[cfg(test)]

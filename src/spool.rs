@@ -8,14 +8,10 @@ use anyhow::Context;
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::source::{Source, Sourced};
-use crate::values::{Key, Stack};
 
-/// The spool directory: the setting, else the CI system's default, else a per-user state
-/// directory.
-pub fn dir(stack: &Stack, ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
-    if let Some(v) = stack.get(Key::SpoolDir) {
-        return v.clone().map(|d| PathBuf::from(d.trim()));
-    }
+/// The spool directory when `spool_dir` is not set: the CI system's default, else a per-user
+/// state directory.
+pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
     if let Some(ci) = ci {
         if let Some(d) = &ci.spool_dir {
             return d.clone().map(PathBuf::from);
@@ -99,16 +95,13 @@ mod tests {
     #[test]
     fn the_default_follows_the_setting_then_ci_then_the_user() {
         let env: Env = [("HOME", "/home/u")].into_iter().collect();
-        let d = dir(&Stack::default(), None, &env, Path::new("/w"));
+        let d = default_dir(None, &env, Path::new("/w"));
         assert_eq!(d.value, PathBuf::from("/home/u/.local/state/customcd/spool"));
         let mut ci = Ci::new("GitLab CI");
         ci.spool_dir = Some(Sourced::new(
             "/builds/p/.customcd-spool".into(),
             Source::Ci { system: "GitLab CI", detail: "CI_PROJECT_DIR".into() },
         ));
-        assert_eq!(
-            dir(&Stack::default(), Some(&ci), &env, Path::new("/w")).value,
-            PathBuf::from("/builds/p/.customcd-spool")
-        );
+        assert_eq!(default_dir(Some(&ci), &env, Path::new("/w")).value, PathBuf::from("/builds/p/.customcd-spool"));
     }
 }

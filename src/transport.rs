@@ -37,8 +37,7 @@ pub struct Transport {
 }
 
 /// Resolves roots and proxy for a request to `url`.
-pub fn resolve(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> Transport {
-    let platform = crate::endpoint::flag_value(stack, Key::PlatformRoots, false, problems);
+pub fn resolve(stack: &Stack, env: &Env, url: &str, platform: bool, problems: &mut Vec<Problem>) -> Transport {
     let mut warnings = Vec::new();
     // SSL_CERT_FILE is ambient: it may name a file of another machine (act and some runners pass
     // the host's environment into containers), so a missing file there is only worth a warning,
@@ -249,15 +248,16 @@ mod tests {
     fn the_proxy_comes_from_the_flag_else_the_variable_for_the_scheme() {
         let mut p = Vec::new();
         let e = env(&[("HTTPS_PROXY", "http://127.0.0.1:3128"), ("HTTP_PROXY", "http://127.0.0.1:3129")]);
-        let t = resolve(&stack_with(None), &e, "https://a.example/x", &mut p);
+        let t = resolve(&stack_with(None), &e, "https://a.example/x", false, &mut p);
         assert!(
             t.proxy_shown.as_deref().is_some_and(|s| s.contains("3128") && s.contains("HTTPS_PROXY")),
             "{:?}",
             t.proxy_shown
         );
-        let t = resolve(&stack_with(None), &e, "http://127.0.0.1/x", &mut p);
+        let t = resolve(&stack_with(None), &e, "http://127.0.0.1/x", false, &mut p);
         assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("3129")));
-        let t = resolve(&stack_with(Some((Key::Proxy, "http://127.0.0.1:9999"))), &e, "https://a.example/x", &mut p);
+        let t =
+            resolve(&stack_with(Some((Key::Proxy, "http://127.0.0.1:9999"))), &e, "https://a.example/x", false, &mut p);
         assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("9999") && s.contains("--proxy")));
         assert!(p.is_empty());
     }
@@ -266,7 +266,7 @@ mod tests {
     fn proxy_credentials_are_registered_as_secrets_and_not_shown() {
         let mut p = Vec::new();
         let e = env(&[("HTTPS_PROXY", "http://me:proxy-pass-777@127.0.0.1:3128")]);
-        let t = resolve(&stack_with(None), &e, "https://a.example/x", &mut p);
+        let t = resolve(&stack_with(None), &e, "https://a.example/x", false, &mut p);
         assert!(!t.proxy_shown.as_deref().unwrap_or("").contains("proxy-pass-777"));
         assert_eq!(secret::redact("x proxy-pass-777 y"), "x *** y");
     }
@@ -278,12 +278,12 @@ mod tests {
         std::fs::write(&path, "not a certificate").expect("write");
         let mut p = Vec::new();
         let s = stack_with(Some((Key::CaFile, path.to_str().expect("utf-8"))));
-        resolve(&s, &env(&[]), "https://a.example/x", &mut p);
+        resolve(&s, &env(&[]), "https://a.example/x", false, &mut p);
         assert_eq!(p.len(), 1, "{p:?}");
         assert_eq!(p[0].field, "ca_file");
         let mut p = Vec::new();
         let s = stack_with(Some((Key::CaFile, "/nonexistent/ca.pem")));
-        resolve(&s, &env(&[]), "https://a.example/x", &mut p);
+        resolve(&s, &env(&[]), "https://a.example/x", false, &mut p);
         assert!(p[0].rule.contains("cannot be read"));
     }
 
@@ -297,6 +297,7 @@ mod tests {
             &stack_with(None),
             &env(&[("SSL_CERT_FILE", path.to_str().expect("utf-8"))]),
             "https://a.example/x",
+            false,
             &mut p,
         );
         assert_eq!(p.len(), 1, "the file is read, and its lack of certificates reported");
@@ -310,6 +311,7 @@ mod tests {
             &stack_with(None),
             &env(&[("SSL_CERT_FILE", "/nonexistent/bundle.pem")]),
             "https://a.example/x",
+            false,
             &mut p,
         );
         assert!(p.is_empty(), "{p:?}");

@@ -13,6 +13,7 @@ macro_rules! settings {
     (
         job { $( $(#[$jmeta:meta])* $jname:ident => $jvariant:ident, )* }
         connection { $( $(#[$cmeta:meta])* $cname:ident => $cvariant:ident, )* }
+        bulk { $( $(#[$bmeta:meta])* $bname:ident => $bvariant:ident, )* }
     ) => {
         /// Raw values of the job's fields, as one source gives them (strings, unvalidated).
         #[derive(Default, Clone, clap::Args, serde::Deserialize)]
@@ -30,26 +31,55 @@ macro_rules! settings {
             $( $(#[$cmeta])* pub $cname: Option<String>, )*
         }
 
+        /// Raw values of the settings that only commands sending many jobs have (`send`,
+        /// `backfill`).
+        #[derive(Default, Clone, clap::Args, serde::Deserialize)]
+        #[serde(default)]
+        pub struct BulkValues {
+            $( $(#[$bmeta])* pub $bname: Option<String>, )*
+        }
+
         /// The name of a setting.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum Key { $($jvariant,)* $($cvariant,)* }
+        pub enum Key { $($jvariant,)* $($cvariant,)* $($bvariant,)* }
 
         impl Key {
             /// Every setting, in declaration order.
-            pub const ALL: &'static [Key] = &[$(Key::$jvariant,)* $(Key::$cvariant,)*];
+            pub const ALL: &'static [Key] = &[$(Key::$jvariant,)* $(Key::$cvariant,)* $(Key::$bvariant,)*];
 
             /// The snake_case name: payload field, action input and variable suffix.
             pub fn name(self) -> &'static str {
                 match self {
                     $(Key::$jvariant => stringify!($jname),)*
                     $(Key::$cvariant => stringify!($cname),)*
+                    $(Key::$bvariant => stringify!($bname),)*
                 }
+            }
+        }
+
+        impl BulkValues {
+            fn fill(self, layer: &mut Layer, origin: &impl Fn(Key) -> Source) {
+                $( set_if_present(layer, Key::$bvariant, self.$bname, origin); )*
+            }
+
+            /// The values that are set, each tagged with the source `origin` names for its key.
+            pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
+                let mut layer = Layer::default();
+                self.fill(&mut layer, &origin);
+                layer
             }
         }
 
         impl JobValues {
             fn fill(self, layer: &mut Layer, origin: &impl Fn(Key) -> Source) {
                 $( set_if_present(layer, Key::$jvariant, self.$jname, origin); )*
+            }
+
+            /// The values that are set, each tagged with the source `origin` names for its key.
+            pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
+                let mut layer = Layer::default();
+                self.fill(&mut layer, &origin);
+                layer
             }
         }
 
@@ -85,6 +115,9 @@ pub struct Values {
     #[command(flatten)]
     #[serde(flatten)]
     pub connection: ConnectionValues,
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub bulk: BulkValues,
 }
 
 impl Values {
@@ -93,6 +126,7 @@ impl Values {
         let mut layer = Layer::default();
         self.job.fill(&mut layer, &origin);
         self.connection.fill(&mut layer, &origin);
+        self.bulk.fill(&mut layer, &origin);
         layer
     }
 }
@@ -130,7 +164,7 @@ settings! {
     #[arg(long, value_name = "TYPE")]
     job_type => JobType,
     /// Optional fields as a JSON array in the API's format: [{"key":..,"value":..,"type":..}]
-    #[arg(long = "optional-json", value_name = "JSON")]
+    #[arg(long = "optional-json", visible_alias = "optional", value_name = "JSON")]
     optional => Optional,
     /// Optional fields, one KEY[:TYPE]=VALUE per line (variables and action inputs only; the flag is --field)
     #[arg(skip)]
@@ -188,6 +222,14 @@ settings! {
     /// Proxy URL for the request [default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, honouring NO_PROXY]
     #[arg(long, value_name = "URL")]
     proxy => Proxy,
+    /// Accept an endpoint URL whose path is not /webhook/company/ID/cicd_job (a relay that rewrites paths)
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    any_endpoint_path => AnyEndpointPath,
+    }
+    bulk {
+    /// Jobs in flight at once (1 to 64), each on its own keep-alive connection [default: 4]
+    #[arg(long, value_name = "N")]
+    concurrency => Concurrency,
     }
 }
 
@@ -234,6 +276,104 @@ impl Stack {
     pub fn layers(&self) -> &[Layer] {
         &self.layers
     }
+}
+
+/// How a payload field is written in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonType {
+    String,
+    Integer,
+}
+
+/// Whether the API needs a payload field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Required,
+    /// At least one field of the group must be set (`repo_id` / `repo_name`).
+    OneOfRepo,
+    Optional,
+}
+
+/// One field of the Custom CD payload.
+#[derive(Debug, Clone, Copy)]
+pub struct PayloadField {
+    pub key: Key,
+    pub json: JsonType,
+    pub need: Need,
+}
+
+impl PayloadField {
+    /// The name in the JSON body, which is also the CSV column and the action input.
+    pub fn name(&self) -> &'static str {
+        self.key.name()
+    }
+}
+
+/// The payload's scalar fields, in the order the body writes them; `optional` is the list of
+/// optional fields (see `optional`). This is the one list of payload fields: stored payloads and
+/// CSV columns are read by it, provenance is printed by it, and tests hold `Payload`, action.yml,
+/// the GitLab template and README to it.
+pub const PAYLOAD_FIELDS: &[PayloadField] = &[
+    PayloadField { key: Key::JobId, json: JsonType::String, need: Need::Required },
+    PayloadField { key: Key::CommitSha, json: JsonType::String, need: Need::Required },
+    PayloadField { key: Key::ServiceId, json: JsonType::Integer, need: Need::Required },
+    PayloadField { key: Key::JobStartTime, json: JsonType::Integer, need: Need::Required },
+    PayloadField { key: Key::JobDuration, json: JsonType::Integer, need: Need::Required },
+    PayloadField { key: Key::Status, json: JsonType::String, need: Need::Required },
+    PayloadField { key: Key::RepoId, json: JsonType::String, need: Need::OneOfRepo },
+    PayloadField { key: Key::RepoName, json: JsonType::String, need: Need::OneOfRepo },
+    PayloadField { key: Key::TriggeredBy, json: JsonType::String, need: Need::Optional },
+    PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional },
+];
+
+/// The body's list of optional fields, beside [`PAYLOAD_FIELDS`].
+pub const OPTIONAL_FIELD: &str = "optional";
+
+/// Variable spellings accepted besides `CUSTOMCD_<NAME>`. The flags are `--field` and
+/// `--optional-json`, so the naming rule promises `CUSTOMCD_FIELD` and `CUSTOMCD_OPTIONAL_JSON`;
+/// `CUSTOMCD_FIELDS` and `CUSTOMCD_OPTIONAL` shipped first and stay the canonical names.
+pub const VAR_ALIASES: &[(&str, Key)] = &[("CUSTOMCD_FIELD", Key::Fields), ("CUSTOMCD_OPTIONAL_JSON", Key::Optional)];
+
+/// `CUSTOMCD_*` variables that are not settings of the binary but of the packaging around it (the
+/// GitLab component and the Jenkins step set them in the job's environment), so they are not
+/// misspellings.
+const PACKAGING_VARS: &[&str] = &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL", "CUSTOMCD_MATRIX"];
+const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
+
+/// Whether a setting has an action input. The token file does not (the action takes the secret
+/// itself), nor does the bulk senders' concurrency (the action reports one job).
+pub fn has_input(key: Key) -> bool {
+    !matches!(key, Key::TokenFile | Key::Concurrency)
+}
+
+/// A warning for each `CUSTOMCD_*` variable that names no setting, with the closest known name:
+/// a misspelled variable is otherwise silently ignored and the user only hears that the setting
+/// is missing.
+pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let known: Vec<String> =
+        Key::ALL.iter().map(|k| var_name(*k)).chain(VAR_ALIASES.iter().map(|(n, _)| (*n).to_owned())).collect();
+    let mut warnings = Vec::new();
+    for name in names {
+        let Some(rest) = name.strip_prefix("CUSTOMCD_") else { continue };
+        if rest.is_empty()
+            || known.iter().any(|k| k == name)
+            || PACKAGING_VARS.contains(&name)
+            || PACKAGING_PREFIXES.iter().any(|p| name.starts_with(p))
+        {
+            continue;
+        }
+        let closest = known
+            .iter()
+            .map(|k| (strsim::jaro_winkler(k, name), k))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .filter(|(score, _)| *score > 0.8)
+            .map(|(_, k)| format!("; did you mean {k}?"))
+            .unwrap_or_default();
+        warnings.push(format!(
+            "the variable {name} is not a customcd setting and is ignored{closest} (customcd env lists the settings)"
+        ));
+    }
+    warnings
 }
 
 /// `--service-id` for `service_id`.

@@ -358,10 +358,30 @@ fn the_endpoint_can_be_built_from_server_port_and_company() {
     let rx = Receiver::ok();
     report(&repo.dir, &rx)
         .env_remove("CUSTOMCD_URL")
-        .args(["--server", "http://127.0.0.1", "--port", &rx.port.to_string(), "--company-id", "acme-co"])
+        .args(["--server", "http://127.0.0.1", "--port", &rx.port.to_string(), "--company-id", "77"])
         .assert()
         .success();
-    assert_eq!(rx.only_request().path, "/webhook/company/acme-co/cicd_job");
+    assert_eq!(rx.only_request().path, "/webhook/company/77/cicd_job");
+}
+
+#[test]
+fn an_endpoint_that_is_not_the_webhook_is_refused_before_sending() {
+    let repo = Repo::new();
+    let rx = Receiver::ok();
+    let out = report(&repo.dir, &rx)
+        .env_remove("CUSTOMCD_URL")
+        .args(["--server", "http://127.0.0.1", "--port", &rx.port.to_string(), "--company-id", "acme-co"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert!(all_output(&out).contains("company_id = \"acme-co\""), "{}", all_output(&out));
+    let url = format!("http://127.0.0.1:{}/api/v2/jobs", rx.port);
+    let out = report(&repo.dir, &rx).env("CUSTOMCD_URL", &url).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(all_output(&out).contains("/webhook/company/ID/cicd_job"), "{}", all_output(&out));
+    assert!(rx.requests().is_empty(), "nothing was sent");
+    report(&repo.dir, &rx).env("CUSTOMCD_URL", &url).arg("--any-endpoint-path").assert().success();
+    assert_eq!(rx.only_request().path, "/api/v2/jobs");
 }
 
 #[test]

@@ -17,7 +17,7 @@ use crate::source::{Source, Sourced};
 use crate::values::{Key, Layer};
 
 /// What a CI system tells about the running job.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub struct Ci {
     /// The system's display name, e.g. "GitHub Actions".
     pub system: &'static str,

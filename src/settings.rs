@@ -1,0 +1,421 @@
+//! The one resolved settings value: every command reads its sources once (`config`), and this
+//! module turns them into typed values that remember where they came from. Commands start from
+//! [`Settings`] and never read a raw key, so a rule (what `dry_run` means, the range of
+//! `concurrency`, the spool's place) is written once and holds for every command.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ci::Ci;
+use crate::config::{self, Flags, Gathered, Sources};
+use crate::endpoint::{self, Connection, Endpoint};
+use crate::env::Env;
+use crate::error::{self, Error, Problem};
+use crate::github_io;
+use crate::output;
+use crate::source::{Source, Sourced};
+use crate::spool;
+use crate::values::{flag_name, var_name, Key, Layer, Stack};
+
+/// The total time for all attempts at one job, when `deadline` is not set.
+pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+/// Jobs in flight at once for the bulk senders, when `concurrency` is not set.
+pub const DEFAULT_CONCURRENCY: usize = 4;
+/// The most jobs in flight at once: more connections buy nothing from one webhook.
+pub const MAX_CONCURRENCY: usize = 64;
+
+/// The command being run, which decides what its settings must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    Report,
+    Env,
+    Start,
+    Send,
+    /// `backfill`; `send` is true with `--send`.
+    Backfill {
+        send: bool,
+    },
+}
+
+impl Command {
+    /// Whether the command posts jobs (unless it is a dry run).
+    fn sends(self) -> bool {
+        matches!(self, Command::Report | Command::Send | Command::Backfill { send: true })
+    }
+}
+
+/// Every setting a command uses, typed, each with its source.
+pub struct Settings {
+    pub command: Command,
+    /// The CI system, when one was detected.
+    pub ci: Option<Ci>,
+    /// Validate and print; send nothing. The same in every command.
+    pub dry_run: Sourced<bool>,
+    /// Whether a refused or failed delivery fails the command (invalid input always does).
+    pub fail_on_error: Sourced<bool>,
+    /// Keep a copy of every delivered payload in the spool.
+    pub spool_always: Sourced<bool>,
+    /// Whether CI context is added as optional fields.
+    pub ci_fields: Sourced<bool>,
+    /// Total time for all attempts at one job.
+    pub deadline: Sourced<Duration>,
+    /// Jobs in flight at once (`send`, `backfill --send`).
+    pub concurrency: Sourced<usize>,
+    /// Where undelivered jobs are kept.
+    pub spool_dir: Sourced<PathBuf>,
+    /// The checked endpoint, token and transport: present whenever the command will send.
+    pub connection: Option<Connection>,
+    /// The endpoint that would be used, or why there is none (for the dry run and `env`).
+    pub endpoint: Result<Endpoint, String>,
+    /// Where the token would come from, when one is set (never the token itself).
+    pub token_source: Option<Source>,
+    /// The single job's sources (`report`, `env`).
+    pub job: Option<Gathered>,
+    /// The settings that apply to every job of a backfill (service, job type, repository).
+    pub template: Stack,
+    /// The repository to read (`--repo`), when set.
+    pub repo: Option<Sourced<PathBuf>>,
+    /// Things the user should know that do not stop the command.
+    pub warnings: Vec<String>,
+    /// Problems that stop nothing because the command only shows them (`env`).
+    pub problems: Vec<Problem>,
+}
+
+impl Settings {
+    /// Reads every source once and resolves it; every problem found is returned at once.
+    pub fn resolve(command: Command, flags: Flags, env: &Env, cwd: PathBuf, now: i64) -> Result<Settings, Error> {
+        let sources = config::read(flags, env)?;
+        let mut problems = Vec::new();
+        let stack = sources.stack.clone();
+        let github = sources.ci.as_ref().is_some_and(|c| c.github_like);
+        // Output follows the CI system from the first line on, and the token is masked in the
+        // GitHub log before any line that could hold it.
+        output::set_github(github);
+
+        let dry_run = boolean(&stack, Key::DryRun, false, &mut problems);
+        let fail_on_error = boolean(&stack, Key::FailOnError, true, &mut problems);
+        let spool_always = boolean(&stack, Key::SpoolAlways, false, &mut problems);
+        let ci_fields = boolean(&stack, Key::CiFields, true, &mut problems);
+        let deadline = number(&stack, Key::Deadline, (1, u64::from(u32::MAX)), "seconds", &mut problems)
+            .map_or(Sourced::new(DEFAULT_DEADLINE, default("60 seconds")), |s| s.map(Duration::from_secs));
+        let concurrency = number(&stack, Key::Concurrency, (1, MAX_CONCURRENCY as u64), "jobs", &mut problems)
+            .map_or(Sourced::new(DEFAULT_CONCURRENCY, default("4")), |s| {
+                s.map(|n| usize::try_from(n).unwrap_or(DEFAULT_CONCURRENCY))
+            });
+        let spool_dir = match stack.get(Key::SpoolDir) {
+            Some(v) => v.clone().map(|d| PathBuf::from(d.trim())),
+            None => spool::default_dir(sources.ci.as_ref(), env, &cwd),
+        };
+        let repo = stack.get(Key::Repo).map(|r| r.clone().map(|p| PathBuf::from(p.trim())));
+
+        let switches = endpoint::Switches {
+            allow_http: boolean(&stack, Key::AllowHttp, false, &mut problems).value,
+            any_path: boolean(&stack, Key::AnyEndpointPath, false, &mut problems).value,
+            platform_roots: boolean(&stack, Key::PlatformRoots, false, &mut problems).value,
+        };
+        // The endpoint is checked whenever one is given, so that a dry run catches a bad URL; a
+        // missing endpoint or token only matters when the command is about to send.
+        let will_send = command.sends() && !dry_run.value;
+        let conn = endpoint::resolve(&stack, env, switches, will_send, &mut problems);
+
+        let job = match command {
+            Command::Report | Command::Env => Some(config::gather(
+                Sources {
+                    stack: sources.stack,
+                    optional: sources.optional,
+                    ci: sources.ci.clone(),
+                    warnings: Vec::new(),
+                },
+                env,
+                repo.as_ref().map_or(cwd, |r| r.value.clone()),
+                now,
+            )),
+            _ => None,
+        };
+        let mut warnings = sources.warnings;
+        warnings.extend(conn.warnings);
+
+        let settings = Settings {
+            command,
+            ci: sources.ci,
+            dry_run,
+            fail_on_error,
+            spool_always,
+            ci_fields,
+            deadline,
+            concurrency,
+            spool_dir,
+            connection: conn.connection,
+            endpoint: conn.endpoint,
+            token_source: conn.token_source,
+            job,
+            template: template(&stack),
+            repo,
+            warnings,
+            problems: Vec::new(),
+        };
+        if let (true, Some(c)) = (github, &settings.connection) {
+            github_io::mask(c.token.expose_for_masking());
+        }
+        if problems.is_empty() {
+            Ok(settings)
+        } else if command == Command::Env {
+            // `env` shows what is wrong instead of stopping at it.
+            let mut settings = settings;
+            settings.problems = problems;
+            Ok(settings)
+        } else if command == Command::Start {
+            // `start` only records a time: a setting it does not use must not fail the job.
+            let mut settings = settings;
+            settings.warnings.extend(problems.iter().map(|p| format!("{p} (ignored by customcd start)")));
+            Ok(settings)
+        } else {
+            // A misspelled variable is often why a setting is missing: say so beside the problems.
+            settings.announce();
+            Err(Error::Invalid(problems))
+        }
+    }
+
+    /// Whether this run is on GitHub Actions (or a runner that imitates it).
+    pub fn github(&self) -> bool {
+        self.ci.as_ref().is_some_and(|c| c.github_like)
+    }
+
+    /// Prints the warnings gathered while resolving, once.
+    pub fn announce(&self) {
+        for w in &self.warnings {
+            output::warn(w);
+        }
+        if let Some(c) = &self.connection {
+            if c.token_from_flag {
+                output::warn("the token was given with --token, which other processes on this machine can read; prefer CUSTOMCD_TOKEN or --token-file");
+            }
+        }
+    }
+
+    /// The endpoint and token as a dry run or `env` shows them: what would be used, or plainly
+    /// what is missing.
+    pub fn connection_lines(&self) -> Vec<String> {
+        let mut lines = vec![match &self.endpoint {
+            Ok(e) => format!("endpoint  {}  ({})", crate::remote::redact(&e.url), e.source),
+            Err(why) => format!("endpoint  not set: {why}"),
+        }];
+        lines.push(match &self.token_source {
+            Some(s) => format!("token     set ({s})"),
+            None => format!(
+                "token     not set: set {} (or pass {} PATH) before sending",
+                var_name(Key::Token),
+                flag_name(Key::TokenFile)
+            ),
+        });
+        lines
+    }
+
+    /// The command that resends a spooled file. Settings given as flags are not in the
+    /// environment of a later `customcd send`, so the hint names them.
+    pub fn resend_hint(&self, path: &std::path::Path) -> String {
+        let from_flag = |s: &Source| matches!(s, Source::Flag(_)) || s.to_string().contains("flag --");
+        let mut flags = Vec::new();
+        if let Ok(e) = &self.endpoint {
+            if from_flag(&e.source) {
+                flags.push(format!("the endpoint ({} or {})", flag_name(Key::Url), var_name(Key::Url)));
+            }
+        }
+        if self.token_source.as_ref().is_some_and(from_flag) {
+            flags.push(format!("the token ({} or {})", flag_name(Key::TokenFile), var_name(Key::Token)));
+        }
+        let command = format!("customcd send {}", path.display());
+        if flags.is_empty() {
+            command
+        } else {
+            format!("{command}, giving it {} as this run had them from flags", flags.join(" and "))
+        }
+    }
+
+    /// The outcome of a delivery, judged by `fail_on_error` the same way in every command: a
+    /// refused or failed delivery fails the command unless it is off; invalid input always does.
+    pub fn judge(&self, result: Result<(), Error>) -> Result<(), Error> {
+        match result {
+            Err(e @ (Error::Delivery(_) | Error::Refused { .. })) if !self.fail_on_error.value => {
+                output::warn(&format!(
+                    "{e:#} ({} is false ({}), so this does not fail)",
+                    Key::FailOnError.name(),
+                    self.fail_on_error.source
+                ));
+                Ok(())
+            }
+            other => other,
+        }
+    }
+}
+
+fn default(how: &str) -> Source {
+    Source::Default(how.to_owned())
+}
+
+/// A yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case.
+fn boolean(stack: &Stack, key: Key, fallback: bool, problems: &mut Vec<Problem>) -> Sourced<bool> {
+    let Some(v) = stack.get(key) else {
+        return Sourced::new(fallback, default(if fallback { "true" } else { "false" }));
+    };
+    let word = |t: &str| match t.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "1" | "on" => Some(true),
+        "false" | "no" | "0" | "off" => Some(false),
+        _ => None,
+    };
+    error::read(
+        v,
+        key.name(),
+        word,
+        "must be true or false",
+        format!("set {} to true or false", setting_names(key)),
+        problems,
+    )
+    .unwrap_or_else(|| Sourced::new(fallback, v.source.clone()))
+}
+
+/// A whole number within `range` (inclusive), when set.
+fn number(stack: &Stack, key: Key, range: (u64, u64), unit: &str, problems: &mut Vec<Problem>) -> Option<Sourced<u64>> {
+    let v = stack.get(key)?;
+    error::read(
+        v,
+        key.name(),
+        |t| t.parse::<u64>().ok().filter(|n| (range.0..=range.1).contains(n)),
+        format!("must be a whole number of {unit} from {} to {}", range.0, range.1),
+        format!("e.g. {} {}", flag_name(key), range.0.max(4).min(range.1)),
+        problems,
+    )
+}
+
+/// `--flag or CUSTOMCD_FLAG`, for fixes.
+fn setting_names(key: Key) -> String {
+    format!("{} or {}", flag_name(key), var_name(key))
+}
+
+/// What applies to every job of a backfill: a `CUSTOMCD_COMMIT_SHA` left in the environment must
+/// not stamp one commit on all of history, so only these keys are kept.
+fn template(stack: &Stack) -> Stack {
+    let mut layer = Layer::default();
+    for key in [Key::ServiceId, Key::JobType, Key::RepoId, Key::RepoName] {
+        if let Some(v) = stack.get(key) {
+            layer.set(key, v.clone());
+        }
+    }
+    let mut template = Stack::default();
+    template.push(layer);
+    template
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+
+    fn resolve(command: Command, flags: Flags, pairs: &[(&str, &str)]) -> Result<Settings, Error> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Settings::resolve(command, flags, &env(pairs), dir.path().to_path_buf(), 1_700_000_000)
+    }
+
+    fn problems(r: Result<Settings, Error>) -> Vec<Problem> {
+        match r {
+            Err(Error::Invalid(p)) => p,
+            Err(e) => panic!("expected invalid settings, got {e:#}"),
+            Ok(_) => panic!("expected invalid settings, got valid ones"),
+        }
+    }
+
+    #[test]
+    fn dry_run_from_a_variable_holds_for_a_backfill_that_sends() {
+        let s = resolve(Command::Backfill { send: true }, Flags::default(), &[("CUSTOMCD_DRY_RUN", "true")])
+            .expect("a dry run needs no endpoint");
+        assert!(s.dry_run.value);
+        assert!(s.connection.is_none(), "a dry run has no connection to send with");
+        assert_eq!(s.dry_run.source.to_string(), "variable CUSTOMCD_DRY_RUN");
+    }
+
+    #[test]
+    fn concurrency_has_one_rule_for_every_command() {
+        for command in [Command::Send, Command::Backfill { send: true }] {
+            let p = problems(resolve(
+                command,
+                Flags::default(),
+                &[("CUSTOMCD_CONCURRENCY", "65"), ("CUSTOMCD_DRY_RUN", "1")],
+            ));
+            assert!(p.iter().any(|p| p.field == "concurrency" && p.rule.contains("from 1 to 64")), "{p:?}");
+        }
+        let s = resolve(Command::Send, Flags::default(), &[("CUSTOMCD_CONCURRENCY", "64"), ("CUSTOMCD_DRY_RUN", "1")])
+            .expect("64 is allowed");
+        assert_eq!(s.concurrency.value, 64);
+    }
+
+    #[test]
+    fn a_command_that_sends_needs_an_endpoint_and_a_token() {
+        let p = problems(resolve(Command::Send, Flags::default(), &[]));
+        assert!(p.iter().any(|p| p.field == "url"), "{p:?}");
+        assert!(p.iter().any(|p| p.field == "token"), "{p:?}");
+    }
+
+    #[test]
+    fn fail_on_error_false_turns_a_refusal_into_a_warning_in_every_command() {
+        for command in [Command::Report, Command::Send, Command::Backfill { send: true }] {
+            let s =
+                resolve(command, Flags::default(), &[("CUSTOMCD_FAIL_ON_ERROR", "false"), ("CUSTOMCD_DRY_RUN", "1")])
+                    .expect("valid");
+            assert!(s.judge(Err(Error::Refused { status: 400, message: "no".into() })).is_ok());
+            assert!(s.judge(Err(Error::Invalid(Vec::new()))).is_err(), "invalid input still fails");
+        }
+    }
+
+    #[test]
+    fn aliases_are_read_and_named_as_the_user_spelled_them() {
+        let s = resolve(Command::Env, Flags::default(), &[("CUSTOMCD_FIELD", "a=1"), ("CUSTOMCD_OPTIONAL_JSON", "[]")])
+            .expect("valid");
+        let job = s.job.expect("env gathers the job");
+        assert_eq!(
+            job.stack.get(Key::Fields).map(|v| v.source.to_string()).as_deref(),
+            Some("variable CUSTOMCD_FIELD")
+        );
+        assert_eq!(
+            job.stack.get(Key::Optional).map(|v| v.source.to_string()).as_deref(),
+            Some("variable CUSTOMCD_OPTIONAL_JSON")
+        );
+    }
+
+    #[test]
+    fn a_misspelled_variable_is_named_with_the_closest_setting() {
+        let s = resolve(Command::Env, Flags::default(), &[("CUSTOMCD_SERVICEID", "42")]).expect("valid");
+        assert!(
+            s.warnings
+                .iter()
+                .any(|w| w.contains("CUSTOMCD_SERVICEID") && w.contains("did you mean CUSTOMCD_SERVICE_ID?")),
+            "{:?}",
+            s.warnings
+        );
+    }
+
+    #[test]
+    fn start_never_fails_on_a_setting_it_does_not_use() {
+        let s = resolve(Command::Start, Flags::default(), &[("CUSTOMCD_DEADLINE", "soon")]).expect("start goes on");
+        assert!(s.warnings.iter().any(|w| w.contains("deadline") && w.contains("ignored")), "{:?}", s.warnings);
+    }
+
+    #[test]
+    fn yes_no_settings_accept_the_usual_words() {
+        let stack = |v: &str| {
+            let mut layer = Layer::default();
+            layer.set(Key::DryRun, Sourced::new(v.to_owned(), Source::Var("CUSTOMCD_DRY_RUN".into())));
+            let mut s = Stack::default();
+            s.push(layer);
+            s
+        };
+        let mut p = Vec::new();
+        assert!(boolean(&stack("TRUE"), Key::DryRun, false, &mut p).value);
+        assert!(!boolean(&stack("0"), Key::DryRun, true, &mut p).value);
+        assert!(p.is_empty());
+        boolean(&stack("maybe"), Key::DryRun, false, &mut p);
+        assert_eq!(p.len(), 1);
+    }
+}

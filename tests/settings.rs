@@ -1,0 +1,170 @@
+//! One settings value for every command: the rules that had drifted apart between `report`,
+//! `send` and `backfill` now hold the same everywhere, checked through the real binary.
+
+mod common;
+
+use common::*;
+
+/// A repository with one tag, for backfills.
+fn tagged_repo() -> Repo {
+    let repo = Repo::init(&[], Some("https://github.com/acme/app.git"));
+    git(&repo.dir, &["tag", "v1.0.0"]);
+    repo
+}
+
+#[test]
+fn a_backfill_that_would_send_sends_nothing_on_a_dry_run() {
+    let repo = tagged_repo();
+    let rx = Receiver::ok();
+    for (how, extra) in [("flag", Some("--dry-run")), ("variable", None)] {
+        let mut cmd = customcd(&repo.dir);
+        cmd.args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"])
+            .env("CUSTOMCD_URL", rx.url())
+            .env("CUSTOMCD_TOKEN", TOKEN);
+        match extra {
+            Some(flag) => {
+                cmd.arg(flag);
+            }
+            None => {
+                cmd.env("CUSTOMCD_DRY_RUN", "true");
+            }
+        }
+        let out = cmd.output().expect("runs");
+        assert!(out.status.success(), "{how}: {}", all_output(&out));
+        assert!(all_output(&out).contains("nothing was sent"), "{how}: {}", all_output(&out));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("\"job_id\":\"acme/app@v1.0.0\""), "{how}");
+    }
+    assert!(rx.requests().is_empty(), "a dry run sent {} request(s)", rx.requests().len());
+}
+
+#[test]
+fn concurrency_out_of_range_is_refused_by_send_and_backfill_alike() {
+    let repo = tagged_repo();
+    let rx = Receiver::ok();
+    let send = customcd(&repo.dir)
+        .args(["send", "--concurrency", "0", "-"])
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .write_stdin("")
+        .output()
+        .expect("runs");
+    let backfill = customcd(&repo.dir)
+        .args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"])
+        .env("CUSTOMCD_CONCURRENCY", "100")
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    for (what, out, source) in
+        [("send", &send, "flag --concurrency"), ("backfill", &backfill, "variable CUSTOMCD_CONCURRENCY")]
+    {
+        assert_eq!(out.status.code(), Some(2), "{what}: {}", all_output(out));
+        assert!(all_output(out).contains("from 1 to 64"), "{what}: {}", all_output(out));
+        assert!(all_output(out).contains(source), "{what}: {}", all_output(out));
+    }
+    assert!(rx.requests().is_empty());
+}
+
+#[test]
+fn send_with_fail_on_error_false_warns_and_keeps_the_job_like_report() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let rx = Receiver::start(Reply::new(400, "{\"error\":\"nope\"}"));
+    let file = dir.path().join("job.json");
+    let body = r#"{"job_id":"1","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":5,"status":"Succeeded","repo_name":"acme/app"}"#;
+    std::fs::write(&file, body).expect("write");
+    let out = customcd(dir.path())
+        .args(["send", "--fail-on-error=false"])
+        .arg(&file)
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(all_output(&out).contains("fail_on_error is false"), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 1, "the job was tried");
+    assert!(file.exists(), "a refused job is kept for a later send");
+    let strict = customcd(dir.path())
+        .arg("send")
+        .arg(&file)
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    assert_eq!(strict.status.code(), Some(3), "without the flag a refusal fails: {}", all_output(&strict));
+}
+
+#[test]
+fn the_promised_variable_spellings_work_and_a_misspelling_is_named() {
+    let repo = Repo::new();
+    let out = customcd(&repo.dir)
+        .args(["report", "--dry-run", "--status", "success", "--job-start-time", "1704018030"])
+        .env("CUSTOMCD_SERVICEID", "42")
+        .env("CUSTOMCD_FIELD", "region=eu")
+        .env("CUSTOMCD_OPTIONAL_JSON", r#"[{"key":"tier","value":1,"type":"integer"}]"#)
+        .output()
+        .expect("runs");
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(2), "service_id is still missing: {text}");
+    assert!(text.contains("CUSTOMCD_SERVICEID") && text.contains("did you mean CUSTOMCD_SERVICE_ID?"), "{text}");
+    let out = customcd(&repo.dir)
+        .args(["report", "--dry-run", "--status", "success", "--job-start-time", "1704018030", "--service-id", "4"])
+        .env("CUSTOMCD_FIELD", "region=eu")
+        .env("CUSTOMCD_OPTIONAL_JSON", r#"[{"key":"tier","value":1,"type":"integer"}]"#)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", all_output(&out));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the dry run prints the JSON body");
+    let keys: Vec<&str> =
+        body["optional"].as_array().expect("optional fields").iter().filter_map(|f| f["key"].as_str()).collect();
+    assert!(keys.contains(&"region") && keys.contains(&"tier"), "{body}");
+}
+
+#[test]
+fn an_unknown_flag_gets_a_suggestion() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let out = customcd(dir.path()).args(["report", "--servce-id", "4"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(all_output(&out).contains("--service-id"), "{}", all_output(&out));
+    let out = customcd(dir.path()).args(["reprot"]).output().expect("runs");
+    assert!(all_output(&out).contains("report"), "{}", all_output(&out));
+}
+
+#[test]
+fn a_dry_run_says_where_it_would_send_and_what_is_missing() {
+    let repo = Repo::new();
+    let args = ["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"];
+    let out = customcd(&repo.dir).args(args).output().expect("runs");
+    assert!(out.status.success(), "{}", all_output(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("endpoint  not set"), "{err}");
+    assert!(err.contains("token     not set"), "{err}");
+    let out = customcd(&repo.dir)
+        .args(args)
+        .env("CUSTOMCD_URL", "https://allstacks.example/webhook/company/9/cicd_job")
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("endpoint  https://allstacks.example/webhook/company/9/cicd_job  (variable CUSTOMCD_URL)"),
+        "{err}"
+    );
+    assert!(err.contains("token     set (variable CUSTOMCD_TOKEN)"), "{err}");
+    assert!(!all_output(&out).contains(TOKEN));
+}
+
+#[test]
+fn the_resend_hint_names_the_settings_that_came_from_flags() {
+    let repo = Repo::new();
+    let rx = Receiver::start(Reply::new(503, "down"));
+    let out = report(&repo.dir, &rx)
+        .env_remove("CUSTOMCD_URL")
+        .args(["--url", &rx.url(), "--deadline", "1", "--spool-dir"])
+        .arg(repo.dir.join("spool"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(4), "{}", all_output(&out));
+    let text = all_output(&out);
+    assert!(text.contains("customcd send "), "{text}");
+    assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");
+}
