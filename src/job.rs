@@ -599,6 +599,19 @@ mod tests {
                 .expect_err("too many");
         assert!(p[0].rule.contains("at most 20"), "{}", p[0]);
     }
+    #[test]
+    fn the_body_has_exactly_the_payload_fields_of_the_table() {
+        let mut pairs = valid();
+        pairs.extend([(Key::RepoName, "acme/app"), (Key::TriggeredBy, "me"), (Key::JobType, "deploy")]);
+        let job = run(&pairs).expect("valid");
+        let body: serde_json::Value = serde_json::from_str(&job.body()).expect("JSON");
+        let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+        let mut want: Vec<&str> = crate::values::PAYLOAD_FIELDS.iter().map(|f| f.name()).collect();
+        want.sort_unstable();
+        let mut keys = keys;
+        keys.sort_unstable();
+        assert_eq!(keys, want, "Payload and PAYLOAD_FIELDS disagree");
+    }
 }
 
 #[cfg(test)]

@@ -457,4 +457,102 @@ mod tests {
         assert_eq!(v.connection.dry_run.as_deref(), Some("true"));
         assert_eq!(v.job.status, None);
     }
+
+    /// The repository's own files, next to Cargo.toml.
+    fn repo_file(name: &str) -> String {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(name);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+    }
+
+    fn yaml(name: &str) -> yaml_rust2::Yaml {
+        let docs = yaml_rust2::YamlLoader::load_from_str(&repo_file(name)).expect("valid YAML");
+        docs.into_iter().next().expect("one document at least")
+    }
+
+    fn input_names(doc: &yaml_rust2::Yaml, path: &[&str]) -> Vec<String> {
+        let mut node = doc;
+        for p in path {
+            node = &node[*p];
+        }
+        node.as_hash().expect("an inputs map").keys().filter_map(|k| k.as_str().map(str::to_owned)).collect()
+    }
+
+    #[test]
+    fn the_action_has_an_input_for_every_setting_that_makes_sense_in_an_action() {
+        let mut have = input_names(&yaml("action.yml"), &["inputs"]);
+        let mut want: Vec<String> = Key::ALL.iter().filter(|k| has_input(**k)).map(|k| k.name().to_owned()).collect();
+        have.sort();
+        want.sort();
+        assert_eq!(have, want, "action.yml's inputs and the settings table disagree");
+    }
+
+    #[test]
+    fn the_gitlab_component_inputs_are_settings_or_its_own_packaging() {
+        for input in input_names(&yaml("templates/customcd.yml"), &["spec", "inputs"]) {
+            let is_setting = Key::ALL.iter().any(|k| k.name() == input);
+            let packaging = PACKAGING_VARS.contains(&format!("CUSTOMCD_{}", input.to_ascii_uppercase()).as_str());
+            // `stage` is GitLab's own job keyword, which the component passes through.
+            assert!(
+                is_setting || packaging || input == "stage",
+                "component input {input} is neither a setting nor packaging"
+            );
+        }
+    }
+
+    /// The rows of README's option tables (those whose header starts with `| setting |`).
+    fn readme_rows() -> Vec<Vec<String>> {
+        let readme = repo_file("README.md");
+        let options = readme.split("\n## Options").nth(1).expect("README has an Options section");
+        let options = options.split("\n## ").next().unwrap_or(options);
+        let mut rows = Vec::new();
+        let mut in_table = false;
+        for line in options.lines() {
+            if line.starts_with("| setting |") {
+                in_table = true;
+                continue;
+            }
+            if !line.starts_with('|') {
+                in_table = false;
+                continue;
+            }
+            if in_table && !line.starts_with("|---") {
+                rows.push(line.trim_matches('|').split(" | ").map(|c| c.trim().to_owned()).collect());
+            }
+        }
+        rows
+    }
+
+    #[test]
+    fn readme_documents_every_setting_once_with_its_flag_variable_and_input() {
+        let rows = readme_rows();
+        for key in Key::ALL {
+            let matching: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == format!("`{}`", key.name())).collect();
+            assert_eq!(matching.len(), 1, "README's option tables should have one row for {}", key.name());
+            let row = matching[0];
+            assert_eq!(row.len(), 5, "row for {}: setting | flag | variable | action input | default", key.name());
+            assert!(row[1].contains(&format!("`{}", flag_name(*key))), "README's flag for {}: {}", key.name(), row[1]);
+            assert!(
+                row[2].contains(&format!("`{}", var_name(*key))),
+                "README's variable for {}: {}",
+                key.name(),
+                row[2]
+            );
+            if has_input(*key) {
+                assert_eq!(row[3], format!("`{}`", key.name()), "README's action input for {}", key.name());
+            } else {
+                assert!(row[3].starts_with('—'), "README names an input for {}, which has none", key.name());
+            }
+        }
+        assert_eq!(rows.len(), Key::ALL.len(), "README's option tables have rows for unknown settings");
+    }
+
+    #[test]
+    fn every_documented_alias_names_a_setting_with_another_spelling() {
+        for (alias, key) in VAR_ALIASES {
+            assert_ne!(*alias, var_name(*key));
+            let rows = readme_rows();
+            let row = rows.iter().find(|r| r[0] == format!("`{}`", key.name())).expect("documented");
+            assert!(row[2].contains(alias), "README documents the alias {alias}");
+        }
+    }
 }
