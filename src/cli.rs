@@ -3,9 +3,9 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Flags;
-use crate::records::Format;
-use crate::values::{BulkValues, ConnectionValues, JobValues, Values};
+use crate::bulk::records::Format;
+use crate::settings::names::{BulkValues, ConnectionValues, JobValues, Values};
+use crate::settings::sources::Flags;
 
 const AFTER_HELP: &str = "\
 Every flag --some-name can also be set as the variable CUSTOMCD_SOME_NAME (flags win; empty values

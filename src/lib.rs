@@ -3,43 +3,27 @@
 //! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
 //! modules with one job each.
 
-pub mod backfill;
 pub mod bulk;
-pub mod checkpoint;
 pub mod ci;
 pub mod cli;
-pub mod config;
+pub mod cmd;
 pub mod delivery;
-pub mod endpoint;
 pub mod env;
-pub mod epoch;
 pub mod error;
 pub mod git;
-pub mod github_io;
-pub mod http;
 pub mod job;
-pub mod json_diag;
-pub mod optional;
 pub mod output;
-pub mod records;
-pub mod remote;
-pub mod report;
 pub mod secret;
-pub mod send;
 pub mod settings;
-pub mod source;
-pub mod spool;
-pub mod start;
-pub mod status;
-pub mod transport;
-pub mod values;
 
 use anyhow::Context;
 
 use crate::cli::{Cli, Command};
-use crate::config::Flags;
+use crate::cmd::{backfill, report, send, start};
 use crate::env::Env;
 use crate::error::Error;
+use crate::job::epoch;
+use crate::settings::sources::Flags;
 use crate::settings::{Command as Kind, Settings};
 
 /// Runs one command with the given environment. Every command starts from the one resolved

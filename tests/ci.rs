@@ -11,7 +11,7 @@ use serde_json::json;
 /// Reads a GitHub file-command file back into name/value pairs.
 fn file_commands(path: &Path) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(path).unwrap_or_default();
-    customcd::github_io::parse_file_commands(&text)
+    customcd::output::github::parse_file_commands(&text)
 }
 
 fn value_of(pairs: &[(String, String)], name: &str) -> Option<String> {

@@ -90,7 +90,7 @@ fn retry_lines(run: &Run) -> Vec<&str> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 1. The fault server itself.
+// The fault server itself.
 
 #[test]
 fn the_fault_server_follows_its_script_and_records_every_request() {
@@ -140,7 +140,7 @@ fn the_fault_server_follows_its_script_and_records_every_request() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 2-5. Retries, Retry-After, resets, the deadline.
+// Retries, Retry-After, resets, the deadline.
 
 #[test]
 fn two_503s_then_200_is_a_success_after_three_identical_requests_and_two_retry_lines() {
@@ -239,7 +239,7 @@ fn a_server_slower_than_the_deadline_fails_with_exit_4_and_the_payload_is_spoole
 }
 
 // ---------------------------------------------------------------------------------------------
-// 6-7. Refusals and redirects are final.
+// Refusals and redirects are final.
 
 #[test]
 fn a_401_or_403_is_not_retried_exits_3_and_says_the_token_was_refused_without_showing_it() {
@@ -296,7 +296,7 @@ fn a_huge_answer_is_read_only_in_part_and_the_output_stays_short() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 8-10. The spool and `customcd send`.
+// The spool and `customcd send`.
 
 #[test]
 fn server_down_spools_then_send_delivers_exactly_once_and_empties_the_spool() {
@@ -405,7 +405,7 @@ fn fail_on_error_false_turns_a_delivery_failure_into_a_warning_but_still_spools(
 }
 
 // ---------------------------------------------------------------------------------------------
-// 11. TLS with a private CA.
+// TLS with a private CA.
 
 #[test]
 fn a_private_ca_is_trusted_with_ca_file_or_ssl_cert_file_and_not_without() {
@@ -480,7 +480,7 @@ fn no_flag_switches_certificate_verification_off() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// 12. Proxies.
+// Proxies.
 
 #[test]
 fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_by_the_flag() {
@@ -543,7 +543,7 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
 }
 
 // ---------------------------------------------------------------------------------------------
-// 13. No secret in anything printed or written.
+// No secret in anything printed or written.
 
 /// What a GitHub runner gives a Docker action: every input present (empty unless set).
 fn github(cmd: &mut Command, files: &Path, url: &str, token: &str) {

@@ -1,10 +1,10 @@
 //! Inputs that made a fuzz target (fuzz/, ci/fuzz.sh) fail, each kept as the smallest test that
 //! shows the same fault through the public API. A new crash gets its test here before its fix.
 
-use customcd::epoch;
+use customcd::job::epoch;
 use customcd::job::{self, Inputs};
-use customcd::source::{Source, Sourced};
-use customcd::values::{flag_name, Key, Layer, Stack};
+use customcd::settings::names::{flag_name, Key, Layer, Stack};
+use customcd::settings::source::{Source, Sourced};
 
 /// Epoch seconds from 10^11 up are read as milliseconds (see `epoch::parse_time`), so no accepted
 /// time may be there, whichever way it was written.

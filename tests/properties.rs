@@ -2,12 +2,12 @@
 //! git URL normalisation and redaction, job validation and the JSON body, and epoch parsing.
 //! Fuzzing (fuzz/, ci/fuzz.sh) looks for crashes; these state what the answers must be.
 
-use customcd::epoch::{self, TimeError};
+use customcd::git::remote;
+use customcd::job::epoch::{self, TimeError};
+use customcd::job::status::WORDS;
 use customcd::job::{self, Inputs, Job};
-use customcd::remote;
-use customcd::source::{Source, Sourced};
-use customcd::status::WORDS;
-use customcd::values::{flag_name, Key, Layer, Stack};
+use customcd::settings::names::{flag_name, Key, Layer, Stack};
+use customcd::settings::source::{Source, Sourced};
 use proptest::prelude::*;
 use serde_json::Value;
 

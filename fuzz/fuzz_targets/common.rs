@@ -1,6 +1,6 @@
 //! Invariants shared by the optional-field targets.
 
-use customcd::optional::{FieldType, OptionalField, MAX_VALUES};
+use customcd::job::optional::{FieldType, OptionalField, MAX_VALUES};
 use serde_json::Value;
 
 /// What every accepted set of optional fields must satisfy: it serializes, every list holds

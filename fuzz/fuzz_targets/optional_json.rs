@@ -3,8 +3,8 @@
 //! Never panics; when it reports no problem, the fields serialize and satisfy the contract.
 #![no_main]
 
-use customcd::optional;
-use customcd::source::{Source, Sourced};
+use customcd::job::optional;
+use customcd::settings::source::{Source, Sourced};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]

@@ -11,7 +11,7 @@
 //! and git itself would read its host differently.
 #![no_main]
 
-use customcd::remote;
+use customcd::git::remote;
 use libfuzzer_sys::fuzz_target;
 
 const SCHEMES: [&str; 6] = ["https", "http", "ssh", "git", "git+ssh", "ftp"];

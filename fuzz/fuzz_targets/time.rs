@@ -4,7 +4,7 @@
 //! draws between seconds and milliseconds), and every error has a message and a fix.
 #![no_main]
 
-use customcd::epoch;
+use customcd::job::epoch;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,9 +1,9 @@
 //! GitHub Actions, and the Gitea and Forgejo runners that imitate it.
 
 use crate::env::Env;
-use crate::remote;
-use crate::source::Sourced;
-use crate::values::Key;
+use crate::git::remote;
+use crate::settings::names::Key;
+use crate::settings::source::Sourced;
 
 use super::{Ci, Vars};
 

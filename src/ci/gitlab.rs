@@ -1,7 +1,7 @@
 //! GitLab CI.
 
 use crate::env::Env;
-use crate::values::Key;
+use crate::settings::names::Key;
 
 use super::{Ci, Vars};
 

@@ -1,8 +1,8 @@
 //! Jenkins.
 
 use crate::env::Env;
-use crate::remote;
-use crate::values::Key;
+use crate::git::remote;
+use crate::settings::names::Key;
 
 use super::{Ci, Vars};
 

@@ -13,8 +13,8 @@ mod others;
 use std::path::PathBuf;
 
 use crate::env::Env;
-use crate::source::{Source, Sourced};
-use crate::values::{Key, Layer};
+use crate::settings::names::{Key, Layer};
+use crate::settings::source::{Source, Sourced};
 
 /// What a CI system tells about the running job.
 #[derive(Default, Clone)]

@@ -1,13 +1,14 @@
 //! The other CI systems: Bitbucket, CircleCI, Azure Pipelines, Buildkite, Travis, Drone, Harness,
 //! Woodpecker, Semaphore, CodeBuild, Bitrise, AppVeyor, TeamCity and Google Cloud Build.
 //!
-//! Variables follow `shared/docs/ci-environments.md`; each reader takes what its system has.
+//! Variables follow each system's own list of predefined variables (README's "What customcd derives
+//! in CI" names them); each reader takes what its system has.
 
 use crate::env::Env;
-use crate::epoch;
-use crate::remote;
-use crate::source::Sourced;
-use crate::values::Key;
+use crate::git::remote;
+use crate::job::epoch;
+use crate::settings::names::Key;
+use crate::settings::source::Sourced;
 
 use super::{exit_code_status, Ci, Vars};
 

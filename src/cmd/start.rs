@@ -12,9 +12,9 @@ use anyhow::Context;
 
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::github_io;
 use crate::output;
-use crate::source::{Source, Sourced};
+use crate::output::github;
+use crate::settings::source::{Source, Sourced};
 
 /// The state file for this CI job, if the job has an identity.
 pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
@@ -42,17 +42,17 @@ pub fn run(env: &Env, now: i64) -> anyhow::Result<()> {
     match &ci {
         Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
             if let Some(path) = env.get("GITHUB_ENV") {
-                github_io::append(path.as_ref(), &[("CUSTOMCD_JOB_START_TIME", now.to_string())])
+                github::append(path.as_ref(), &[("CUSTOMCD_JOB_START_TIME", now.to_string())])
                     .with_context(|| format!("writing GITHUB_ENV file {path}"))?;
             }
             if let Some(path) = env.get("GITHUB_STATE") {
-                github_io::append(path.as_ref(), &[("job_start_time", now.to_string())])
+                github::append(path.as_ref(), &[("job_start_time", now.to_string())])
                     .with_context(|| format!("writing GITHUB_STATE file {path}"))?;
             }
             output::info(&format!(
                 "customcd: job start recorded for {}: {now} ({})",
                 ci.system,
-                crate::epoch::to_rfc3339(now)
+                crate::job::epoch::to_rfc3339(now)
             ));
         }
         Some(ci) => match state_file(ci, env) {

@@ -1,20 +1,20 @@
 //! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
-use crate::config::Gathered;
 use crate::delivery;
+use crate::delivery::http;
+use crate::delivery::spool;
 use crate::env::Env;
 use crate::error::{Error, Problem};
-use crate::github_io;
-use crate::http;
+use crate::git::remote;
+use crate::job::optional::{FieldType, OptionalField};
 use crate::job::{self, Inputs, Job};
-use crate::optional::{FieldType, OptionalField};
 use crate::output;
-use crate::remote;
+use crate::output::github;
+use crate::settings::names::Key;
+use crate::settings::source::Source;
+use crate::settings::sources::Gathered;
 use crate::settings::Settings;
-use crate::source::Source;
-use crate::spool;
-use crate::values::Key;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds.
 pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
@@ -165,7 +165,7 @@ fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option
         ("payload", job.body()),
         ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
     ];
-    if let Err(e) = github_io::append(path.as_ref(), &pairs) {
+    if let Err(e) = github::append(path.as_ref(), &pairs) {
         output::warn(&format!("could not write the step outputs to {path}: {e}"));
     }
 }
@@ -180,17 +180,17 @@ fn write_summary(env: &Env, job: &Job, http_status: Option<u16>, result: &Result
     };
     let mut md = format!(
         "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
-        github_io::cell(&job.job_id.value),
-        github_io::cell(&outcome)
+        github::cell(&job.job_id.value),
+        github::cell(&outcome)
     );
     for (name, value, source) in job.provenance() {
-        md.push_str(&format!("| `{name}` | {} | {} |\n", github_io::cell(&value), github_io::cell(&source)));
+        md.push_str(&format!("| `{name}` | {} | {} |\n", github::cell(&value), github::cell(&source)));
     }
     if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
         md.push_str(&format!("\n[The run]({url})\n"));
     }
     md.push('\n');
-    if let Err(e) = github_io::append_summary(path.as_ref(), &md) {
+    if let Err(e) = github::append_summary(path.as_ref(), &md) {
         output::warn(&format!("could not write the step summary to {path}: {e}"));
     }
 }

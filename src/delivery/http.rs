@@ -1,5 +1,5 @@
-//! Delivery over HTTP: the one agent, built in one place with explicit timeouts, user agent and
-//! status handling, and the POST of a job body.
+//! One HTTP request: the one agent, built in one place with explicit timeouts, user agent and
+//! status handling, and the POST of a job body. Whether to try again is `delivery`'s call.
 //!
 //! ureq's defaults are not ours: it has no timeouts, turns 4xx/5xx into errors and follows
 //! redirects. Here every status comes back as an answer for `report` to judge, and redirects are
@@ -8,9 +8,9 @@
 use std::io::Read;
 use std::time::Duration;
 
-use crate::endpoint::Connection;
 use crate::secret;
-use crate::transport::Transport;
+use crate::settings::endpoint::Connection;
+use crate::settings::transport::Transport;
 
 /// How long to wait for the TCP and TLS connection.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);

@@ -3,11 +3,12 @@
 //!
 //! One macro declares each setting once; from it come the clap flags, the serde names that envy
 //! reads from `CUSTOMCD_<NAME>` and `INPUT_<NAME>`, and the [`Key`] enum used for provenance. That
-//! keeps the three spellings from drifting apart. Nothing here validates: see `resolve`.
+//! keeps the three spellings from drifting apart. Nothing here validates: see
+//! `Settings::resolve`.
 
 use std::collections::BTreeMap;
 
-use crate::source::{Source, Sourced};
+use crate::settings::source::{Source, Sourced};
 
 macro_rules! settings {
     (

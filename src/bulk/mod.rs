@@ -2,6 +2,9 @@
 //! over keep-alive connections, with rejects written down, a checkpoint for resuming, progress,
 //! and a summary. Memory stays flat: a bounded queue sits between the reader and the workers.
 
+pub mod checkpoint;
+pub mod records;
+
 use std::fs::File;
 use std::io::{BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
@@ -11,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::checkpoint::Checkpoint;
+use crate::bulk::checkpoint::Checkpoint;
+use crate::bulk::records::{Input, Record};
+use crate::delivery::http;
 use crate::delivery::{self, Throttle};
-use crate::endpoint::Connection;
 use crate::error::Error;
-use crate::http;
 use crate::output;
-use crate::records::{self, Input, Record};
+use crate::settings::endpoint::Connection;
 
 /// How a bulk send behaves.
 pub struct Options {

@@ -10,10 +10,10 @@ use ureq::tls::{Certificate, PemItem, RootCerts};
 
 use crate::env::Env;
 use crate::error::{quote, Problem};
-use crate::remote;
+use crate::git::remote;
 use crate::secret;
-use crate::source::{Source, Sourced};
-use crate::values::{flag_name, Key, Stack};
+use crate::settings::names::{flag_name, Key, Stack};
+use crate::settings::source::{Source, Sourced};
 
 /// Where the operating system keeps its CA bundle, by distribution family.
 const SYSTEM_BUNDLES: &[&str] = &[
@@ -213,7 +213,7 @@ pub fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::Layer;
+    use crate::settings::names::Layer;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         pairs.iter().map(|(k, v)| (*k, *v)).collect()

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::source::{Source, Sourced};
+use crate::settings::source::{Source, Sourced};
 
 /// The spool directory when `spool_dir` is not set: the CI system's default, else a per-user
 /// state directory.

@@ -1,10 +1,11 @@
 //! What the user sees: every line customcd prints goes through here, redacted of secrets, and on
 //! GitHub Actions warnings and errors become annotations.
 
+pub mod github;
+
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::github_io;
 use crate::secret;
 
 static GITHUB: AtomicBool = AtomicBool::new(false);
@@ -14,7 +15,7 @@ pub fn set_github(on: bool) {
     GITHUB.store(on, Ordering::Relaxed);
 }
 
-fn github() -> bool {
+fn on_github() -> bool {
     GITHUB.load(Ordering::Relaxed)
 }
 
@@ -32,9 +33,9 @@ pub fn info(text: &str) {
 
 /// A warning: an annotation on GitHub, else a line on standard error.
 pub fn warn(text: &str) {
-    if github() {
+    if on_github() {
         // Annotations are workflow commands, which the runner reads from stdout.
-        stdout(&github_io::annotation("warning", "customcd", text));
+        stdout(&github::annotation("warning", "customcd", text));
     } else {
         info(&format!("warning: {text}"));
     }
@@ -42,8 +43,8 @@ pub fn warn(text: &str) {
 
 /// An error: an annotation on GitHub (and the plain text on stderr), else a line on stderr.
 pub fn error(text: &str) {
-    if github() {
-        stdout(&github_io::annotation("error", "customcd", text));
+    if on_github() {
+        stdout(&github::annotation("error", "customcd", text));
     }
     info(&format!("error: {text}"));
 }

@@ -12,11 +12,11 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::error::Problem;
+use crate::job::optional::OptionalInput;
+use crate::job::stored;
 use crate::job::{self, Job};
-use crate::optional::OptionalInput;
-use crate::send;
-use crate::source::{Source, Sourced};
-use crate::values::{Key, Layer, Stack, PAYLOAD_FIELDS};
+use crate::settings::names::{Key, Layer, Stack, PAYLOAD_FIELDS};
+use crate::settings::source::{Source, Sourced};
 
 /// How an input is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -92,12 +92,12 @@ fn json(
             .map(|(i, item)| {
                 let raw = item.to_string();
                 let origin = format!("{name}[{i}]");
-                Ok(Record { number: i as u64 + 1, job: send::validate(&raw, &origin), origin, raw })
+                Ok(Record { number: i as u64 + 1, job: stored::validate(&raw, &origin), origin, raw })
             })
             .collect();
         return Ok(Box::new(records.into_iter()));
     }
-    let job = send::validate(&text, &name);
+    let job = stored::validate(&text, &name);
     Ok(Box::new(std::iter::once(Ok(Record { number: 1, origin: name, raw: text, job }))))
 }
 
@@ -114,7 +114,7 @@ fn jsonl(reader: Box<dyn BufRead>, name: String) -> impl Iterator<Item = anyhow:
             continue;
         }
         let origin = format!("{name}:{}", i + 1);
-        let job = send::validate(&line, &origin);
+        let job = stored::validate(&line, &origin);
         return Some(Ok(Record { number: i as u64 + 1, origin, raw: line, job }));
     })
 }

@@ -4,14 +4,19 @@
 //! problem in one run. A `Job` exists only when all rules hold, which is what makes "a payload that
 //! would be rejected never leaves the machine" true by construction.
 
+pub mod epoch;
+pub mod json_diag;
+pub mod optional;
+pub mod status;
+pub mod stored;
+
 use serde::Serialize;
 
-use crate::epoch;
 use crate::error::{self, quote, Problem};
-use crate::optional::{self, OptionalField, OptionalInput, MAX_FIELDS};
-use crate::source::{Source, Sourced};
-use crate::status::Status;
-use crate::values::{flag_name, var_name, Key, Stack};
+use crate::job::optional::{OptionalField, OptionalInput, MAX_FIELDS};
+use crate::job::status::Status;
+use crate::settings::names::{flag_name, var_name, Key, Stack};
+use crate::settings::source::{Source, Sourced};
 
 /// A job that satisfies every rule of the contract, with the source of each field.
 #[derive(Debug, Clone)]
@@ -395,7 +400,7 @@ fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::values::Layer;
+    use crate::settings::names::Layer;
     use serde_json::json;
 
     const SHA: &str = "a2e7da86cc392417b0d9f605b28038aae80b002f";
@@ -606,7 +611,7 @@ mod tests {
         let job = run(&pairs).expect("valid");
         let body: serde_json::Value = serde_json::from_str(&job.body()).expect("JSON");
         let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
-        let mut want: Vec<&str> = crate::values::PAYLOAD_FIELDS.iter().map(|f| f.name()).collect();
+        let mut want: Vec<&str> = crate::settings::names::PAYLOAD_FIELDS.iter().map(|f| f.name()).collect();
         want.sort_unstable();
         let mut keys = keys;
         keys.sort_unstable();
@@ -617,7 +622,7 @@ mod tests {
 #[cfg(test)]
 mod context_tests {
     use super::*;
-    use crate::values::Layer;
+    use crate::settings::names::Layer;
 
     fn base_stack() -> Stack {
         let mut layer = Layer::default();

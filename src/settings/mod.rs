@@ -3,19 +3,25 @@
 //! [`Settings`] and never read a raw key, so a rule (what `dry_run` means, the range of
 //! `concurrency`, the spool's place) is written once and holds for every command.
 
+pub mod endpoint;
+pub mod names;
+pub mod source;
+pub mod sources;
+pub mod transport;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ci::Ci;
-use crate::config::{self, Flags, Gathered, Sources};
-use crate::endpoint::{self, Connection, Endpoint};
+use crate::delivery::spool;
 use crate::env::Env;
 use crate::error::{self, Error, Problem};
-use crate::github_io;
 use crate::output;
-use crate::source::{Source, Sourced};
-use crate::spool;
-use crate::values::{flag_name, var_name, Key, Layer, Stack};
+use crate::output::github;
+use crate::settings::endpoint::{Connection, Endpoint};
+use crate::settings::names::{flag_name, var_name, Key, Layer, Stack};
+use crate::settings::source::{Source, Sourced};
+use crate::settings::sources::{Flags, Gathered, Sources};
 
 /// The total time for all attempts at one job, when `deadline` is not set.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
@@ -84,7 +90,7 @@ pub struct Settings {
 impl Settings {
     /// Reads every source once and resolves it; every problem found is returned at once.
     pub fn resolve(command: Command, flags: Flags, env: &Env, cwd: PathBuf, now: i64) -> Result<Settings, Error> {
-        let sources = config::read(flags, env)?;
+        let sources = sources::read(flags, env)?;
         let mut problems = Vec::new();
         let stack = sources.stack.clone();
         let github = sources.ci.as_ref().is_some_and(|c| c.github_like);
@@ -119,7 +125,7 @@ impl Settings {
         let conn = endpoint::resolve(&stack, env, switches, will_send, &mut problems);
 
         let job = match command {
-            Command::Report | Command::Env => Some(config::gather(
+            Command::Report | Command::Env => Some(sources::gather(
                 Sources {
                     stack: sources.stack,
                     optional: sources.optional,
@@ -155,7 +161,7 @@ impl Settings {
             problems: Vec::new(),
         };
         if let (true, Some(c)) = (github, &settings.connection) {
-            github_io::mask(c.token.expose_for_masking());
+            github::mask(c.token.expose_for_masking());
         }
         if problems.is_empty() {
             Ok(settings)
@@ -197,7 +203,7 @@ impl Settings {
     /// what is missing.
     pub fn connection_lines(&self) -> Vec<String> {
         let mut lines = vec![match &self.endpoint {
-            Ok(e) => format!("endpoint  {}  ({})", crate::remote::redact(&e.url), e.source),
+            Ok(e) => format!("endpoint  {}  ({})", crate::git::remote::redact(&e.url), e.source),
             Err(why) => format!("endpoint  not set: {why}"),
         }];
         lines.push(match &self.token_source {

@@ -1,23 +1,15 @@
-//! `customcd send`: delivering payload files (as the spool keeps them) or a payload on standard
-//! input, each validated against the contract first, each removed only after a 2xx.
-
-use std::path::PathBuf;
-use std::time::Duration;
+//! Stored payloads: a job as JSON text (a spooled file, a line of JSON Lines, an element of an
+//! array), checked against the contract field by field, with the payload field table deciding
+//! which fields exist, which are required and their JSON types.
 
 use serde_json::Value;
 
-use crate::bulk;
-use crate::cli::SendArgs;
-use crate::error::{Error, Problem};
+use crate::error::Problem;
+use crate::job::json_diag;
+use crate::job::optional::OptionalInput;
 use crate::job::{self, Job};
-use crate::json_diag;
-use crate::optional::OptionalInput;
-use crate::output;
-use crate::records::{Format, Input};
-use crate::settings::Settings;
-use crate::source::{Source, Sourced};
-use crate::spool;
-use crate::values::{JsonType, Layer, Need, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
+use crate::settings::names::{JsonType, Layer, Need, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
+use crate::settings::source::{Source, Sourced};
 
 /// Checks one payload (JSON text) against the contract; `origin` names it in messages.
 pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
@@ -78,40 +70,6 @@ pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {
     stack.push(layer);
     let optional: Vec<OptionalInput> = optional.into_iter().collect();
     job::resolve_stored(&stack, &optional, problems)
-}
-
-/// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
-pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
-    settings.announce();
-    if settings.dry_run.value {
-        for line in settings.connection_lines() {
-            output::info(&format!("dry run: {line}"));
-        }
-    }
-    let mut inputs = Vec::new();
-    if args.paths.is_empty() {
-        let dir = &settings.spool_dir;
-        output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
-        inputs
-            .extend(spool::expand(std::slice::from_ref(&dir.value))?.into_iter().map(|f| Input::file(f, args.format)));
-    }
-    for p in &args.paths {
-        if p == "-" {
-            inputs.push(Input { name: "-".to_owned(), path: None, format: args.format.unwrap_or(Format::Jsonl) });
-        } else {
-            inputs.extend(spool::expand(&[PathBuf::from(p)])?.into_iter().map(|f| Input::file(f, args.format)));
-        }
-    }
-    // Ctrl-C or SIGTERM stops reading; the requests in flight finish and are recorded.
-    let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
-    let opts = bulk::Options {
-        concurrency: settings.concurrency.value,
-        deadline: settings.deadline.value,
-        rejects: Some(args.rejects.clone().unwrap_or_else(|| cwd.join("customcd-rejects.jsonl"))),
-        stdin_checkpoint: args.checkpoint.clone(),
-        progress_every: Duration::from_secs(5),
-    };
-    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts))
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use std::fmt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::epoch;
 use crate::error::{quote, Problem};
-use crate::json_diag;
-use crate::source::{Source, Sourced};
+use crate::job::epoch;
+use crate::job::json_diag;
+use crate::settings::source::{Source, Sourced};
 
 /// Most optional fields one job may carry, and most values one field's list may hold.
 pub const MAX_FIELDS: usize = 20;

@@ -5,14 +5,17 @@
 //! duplicate a record if the first request did arrive; that is the lesser evil next to losing a
 //! deployment, and the stable `job_id` lets the duplicate be recognised.
 
+pub mod http;
+pub mod spool;
+
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::endpoint::{Connection, Endpoint};
+use crate::delivery::http::Answer;
 use crate::error::Error;
-use crate::http::{self, Answer};
+use crate::git::remote;
 use crate::output;
-use crate::remote;
-use crate::values::{var_name, Key};
+use crate::settings::endpoint::{Connection, Endpoint};
+use crate::settings::names::{var_name, Key};
 
 /// The first backoff ceiling; it doubles per retry up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(500);

@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use crate::env::Env;
 use crate::error::{quote, Problem};
 use crate::secret::Token;
-use crate::source::Source;
-use crate::transport::{self, Transport};
-use crate::values::{flag_name, var_name, Key, Stack};
+use crate::settings::names::{flag_name, var_name, Key, Stack};
+use crate::settings::source::Source;
+use crate::settings::transport::{self, Transport};
 
 /// A checked endpoint.
 #[derive(Debug, Clone)]
@@ -184,7 +184,7 @@ fn check_url(
     switches: Switches,
     problems: &mut Vec<Problem>,
 ) -> Option<String> {
-    let shown = crate::remote::redact(url);
+    let shown = crate::git::remote::redact(url);
     let bad = |rule: String, fix: String| Problem::new(field, rule, fix).value(shown.clone()).source(source.clone());
     let uri: ureq::http::Uri = match url.parse() {
         Ok(u) => u,
@@ -314,8 +314,8 @@ fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Sourced;
-    use crate::values::Layer;
+    use crate::settings::names::Layer;
+    use crate::settings::source::Sourced;
 
     fn stack(pairs: &[(Key, &str)]) -> Stack {
         let mut layer = Layer::default();

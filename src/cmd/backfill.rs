@@ -8,15 +8,15 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::bulk;
+use crate::bulk::records::{Format, Input};
 use crate::cli::BackfillArgs;
 use crate::error::{Error, Problem};
+use crate::git::remote;
 use crate::job::{self, Job};
 use crate::output;
-use crate::records::{Format, Input};
-use crate::remote;
+use crate::settings::names::{Key, Layer, Stack};
+use crate::settings::source::{Source, Sourced};
 use crate::settings::Settings;
-use crate::source::{Source, Sourced};
-use crate::values::{Key, Layer, Stack};
 
 /// What one tag says.
 #[derive(Debug, Clone, PartialEq, Eq)]
