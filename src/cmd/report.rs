@@ -9,8 +9,7 @@ use crate::error::{Error, Problem};
 use crate::git::remote;
 use crate::job::optional::{FieldType, OptionalField};
 use crate::job::{self, Inputs, Job};
-use crate::output;
-use crate::output::github;
+use crate::output::{self, github};
 use crate::settings::names::Key;
 use crate::settings::source::Source;
 use crate::settings::sources::Gathered;
@@ -37,7 +36,7 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         print_sources(&settings, &job);
         output::stdout(&job.body());
         if github {
-            write_outputs(env, &job, None, None);
+            github::write_outputs(env, &job, None, None);
         }
         return Ok(());
     }
@@ -92,8 +91,8 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         None
     };
     if github {
-        write_outputs(env, &job, delivery.http_status, spooled.as_deref());
-        write_summary(env, &job, delivery.http_status, &result);
+        github::write_outputs(env, &job, delivery.http_status, spooled.as_deref());
+        github::write_summary(env, &job, delivery.http_status, &result);
     }
     if let Some(path) = &gathered.state_file {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
@@ -150,48 +149,6 @@ fn print_sources(settings: &Settings, job: &Job) {
     output::info("it would be sent to:");
     for line in settings.connection_lines() {
         output::info(&format!("  {line}"));
-    }
-}
-
-/// The step outputs on GitHub Actions. Failing to write them is worth a warning, not a failed
-/// report.
-fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option<&std::path::Path>) {
-    let Some(path) = env.get("GITHUB_OUTPUT") else { return };
-    let pairs = [
-        ("job_id", job.job_id.value.clone()),
-        ("commit_sha", job.commit_sha.value.clone()),
-        ("status", job.status.value.to_string()),
-        ("http_status", http_status.map(|s| s.to_string()).unwrap_or_default()),
-        ("payload", job.body()),
-        ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
-    ];
-    if let Err(e) = github::append(path.as_ref(), &pairs) {
-        output::warn(&format!("could not write the step outputs to {path}: {e}"));
-    }
-}
-
-/// The step summary on GitHub Actions: what was reported, each field with its source.
-fn write_summary(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<(), Error>) {
-    let Some(path) = env.get("GITHUB_STEP_SUMMARY") else { return };
-    let outcome = match (result, http_status) {
-        (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
-        (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),
-        (Ok(()), None) => "sent".to_owned(),
-    };
-    let mut md = format!(
-        "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
-        github::cell(&job.job_id.value),
-        github::cell(&outcome)
-    );
-    for (name, value, source) in job.provenance() {
-        md.push_str(&format!("| `{name}` | {} | {} |\n", github::cell(&value), github::cell(&source)));
-    }
-    if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
-        md.push_str(&format!("\n[The run]({url})\n"));
-    }
-    md.push('\n');
-    if let Err(e) = github::append_summary(path.as_ref(), &md) {
-        output::warn(&format!("could not write the step summary to {path}: {e}"));
     }
 }
 

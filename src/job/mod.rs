@@ -5,7 +5,7 @@
 //! would be rejected never leaves the machine" true by construction.
 
 pub mod epoch;
-pub mod json_diag;
+pub(crate) mod json_diag;
 pub mod optional;
 pub mod status;
 pub mod stored;

@@ -3,11 +3,11 @@
 //! [`Settings`] and never read a raw key, so a rule (what `dry_run` means, the range of
 //! `concurrency`, the spool's place) is written once and holds for every command.
 
-pub mod endpoint;
+pub(crate) mod endpoint;
 pub mod names;
 pub mod source;
-pub mod sources;
-pub mod transport;
+pub(crate) mod sources;
+pub(crate) mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
