@@ -163,6 +163,8 @@ pub fn args_with_dispatch(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsStri
     // (customcd-0.1.0-x86_64-unknown-linux-musl) must still behave as plain customcd.
     if let Some(sub) = invoked.strip_prefix("customcd-").filter(|s| DISPATCHED.contains(s)) {
         args.insert(1, sub.into());
+        // Usage and help then read `customcd send`, not `customcd-send send`.
+        args[0] = "customcd".into();
     }
     args
 }
@@ -180,11 +182,20 @@ mod tests {
     #[test]
     fn a_link_named_customcd_report_runs_report() {
         let args = args_with_dispatch(vec!["/customcd-report".into(), "--dry-run".into()]);
-        assert_eq!(args, vec!["/customcd-report", "report", "--dry-run"]);
+        assert_eq!(args, vec!["customcd", "report", "--dry-run"]);
         let args = args_with_dispatch(vec!["/usr/bin/customcd".into(), "report".into()]);
         assert_eq!(args, vec!["/usr/bin/customcd", "report"]);
         let args = args_with_dispatch(vec!["./customcd-0.1.0-x86_64-unknown-linux-musl".into(), "env".into()]);
         assert_eq!(args, vec!["./customcd-0.1.0-x86_64-unknown-linux-musl", "env"]);
+    }
+
+    #[test]
+    fn help_through_a_link_names_the_command_once() {
+        let args = args_with_dispatch(vec!["/customcd-send".into(), "--help".into()]);
+        let Err(e) = Cli::try_parse_from(args) else { panic!("--help ends parsing") };
+        let help = e.to_string();
+        assert!(help.contains("Usage: customcd send"), "{help}");
+        assert!(!help.contains("customcd-send send"), "{help}");
     }
 
     #[test]

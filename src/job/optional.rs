@@ -45,6 +45,13 @@ impl FieldType {
         }
     }
 
+    /// "a string field", "an integer field": the type with its article, for messages.
+    fn article(self) -> String {
+        let name = self.to_string();
+        let article = if name.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        format!("{article} {name}")
+    }
+
     fn what(self) -> &'static str {
         match self {
             FieldType::String => "a JSON string",
@@ -215,7 +222,7 @@ fn parse_spec(spec: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Opt
             problems.push(
                 Problem::new(
                     format!("{FIELD_NAME}.{key}"),
-                    format!("{} {why}; a {ty} field holds {}", quote(value), ty.what()),
+                    format!("{} {why}; {} field holds {}", quote(value), ty.article(), ty.what()),
                     "fix the value or the :TYPE",
                 )
                 .value(text.clone())
@@ -315,7 +322,7 @@ pub fn from_json(json: &Sourced<String>, problems: &mut Vec<Problem>) -> Vec<Opt
             problems.push(
                 problem(
                     at.clone(),
-                    format!("a {ty} field holds {}, found {bad}", ty.what()),
+                    format!("{} field holds {}, found {bad}", ty.article(), ty.what()),
                     "fix the value or the type",
                 )
                 .value(value.to_string()),
@@ -370,6 +377,13 @@ mod tests {
 
     fn json_of(fields: &[OptionalField]) -> Value {
         serde_json::to_value(fields).expect("fields serialize")
+    }
+
+    #[test]
+    fn messages_name_the_type_with_the_right_article() {
+        assert_eq!(FieldType::Integer.article(), "an integer");
+        assert_eq!(FieldType::String.article(), "a string");
+        assert_eq!(FieldType::Duration.article(), "a duration");
     }
 
     #[test]

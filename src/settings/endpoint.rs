@@ -24,6 +24,9 @@ pub struct Connection {
     pub token: Token,
     /// Set when the token came from a command-line flag, which other processes can read.
     pub token_from_flag: bool,
+    /// Where the token came from (a flag, `--token-file PATH`, a variable, an input), so that a
+    /// refused token's message points at the setting to fix.
+    pub token_source: Source,
     pub transport: Transport,
 }
 
@@ -80,9 +83,9 @@ pub fn resolve(stack: &Stack, env: &Env, switches: Switches, required: bool, pro
     let transport =
         endpoint.as_ref().map(|e| transport::resolve(stack, env, &e.url, switches.platform_roots, problems));
     let warnings = transport.as_ref().map(|t| t.warnings.clone()).unwrap_or_default();
-    let connection = match (endpoint, token, transport) {
-        (Some(endpoint), Some((token, token_from_flag)), Some(transport)) => {
-            Some(Connection { endpoint, token, token_from_flag, transport })
+    let connection = match (endpoint, token, transport, token_source.clone()) {
+        (Some(endpoint), Some((token, token_from_flag)), Some(transport), Some(token_source)) => {
+            Some(Connection { endpoint, token, token_from_flag, token_source, transport })
         }
         _ => None,
     };
