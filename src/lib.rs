@@ -43,7 +43,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     let settings = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
     match cli.command {
         Command::Report(_) => report::run(settings, env, now),
-        Command::Env(_) => report::show_env(settings, now),
+        Command::Env(_) => report::show_env(settings, env, now),
         Command::Send(args) => send::run(&args, settings, cwd),
         Command::Backfill(args) => backfill::run(&args, settings, cwd),
         Command::Start => {

@@ -55,6 +55,8 @@ fn a_job_starting_in_the_year_6024_is_refused() {
         now: 1_700_000_000,
         hints: &[],
         context: Vec::new(),
+        primary: Vec::new(),
+        change_set: None,
     });
     match result {
         Ok(job) => panic!("accepted; the body would be {}", job.body()),

@@ -129,6 +129,8 @@ fn resolve(pairs: &[(Key, String)]) -> Result<Job, Vec<customcd::error::Problem>
         now: 1_700_000_000,
         hints: &[],
         context: Vec::new(),
+        primary: Vec::new(),
+        change_set: None,
     })
 }
 

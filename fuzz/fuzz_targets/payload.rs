@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         git_error: None,
         now: 1_700_000_000,
         hints: &[],
-        context: Vec::new(),
+        context: Vec::new(), primary: Vec::new(), change_set: None,
     });
     let job = match resolved {
         Ok(job) => job,

@@ -3,12 +3,13 @@
 //! Each system's module turns its variables into a [`Ci`]: a layer of settings (between the
 //! `CUSTOMCD_*`/`INPUT_*` layers and git), the commit candidates, context fields and hints. This
 //! module owns the detection order and the shared reading helpers; it never decides precedence
-//! between CI and other sources (that is `config`).
+//! between CI and other sources (that is `settings::sources`).
 
 mod github;
 mod gitlab;
 mod jenkins;
 mod others;
+pub mod previous;
 
 use std::path::PathBuf;
 

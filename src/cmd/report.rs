@@ -1,12 +1,14 @@
 //! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
+use crate::ci::previous;
 use crate::delivery;
 use crate::delivery::http;
 use crate::delivery::spool;
 use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::git::remote;
+use crate::job::change_set::{self, ChangeSet, NoChangeSet};
 use crate::job::optional::{FieldType, OptionalField};
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
@@ -23,7 +25,8 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let github = settings.github();
     settings.announce();
     let mut problems = Vec::new();
-    let job = resolve(gathered, settings.ci_fields.value, now, &mut problems);
+    let shipped = shipped(&settings, gathered, env, &mut problems);
+    let job = resolve(gathered, settings.ci_fields.value, &shipped, now, &mut problems);
     let job = match job {
         Some(job) if problems.is_empty() => job,
         _ => return Err(Error::Invalid(problems)),
@@ -31,9 +34,13 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     for w in gathered.warnings.iter().chain(&job.warnings) {
         output::warn(w);
     }
+    if let Some(no) = shipped.why_not.as_ref().filter(|n| n.warn) {
+        output::warn(&format!("the change set (commits, lead time) is left out: {}", no.reason));
+    }
+    let shipped_line = shipped.line(job.end());
 
     if settings.dry_run.value {
-        print_sources(&settings, &job);
+        print_sources(&settings, &job, shipped_line.as_deref());
         output::stdout(&job.body());
         if github {
             github::write_outputs(env, &job, None, None);
@@ -92,7 +99,7 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     };
     if github {
         github::write_outputs(env, &job, delivery.http_status, spooled.as_deref());
-        github::write_summary(env, &job, delivery.http_status, &result);
+        github::write_summary(env, &job, delivery.http_status, &result, shipped_line.as_deref());
     }
     if let Some(path) = &gathered.state_file {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
@@ -101,9 +108,85 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     settings.judge(result)
 }
 
-/// Resolves the job from what was gathered, adding CI context fields unless turned off.
-fn resolve(gathered: &Gathered, ci_fields: bool, now: i64, problems: &mut Vec<Problem>) -> Option<Job> {
+/// What the deploy ships: the change set, or why it is not known (said in provenance, and warned
+/// about when the user can fix it). Never a reason to fail the report.
+fn shipped(settings: &Settings, gathered: &Gathered, env: &Env, problems: &mut Vec<Problem>) -> Shipped {
     let stack = &gathered.stack;
+    let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
+        return Shipped::default();
+    };
+    if !matches!(deployed.len(), 40 | 64) || !deployed.bytes().all(|b| b.is_ascii_hexdigit()) {
+        // job::resolve says what is wrong with it.
+        return Shipped::default();
+    }
+    let limit = settings.change_set_limit.value;
+    let previous = if let Some(v) = stack.get(Key::PreviousSha) {
+        let sha = v.value.trim();
+        if !matches!(sha.len(), 40 | 64) || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+            problems.push(
+                Problem::new(
+                    Key::PreviousSha.name(),
+                    "must be a full commit SHA, 40 (SHA-1) or 64 (SHA-256) hex characters",
+                    "give the commit of the previous deploy, e.g. \"$(git rev-parse v1.2.3^{commit})\", or leave it unset",
+                )
+                .value(v.value.clone())
+                .source(v.source.clone()),
+            );
+            return Shipped::default();
+        }
+        Ok(v.clone())
+    } else if let Some(pattern) = stack.get(Key::PreviousTag) {
+        change_set::previous_from_tag(&settings.repo_dir, &deployed, pattern, limit)
+    } else if let Some(prev) = gathered.ci.as_ref().and_then(|ci| previous::previous(ci, env)) {
+        Ok(prev)
+    } else {
+        Err(NoChangeSet {
+            reason: format!(
+                "no previous deploy is known: pass {} or {} for the change set",
+                crate::settings::names::flag_name(Key::PreviousSha),
+                crate::settings::names::flag_name(Key::PreviousTag)
+            ),
+            warn: false,
+        })
+    };
+    match previous.and_then(|prev| change_set::compute(&settings.repo_dir, &deployed, &prev, limit)) {
+        Ok(set) => Shipped { set: Some(set), why_not: None },
+        Err(no) => Shipped { set: None, why_not: Some(no) },
+    }
+}
+
+/// The change set of a report, or why there is none.
+#[derive(Default)]
+struct Shipped {
+    set: Option<ChangeSet>,
+    why_not: Option<NoChangeSet>,
+}
+
+impl Shipped {
+    /// One line for the dry run and the step summary, for a job that ended at `end`.
+    fn line(&self, end: i64) -> Option<String> {
+        match (&self.set, &self.why_not) {
+            (Some(set), _) => Some(set.summary(end)),
+            (None, Some(no)) => Some(format!("change set not sent: {}", no.reason)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// Resolves the job from what was gathered, adding CI context fields unless turned off.
+fn resolve(
+    gathered: &Gathered,
+    ci_fields: bool,
+    shipped: &Shipped,
+    now: i64,
+    problems: &mut Vec<Problem>,
+) -> Option<Job> {
+    let stack = &gathered.stack;
+    let primary: Vec<OptionalField> = stack
+        .get(Key::Environment)
+        .map(|v| string_field(Key::Environment.name(), v.value.trim(), v.source.clone()))
+        .into_iter()
+        .collect();
     let mut context = Vec::new();
     let mut hints: &[(Key, String)] = &[];
     if let Some(ci) = &gathered.ci {
@@ -116,8 +199,16 @@ fn resolve(gathered: &Gathered, ci_fields: bool, now: i64, problems: &mut Vec<Pr
             }
         }
     }
-    let inputs =
-        Inputs { stack, optional: &gathered.optional, git_error: gathered.git_error.clone(), now, hints, context };
+    let inputs = Inputs {
+        stack,
+        optional: &gathered.optional,
+        git_error: gathered.git_error.clone(),
+        now,
+        hints,
+        context,
+        primary,
+        change_set: shipped.set.as_ref(),
+    };
     match job::resolve(&inputs) {
         Ok(job) => Some(job),
         Err(mut more) => {
@@ -137,14 +228,18 @@ fn string_field(key: &str, value: &str, source: Source) -> OptionalField {
     }
 }
 
-/// Each field, its value and where it came from, and where it would be sent, on standard error.
-fn print_sources(settings: &Settings, job: &Job) {
+/// Each field, its value and where it came from, what it ships, and where it would be sent, on
+/// standard error.
+fn print_sources(settings: &Settings, job: &Job, shipped: Option<&str>) {
     output::info("dry run: this job is valid; nothing was sent. Fields and their sources:");
     if let Some(ci) = &settings.ci {
         output::info(&format!("  CI system       {}", ci.system));
     }
     for (name, value, source) in job.provenance() {
         output::info(&format!("  {name:<15} {value}  ({source})"));
+    }
+    if let Some(line) = shipped {
+        output::info(&format!("  change set      {line}"));
     }
     output::info("it would be sent to:");
     for line in settings.connection_lines() {
@@ -155,7 +250,7 @@ fn print_sources(settings: &Settings, job: &Job) {
 /// Runs `customcd env`: the detected CI system, every setting with its winning source, where the
 /// job would be sent, and the job as it would be reported (or what stops it). Needs no token and
 /// sends nothing.
-pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
+pub fn show_env(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let Some(gathered) = &settings.job else {
         return Err(Error::Internal(anyhow::anyhow!("env was resolved without the job's sources")));
     };
@@ -178,12 +273,16 @@ pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
         output::stdout(&format!("  {line}"));
     }
     let mut problems = settings.problems.clone();
-    let job = resolve(gathered, settings.ci_fields.value, now, &mut problems);
+    let shipped = shipped(&settings, gathered, env, &mut problems);
+    let job = resolve(gathered, settings.ci_fields.value, &shipped, now, &mut problems);
     match job {
         Some(job) if problems.is_empty() => {
             output::stdout("job as it would be reported:");
             for (name, value, source) in job.provenance() {
                 output::stdout(&format!("  {name:<15} {value}  ({source})"));
+            }
+            if let Some(line) = shipped.line(job.end()) {
+                output::stdout(&format!("  change set      {line}"));
             }
             for w in settings.warnings.iter().chain(&gathered.warnings).chain(&job.warnings) {
                 output::stdout(&format!("  warning: {w}"));

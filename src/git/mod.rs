@@ -54,6 +54,13 @@ fn open_options() -> gix::open::Options {
     opts
 }
 
+/// Whether a tag's short name matches `pattern` as `git tag -l PATTERN` matches it: git's own
+/// wildmatch, where `*` also crosses `/` and `[0-9]` is a class.
+pub fn tag_matches(pattern: &str, name: &str) -> bool {
+    use gix::bstr::ByteSlice;
+    gix::glob::wildmatch(pattern.as_bytes().as_bstr(), name.as_bytes().as_bstr(), gix::glob::wildmatch::Mode::empty())
+}
+
 /// Discovers and opens the repository at or above `start`, read-only (see `open_options`).
 pub fn open(start: &Path) -> Result<gix::Repository, GitError> {
     use gix::discover::upwards::{Options as Upwards, TrustPolicy};

@@ -4,6 +4,7 @@
 //! problem in one run. A `Job` exists only when all rules hold, which is what makes "a payload that
 //! would be rejected never leaves the machine" true by construction.
 
+pub mod change_set;
 pub mod epoch;
 pub(crate) mod json_diag;
 pub mod optional;
@@ -13,6 +14,7 @@ pub mod stored;
 use serde::Serialize;
 
 use crate::error::{self, quote, Problem};
+use crate::job::change_set::ChangeSet;
 use crate::job::optional::{OptionalField, OptionalInput, MAX_FIELDS};
 use crate::job::status::Status;
 use crate::settings::names::{flag_name, var_name, Key, Stack};
@@ -77,6 +79,11 @@ impl Job {
         }
     }
 
+    /// When the job ended: its start plus its duration, epoch seconds.
+    pub fn end(&self) -> i64 {
+        self.job_start_time.value.saturating_add(i64::try_from(self.job_duration.value).unwrap_or(i64::MAX))
+    }
+
     /// The exact body that is sent.
     pub fn body(&self) -> String {
         serde_json::to_string(&self.payload()).expect("a payload of strings and integers always serializes")
@@ -124,8 +131,12 @@ pub struct Inputs<'a> {
     pub now: i64,
     /// Advice from the CI system for fields that stay missing.
     pub hints: &'a [(Key, String)],
-    /// CI context fields, added after the user's own optional fields.
+    /// CI context fields, added after the user's own optional fields and the change set.
     pub context: Vec<OptionalField>,
+    /// Fields of first-class settings (`environment`), added right after the user's own fields.
+    pub primary: Vec<OptionalField>,
+    /// What the deploy ships, added after the user's fields and before the CI context.
+    pub change_set: Option<&'a ChangeSet>,
 }
 
 /// Resolves and validates a job; on failure, every problem found.
@@ -270,8 +281,19 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     }
     let mut warnings = Vec::new();
     let mut dropped = Vec::new();
-    // The user's fields come first and win on a clash; CI context only fills free places.
-    for field in &inputs.context {
+    // The 20-field budget: the user's own fields come first and win on a clash; then the
+    // first-class settings, then the change set, then the CI context, each only in free places.
+    let end = match (&job_start_time, &job_duration) {
+        (Some(start), Some(duration)) => {
+            Some(start.value.saturating_add(i64::try_from(duration.value).unwrap_or(i64::MAX)))
+        }
+        _ => None,
+    };
+    let shipped = match (inputs.change_set, end) {
+        (Some(set), Some(end)) => set.fields(end),
+        _ => Vec::new(),
+    };
+    for field in inputs.primary.iter().chain(&shipped).chain(&inputs.context) {
         if optional.iter().any(|f| f.key == field.key) {
             continue;
         }
@@ -283,7 +305,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     }
     if !dropped.is_empty() {
         warnings.push(format!(
-            "CI context fields {} were left out: the API allows at most {MAX_FIELDS} optional fields and yours come first (--no-ci-fields turns them off)",
+            "the optional fields {} were left out: the API allows at most {MAX_FIELDS} optional fields; yours come first, then environment, the change set and the CI context (--no-ci-fields turns the CI context off)",
             dropped.join(", ")
         ));
     }
@@ -348,7 +370,16 @@ pub fn resolve_stored(
     optional: &[OptionalInput],
     mut problems: Vec<Problem>,
 ) -> Result<Job, Vec<Problem>> {
-    let inputs = Inputs { stack, optional, git_error: None, now: 0, hints: &[], context: Vec::new() };
+    let inputs = Inputs {
+        stack,
+        optional,
+        git_error: None,
+        now: 0,
+        hints: &[],
+        context: Vec::new(),
+        primary: Vec::new(),
+        change_set: None,
+    };
     match resolve(&inputs) {
         Ok(job) if problems.is_empty() => Ok(job),
         Ok(_) => Err(problems),
@@ -440,6 +471,8 @@ mod tests {
             now: 1_704_018_330,
             hints: &[],
             context: Vec::new(),
+            primary: Vec::new(),
+            change_set: None,
         })
     }
 
@@ -550,6 +583,8 @@ mod tests {
             now: 0,
             hints: &[],
             context: Vec::new(),
+            primary: Vec::new(),
+            change_set: None,
         })
         .expect_err("no sha");
         assert!(p[0].rule.contains("no repository found above /tmp/x"), "{}", p[0]);
@@ -568,6 +603,8 @@ mod tests {
             now: 1_704_000_000,
             hints: &[],
             context: Vec::new(),
+            primary: Vec::new(),
+            change_set: None,
         })
         .expect("valid");
         assert_eq!(job.job_duration.value, 0);
@@ -599,9 +636,17 @@ mod tests {
             (0..21).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
         let opt = [OptionalInput { specs, json: None }];
         let s = stack(&valid());
-        let p =
-            resolve(&Inputs { stack: &s, optional: &opt, git_error: None, now: 0, hints: &[], context: Vec::new() })
-                .expect_err("too many");
+        let p = resolve(&Inputs {
+            stack: &s,
+            optional: &opt,
+            git_error: None,
+            now: 0,
+            hints: &[],
+            context: Vec::new(),
+            primary: Vec::new(),
+            change_set: None,
+        })
+        .expect_err("too many");
         assert!(p[0].rule.contains("at most 20"), "{}", p[0]);
     }
     #[test]
@@ -663,6 +708,8 @@ mod context_tests {
             now: 0,
             hints: &[],
             context: vec![ctx("ci_system"), ctx("branch")],
+            primary: Vec::new(),
+            change_set: None,
         })
         .expect("valid");
         let keys: Vec<_> = job.optional.iter().map(|f| (f.key.as_str(), f.value.as_str().unwrap_or(""))).collect();
@@ -682,11 +729,46 @@ mod context_tests {
             now: 0,
             hints: &[],
             context: vec![ctx("ci_system"), ctx("run_url")],
+            primary: Vec::new(),
+            change_set: None,
         })
         .expect("valid");
         assert_eq!(job.optional.len(), 20);
         assert_eq!(job.warnings.len(), 1);
         assert!(job.warnings[0].contains("run_url"), "{}", job.warnings[0]);
+    }
+
+    #[test]
+    fn the_budget_keeps_user_fields_then_environment_then_the_change_set_then_ci_context() {
+        let s = base_stack();
+        let specs = (0..15).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
+        let opt = [OptionalInput { specs, json: None }];
+        let set = ChangeSet {
+            previous: Sourced::new("b".repeat(40), Source::Flag("--previous-sha".into())),
+            commits: 3,
+            capped: false,
+            author_times: vec![10, 20, 30],
+            authors: 2,
+            pull_requests: vec![7],
+            is_rollback: false,
+        };
+        let job = resolve(&Inputs {
+            stack: &s,
+            optional: &opt,
+            git_error: None,
+            now: 0,
+            hints: &[],
+            context: vec![ctx("ci_system")],
+            primary: vec![ctx("environment")],
+            change_set: Some(&set),
+        })
+        .expect("valid");
+        let keys: Vec<&str> = job.optional.iter().map(|f| f.key.as_str()).skip(15).collect();
+        assert_eq!(keys, ["environment", "previous_sha", "commit_count", "lead_time", "first_commit_time"]);
+        let warning = job.warnings.join("\n");
+        for dropped in ["lead_time_median", "author_count", "pull_requests", "is_rollback", "ci_system"] {
+            assert!(warning.contains(dropped), "{dropped} is named: {warning}");
+        }
     }
 
     #[test]
@@ -699,9 +781,17 @@ mod context_tests {
         let mut s = Stack::default();
         s.push(layer);
         let hints = [(Key::Status, "report from after_script".to_owned())];
-        let p =
-            resolve(&Inputs { stack: &s, optional: &[], git_error: None, now: 0, hints: &hints, context: Vec::new() })
-                .expect_err("invalid");
+        let p = resolve(&Inputs {
+            stack: &s,
+            optional: &[],
+            git_error: None,
+            now: 0,
+            hints: &hints,
+            context: Vec::new(),
+            primary: Vec::new(),
+            change_set: None,
+        })
+        .expect_err("invalid");
         let status = p.iter().find(|p| p.field == "status").expect("a status problem");
         assert!(
             status.fix.starts_with("report from after_script; or --status")

@@ -81,6 +81,10 @@ pub struct Settings {
     pub template: Stack,
     /// The repository to read (`--repo`), when set.
     pub repo: Option<Sourced<PathBuf>>,
+    /// Where git discovery starts: `repo`, else the working directory.
+    pub repo_dir: PathBuf,
+    /// The most commits a change set walks.
+    pub change_set_limit: Sourced<u64>,
     /// Things the user should know that do not stop the command.
     pub warnings: Vec<String>,
     /// Problems that stop nothing because the command only shows them (`env`).
@@ -113,6 +117,9 @@ impl Settings {
             None => spool::default_dir(sources.ci.as_ref(), env, &cwd),
         };
         let repo = stack.get(Key::Repo).map(|r| r.clone().map(|p| PathBuf::from(p.trim())));
+        let repo_dir = repo.as_ref().map_or_else(|| cwd.clone(), |r| r.value.clone());
+        let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)
+            .unwrap_or_else(|| Sourced::new(crate::job::change_set::DEFAULT_LIMIT, default("10000")));
 
         let switches = endpoint::Switches {
             allow_http: boolean(&stack, Key::AllowHttp, false, &mut problems).value,
@@ -133,7 +140,7 @@ impl Settings {
                     warnings: Vec::new(),
                 },
                 env,
-                repo.as_ref().map_or(cwd, |r| r.value.clone()),
+                repo_dir.clone(),
                 now,
             )),
             _ => None,
@@ -157,6 +164,8 @@ impl Settings {
             job,
             template: template(&stack),
             repo,
+            repo_dir,
+            change_set_limit,
             warnings,
             problems: Vec::new(),
         };

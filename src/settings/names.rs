@@ -173,6 +173,18 @@ settings! {
     /// The git repository to read (a directory in it) [default: found upward from the working directory]
     #[arg(long, value_name = "PATH")]
     repo => Repo,
+    /// The commit of the previous deploy, for the change set [default: --previous-tag, else the CI system's previous build]
+    #[arg(long, value_name = "SHA")]
+    previous_sha => PreviousSha,
+    /// The previous deploy is the nearest tag matching this pattern (as git tag -l) below the deployed commit
+    #[arg(long, value_name = "PATTERN")]
+    previous_tag => PreviousTag,
+    /// Where the job deployed to, e.g. production; sent as the optional field environment [default: from the CI system]
+    #[arg(long, value_name = "NAME")]
+    environment => Environment,
+    /// The most commits a change set walks; past it the lead time is left out [default: 10000]
+    #[arg(long, value_name = "N")]
+    change_set_limit => ChangeSetLimit,
     }
     connection {
     /// Full endpoint URL, https://HOST[:PORT]/webhook/company/ID/cicd_job

@@ -1,0 +1,375 @@
+//! What a deploy ships: the commits reachable from the deployed commit and not from the previous
+//! deploy (`previous..deployed`), read from git at the moment of the deploy, and the optional
+//! fields that describe them (commit count, lead time, authors, pull requests, rollback).
+//!
+//! It never guesses a range: without a previous deploy that this clone holds and that is an
+//! ancestor of the deployed commit (or, for a rollback, a descendant), no fields are sent and the
+//! reason is said. It never fails a report either: every trouble here is a reason, not an error.
+
+use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
+
+use gix::bstr::ByteSlice;
+use gix::ObjectId;
+use serde_json::Value;
+
+use crate::job::optional::{FieldType, OptionalField, MAX_VALUES};
+use crate::settings::source::{Source, Sourced};
+
+/// The most commits a change set walks by default; past it the lead time is left out.
+pub const DEFAULT_LIMIT: u64 = 10_000;
+
+/// The optional fields a change set may add, in the order they are added (and dropped last first
+/// when the 20-field budget runs out).
+pub const FIELD_NAMES: &[&str] = &[
+    "previous_sha",
+    "commit_count",
+    "lead_time",
+    "first_commit_time",
+    "lead_time_median",
+    "author_count",
+    "pull_requests",
+    "is_rollback",
+];
+
+/// The commits a deploy ships.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSet {
+    /// The previous deploy's commit, and where it came from.
+    pub previous: Sourced<String>,
+    /// The number of commits, when the walk finished below the limit.
+    pub commits: u64,
+    /// Whether the walk stopped at the limit: then only `previous_sha` and `is_rollback` are sure.
+    pub capped: bool,
+    /// Each commit's author time, epoch seconds, oldest first.
+    pub author_times: Vec<i64>,
+    /// Distinct author emails.
+    pub authors: usize,
+    /// Pull/merge request numbers named by merge and squash commits, newest first, at most 20.
+    pub pull_requests: Vec<u64>,
+    /// The deployed commit is an ancestor of the previous deploy: this deploy goes back in time.
+    pub is_rollback: bool,
+}
+
+/// Why there is no change set; shown in provenance, and warned about when `warn` is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoChangeSet {
+    pub reason: String,
+    /// Whether the user can do something about it (a shallow clone, a force-push).
+    pub warn: bool,
+}
+
+impl NoChangeSet {
+    fn quiet(reason: impl Into<String>) -> Self {
+        NoChangeSet { reason: reason.into(), warn: false }
+    }
+
+    fn loud(reason: impl Into<String>) -> Self {
+        NoChangeSet { reason: reason.into(), warn: true }
+    }
+}
+
+/// Computes `previous..deployed` in the repository at or above `dir`, walking at most `limit`
+/// commits.
+pub fn compute(dir: &Path, deployed: &str, previous: &Sourced<String>, limit: u64) -> Result<ChangeSet, NoChangeSet> {
+    let prev = previous.value.trim();
+    if prev.bytes().all(|b| b == b'0') {
+        return Err(NoChangeSet::quiet(format!(
+            "the previous commit ({}) is the null id: a new branch or a first deploy has no previous deploy",
+            previous.source
+        )));
+    }
+    let repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
+    let parse = |hex: &str, what: &str| {
+        ObjectId::from_hex(hex.as_bytes())
+            .map_err(|_| NoChangeSet::loud(format!("the {what} {hex:?} is not a full commit id")))
+    };
+    let deployed_id = parse(deployed, "deployed commit")?;
+    let previous_id = parse(prev, "previous commit")?;
+    if repo.find_commit(deployed_id).is_err() {
+        return Err(NoChangeSet::loud(format!(
+            "the deployed commit {deployed} is not in this clone; fetch it (actions/checkout: fetch-depth: 0)"
+        )));
+    }
+    if repo.find_commit(previous_id).is_err() {
+        return Err(NoChangeSet::loud(format!(
+            "the previous commit {prev} ({}) is not in this clone (a shallow clone?); fetch the history (actions/checkout: fetch-depth: 0) or pass --previous-sha",
+            previous.source
+        )));
+    }
+    let walk = repo
+        .rev_walk([deployed_id])
+        .with_hidden([previous_id])
+        .all()
+        .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
+    let mut set = ChangeSet {
+        previous: Sourced::new(prev.to_ascii_lowercase(), previous.source.clone()),
+        commits: 0,
+        capped: false,
+        author_times: Vec::new(),
+        authors: 0,
+        pull_requests: Vec::new(),
+        is_rollback: false,
+    };
+    let mut authors = BTreeSet::new();
+    let mut previous_is_parent = false;
+    for info in walk {
+        if set.commits >= limit {
+            set.capped = true;
+            break;
+        }
+        let info = info.map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
+        previous_is_parent |= info.parent_ids.contains(&previous_id);
+        let commit = info.object().map_err(|e| NoChangeSet::loud(format!("reading commit {}: {e}", info.id)))?;
+        let decoded = commit.decode().map_err(|e| NoChangeSet::loud(format!("reading commit {}: {e}", info.id)))?;
+        let author = decoded.author().map_err(|e| NoChangeSet::loud(format!("reading commit {}: {e}", info.id)))?;
+        set.author_times.push(author.seconds());
+        authors.insert(author.email.to_str_lossy().to_ascii_lowercase());
+        if set.pull_requests.len() < MAX_VALUES {
+            for n in pull_requests(&decoded.message.to_str_lossy()) {
+                if !set.pull_requests.contains(&n) && set.pull_requests.len() < MAX_VALUES {
+                    set.pull_requests.push(n);
+                }
+            }
+        }
+        set.commits += 1;
+    }
+    set.authors = authors.len();
+    set.author_times.sort_unstable();
+    if set.commits == 0 {
+        // Everything the deployed commit reaches, the previous one reaches too.
+        set.is_rollback = deployed_id != previous_id;
+    } else if !previous_is_parent && !set.capped {
+        // A previous deploy that is an ancestor is a parent of some commit of the set; here it is
+        // not, so the histories diverged (a force-push): the range would not be what shipped.
+        return Err(NoChangeSet::loud(format!(
+            "the previous commit {prev} ({}) is not an ancestor of {deployed} (a force-push or another branch); pass --previous-sha with the last deployed commit",
+            previous.source
+        )));
+    }
+    Ok(set)
+}
+
+/// The nearest commit on `deployed`'s history, not `deployed` itself, that a tag matching
+/// `pattern` (git's wildmatch, as `git tag -l`) points at, within `limit` commits.
+pub fn previous_from_tag(
+    dir: &Path,
+    deployed: &str,
+    pattern: &Sourced<String>,
+    limit: u64,
+) -> Result<Sourced<String>, NoChangeSet> {
+    let repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
+    let deployed_id = ObjectId::from_hex(deployed.as_bytes())
+        .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
+    let mut tagged: HashMap<ObjectId, String> = HashMap::new();
+    let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
+    let tags = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
+    for reference in tags.flatten() {
+        let mut reference = reference;
+        let name = reference.name().shorten().to_string();
+        if !crate::git::tag_matches(&pattern.value, &name) {
+            continue;
+        }
+        // Tags of trees and blobs name no deploy.
+        if let Ok(id) = reference.peel_to_id() {
+            if repo.find_commit(id.detach()).is_ok() {
+                tagged.entry(id.detach()).or_insert(name);
+            }
+        }
+    }
+    let walk = repo
+        .rev_walk([deployed_id])
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+        .all()
+        .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
+    for info in walk.take(usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1)) {
+        let Ok(info) = info else { break };
+        if info.id == deployed_id {
+            continue;
+        }
+        if let Some(name) = tagged.get(&info.id) {
+            let how = format!("tag {name}, the nearest matching {} ({})", pattern.value, pattern.source);
+            return Ok(Sourced::new(info.id.to_hex().to_string(), Source::Git(how)));
+        }
+    }
+    Err(NoChangeSet::quiet(format!(
+        "no tag matching {:?} ({}) is on the history of {deployed} below it: a first deploy",
+        pattern.value, pattern.source
+    )))
+}
+
+/// Pull and merge request numbers in a commit message, in the shapes GitHub (merge: "Merge pull
+/// request #12 from ..."; squash: "Title (#12)"), GitLab ("See merge request group/app!12") and
+/// Bitbucket ("Merged in branch (pull request #12)") write.
+pub fn pull_requests(message: &str) -> Vec<u64> {
+    let mut found = Vec::new();
+    let subject = message.lines().next().unwrap_or("").trim();
+    let digits = |s: &str| -> Option<u64> {
+        let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+        s[..end].parse().ok().filter(|_| end > 0)
+    };
+    if let Some(rest) = subject.strip_prefix("Merge pull request #") {
+        found.extend(digits(rest));
+    }
+    if let Some(open) = subject.rfind("(#") {
+        if subject.ends_with(')') {
+            found.extend(
+                digits(&subject[open + 2..])
+                    .filter(|_| subject[open + 2..].trim_end_matches(')').bytes().all(|b| b.is_ascii_digit())),
+            );
+        }
+    }
+    if let Some(at) = subject.rfind("(pull request #") {
+        found.extend(digits(&subject[at + "(pull request #".len()..]));
+    }
+    for line in message.lines() {
+        if let Some(rest) = line.trim().strip_prefix("See merge request ") {
+            if let Some(bang) = rest.rfind('!') {
+                found.extend(digits(&rest[bang + 1..]));
+            }
+        }
+    }
+    let mut unique = Vec::new();
+    for n in found {
+        if !unique.contains(&n) {
+            unique.push(n);
+        }
+    }
+    unique
+}
+
+impl ChangeSet {
+    /// The optional fields, for a job that ended at `end` (epoch seconds). Lead times are left out
+    /// when the walk was capped (they would be wrong) or nothing shipped.
+    pub fn fields(&self, end: i64) -> Vec<OptionalField> {
+        let source = || Source::Git(format!("{}..deployed commit", short(&self.previous.value)));
+        let field =
+            |key: &str, ty: FieldType, value: Value| OptionalField { key: key.to_owned(), value, ty, source: source() };
+        let mut out = vec![OptionalField {
+            key: "previous_sha".to_owned(),
+            value: Value::from(self.previous.value.clone()),
+            ty: FieldType::String,
+            source: self.previous.source.clone(),
+        }];
+        if !self.capped {
+            out.push(field("commit_count", FieldType::Integer, Value::from(self.commits)));
+            if let Some(first) = self.author_times.first() {
+                out.push(field("lead_time", FieldType::Duration, Value::from(end.saturating_sub(*first).max(0))));
+                out.push(field("first_commit_time", FieldType::Timestamp, Value::from((*first).max(0))));
+                out.push(field("lead_time_median", FieldType::Duration, Value::from(self.median_lead_time(end))));
+            }
+            if self.commits > 0 {
+                out.push(field("author_count", FieldType::Integer, Value::from(self.authors)));
+            }
+        }
+        if !self.pull_requests.is_empty() {
+            out.push(field("pull_requests", FieldType::Integer, Value::from(self.pull_requests.clone())));
+        }
+        out.push(field("is_rollback", FieldType::Integer, Value::from(u8::from(self.is_rollback))));
+        out
+    }
+
+    /// The median over the commits of (end minus the commit's author time), never negative.
+    fn median_lead_time(&self, end: i64) -> i64 {
+        let mut leads: Vec<i64> = self.author_times.iter().map(|t| end.saturating_sub(*t).max(0)).collect();
+        leads.sort_unstable();
+        match leads.len() {
+            0 => 0,
+            n if n % 2 == 1 => leads[n / 2],
+            n => (leads[n / 2 - 1] + leads[n / 2]) / 2,
+        }
+    }
+
+    /// One line for people: "ships 14 commits (PRs #212, #215), oldest 3 d 4 h ago, lead time
+    /// 3 d 4 h; not a rollback".
+    pub fn summary(&self, end: i64) -> String {
+        format!("{} (previous deploy from {})", self.shipped(end), self.previous.source)
+    }
+
+    fn shipped(&self, end: i64) -> String {
+        let prs = match self.pull_requests.as_slice() {
+            [] => String::new(),
+            list => format!(
+                " (PR{} {})",
+                if list.len() == 1 { "" } else { "s" },
+                list.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
+            ),
+        };
+        let rollback = if self.is_rollback { "a rollback" } else { "not a rollback" };
+        if self.capped {
+            return format!(
+                "ships more than {} commits since {} (the walk stopped there; lead time left out){prs}; {rollback}",
+                self.commits,
+                short(&self.previous.value)
+            );
+        }
+        match self.author_times.first() {
+            Some(first) => {
+                let lead = human(end.saturating_sub(*first).max(0));
+                format!(
+                    "ships {} commit{} since {}{prs}, oldest {lead} ago, lead time {lead}; {rollback}",
+                    self.commits,
+                    if self.commits == 1 { "" } else { "s" },
+                    short(&self.previous.value)
+                )
+            }
+            None => format!("ships no new commit since {}; {rollback}", short(&self.previous.value)),
+        }
+    }
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// "3 d 4 h", "5 h 2 min", "42 s".
+pub fn human(seconds: i64) -> String {
+    let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
+    match (d, h, m) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pull_request_numbers_come_from_merge_and_squash_messages_of_each_forge() {
+        assert_eq!(pull_requests("Merge pull request #212 from acme/feature\n\nAdd it"), [212]);
+        assert_eq!(pull_requests("Add the thing (#215)\n\n* wip"), [215]);
+        assert_eq!(pull_requests("Merge branch 'x' into 'main'\n\nSee merge request acme/app!31"), [31]);
+        assert_eq!(pull_requests("Merged in feature/x (pull request #7)\n\nApproved-by: Bob"), [7]);
+        assert!(pull_requests("Fix #12 in the parser").is_empty(), "an issue reference is not a PR");
+        assert!(pull_requests("Bump (#abc)").is_empty());
+    }
+
+    #[test]
+    fn durations_read_like_people_say_them() {
+        assert_eq!(human(42), "42 s");
+        assert_eq!(human(3 * 86_400 + 4 * 3_600 + 59), "3 d 4 h");
+        assert_eq!(human(5 * 3_600 + 120), "5 h 2 min");
+    }
+
+    #[test]
+    fn the_median_lead_time_is_over_every_commit() {
+        let set = ChangeSet {
+            previous: Sourced::new("a".repeat(40), Source::Default("test".into())),
+            commits: 4,
+            capped: false,
+            author_times: vec![0, 10, 20, 100],
+            authors: 1,
+            pull_requests: Vec::new(),
+            is_rollback: false,
+        };
+        assert_eq!(set.median_lead_time(100), 85);
+        let fields = set.fields(100);
+        let lead = fields.iter().find(|f| f.key == "lead_time").expect("lead time");
+        assert_eq!(lead.value, Value::from(100));
+        let capped = ChangeSet { capped: true, ..set };
+        assert!(capped.fields(100).iter().all(|f| f.key != "lead_time" && f.key != "commit_count"));
+    }
+}
