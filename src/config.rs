@@ -79,6 +79,7 @@ pub fn gather(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> anyhow::R
     let mut state_file = None;
     if let Some(ci) = &ci {
         if !explicit_commit {
+            warnings.extend(ci.commit_warnings.iter().cloned());
             if let Some(commit) = ci_commit(ci, facts.as_ref()) {
                 let mut layer = Layer::default();
                 layer.set(Key::CommitSha, commit);
