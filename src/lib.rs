@@ -41,12 +41,13 @@ use crate::error::Error;
 
 /// Runs one command with the given environment.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
-    let cwd = std::env::current_dir().context("reading the working directory")?;
+    // Read only by the commands that use it: `start` must not fail when the directory is gone.
+    let cwd = || std::env::current_dir().context("reading the working directory");
     match cli.command {
-        Command::Report(args) => report::run(&args, env, cwd, epoch::now()),
-        Command::Env(args) => report::show_env(&args, env, cwd, epoch::now()),
-        Command::Send(args) => send::run(&args, env, cwd),
-        Command::Backfill(args) => backfill::run(&args, env, cwd),
+        Command::Report(args) => report::run(&args, env, cwd()?, epoch::now()),
+        Command::Env(args) => report::show_env(&args, env, cwd()?, epoch::now()),
+        Command::Send(args) => send::run(&args, env, cwd()?),
+        Command::Backfill(args) => backfill::run(&args, env, cwd()?),
         Command::Start => Ok(start::run(env, epoch::now())?),
     }
 }
