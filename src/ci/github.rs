@@ -469,6 +469,17 @@ mod tests {
     }
 
     #[test]
+    fn the_action_declares_the_matrix_input_this_module_reads() {
+        // The runner turns input `matrix` into INPUT_MATRIX; its default must stay the per-leg
+        // expression, or every leg reports the same job id again.
+        let action = include_str!("../../action.yml");
+        let block = action.split("\n  matrix:\n").nth(1).expect("action.yml declares a `matrix` input");
+        let default = block.lines().find(|l| l.trim_start().starts_with("default:")).expect("a default");
+        assert_eq!(default.trim(), "default: \"${{ toJSON(matrix) }}\"");
+        assert!(MATRIX_VARS.contains(&"INPUT_MATRIX"));
+    }
+
+    #[test]
     fn a_leg_renders_its_values_in_key_order_and_long_ones_are_hashed() {
         assert_eq!(render_leg(r#"{"region": "eu", "os": "ubuntu-latest"}"#).as_deref(), Some("ubuntu-latest-eu"));
         assert_eq!(render_leg(r#"{"node": 20, "exp": true, "x": null}"#).as_deref(), Some("true-20"));
