@@ -18,8 +18,6 @@ pub mod output;
 pub(crate) mod secret;
 pub mod settings;
 
-use anyhow::Context;
-
 use crate::cli::{Cli, Command};
 use crate::cmd::{backfill, report, send, start};
 use crate::env::Env;
@@ -31,7 +29,13 @@ use crate::settings::{Command as Kind, Settings};
 /// Runs one command with the given environment. Every command starts from the one resolved
 /// [`Settings`] value.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
-    let cwd = std::env::current_dir().context("reading the working directory")?;
+    // `start` must not fail when the working directory is gone (it only records a time); the
+    // other commands need it to find the repository.
+    let cwd = match std::env::current_dir() {
+        Ok(dir) => dir,
+        Err(_) if matches!(cli.command, Command::Start) => std::path::PathBuf::from("."),
+        Err(e) => return Err(anyhow::Error::new(e).context("reading the working directory").into()),
+    };
     let now = epoch::now();
     let (kind, flags) = match &cli.command {
         Command::Report(args) => (Kind::Report, args.flags()),

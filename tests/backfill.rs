@@ -143,3 +143,75 @@ fn send_delivers_every_tag_once_and_a_rerun_sends_nothing_new() {
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(rx.requests().len(), 3, "the checkpoint remembers what was sent");
 }
+
+/// A repository with the tags real ones have: `v1.0`, `v2.0` (annotated), `vx`, a nested
+/// release tag, a tag of a blob (a GPG key, annotated as such keys are) and a lightweight tag of
+/// a tree.
+fn real_world_tags() -> Repo {
+    let repo = Repo::init(&[], Some("https://github.com/acme/app.git"));
+    git(&repo.dir, &["tag", "v1.0"]);
+    repo.commit("two");
+    git(&repo.dir, &["tag", "-a", "v2.0", "-m", "release 2.0"]);
+    git(&repo.dir, &["tag", "vx"]);
+    git(&repo.dir, &["tag", "release/2024/01"]);
+    std::fs::write(repo.dir.join("key.asc"), "-----BEGIN PGP PUBLIC KEY BLOCK-----\n").expect("write");
+    let blob = git(&repo.dir, &["hash-object", "-w", "key.asc"]);
+    git(&repo.dir, &["tag", "-a", "v9-signing-key", "-m", "the release signing key", &blob]);
+    let tree = git(&repo.dir, &["rev-parse", "HEAD^{tree}"]);
+    git(&repo.dir, &["tag", "v8-tree", &tree]);
+    repo
+}
+
+/// The tags `backfill` reports for `pattern`, and its output.
+fn backfilled(repo: &Repo, pattern: &str) -> (Vec<String>, std::process::Output) {
+    let out =
+        customcd(&repo.dir).args(["backfill", "--from-git-tags", pattern, "--service-id", "3"]).output().expect("runs");
+    let mut names: Vec<String> = lines(&out)
+        .iter()
+        .map(|j| j["job_id"].as_str().unwrap_or_default().trim_start_matches("acme/app@").to_owned())
+        .collect();
+    names.sort();
+    (names, out)
+}
+
+#[test]
+fn tag_patterns_match_exactly_what_git_tag_list_matches() {
+    let repo = real_world_tags();
+    let not_commits = ["v8-tree", "v9-signing-key"];
+    for pattern in
+        ["v[0-9]*", "v*", "*", "v?.0", "v[!0-9]*", "release/*", "*/01", "[rv]*", "v[[:digit:]].0", "nothing*"]
+    {
+        let mut want: Vec<String> = git(&repo.dir, &["tag", "-l", pattern])
+            .lines()
+            .filter(|t| !not_commits.contains(t))
+            .map(str::to_owned)
+            .collect();
+        want.sort();
+        let (got, out) = backfilled(&repo, pattern);
+        assert_eq!(out.status.code(), Some(0), "{pattern}: {}", all_output(&out));
+        assert_eq!(got, want, "{pattern}");
+    }
+    let (got, _) = backfilled(&repo, "v[0-9]*");
+    assert_eq!(got, ["v1.0", "v2.0"], "the pattern from the issue matches the release tags");
+}
+
+#[test]
+fn tags_of_trees_and_blobs_are_skipped_with_a_warning_naming_each() {
+    let repo = real_world_tags();
+    let (got, out) = backfilled(&repo, "v*");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(got, ["v1.0", "v2.0", "vx"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: tag v8-tree is skipped: it names a tree"), "{stderr}");
+    assert!(stderr.contains("warning: tag v9-signing-key is skipped: it names a blob"), "{stderr}");
+    assert!(!stderr.contains("run inside the repository"), "{stderr}");
+
+    let (got, out) = backfilled(&repo, "v9*");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(got.is_empty());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("no tag of a commit matches \"v9*\""),
+        "{}",
+        all_output(&out)
+    );
+}

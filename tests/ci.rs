@@ -384,3 +384,259 @@ fn a_github_dry_run_writes_the_payload_output_and_sends_nothing() {
     assert_eq!(payload["commit_sha"], repo.head());
     assert_eq!(value_of(&outputs, "http_status").as_deref(), Some(""));
 }
+
+/// An event payload fixture from tests/fixtures/github-events.
+fn event_fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/github-events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+#[test]
+fn github_workflow_run_reports_the_head_sha_of_the_run_that_triggered_it_not_the_checkout() {
+    // The usual "deploy after CI" trigger: the checkout is the default branch's tip.
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Receiver::ok();
+    let gh = GitHub::new();
+    let mut cmd = customcd(&repo.dir);
+    cmd.args(["report", "--job-start-time", "1704018030"]);
+    gh.apply(&mut cmd, &rx, "workflow_run", &event_fixture("workflow_run"));
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.only_request().json()["commit_sha"], "7a7b7c7d7e7f7a7b7c7d7e7f7a7b7c7d7e7f7a7b");
+    assert!(!all_output(&out).contains("warning"), "{}", all_output(&out));
+
+    let mut env = customcd(&repo.dir);
+    env.arg("env");
+    gh.apply(&mut env, &rx, "workflow_run", &event_fixture("workflow_run"));
+    let text = all_output(&env.output().expect("runs"));
+    assert!(
+        text.contains("(GitHub Actions GITHUB_EVENT_PATH workflow_run.head_sha (workflow_run event))"),
+        "the provenance names the event and the JSON path: {text}"
+    );
+}
+
+#[test]
+fn github_deployment_review_and_check_events_report_the_commit_their_payload_names() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Receiver::ok();
+    let cases = [
+        ("pull_request_review", "2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b"),
+        ("deployment_status", "9a9b9c9d9e9f9a9b9c9d9e9f9a9b9c9d9e9f9a9b"),
+        ("check_suite", "bb1bbc1dbe1fbb1bbc1dbe1fbb1bbc1dbe1fbb1b"),
+    ];
+    for (event, _) in cases {
+        let gh = GitHub::new();
+        let mut cmd = customcd(&repo.dir);
+        cmd.args(["report", "--job-start-time", "1704018030"]);
+        gh.apply(&mut cmd, &rx, event, &event_fixture(event));
+        let out = cmd.output().expect("runs");
+        assert_eq!(out.status.code(), Some(0), "{event}: {}", all_output(&out));
+    }
+    let got: Vec<String> =
+        rx.requests().iter().map(|r| r.json()["commit_sha"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(got, cases.iter().map(|(_, sha)| (*sha).to_owned()).collect::<Vec<_>>());
+}
+
+#[test]
+fn github_an_unreadable_event_file_is_a_warning_with_the_path_and_the_commit_used_instead() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Receiver::ok();
+    let gh = GitHub::new();
+    let mut cmd = customcd(&repo.dir);
+    cmd.args(["report", "--job-start-time", "1704018030"]);
+    gh.apply(&mut cmd, &rx, "workflow_run", "{}");
+    let missing = gh.path("gone/event.json");
+    cmd.env("GITHUB_EVENT_PATH", &missing);
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.only_request().json()["commit_sha"], repo.head(), "the checkout is used instead");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let warning = stdout.lines().find(|l| l.starts_with("::warning title=customcd::GITHUB_EVENT_NAME is workflow_run"));
+    let warning = warning.unwrap_or_else(|| panic!("no warning annotation: {stdout}"));
+    assert!(warning.contains(&missing.display().to_string()), "{warning}");
+    assert!(warning.contains("the checkout's HEAD"), "{warning}");
+
+    // An explicit commit needs no event file, and no warning.
+    cmd.env("INPUT_COMMIT_SHA", "3333333333333333333333333333333333333333");
+    let out = cmd.output().expect("runs");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("GITHUB_EVENT_NAME is"), "{}", all_output(&out));
+}
+
+#[test]
+fn github_matrix_legs_report_distinct_job_ids() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Receiver::ok();
+    for leg in ["{\n  \"region\": \"us\"\n}", "{\n  \"region\": \"eu\"\n}"] {
+        let gh = GitHub::new();
+        let mut cmd = customcd(&repo.dir);
+        cmd.args(["report", "--job-start-time", "1704018030"]);
+        gh.apply(&mut cmd, &rx, "push", "{}");
+        cmd.env("INPUT_MATRIX", leg);
+        cmd.assert().success();
+    }
+    let ids: Vec<String> =
+        rx.requests().iter().map(|r| r.json()["job_id"].as_str().unwrap_or_default().to_owned()).collect();
+    assert_eq!(ids, ["987-2-deploy-us", "987-2-deploy-eu"]);
+}
+
+#[test]
+fn jenkins_start_creates_the_temp_dir_that_does_not_exist_yet() {
+    let repo = Repo::init(&[], Some("https://git.example.com/acme/app.git"));
+    let rx = Receiver::ok();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workspace_tmp = tmp.path().join("app@tmp");
+    let mut start = customcd(&repo.dir);
+    start.arg("start");
+    jenkins(&mut start, &rx, &workspace_tmp);
+    let out = start.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(workspace_tmp.join("customcd-start-jenkins-app-deploy-17").is_file(), "{}", all_output(&out));
+
+    let mut report = customcd(&repo.dir);
+    report.args(["report", "--status", "NOT_BUILT"]);
+    jenkins(&mut report, &rx, &workspace_tmp);
+    let out = report.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "a post {{ always {{ ... }} }} step must not fail: {}", all_output(&out));
+    assert_eq!(rx.only_request().json()["status"], "Failed");
+}
+
+#[test]
+fn start_never_fails_the_job_when_it_cannot_record_the_start() {
+    let repo = Repo::init(&[], Some("https://git.example.com/acme/app.git"));
+    let rx = Receiver::ok();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    // A temp dir that cannot be created, even by root: its parent is a file.
+    let blocker = tmp.path().join("file");
+    std::fs::write(&blocker, "").expect("write");
+    let mut start = customcd(&repo.dir);
+    start.arg("start");
+    jenkins(&mut start, &rx, &blocker.join("app@tmp"));
+    let out = start.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning: could not record the job start in"), "{stderr}");
+    assert!(stderr.contains("job_duration 0"), "it says what report will do: {stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("export CUSTOMCD_JOB_START_TIME="));
+
+    // On GitHub: file-command files that cannot be written.
+    let gh = GitHub::new();
+    let mut start = customcd(&repo.dir);
+    start.arg("start");
+    gh.apply(&mut start, &rx, "push", "{}");
+    start.env("GITHUB_STATE", blocker.join("state")).env("GITHUB_ENV", blocker.join("env"));
+    let out = start.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("::warning title=customcd::could not record the job start in the GITHUB_STATE file"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("::warning title=customcd::the job start was not recorded; `customcd report` will then"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn start_succeeds_when_its_working_directory_is_gone() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let gone = tmp.path().join("gone");
+    std::fs::create_dir(&gone).expect("mkdir");
+    let bin = assert_cmd::cargo::cargo_bin("customcd");
+    let out = std::process::Command::new("sh")
+        .args(["-c", "cd \"$1\" && rmdir \"$1\" && exec \"$2\" start", "sh"])
+        .arg(&gone)
+        .arg(&bin)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("JENKINS_URL", "https://jenkins.example.com/")
+        .env("BUILD_TAG", "jenkins-app-deploy-17")
+        .env("WORKSPACE_TMP", tmp.path().join("ws@tmp"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(tmp.path().join("ws@tmp/customcd-start-jenkins-app-deploy-17").is_file());
+}
+
+/// A multibranch pull-request build with the "merge with target" strategy, as the git plugin's
+/// MergeWithGitSCMExtension makes it: the PR head checked out, the target's tip merged into it as
+/// "Jenkins <nobody@nowhere>". Returns the repository, the PR head and the merge.
+fn jenkins_pr_merge_checkout() -> (Repo, String, String) {
+    let repo = Repo::init(&[], Some("https://github.com/acme/app.git"));
+    git(&repo.dir, &["checkout", "-q", "-b", "feature"]);
+    let pr_head = repo.commit("the pull request's change");
+    git(&repo.dir, &["checkout", "-q", "main"]);
+    let target = repo.commit("the target moved on");
+    git(&repo.dir, &["update-ref", "refs/remotes/origin/main", &target]);
+    git(&repo.dir, &["update-ref", "refs/remotes/origin/PR-42", &pr_head]);
+    git(&repo.dir, &["checkout", "-q", "--detach", &pr_head]);
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=Jenkins", "-c", "user.email=nobody@nowhere", "merge", "-q", "--no-ff", "--no-edit"])
+        .arg(&target)
+        .current_dir(&repo.dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let merge = repo.head();
+    (repo, pr_head, merge)
+}
+
+fn jenkins_pr(cmd: &mut assert_cmd::Command, rx: &Receiver, workspace: &Path, merge: &str) {
+    cmd.env("JENKINS_URL", "https://jenkins.example.com/")
+        .env("BUILD_TAG", "jenkins-app-PR-42-3")
+        .env("GIT_URL", "https://github.com/acme/app.git")
+        .env("GIT_COMMIT", merge)
+        .env("BRANCH_NAME", "PR-42")
+        .env("CHANGE_ID", "42")
+        .env("CHANGE_TARGET", "main")
+        .env("CHANGE_BRANCH", "feature")
+        .env("CHANGE_AUTHOR_EMAIL", "bob@example.com")
+        .env("BUILD_USER_ID", "branchIndexing")
+        .env("WORKSPACE", workspace)
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .env("CUSTOMCD_SERVICE_ID", "7");
+}
+
+#[test]
+fn jenkins_pull_request_merge_builds_report_the_pull_request_head() {
+    let (repo, pr_head, merge) = jenkins_pr_merge_checkout();
+    let rx = Receiver::ok();
+    let mut cmd = customcd(&repo.dir);
+    cmd.args(["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]);
+    jenkins_pr(&mut cmd, &rx, &repo.dir, &merge);
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let body = rx.only_request().json();
+    assert_eq!(body["commit_sha"], pr_head.as_str(), "not the merge made on the agent");
+    assert_eq!(body["triggered_by"], "bob@example.com", "branch indexing is not a person; the PR author is");
+    let branch = body["optional"].as_array().and_then(|o| o.iter().find(|f| f["key"] == "branch")).cloned();
+    assert_eq!(branch, Some(json!({"key": "branch", "value": "feature", "type": "string"})), "not PR-42");
+
+    let mut env = customcd(&repo.dir);
+    env.arg("env");
+    jenkins_pr(&mut env, &rx, &repo.dir, &merge);
+    let text = all_output(&env.output().expect("runs"));
+    assert!(
+        text.contains(&format!("CHANGE_ID 42: the pull request's head, parent 1 of HEAD {merge}")),
+        "the provenance says so: {text}"
+    );
+}
+
+#[test]
+fn jenkins_pull_request_head_builds_whose_tip_is_a_merge_by_a_person_report_that_tip() {
+    let (repo, _, _) = jenkins_pr_merge_checkout();
+    // The "head" strategy on a PR whose own tip merges main in: that tip is what was built.
+    git(&repo.dir, &["checkout", "-q", "feature"]);
+    git(&repo.dir, &["merge", "-q", "--no-ff", "--no-edit", "main"]);
+    let tip = repo.head();
+    let rx = Receiver::ok();
+    let mut cmd = customcd(&repo.dir);
+    cmd.args(["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]);
+    jenkins_pr(&mut cmd, &rx, &repo.dir, &tip);
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.only_request().json()["commit_sha"], tip.as_str());
+}

@@ -168,3 +168,22 @@ fn the_resend_hint_names_the_settings_that_came_from_flags() {
     assert!(text.contains("customcd send "), "{text}");
     assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");
 }
+
+#[test]
+fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
+    let repo = Repo::new();
+    let out = customcd(&repo.dir)
+        .args(["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
+        .args(["--matrix", r#"{"region":"eu"}"#])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_RUN_ID", "987")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .env("GITHUB_JOB", "deploy")
+        .env("GITHUB_REPOSITORY", "acme/app")
+        .env("INPUT_MATRIX", r#"{"region":"us"}"#)
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", all_output(&out));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the JSON body");
+    assert_eq!(body["job_id"], "987-2-deploy-eu", "the flag outranks the input");
+}

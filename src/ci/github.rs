@@ -3,7 +3,6 @@
 use crate::env::Env;
 use crate::git::remote;
 use crate::settings::names::Key;
-use crate::settings::source::Sourced;
 
 use super::{Ci, Vars};
 
@@ -41,17 +40,24 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     ci.set(Key::RepoName, repo);
     // Who started this attempt (re-runs included), else who started the run.
     ci.set(Key::TriggeredBy, v.first(&["GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"]));
-    // GITHUB_RUN_ID repeats on re-runs and matrix legs share GITHUB_JOB: all three are needed.
-    let job_id = v
-        .joined(&["GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB"])
-        .or_else(|| v.joined(&["GITHUB_RUN_ID", "GITHUB_JOB"]));
+    // GITHUB_RUN_ID repeats on re-runs and matrix legs share GITHUB_JOB: all three are needed,
+    // and the matrix leg too when the job is one.
+    let names: &[&str] = if v.raw("GITHUB_RUN_ATTEMPT").is_some() {
+        &["GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_JOB"]
+    } else {
+        &["GITHUB_RUN_ID", "GITHUB_JOB"]
+    };
+    let job_id = v.joined(names).map(|id| match matrix_leg(&v) {
+        Some((leg, name)) => v.derived(format!("{}-{leg}", id.value), format!("{}-{name}", names.join("-"))),
+        None => id,
+    });
     ci.job_key = job_id.as_ref().map(|j| j.value.clone());
     ci.set(Key::JobId, job_id);
     // Written by `customcd start` in the action's pre-entrypoint, passed to later stages as state.
     ci.set(Key::JobStartTime, v.get("STATE_job_start_time"));
 
     ci.commit = v.get("GITHUB_SHA");
-    ci.pr_head = pull_request_head(&v);
+    event_head(&v, &mut ci);
 
     let run_url = match (v.raw("GITHUB_SERVER_URL"), v.raw("GITHUB_REPOSITORY"), v.raw("GITHUB_RUN_ID")) {
         (Some(server), Some(repo), Some(run)) => {
@@ -75,18 +81,184 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     ci
 }
 
-/// On `pull_request` and `pull_request_target`, `GITHUB_SHA` is a test merge commit (or the base
-/// branch's head): the commit built is the PR head, which only the event file has.
-fn pull_request_head(v: &Vars<'_>) -> Option<Sourced<String>> {
-    let event = v.raw("GITHUB_EVENT_NAME")?;
-    if event != "pull_request" && event != "pull_request_target" {
+/// The variables that carry the matrix leg, highest precedence first. Nothing in a Docker
+/// action's environment tells matrix legs apart, but an input's default may be an expression over
+/// the `matrix` context: the action declares `matrix` with default `${{ toJSON(matrix) }}`, which
+/// the runner evaluates per leg (`null` outside a matrix). They are read here rather than as a
+/// payload setting because the leg is not a field of its own: it only refines the job id.
+const MATRIX_VARS: &[&str] = &["CUSTOMCD_MATRIX", "INPUT_MATRIX"];
+
+/// A short, stable rendering of this job's matrix leg and the variable it came from, or `None`
+/// outside a matrix. See [`render_leg`].
+fn matrix_leg(v: &Vars<'_>) -> Option<(String, &'static str)> {
+    let (name, raw) = MATRIX_VARS.iter().find_map(|n| v.raw(n).map(|r| (*n, r)))?;
+    render_leg(raw).map(|leg| (leg, name))
+}
+
+/// Renders a matrix leg for a job id: the values of `toJSON(matrix)` in key order (serde_json
+/// sorts object keys), nested values flattened, joined with `-`, e.g. `{"os": "linux", "region":
+/// "eu"}` gives `linux-eu`. Characters other than ASCII letters, digits, `.`, `_` and `-` become
+/// `_`. A value that is not JSON (a user passing `${{ matrix.region }}`) is used as it is. A
+/// rendering longer than 40 characters keeps its first 23 and adds a hash of the whole leg, so it
+/// stays short, stable across runs and re-runs, and distinct per leg. `null`, `{}` and blanks
+/// mean no matrix.
+pub fn render_leg(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let json =
+        serde_json::from_str::<serde_json::Value>(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_owned()));
+    let mut parts = Vec::new();
+    flatten(&json, &mut parts);
+    let joined: String = parts
+        .join("-")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
+    if joined.is_empty() {
         return None;
     }
-    let path = v.raw("GITHUB_EVENT_PATH")?;
-    let text = std::fs::read_to_string(path).ok()?;
-    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
-    let sha = json.pointer("/pull_request/head/sha")?.as_str()?;
-    Some(v.derived(sha.to_owned(), "GITHUB_EVENT_PATH pull_request.head.sha"))
+    if joined.len() <= 40 {
+        return Some(joined);
+    }
+    let canonical = json.to_string();
+    // FNV-1a: tiny, and the same on every platform and release, which job ids need.
+    let hash =
+        canonical.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+    Some(format!("{}-{hash:016x}", &joined[..23]))
+}
+
+fn flatten(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Null => {}
+        serde_json::Value::String(s) => {
+            if !s.trim().is_empty() {
+                out.push(s.trim().to_owned());
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+        serde_json::Value::Object(map) => map.values().for_each(|i| flatten(i, out)),
+        other => out.push(other.to_string()),
+    }
+}
+
+/// Where the commit a workflow run built or deployed is, per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventCommit {
+    /// `GITHUB_SHA` (or the checkout made from it) is that commit.
+    Sha,
+    /// The event payload names it: a JSON pointer into the event file, and the dotted path shown
+    /// to people (as GitHub's docs write it).
+    Payload { pointer: &'static str, path: &'static str },
+    /// Neither `GITHUB_SHA` nor the payload names it (a comment on a pull request).
+    Unknown,
+}
+
+/// GitHub's "Events that trigger workflows", each with what `GITHUB_SHA` is on it (as that page
+/// says) and where the commit that was built or deployed is. Events not listed are treated as
+/// `Sha`: for them `GITHUB_SHA` is the last commit of the ref the workflow runs on.
+pub const EVENTS: &[(&str, &str, EventCommit)] = &[
+    ("branch_protection_rule", "the last commit on the default branch", EventCommit::Sha),
+    ("check_run", "the last commit on the default branch", payload("/check_run/head_sha", "check_run.head_sha")),
+    ("check_suite", "the last commit on the default branch", payload("/check_suite/head_sha", "check_suite.head_sha")),
+    ("create", "the last commit on the created branch or tag", EventCommit::Sha),
+    ("delete", "the last commit on the default branch", EventCommit::Sha),
+    ("deployment", "the commit to be deployed", payload("/deployment/sha", "deployment.sha")),
+    ("deployment_status", "the commit to be deployed", payload("/deployment/sha", "deployment.sha")),
+    ("discussion", "the last commit on the default branch", EventCommit::Sha),
+    ("discussion_comment", "the last commit on the default branch", EventCommit::Sha),
+    ("fork", "the last commit on the default branch", EventCommit::Sha),
+    ("gollum", "the last commit on the default branch", EventCommit::Sha),
+    ("issue_comment", "the last commit on the default branch", EventCommit::Unknown),
+    ("issues", "the last commit on the default branch", EventCommit::Sha),
+    ("label", "the last commit on the default branch", EventCommit::Sha),
+    ("merge_group", "the SHA of the merge group", payload("/merge_group/head_sha", "merge_group.head_sha")),
+    ("milestone", "the last commit on the default branch", EventCommit::Sha),
+    ("page_build", "the last commit on the default branch", payload("/build/commit", "build.commit")),
+    ("public", "the last commit on the default branch", EventCommit::Sha),
+    ("pull_request", "the test merge commit of refs/pull/N/merge", PR_HEAD),
+    ("pull_request_review", "the test merge commit of refs/pull/N/merge", PR_HEAD),
+    ("pull_request_review_comment", "the test merge commit of refs/pull/N/merge", PR_HEAD),
+    ("pull_request_target", "the last commit on the pull request's base branch", PR_HEAD),
+    ("push", "the tip commit pushed to the ref", EventCommit::Sha),
+    ("registry_package", "the commit of the published package", EventCommit::Sha),
+    ("release", "the last commit in the tagged release", EventCommit::Sha),
+    ("repository_dispatch", "the last commit on the default branch", EventCommit::Sha),
+    ("schedule", "the last commit on the default branch", EventCommit::Sha),
+    ("status", "the last commit on the default branch", payload("/sha", "sha")),
+    ("watch", "the last commit on the default branch", EventCommit::Sha),
+    ("workflow_dispatch", "the last commit on the GITHUB_REF branch or tag", EventCommit::Sha),
+    (
+        "workflow_run",
+        "the last commit on the default branch",
+        payload("/workflow_run/head_sha", "workflow_run.head_sha"),
+    ),
+];
+
+const PR_HEAD: EventCommit = payload("/pull_request/head/sha", "pull_request.head.sha");
+
+const fn payload(pointer: &'static str, path: &'static str) -> EventCommit {
+    EventCommit::Payload { pointer, path }
+}
+
+/// What `GITHUB_SHA` is on `event`, and where the built commit is.
+pub fn event_commit(event: &str) -> (&'static str, EventCommit) {
+    EVENTS
+        .iter()
+        .find(|(name, _, _)| *name == event)
+        .map_or(("the last commit of the ref the workflow runs on", EventCommit::Sha), |(_, sha, how)| (*sha, *how))
+}
+
+/// The commit the triggering event names, when `GITHUB_SHA` means something else on it; or,
+/// when the event file cannot say, a warning with the path and what is used instead.
+fn event_head(v: &Vars<'_>, ci: &mut Ci) {
+    let Some(event) = v.raw("GITHUB_EVENT_NAME") else { return };
+    let (sha_means, how) = event_commit(event);
+    let instead = format!(
+        "customcd uses the checkout's HEAD when the workspace is a checkout of {repo}, else GITHUB_SHA ({sha}), which on {event} is {sha_means}",
+        repo = v.raw("GITHUB_REPOSITORY").unwrap_or("this repository"),
+        sha = v.raw("GITHUB_SHA").unwrap_or("unset"),
+    );
+    let path_shown = v.raw("GITHUB_EVENT_PATH").unwrap_or("(unset)");
+    match how {
+        EventCommit::Sha => {}
+        EventCommit::Unknown => {
+            // A comment on a plain issue is about no commit; one on a pull request is, but the
+            // payload carries only the pull request's API URL, never its head.
+            let on_pull_request =
+                read_event(v).is_ok_and(|json| json.pointer("/issue/pull_request").is_some_and(|p| !p.is_null()));
+            if on_pull_request {
+                ci.commit_warnings.push(format!(
+                    "GITHUB_EVENT_NAME is {event} on a pull request: neither GITHUB_SHA nor the event file ({path_shown}) names the pull request's commit. {instead}. If the workflow builds the pull request, check out its head and pass commit_sha (or --commit-sha) explicitly"
+                ));
+            }
+        }
+        EventCommit::Payload { pointer, path } => {
+            let found = read_event(v).and_then(|json| match json.pointer(pointer).and_then(|s| s.as_str()) {
+                Some(sha) if !sha.trim().is_empty() => Ok(sha.trim().to_owned()),
+                _ => Err(format!("it has no {path}")),
+            });
+            match found {
+                Ok(sha) => {
+                    let detail = format!("GITHUB_EVENT_PATH {path} ({event} event)");
+                    ci.pr_head = Some(v.derived(sha, detail));
+                }
+                Err(why) => ci.commit_warnings.push(format!(
+                    "GITHUB_EVENT_NAME is {event}, whose built commit is {path} in the event file, but GITHUB_EVENT_PATH ({path_shown}) cannot tell: {why}. {instead}. Fix: pass commit_sha: ${{{{ github.event.{path} }}}} (or --commit-sha)"
+                )),
+            }
+        }
+    }
+}
+
+/// The event payload at `GITHUB_EVENT_PATH`, or why it cannot be had. Event files are a few KiB;
+/// reading is capped so that a wrong path (a device, a huge file) cannot stall the report.
+fn read_event(v: &Vars<'_>) -> Result<serde_json::Value, String> {
+    use std::io::Read;
+    const LIMIT: u64 = 16 << 20;
+    let path = v.raw("GITHUB_EVENT_PATH").ok_or_else(|| "the variable is not set".to_owned())?;
+    let file = std::fs::File::open(path).map_err(|e| format!("it cannot be opened: {e}"))?;
+    let mut text = String::new();
+    file.take(LIMIT).read_to_string(&mut text).map_err(|e| format!("it cannot be read: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("it is not JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -136,25 +308,191 @@ mod tests {
         assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), Some("rerunner"));
     }
 
+    fn fixture(name: &str) -> String {
+        format!("{}/tests/fixtures/github-events/{name}.json", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    fn with_event(event: &str, path: &str) -> Ci {
+        let mut pairs = base();
+        pairs.retain(|(k, _)| *k != "GITHUB_EVENT_NAME");
+        pairs.push(("GITHUB_EVENT_NAME", event));
+        pairs.push(("GITHUB_EVENT_PATH", path));
+        read(&env(&pairs))
+    }
+
+    /// GitHub's catalogue of events, each with a payload shaped like the real one: the commit
+    /// reported, and where it came from. `None`: GITHUB_SHA (or the checkout) is the commit.
+    /// The commit a fixture's payload names, and its dotted path.
+    type Named = Option<(&'static str, &'static str)>;
+
+    const CATALOGUE: &[(&str, &str, Named)] = &[
+        ("push", "push", None),
+        ("pull_request", "pull_request", Some(("2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b", "pull_request.head.sha"))),
+        (
+            "pull_request_target",
+            "pull_request_target",
+            Some(("2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b", "pull_request.head.sha")),
+        ),
+        (
+            "pull_request_review",
+            "pull_request_review",
+            Some(("2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b", "pull_request.head.sha")),
+        ),
+        (
+            "pull_request_review_comment",
+            "pull_request_review_comment",
+            Some(("2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b", "pull_request.head.sha")),
+        ),
+        ("merge_group", "merge_group", Some(("6a6b6c6d6e6f6a6b6c6d6e6f6a6b6c6d6e6f6a6b", "merge_group.head_sha"))),
+        ("workflow_run", "workflow_run", Some(("7a7b7c7d7e7f7a7b7c7d7e7f7a7b7c7d7e7f7a7b", "workflow_run.head_sha"))),
+        ("deployment", "deployment", Some(("8a8b8c8d8e8f8a8b8c8d8e8f8a8b8c8d8e8f8a8b", "deployment.sha"))),
+        (
+            "deployment_status",
+            "deployment_status",
+            Some(("9a9b9c9d9e9f9a9b9c9d9e9f9a9b9c9d9e9f9a9b", "deployment.sha")),
+        ),
+        ("check_run", "check_run", Some(("aa1bac1dae1faa1bac1dae1faa1bac1dae1faa1b", "check_run.head_sha"))),
+        ("check_suite", "check_suite", Some(("bb1bbc1dbe1fbb1bbc1dbe1fbb1bbc1dbe1fbb1b", "check_suite.head_sha"))),
+        ("status", "status", Some(("cc1cbc1dce1fcc1cbc1dce1fcc1cbc1dce1fcc1c", "sha"))),
+        ("page_build", "page_build", Some(("dd1dbd1dde1fdd1dbd1dde1fdd1dbd1dde1fdd1d", "build.commit"))),
+        ("release", "release", None),
+        ("registry_package", "registry_package", None),
+        ("workflow_dispatch", "workflow_dispatch", None),
+        ("repository_dispatch", "repository_dispatch", None),
+        ("schedule", "schedule", None),
+        ("issue_comment", "issue_comment-on-issue", None),
+        ("issue_comment", "issue_comment-on-pull-request", None),
+    ];
+
     #[test]
-    fn a_pull_request_uses_the_head_sha_from_the_event_file() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("event.json");
-        std::fs::write(&path, r#"{"pull_request":{"head":{"sha":"2222222222222222222222222222222222222222"}}}"#)
-            .expect("write");
-        let p = path.to_string_lossy().into_owned();
-        for event in ["pull_request", "pull_request_target"] {
-            let mut pairs = base();
-            pairs.retain(|(k, _)| *k != "GITHUB_EVENT_NAME");
-            pairs.push(("GITHUB_EVENT_NAME", event));
-            pairs.push(("GITHUB_EVENT_PATH", &p));
-            pairs.push(("GITHUB_HEAD_REF", "feature"));
-            let ci = read(&env(&pairs));
-            let head = ci.pr_head.expect("a PR head");
-            assert_eq!(head.value, "2222222222222222222222222222222222222222");
-            assert_eq!(head.source.to_string(), "GitHub Actions GITHUB_EVENT_PATH pull_request.head.sha");
-            assert_eq!(ci.context[1].1.value, "feature");
+    fn every_event_of_the_catalogue_reports_the_commit_its_payload_names() {
+        for (event, file, want) in CATALOGUE {
+            let ci = with_event(event, &fixture(file));
+            match want {
+                Some((sha, path)) => {
+                    let head = ci.pr_head.as_ref().unwrap_or_else(|| panic!("{event}: no commit from the payload"));
+                    assert_eq!(head.value, *sha, "{event}");
+                    assert_eq!(
+                        head.source.to_string(),
+                        format!("GitHub Actions GITHUB_EVENT_PATH {path} ({event} event)"),
+                        "{event}"
+                    );
+                }
+                None => assert!(ci.pr_head.is_none(), "{event}: GITHUB_SHA or the checkout is the commit"),
+            }
+            let warned = !ci.commit_warnings.is_empty();
+            assert_eq!(warned, *file == "issue_comment-on-pull-request", "{event}: {:?}", ci.commit_warnings);
         }
+    }
+
+    #[test]
+    fn every_event_whose_payload_names_the_commit_has_a_fixture_in_the_table_test() {
+        for (event, _, how) in EVENTS {
+            if matches!(how, EventCommit::Payload { .. }) {
+                assert!(CATALOGUE.iter().any(|(e, _, want)| e == event && want.is_some()), "{event} is not covered");
+            }
+        }
+    }
+
+    #[test]
+    fn a_comment_on_a_pull_request_says_the_commit_cannot_be_known() {
+        let ci = with_event("issue_comment", &fixture("issue_comment-on-pull-request"));
+        let w = &ci.commit_warnings[0];
+        assert!(w.contains("issue_comment on a pull request"), "{w}");
+        assert!(w.contains("GITHUB_SHA (1111111111111111111111111111111111111111)"), "{w}");
+        assert!(w.contains("the last commit on the default branch"), "{w}");
+        assert!(w.contains("commit_sha"), "{w}");
+    }
+
+    #[test]
+    fn a_missing_event_file_is_a_warning_naming_the_path_and_the_fallback() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("nope.json");
+        let ci = with_event("workflow_run", &missing.to_string_lossy());
+        assert!(ci.pr_head.is_none());
+        let w = &ci.commit_warnings[0];
+        assert!(w.contains(&missing.display().to_string()), "{w}");
+        assert!(w.contains("cannot be opened"), "{w}");
+        assert!(w.contains("workflow_run.head_sha"), "{w}");
+        assert!(w.contains("else GITHUB_SHA (1111111111111111111111111111111111111111)"), "{w}");
+        assert!(w.contains("commit_sha: ${{ github.event.workflow_run.head_sha }}"), "{w}");
+    }
+
+    #[test]
+    fn an_event_file_that_is_not_json_or_lacks_the_field_is_a_warning() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let broken = dir.path().join("broken.json");
+        std::fs::write(&broken, "{\"deployment\": ").expect("write");
+        let ci = with_event("deployment", &broken.to_string_lossy());
+        assert!(ci.pr_head.is_none());
+        assert!(ci.commit_warnings[0].contains("it is not JSON"), "{:?}", ci.commit_warnings);
+
+        let ci = with_event("check_suite", &fixture("check_run"));
+        assert!(ci.pr_head.is_none());
+        assert!(ci.commit_warnings[0].contains("it has no check_suite.head_sha"), "{:?}", ci.commit_warnings);
+
+        let mut pairs = base();
+        pairs.retain(|(k, _)| *k != "GITHUB_EVENT_NAME");
+        pairs.push(("GITHUB_EVENT_NAME", "pull_request"));
+        let ci = read(&env(&pairs));
+        assert!(ci.commit_warnings[0].contains("GITHUB_EVENT_PATH ((unset)) cannot tell: the variable is not set"));
+    }
+
+    #[test]
+    fn events_that_need_no_payload_never_read_the_event_file() {
+        for event in ["push", "release", "workflow_dispatch", "schedule", "registry_package"] {
+            let ci = with_event(event, "/nonexistent/event.json");
+            assert!(ci.pr_head.is_none() && ci.commit_warnings.is_empty(), "{event}: {:?}", ci.commit_warnings);
+        }
+    }
+
+    #[test]
+    fn matrix_legs_get_their_own_stable_job_ids() {
+        let leg = |json: &str| {
+            let mut pairs = base();
+            pairs.push(("INPUT_MATRIX", json));
+            read(&env(&pairs))
+        };
+        let us = leg("{\n  \"region\": \"us\"\n}");
+        let eu = leg("{\n  \"region\": \"eu\"\n}");
+        assert_eq!(value(&us, Key::JobId).as_deref(), Some("987-2-deploy-us"));
+        assert_eq!(value(&eu, Key::JobId).as_deref(), Some("987-2-deploy-eu"));
+        assert_eq!(us.job_key.as_deref(), Some("987-2-deploy-us"), "the start state is per leg too");
+        let source = us.layer.get(Key::JobId).expect("a job id").source.to_string();
+        assert_eq!(source, "GitHub Actions GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT-GITHUB_JOB-INPUT_MATRIX");
+        assert_eq!(value(&leg("null"), Key::JobId).as_deref(), Some("987-2-deploy"), "not a matrix job");
+
+        let mut pairs = base();
+        pairs.push(("INPUT_MATRIX", "{\"region\": \"us\"}"));
+        pairs.push(("CUSTOMCD_MATRIX", "canary"));
+        assert_eq!(value(&read(&env(&pairs)), Key::JobId).as_deref(), Some("987-2-deploy-canary"));
+    }
+
+    #[test]
+    fn the_action_declares_the_matrix_input_this_module_reads() {
+        // The runner turns input `matrix` into INPUT_MATRIX; its default must stay the per-leg
+        // expression, or every leg reports the same job id again.
+        let action = include_str!("../../action.yml");
+        let block = action.split("\n  matrix:\n").nth(1).expect("action.yml declares a `matrix` input");
+        let default = block.lines().find(|l| l.trim_start().starts_with("default:")).expect("a default");
+        assert_eq!(default.trim(), "default: \"${{ toJSON(matrix) }}\"");
+        assert!(MATRIX_VARS.contains(&"INPUT_MATRIX"));
+    }
+
+    #[test]
+    fn a_leg_renders_its_values_in_key_order_and_long_ones_are_hashed() {
+        assert_eq!(render_leg(r#"{"region": "eu", "os": "ubuntu-latest"}"#).as_deref(), Some("ubuntu-latest-eu"));
+        assert_eq!(render_leg(r#"{"node": 20, "exp": true, "x": null}"#).as_deref(), Some("true-20"));
+        assert_eq!(render_leg(r#"{"target": {"os": "linux", "cc": "gcc 13"}}"#).as_deref(), Some("gcc_13-linux"));
+        assert_eq!(render_leg("us-east/1").as_deref(), Some("us-east_1"), "not JSON: used as it is");
+        for blank in ["null", "{}", "", "  "] {
+            assert_eq!(render_leg(blank), None, "{blank:?}");
+        }
+        let long_a = render_leg(r#"{"a": "a-very-long-value-that-keeps-going-and-going", "b": "one"}"#).expect("a leg");
+        let long_b = render_leg(r#"{"a": "a-very-long-value-that-keeps-going-and-going", "b": "two"}"#).expect("a leg");
+        assert_eq!(long_a.len(), 40);
+        assert_ne!(long_a, long_b, "legs that differ only past the cut stay distinct");
+        assert_eq!(long_a, "a-very-long-value-that--229940ac43a4d0e2", "stable across releases");
     }
 
     #[test]

@@ -112,4 +112,147 @@ mod tests {
         let pairs: Vec<_> = base().into_iter().filter(|(k, _)| *k != "GITLAB_USER_EMAIL").collect();
         assert_eq!(value(&read(&env(&pairs)), Key::TriggeredBy).as_deref(), Some("dev"));
     }
+
+    /// Predefined variables every job has (GitLab's "Predefined CI/CD variables" page).
+    fn predefined() -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("CI", "true"),
+            ("GITLAB_CI", "true"),
+            ("CI_SERVER_URL", "https://gitlab.example.com"),
+            ("CI_PROJECT_ID", "99"),
+            ("CI_PROJECT_PATH", "group/sub/app"),
+            ("CI_PROJECT_URL", "https://gitlab.example.com/group/sub/app"),
+            ("CI_PROJECT_DIR", "/builds/group/sub/app"),
+            ("CI_PIPELINE_ID", "1000"),
+            ("CI_PIPELINE_IID", "12"),
+            ("CI_PIPELINE_URL", "https://gitlab.example.com/group/sub/app/-/pipelines/1000"),
+            ("CI_PIPELINE_CREATED_AT", "2022-01-31T16:47:00Z"),
+            ("CI_JOB_ID", "4242"),
+            ("CI_JOB_NAME", "deploy"),
+            ("CI_JOB_STAGE", "deploy"),
+            ("CI_JOB_URL", "https://gitlab.example.com/group/sub/app/-/jobs/4242"),
+            ("CI_JOB_STARTED_AT", "2022-01-31T16:47:55Z"),
+            ("CI_COMMIT_SHA", "1111111111111111111111111111111111111111"),
+            ("CI_COMMIT_SHORT_SHA", "11111111"),
+            ("CI_REPOSITORY_URL", "https://gitlab-ci-token:glcbt-secret@gitlab.example.com/group/sub/app.git"),
+            ("GITLAB_USER_ID", "5"),
+            ("GITLAB_USER_LOGIN", "dev"),
+            ("GITLAB_USER_NAME", "Dev"),
+            ("GITLAB_USER_EMAIL", "dev@example.com"),
+        ]
+    }
+
+    /// A pipeline shape: its name, the variables it adds, the PR head it gives, its branch.
+    type Shape = (&'static str, &'static [(&'static str, &'static str)], Option<&'static str>, &'static str);
+
+    #[test]
+    fn every_pipeline_shape_of_the_catalogue_reads_as_documented() {
+        let shapes: &[Shape] = &[
+            (
+                "a branch pipeline",
+                &[
+                    ("CI_PIPELINE_SOURCE", "push"),
+                    ("CI_COMMIT_BRANCH", "main"),
+                    ("CI_COMMIT_REF_NAME", "main"),
+                    ("CI_COMMIT_BEFORE_SHA", "0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"),
+                    ("CI_DEFAULT_BRANCH", "main"),
+                ],
+                None,
+                "main",
+            ),
+            (
+                "a tag pipeline",
+                &[("CI_PIPELINE_SOURCE", "push"), ("CI_COMMIT_TAG", "v1.2.0"), ("CI_COMMIT_REF_NAME", "v1.2.0")],
+                None,
+                "v1.2.0",
+            ),
+            (
+                "a merge request pipeline (detached: CI_COMMIT_SHA is the source head)",
+                &[
+                    ("CI_PIPELINE_SOURCE", "merge_request_event"),
+                    ("CI_MERGE_REQUEST_EVENT_TYPE", "detached"),
+                    ("CI_MERGE_REQUEST_IID", "7"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", ""),
+                    ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
+                    ("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", ""),
+                    ("CI_COMMIT_REF_NAME", "feature"),
+                    ("CI_COMMIT_BEFORE_SHA", "0000000000000000000000000000000000000000"),
+                ],
+                None,
+                "feature",
+            ),
+            (
+                "a merged results pipeline (CI_COMMIT_SHA is an internal merge commit)",
+                &[
+                    ("CI_PIPELINE_SOURCE", "merge_request_event"),
+                    ("CI_MERGE_REQUEST_EVENT_TYPE", "merged_result"),
+                    ("CI_MERGE_REQUEST_IID", "7"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "2222222222222222222222222222222222222222"),
+                    ("CI_MERGE_REQUEST_TARGET_BRANCH_NAME", "main"),
+                    ("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", "3333333333333333333333333333333333333333"),
+                    ("CI_COMMIT_REF_NAME", "feature"),
+                ],
+                Some("2222222222222222222222222222222222222222"),
+                "feature",
+            ),
+            (
+                "a merge train pipeline",
+                &[
+                    ("CI_PIPELINE_SOURCE", "merge_request_event"),
+                    ("CI_MERGE_REQUEST_EVENT_TYPE", "merge_train"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "feature"),
+                    ("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "4444444444444444444444444444444444444444"),
+                    ("CI_MERGE_REQUEST_TARGET_BRANCH_SHA", "3333333333333333333333333333333333333333"),
+                    ("CI_COMMIT_REF_NAME", "feature"),
+                ],
+                Some("4444444444444444444444444444444444444444"),
+                "feature",
+            ),
+            (
+                "a scheduled pipeline",
+                &[
+                    ("CI_PIPELINE_SOURCE", "schedule"),
+                    ("CI_COMMIT_BRANCH", "main"),
+                    ("CI_COMMIT_REF_NAME", "main"),
+                    ("CI_COMMIT_BEFORE_SHA", "0000000000000000000000000000000000000000"),
+                ],
+                None,
+                "main",
+            ),
+        ];
+        for (shape, extra, pr_head, branch) in shapes {
+            let mut pairs = predefined();
+            pairs.extend_from_slice(extra);
+            pairs.push(("CI_JOB_STATUS", "success"));
+            let ci = read(&env(&pairs));
+            assert_eq!(ci.system, "GitLab CI", "{shape}");
+            assert_eq!(ci.commit.as_ref().map(|c| c.value.as_str()), Some("1111111111111111111111111111111111111111"));
+            assert_eq!(ci.pr_head.as_ref().map(|h| h.value.as_str()), *pr_head, "{shape}");
+            if let Some(head) = &ci.pr_head {
+                assert_eq!(head.source.to_string(), "GitLab CI CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "{shape}");
+            }
+            let got_branch = ci.context.iter().find(|(k, _)| *k == "branch").map(|(_, b)| b.value.as_str());
+            assert_eq!(got_branch, Some(*branch), "{shape}");
+            assert_eq!(value(&ci, Key::RepoName).as_deref(), Some("group/sub/app"), "{shape}");
+            assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"), "{shape}");
+            assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), Some("dev@example.com"), "{shape}");
+            assert_eq!(value(&ci, Key::JobStartTime).as_deref(), Some("2022-01-31T16:47:55Z"), "{shape}");
+            assert_eq!(value(&ci, Key::Status).as_deref(), Some("success"), "{shape}");
+            assert!(ci.commit_warnings.is_empty(), "{shape}");
+        }
+    }
+
+    #[test]
+    fn every_final_job_status_of_after_script_is_passed_on() {
+        // GitLab Runner's statuses in after_script; `running` is covered above.
+        for status in ["success", "failed", "canceled", "timedout"] {
+            let mut pairs = predefined();
+            pairs.push(("CI_JOB_STATUS", status));
+            let ci = read(&env(&pairs));
+            assert_eq!(value(&ci, Key::Status).as_deref(), Some(status));
+            assert!(crate::job::status::Status::parse(status).is_some(), "{status} maps to an API status");
+        }
+    }
 }

@@ -24,7 +24,9 @@ pub struct Ci {
     pub system: &'static str,
     /// Settings the system supplies (never `commit_sha`: see `pr_head` and `commit`).
     pub layer: Layer,
-    /// The head commit of a pull/merge request, which beats everything but an explicit value.
+    /// The commit the triggering event names as built or deployed (a pull/merge request's head,
+    /// GitHub's `workflow_run.head_sha`, `deployment.sha`, ...), which beats everything but an
+    /// explicit value because the system's own commit variable means something else then.
     pub pr_head: Option<Sourced<String>>,
     /// The system's own commit variable, used when the workspace is not a checkout of the CI's
     /// repository.
@@ -35,6 +37,10 @@ pub struct Ci {
     pub context: Vec<(&'static str, Sourced<String>)>,
     /// Extra advice for a field that stays missing, e.g. GitLab's `running` status.
     pub hints: Vec<(Key, String)>,
+    /// Why the system could not name the commit it built (an event file that cannot be read, an
+    /// event whose payload does not say), and what is used instead. Only worth showing when the
+    /// commit is not given explicitly.
+    pub commit_warnings: Vec<String>,
     /// A per-job temporary directory the system provides, for `customcd start`'s state file.
     pub temp_dir: Option<PathBuf>,
     /// Where undelivered jobs are kept by default on this system (see `spool`).

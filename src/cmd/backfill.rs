@@ -30,38 +30,82 @@ pub struct Tag {
     pub tagger: Option<String>,
 }
 
-/// The tags matching `pattern` (a glob on the short name, e.g. `v*`), oldest first, and the
-/// repository's name from its origin remote.
-pub fn read_tags(start: &Path, pattern: &str) -> anyhow::Result<(Vec<Tag>, Option<String>)> {
+/// What the repository's tags give: the jobs' tags, the tags skipped (and why), the repository's
+/// name from its origin remote.
+#[derive(Debug, Default)]
+pub struct Tags {
+    /// Matching tags of commits, oldest first.
+    pub tags: Vec<Tag>,
+    /// Matching tags that are not deployments of a commit, each with the reason, e.g. a tag of a
+    /// tree or of a blob (a GPG key), in name order.
+    pub skipped: Vec<(String, String)>,
+    pub repo_name: Option<String>,
+}
+
+/// Why the tags could not be read at all.
+#[derive(Debug, thiserror::Error)]
+pub enum TagsError {
+    #[error(transparent)]
+    Open(#[from] crate::git::GitError),
+    #[error("listing the tags of {dir}: {why}")]
+    List { dir: String, why: String },
+}
+
+use crate::git::tag_matches;
+
+/// The tags matching `pattern` (see [`tag_matches`]), oldest first, and the repository's name
+/// from its origin remote. A tag that cannot be a deployment (it names a tree or a blob, or its
+/// object is missing) is skipped, not fatal: real repositories have such tags.
+pub fn read_tags(start: &Path, pattern: &str) -> Result<Tags, TagsError> {
     let repo = crate::git::open(start)?;
     let facts = crate::git::facts(&repo);
-    let repo_name = facts.remote.as_ref().and_then(|(_, url)| remote::repo_name(url));
-    let glob = wildmatch::WildMatch::new(pattern);
-    let mut tags = Vec::new();
-    let platform = repo.references().context("listing references")?;
-    for reference in platform.tags().context("listing tags")? {
-        let mut reference = reference.map_err(|e| anyhow::anyhow!("reading a tag: {e}"))?;
-        let name = reference.name().shorten().to_string();
-        if !glob.matches(&name) {
+    let list_error = |why: String| TagsError::List { dir: facts.dir.clone(), why };
+    let mut out =
+        Tags { repo_name: facts.remote.as_ref().and_then(|(_, url)| remote::repo_name(url)), ..Tags::default() };
+    let platform = repo.references().map_err(|e| list_error(e.to_string()))?;
+    for reference in platform.tags().map_err(|e| list_error(e.to_string()))? {
+        let mut reference = match reference {
+            Ok(r) => r,
+            Err(e) => {
+                out.skipped.push(("(unreadable)".to_owned(), format!("a tag reference cannot be read: {e}")));
+                continue;
+            }
+        };
+        let full = reference.name().as_bstr().to_string();
+        let name = full.strip_prefix("refs/tags/").unwrap_or(&full).to_owned();
+        if !tag_matches(pattern, &name) {
             continue;
         }
-        let target = reference.target().try_id().map(ToOwned::to_owned);
-        let commit_id = reference.peel_to_id().with_context(|| format!("peeling tag {name}"))?.detach();
-        let commit = repo.find_commit(commit_id).with_context(|| format!("tag {name} does not point at a commit"))?;
-        let mut time = commit.time().with_context(|| format!("reading the commit of {name}"))?.seconds;
-        let mut tagger = None;
-        if let Some(id) = target.filter(|id| *id != commit_id) {
-            if let Ok(tag) = repo.find_tag(id) {
-                if let Ok(Some(sig)) = tag.tagger() {
-                    time = sig.time().map(|t| t.seconds).unwrap_or(time);
-                    tagger = Some(sig.email.to_string()).filter(|e| !e.is_empty());
-                }
+        match tag_facts(&repo, &mut reference, &name) {
+            Ok(tag) => out.tags.push(tag),
+            Err(why) => out.skipped.push((name, why)),
+        }
+    }
+    out.tags.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
+    out.skipped.sort();
+    Ok(out)
+}
+
+/// One tag's commit, time and tagger, or why it is not a tag of a commit.
+fn tag_facts(repo: &gix::Repository, reference: &mut gix::Reference<'_>, name: &str) -> Result<Tag, String> {
+    let target = reference.target().try_id().map(ToOwned::to_owned);
+    let peeled = reference.peel_to_id().map_err(|e| format!("it cannot be peeled: {e}"))?.detach();
+    let object = repo.find_object(peeled).map_err(|e| format!("its object {peeled} cannot be read: {e}"))?;
+    if object.kind != gix::object::Kind::Commit {
+        return Err(format!("it names a {} ({peeled}), not a commit", object.kind));
+    }
+    let commit = object.into_commit();
+    let mut time = commit.time().map_err(|e| format!("its commit's time cannot be read: {e}"))?.seconds;
+    let mut tagger = None;
+    if let Some(id) = target.filter(|id| *id != peeled) {
+        if let Ok(tag) = repo.find_tag(id) {
+            if let Ok(Some(sig)) = tag.tagger() {
+                time = sig.time().map(|t| t.seconds).unwrap_or(time);
+                tagger = Some(sig.email.to_string()).filter(|e| !e.is_empty());
             }
         }
-        tags.push(Tag { name, commit: commit_id.to_hex().to_string(), time, tagger });
     }
-    tags.sort_by(|a, b| a.time.cmp(&b.time).then_with(|| a.name.cmp(&b.name)));
-    Ok((tags, repo_name))
+    Ok(Tag { name: name.to_owned(), commit: peeled.to_hex().to_string(), time, tagger })
 }
 
 /// The job for one tag: the tag's facts, then the user's flags and `CUSTOMCD_*` variables for
@@ -99,15 +143,20 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     settings.announce();
     let shared = &settings.template;
     let repo_dir = settings.repo.as_ref().map_or_else(|| cwd.clone(), |r| r.value.clone());
-    let (tags, repo_name) = read_tags(&repo_dir, &args.from_git_tags).map_err(|e| {
-        Error::Invalid(vec![Problem::new(
+    let Tags { tags, skipped, repo_name } = read_tags(&repo_dir, &args.from_git_tags).map_err(|e| match e {
+        TagsError::Open(e) => Error::Invalid(vec![Problem::new(
             "repository",
-            format!("cannot be read: {e:#}"),
+            format!("cannot be read: {e}"),
             "run inside the repository or pass --repo PATH",
-        )])
+        )]),
+        other => anyhow::Error::new(other).into(),
     })?;
+    for (name, why) in &skipped {
+        output::warn(&format!("tag {name} is skipped: {why}; only tags of commits are deployments"));
+    }
     if tags.is_empty() {
-        output::warn(&format!("no tag matches {:?}", args.from_git_tags));
+        let what = if skipped.is_empty() { "tag" } else { "tag of a commit" };
+        output::warn(&format!("no {what} matches {:?}", args.from_git_tags));
         return Ok(());
     }
     let mut lines = String::new();
@@ -179,4 +228,30 @@ fn file_stem(repo: &Path, pattern: &str) -> String {
         s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).take(60).collect()
     };
     format!("{}-{}", safe(&name), safe(pattern))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tag_matches;
+
+    #[test]
+    fn patterns_match_as_git_tag_list_matches_them() {
+        let cases = [
+            ("v*", "v1.0", true),
+            ("v[0-9]*", "v1.0", true),
+            ("v[0-9]*", "vx", false),
+            ("v[!0-9]*", "vx", true),
+            ("v?.0", "v2.0", true),
+            ("v?.0", "v10.0", false),
+            ("release/*", "release/2024/01", true),
+            ("*", "a/b", true),
+            ("v\\*", "v*", true),
+            ("v\\*", "v1", false),
+            ("V*", "v1.0", false),
+            ("v[[:digit:]]*", "v3", true),
+        ];
+        for (pattern, name, want) in cases {
+            assert_eq!(tag_matches(pattern, name), want, "{pattern} on {name}");
+        }
+    }
 }

@@ -6,7 +6,7 @@
 //! CI job's identity in the job's temporary directory, which `report` reads and removes. Outside
 //! CI there is no job identity to key a file by, so only the `export` line is printed.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
@@ -27,47 +27,112 @@ pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
     Some(dir.join(format!("customcd-start-{safe}")))
 }
 
-/// Reads a start recorded in the state file: the value and the file it came from.
+/// Reads a start recorded in the state file: the value and the file it came from. The file is
+/// a few bytes; reading is capped because the directory may be shared.
 pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
+    use std::io::Read;
     let path = state_file(ci, env)?;
-    let text = std::fs::read_to_string(&path).ok()?;
+    let mut text = String::new();
+    std::fs::File::open(&path).ok()?.take(256).read_to_string(&mut text).ok()?;
     let value = text.trim().to_owned();
     (!value.is_empty()).then(|| (Sourced::new(value, Source::State(path.display().to_string())), path))
 }
 
+/// What `report` does when `start` could not record anything, for the warning.
+const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 and job_start_time as the time of the report, with a warning, unless it is given --job-start-time (or CUSTOMCD_JOB_START_TIME)";
+
 /// Runs `customcd start` at epoch second `now`.
+///
+/// It never fails the job: it runs first in a pipeline (the action's pre-entrypoint, a Jenkins
+/// start stage), where customcd's own trouble must not stop a deployment. When the start cannot
+/// be recorded, it warns, says what `report` does instead, and still succeeds.
 pub fn run(env: &Env, now: i64) -> anyhow::Result<()> {
     let ci = crate::ci::detect(env);
+    output::set_github(ci.as_ref().is_some_and(|c| c.github_like));
     let export = format!("export CUSTOMCD_JOB_START_TIME={now}");
     match &ci {
         Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
-            if let Some(path) = env.get("GITHUB_ENV") {
-                github::append(path.as_ref(), &[("CUSTOMCD_JOB_START_TIME", now.to_string())])
-                    .with_context(|| format!("writing GITHUB_ENV file {path}"))?;
+            let mut recorded = Vec::new();
+            for (var, name) in [("GITHUB_ENV", "CUSTOMCD_JOB_START_TIME"), ("GITHUB_STATE", "job_start_time")] {
+                let Some(path) = env.get(var) else { continue };
+                match github::append(path.as_ref(), &[(name, now.to_string())]) {
+                    Ok(()) => recorded.push(var),
+                    Err(e) => output::warn(&format!(
+                        "could not record the job start in the {var} file {path}: {e}. {}",
+                        if var == "GITHUB_STATE" {
+                            "The action's report stage will not see STATE_job_start_time"
+                        } else {
+                            "Later steps will not see CUSTOMCD_JOB_START_TIME"
+                        }
+                    )),
+                }
             }
-            if let Some(path) = env.get("GITHUB_STATE") {
-                github::append(path.as_ref(), &[("job_start_time", now.to_string())])
-                    .with_context(|| format!("writing GITHUB_STATE file {path}"))?;
+            if recorded.is_empty() {
+                output::warn(&format!("the job start was not recorded; {REPORT_INSTEAD}"));
+            } else {
+                output::info(&format!(
+                    "customcd: job start recorded for {} in {}: {now} ({})",
+                    ci.system,
+                    recorded.join(" and "),
+                    crate::job::epoch::to_rfc3339(now)
+                ));
             }
-            output::info(&format!(
-                "customcd: job start recorded for {}: {now} ({})",
-                ci.system,
-                crate::job::epoch::to_rfc3339(now)
-            ));
         }
-        Some(ci) => match state_file(ci, env) {
-            Some(path) => {
-                // Written beside its final name and renamed, so a reader never sees half a file.
-                let tmp = path.with_extension("tmp");
-                std::fs::write(&tmp, format!("{now}\n")).with_context(|| format!("writing {}", tmp.display()))?;
-                std::fs::rename(&tmp, &path)
-                    .with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-                output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()));
-                output::stdout(&export);
+        Some(ci) => {
+            match state_file(ci, env) {
+                Some(path) => match write_state(&path, now) {
+                    Ok(()) => {
+                        output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()))
+                    }
+                    Err(e) => output::warn(&format!(
+                        "could not record the job start in {}: {e:#}. Check that the job's temporary directory is writable, or pass the printed start to report; {REPORT_INSTEAD}",
+                        path.display()
+                    )),
+                },
+                None => output::warn(&format!(
+                    "{} gives this job no identity to key a start file by, so only the export line below records the start; eval it in the shell that runs report, or {REPORT_INSTEAD}",
+                    ci.system
+                )),
             }
-            None => output::stdout(&export),
-        },
+            output::stdout(&export);
+        }
         None => output::stdout(&export),
     }
     Ok(())
+}
+
+/// Writes the state file: in the job's temporary directory, which is created when missing
+/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new file
+/// beside the final name (created exclusively, 0600, never through a symlink someone left there)
+/// and is renamed over it, so a reader never sees half a file.
+fn write_state(path: &Path, now: i64) -> anyhow::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).with_context(|| format!("creating the directory {}", dir.display()))?;
+    }
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".{}.tmp", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    // A leftover of an earlier, killed run (or anything else by that name) is replaced, not
+    // followed: removing a symlink removes the link.
+    let _ = std::fs::remove_file(&tmp);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let written = options
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(format!("{now}\n").as_bytes()))
+        .with_context(|| format!("writing {}", tmp.display()));
+    let renamed = written.and_then(|()| {
+        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
+    });
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed
 }

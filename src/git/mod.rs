@@ -54,11 +54,11 @@ fn open_options() -> gix::open::Options {
     opts
 }
 
-/// Whether a tag's short name matches `pattern` as `git tag -l PATTERN` matches it: git's own
-/// wildmatch, where `*` also crosses `/` and `[0-9]` is a class.
+/// Whether the tag `name` (without `refs/tags/`) matches `pattern` as `git tag -l PATTERN` does:
+/// git's wildmatch without `WM_PATHNAME`, so `*` also matches `/`, and `[0-9]`, `[!a]`, `?` and
+/// `\` escapes work as in git.
 pub fn tag_matches(pattern: &str, name: &str) -> bool {
-    use gix::bstr::ByteSlice;
-    gix::glob::wildmatch(pattern.as_bytes().as_bstr(), name.as_bytes().as_bstr(), gix::glob::wildmatch::Mode::empty())
+    gix::glob::wildmatch(pattern.into(), name.into(), gix::glob::wildmatch::Mode::empty())
 }
 
 /// Discovers and opens the repository at or above `start`, read-only (see `open_options`).

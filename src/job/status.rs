@@ -24,6 +24,10 @@ pub const WORDS: &[(&str, Status)] = &[
     ("aborted", Status::Failed),
     ("unstable", Status::Failed),
     ("timedout", Status::Failed),
+    // Jenkins' NOT_BUILT: the build (or the stage that deploys) never ran, typically because an
+    // earlier failure or an abort stopped the pipeline. Nothing was delivered, so it is no
+    // success, and nothing is waiting to resume, so it is not on hold: like ABORTED, it is Failed.
+    ("not built", Status::Failed),
     ("on hold", Status::OnHold),
     ("manual", Status::OnHold),
     ("blocked", Status::OnHold),
@@ -93,6 +97,8 @@ mod tests {
             ("UNSTABLE", Status::Failed),
             ("timedout", Status::Failed),
             ("timed_out", Status::Failed),
+            ("NOT_BUILT", Status::Failed),
+            ("not built", Status::Failed),
             ("on_hold", Status::OnHold),
             ("ON HOLD", Status::OnHold),
             ("on-hold", Status::OnHold),
@@ -108,8 +114,23 @@ mod tests {
     }
 
     #[test]
+    fn every_result_jenkins_documents_is_accepted() {
+        // hudson.model.Result: what currentBuild.currentResult can be in post { always { ... } }.
+        let cases = [
+            ("SUCCESS", Status::Succeeded),
+            ("UNSTABLE", Status::Failed),
+            ("FAILURE", Status::Failed),
+            ("NOT_BUILT", Status::Failed),
+            ("ABORTED", Status::Failed),
+        ];
+        for (word, want) in cases {
+            assert_eq!(Status::parse(word), Some(want), "{word}");
+        }
+    }
+
+    #[test]
     fn unknown_words_are_rejected() {
-        for word in ["running", "ok", "", "succeed", "skipped", "not_built"] {
+        for word in ["running", "ok", "", "succeed", "skipped", "notbuilt"] {
             assert_eq!(Status::parse(word), None, "{word:?}");
         }
     }

@@ -185,6 +185,9 @@ settings! {
     /// The most commits a change set walks; past it the lead time is left out [default: 10000]
     #[arg(long, value_name = "N")]
     change_set_limit => ChangeSetLimit,
+    /// This job's matrix leg as JSON, which gives each leg its own job id (the action fills it with toJSON(matrix))
+    #[arg(long, value_name = "JSON")]
+    matrix => Matrix,
     }
     connection {
     /// Full endpoint URL, https://HOST[:PORT]/webhook/company/ID/cicd_job
@@ -350,7 +353,7 @@ pub const VAR_ALIASES: &[(&str, Key)] = &[("CUSTOMCD_FIELD", Key::Fields), ("CUS
 /// `CUSTOMCD_*` variables that are not settings of the binary but of the packaging around it (the
 /// GitLab component and the Jenkins step set them in the job's environment), so they are not
 /// misspellings.
-const PACKAGING_VARS: &[&str] = &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL", "CUSTOMCD_MATRIX"];
+const PACKAGING_VARS: &[&str] = &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL"];
 const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 
 /// Whether a setting has an action input. The token file does not (the action takes the secret

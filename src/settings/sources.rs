@@ -68,7 +68,13 @@ pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
     }
     push_named(&mut stack, &mut optional, layer);
 
-    let ci = ci::detect(env);
+    // The matrix leg shapes the CI system's job id, which the CI module reads from
+    // CUSTOMCD_MATRIX or INPUT_MATRIX; a --matrix flag outranks both, so it is handed on as the
+    // former.
+    let ci = match stack.get(Key::Matrix).filter(|v| matches!(v.source, Source::Flag(_))) {
+        Some(flag) => ci::detect(&env.with("CUSTOMCD_MATRIX", &flag.value)),
+        None => ci::detect(env),
+    };
     if ci.as_ref().is_some_and(|c| c.github_like) {
         // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
         let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
@@ -120,6 +126,7 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
     let mut state_file = None;
     if let Some(ci) = &ci {
         if !explicit_commit {
+            warnings.extend(ci.commit_warnings.iter().cloned());
             if let Some(commit) = ci_commit(ci, facts.as_ref()) {
                 let mut layer = Layer::default();
                 layer.set(Key::CommitSha, commit);

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# End to end: the legs of a matrix job are separate jobs, under a real runner (nektos/act).
+# A temporary git repository holds a workflow with one job, "deploy", whose matrix has two legs
+# (region: us, eu). Each leg checks out and runs this checkout's action as a PUBLISHED action,
+# acme/customcd-action@v1 (mapped with --local-repository), so action.yml's input defaults are
+# evaluated by the runner per leg, as on GitHub: the `matrix` input's default is
+# ${{ toJSON(matrix) }}. The image named in action.yml is the runtime-local build (no registry);
+# step containers share the host's loopback through ci/oci-runtime-hostnet.sh and post to
+# ci/receiver.py on 127.0.0.1. Checks: two jobs arrive, their job_ids differ, each ends with its
+# own leg (`-deploy-us`, `-deploy-eu`) and agrees with the leg's own `region` field.
+# usage: ci/e2e-act-matrix.sh [PATH_TO_STATIC_BINARY]
+set -euo pipefail
+SCRIPT_NAME=e2e-act-matrix
+# shellcheck source=ci/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+BIN=$(resolve_binary "${1:-}")
+for tool in act podman runc git python3; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (run ci/install-tools.sh)"
+done
+ensure_containers_conf
+WORK=$(mktemp -d /tmp/customcd-e2e-act-matrix.XXXXXX)
+LOCAL_TAG=localhost/customcd:e2e-act-matrix
+ACTION_IMAGE=$(action_image)
+[[ -n "$ACTION_IMAGE" ]] || die "action.yml names no docker:// image"
+SERVICE_PID=
+cleanup() {
+  stop_receiver
+  if [[ -n "$SERVICE_PID" ]]; then
+    kill "$SERVICE_PID" 2>/dev/null || true
+    wait "$SERVICE_PID" 2>/dev/null || true
+  fi
+  podman rmi -f "$ACTION_IMAGE" "$LOCAL_TAG" >/dev/null 2>&1 || true
+  if [[ "${KEEP_WORK:-}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# The image under the name action.yml gives.
+build_local_image "$BIN" "$LOCAL_TAG" "$WORK"
+podman tag "$LOCAL_TAG" "$ACTION_IMAGE"
+log "tagged $ACTION_IMAGE"
+
+# Podman's Docker API, with the host-network shim as its OCI runtime.
+export CUSTOMCD_RUNC
+CUSTOMCD_RUNC=$(command -v runc)
+SOCK="$WORK/podman.sock"
+podman --runtime "$CI_DIR/oci-runtime-hostnet.sh" system service --time=0 "unix://$SOCK" \
+  >"$WORK/podman-service.log" 2>&1 &
+SERVICE_PID=$!
+wait_for 30 "the podman API socket" test -S "$SOCK"
+wait_for 30 "the podman API to answer" python3 - "$SOCK" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])
+s.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n"); assert b"200" in s.recv(100)
+PY
+
+start_receiver "$WORK" 900
+URL="http://127.0.0.1:$RECEIVER_PORT/customcd/webhook"
+TOKEN=e2e-act-matrix-token-$RANDOM$RANDOM
+
+# The user's repository. The step passes nothing about the leg but a field to check against:
+# the job id's leg comes from the action's own `matrix` input default.
+REPO="$WORK/app"
+mkdir -p "$REPO/.github/workflows"
+cat >"$REPO/.github/workflows/deploy.yml" <<YAML
+name: deploy
+on: push
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    strategy:
+      matrix:
+        region: [us, eu]
+    steps:
+      - uses: actions/checkout@v4
+      - name: report
+        uses: acme/customcd-action@v1
+        with:
+          status: success
+          service_id: "42"
+          url: $URL
+          token: \${{ secrets.CUSTOMCD_TOKEN }}
+          job_type: deploy
+          job_start_time: "1704018030"
+          fields: region=\${{ matrix.region }}
+YAML
+echo "app" >"$REPO/README.md"
+git -C "$REPO" init -q -b main
+git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com add -A
+git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com commit -q -m "deploy workflow"
+git -C "$REPO" remote add origin https://github.com/acme/e2e-app.git
+HEAD_SHA=$(git -C "$REPO" rev-parse HEAD)
+log "temp repo $REPO at $HEAD_SHA"
+
+# See ci/e2e-act.sh: act's host mode hands the action host paths under its cache for the file
+# commands; mounting the cache at the same path makes them real inside the container.
+ACT_CACHE="$WORK/act-cache"
+mkdir -p "$ACT_CACHE"
+code=0
+(cd "$REPO" && DOCKER_HOST="unix://$SOCK" run_bounded 400 act push \
+  -W .github/workflows/deploy.yml -j deploy \
+  -P ubuntu-latest=-self-hosted \
+  --container-daemon-socket "unix://$SOCK" \
+  --local-repository "acme/customcd-action@v1=$ROOT" \
+  --action-cache-path "$ACT_CACHE" \
+  --container-options "-v $ACT_CACHE:$ACT_CACHE" \
+  --secret "CUSTOMCD_TOKEN=$TOKEN") >"$WORK/act.log" 2>&1 || code=$?
+grep -E 'customcd|matrix' "$WORK/act.log" | sed 's/^/  act| /' | head -n 30 >&2 || true
+[[ $code -eq 0 ]] || { tail -n 60 "$WORK/act.log" >&2; die "act job 'deploy' exited $code"; }
+
+expect --count 2 0.method==POST 1.method==POST \
+  "0.body.commit_sha==$HEAD_SHA" "1.body.commit_sha==$HEAD_SHA" \
+  0.body.repo_name==acme/e2e-app 1.body.repo_name==acme/e2e-app \
+  '0.body.job_id~-deploy-(us|eu)$' '1.body.job_id~-deploy-(us|eu)$' \
+  || { tail -n 60 "$WORK/act.log" >&2; die "the two legs were not reported as expected (see above)"; }
+# Legs may run in either order: check the pair, and each job id against its own leg's field.
+python3 - "$RECEIVER_LOG" <<'PY' || die "the legs' job ids are not distinct or do not match their legs"
+import json, sys
+bodies = [json.loads(line)["body"] for line in open(sys.argv[1]) if line.strip()]
+ids = [b["job_id"] for b in bodies]
+if len(set(ids)) != 2:
+    sys.exit(f"job ids collide: {ids}")
+for b in bodies:
+    region = next(f["value"] for f in b["optional"] if f["key"] == "region")
+    if not b["job_id"].endswith(f"-deploy-{region}"):
+        sys.exit(f"job {b['job_id']} carries region {region}")
+print(f"[e2e-act-matrix] job ids: {', '.join(sorted(ids))}", file=sys.stderr)
+PY
+[[ -f "$ROOT/.gitignore" ]] || die "act removed the checkout's .gitignore"
+log "PASS"
