@@ -280,3 +280,27 @@ fn the_environment_is_a_setting_sent_as_an_optional_field() {
     let f = fields(&dry_run(&repo.dir, &["--environment", "production"], &gitlab));
     assert_eq!(f["environment"], Value::from("production"), "the setting beats the CI system");
 }
+
+#[test]
+fn a_backfilled_history_carries_the_change_set_since_each_previous_tag() {
+    let repo = Repo::new();
+    commit_at(&repo.dir, "one", 1_704_000_000, "a@example.com");
+    git(&repo.dir, &["tag", "v1.0.0"]);
+    commit_at(&repo.dir, "two", 1_704_001_000, "a@example.com");
+    commit_at(&repo.dir, "Fix it (#9)", 1_704_002_000, "b@example.com");
+    git(&repo.dir, &["tag", "v1.1.0"]);
+    let out = customcd(&repo.dir)
+        .args(["backfill", "--from-git-tags", "v[0-9]*", "--service-id", "3"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", all_output(&out));
+    let jobs: Vec<Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON Lines")).collect();
+    assert_eq!(jobs.len(), 2);
+    assert!(jobs[0].get("optional").is_none(), "the first tag has no previous tag: {}", jobs[0]);
+    let optional = jobs[1]["optional"].as_array().expect("the second tag has a change set");
+    let get = |k: &str| optional.iter().find(|f| f["key"] == k).map(|f| f["value"].clone());
+    assert_eq!(get("commit_count"), Some(Value::from(2)));
+    assert_eq!(get("pull_requests"), Some(Value::from(vec![9])));
+    assert_eq!(get("first_commit_time"), Some(Value::from(1_704_001_000)));
+}

@@ -12,6 +12,9 @@ use crate::bulk::records::{Format, Input};
 use crate::cli::BackfillArgs;
 use crate::error::{Error, Problem};
 use crate::git::remote;
+use crate::git::tag_matches;
+use crate::job::change_set;
+use crate::job::optional::MAX_FIELDS;
 use crate::job::{self, Job};
 use crate::output;
 use crate::settings::names::{Key, Layer, Stack};
@@ -50,8 +53,6 @@ pub enum TagsError {
     #[error("listing the tags of {dir}: {why}")]
     List { dir: String, why: String },
 }
-
-use crate::git::tag_matches;
 
 /// The tags matching `pattern` (see [`tag_matches`]), oldest first, and the repository's name
 /// from its origin remote. A tag that cannot be a deployment (it names a tree or a blob, or its
@@ -161,9 +162,16 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     }
     let mut lines = String::new();
     let mut problems = Vec::new();
+    let mut previous: Option<&Tag> = None;
     for tag in &tags {
         match job_for(tag, shared, repo_name.as_deref()) {
-            Ok(job) => {
+            Ok(mut job) => {
+                // Each tag ships what changed since the previous matching tag, so a backfilled
+                // history carries commit counts and lead times too.
+                if let Some(prev) = previous {
+                    add_change_set(&mut job, &repo_dir, tag, prev, settings.change_set_limit.value);
+                }
+                previous = Some(tag);
                 lines.push_str(&job.body());
                 lines.push('\n');
             }
@@ -218,6 +226,23 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
         progress_every: std::time::Duration::from_secs(5),
     };
     settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))
+}
+
+/// Adds the change set since the previous tag to a tag's job; a tag whose history does not
+/// contain the previous one (another branch) gets none, with a warning that names both.
+fn add_change_set(job: &mut Job, repo: &Path, tag: &Tag, previous: &Tag, limit: u64) {
+    let prev =
+        Sourced::new(previous.commit.clone(), Source::Git(format!("tag {}, the previous matching tag", previous.name)));
+    match change_set::compute(repo, &tag.commit, &prev, limit) {
+        Ok(set) => {
+            for field in set.fields(job.end()) {
+                if job.optional.len() < MAX_FIELDS && !job.optional.iter().any(|f| f.key == field.key) {
+                    job.optional.push(field);
+                }
+            }
+        }
+        Err(no) => output::warn(&format!("tag {}: no change set since tag {}: {}", tag.name, previous.name, no.reason)),
+    }
 }
 
 /// A readable file name for one repository's backfill with one pattern.
