@@ -3,8 +3,11 @@
 #   1. `customcd report --dry-run` vs `git rev-parse HEAD`, in a small repository and in a large
 #      synthetic one (50k commits, 100k tags in a sorted packed-refs, 10k loose refs, an origin);
 #      median wall time (hyperfine) and instruction counts (valgrind --tool=callgrind).
-#   2. `customcd report` to nginx on 127.0.0.1 vs `curl` posting the same body to it.
-#   3. The static binary's size, the image's size (podman, when installed) and peak RSS.
+#   2. The change set: `customcd report --dry-run --previous-sha PREV` in the large repository for
+#      ranges of 10, 1,000 and 40,000 commits vs `git rev-list --count PREV..HEAD` plus
+#      `git log -1 --format=%ct`; customcd's commit_count is checked against git's count.
+#   3. `customcd report` to nginx on 127.0.0.1 vs `curl` posting the same body to it.
+#   4. The static binary's size, the image's size (podman, when installed) and peak RSS.
 # Prints a markdown report (for BENCHMARKS.md) on stdout; progress goes to stderr.
 # usage: bench/bench.sh [STATIC_BINARY]   (installs hyperfine, nginx-light, time with apt if missing)
 set -euo pipefail
@@ -97,6 +100,25 @@ done
 cd "$WORK/large"
 RSS_DRY=$(/usr/bin/time -f '%M' "${DRY[@]}" 2>&1 >/dev/null | tail -1)
 
+log "change sets in the large repository: ranges of 10, 1000 and 40000 commits"
+CS_RUNS=${CS_RUNS:-$((RUNS / 5 > 10 ? RUNS / 5 : 10))}
+declare -A CS CS_RSS
+for n in 10 1000 40000; do
+  prev=$(sed -n "$((n + 1))p" "$WORK/shas")
+  want=$(g rev-list --count "$prev..HEAD")
+  got=$("${DRY[@]}" --change-set-limit 100000 --previous-sha "$prev" 2>/dev/null | python3 -c 'import json,sys; print([f["value"] for f in json.load(sys.stdin)["optional"] if f["key"]=="commit_count"][0])')
+  [[ $got == "$want" ]] || { log "commit_count $got differs from git rev-list --count $want for $n"; exit 1; }
+  hyperfine -N --warmup 3 --runs "$CS_RUNS" --export-json "$WORK/cs$n.json" "git rev-list --count $prev..HEAD" \
+    "git log -1 --format=%ct" "${DRY[*]} --change-set-limit 100000 --previous-sha $prev" >/dev/null 2>&1
+  CS[$n]=$(median_ms "$WORK/cs$n.json")
+  CS_RSS[$n]=$(/usr/bin/time -f '%M' "${DRY[@]}" --change-set-limit 100000 --previous-sha "$prev" 2>&1 >/dev/null | tail -1)
+done
+cs_row() {
+  read -r revlist_ms log_ms cs_ms <<<"${CS[$1]}"
+  base=$(python3 -c "print(f'{$revlist_ms+$log_ms:.3f}')")
+  echo "| change set of $1 commits, dry run (median) | ${cs_ms} ms | \`git rev-list --count\` ${revlist_ms} ms + \`git log -1\` ${log_ms} ms = ${base} ms | $(ratio "$cs_ms" "$base")x | <= 1.5x |"
+}
+
 log "end to end: nginx on 127.0.0.1"
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/nginx"
@@ -173,6 +195,10 @@ cat <<MD
 | dry run, large repo (median) | ${T[large.cc]} ms | \`git rev-parse HEAD\` ${T[large.git]} ms | $(ratio "${T[large.cc]}" "${T[large.git]}")x | <= 1.5x |
 | dry run, small repo (instructions) | ${I[small.cc]} | ${I[small.git]} | $(ratio "${I[small.cc]}" "${I[small.git]}")x | |
 | dry run, large repo (instructions) | ${I[large.cc]} | ${I[large.git]} | $(ratio "${I[large.cc]}" "${I[large.git]}")x | |
+$(cs_row 10)
+$(cs_row 1000)
+$(cs_row 40000)
+| peak RSS, change set of 10 / 1,000 / 40,000 commits | ${CS_RSS[10]} / ${CS_RSS[1000]} / ${CS_RSS[40000]} KiB | | | flat |
 | report to nginx on 127.0.0.1 (median) | ${send_ms} ms | \`curl\` same body ${curl_ms} ms | $(ratio "$send_ms" "$curl_ms")x | <= 1.2x |
 | static binary | $(mib "$SIZE") | | | <= 4 MiB |
 | image (podman, runtime-local) | $( [[ $IMAGE == n/a ]] && echo n/a || mib "$IMAGE") | | | <= 5 MiB |
