@@ -194,9 +194,13 @@ fn github_start_then_report_measures_a_real_duration() {
     gh.apply(&mut report, &rx, "push", "{}");
     report.env("STATE_job_start_time", earlier.to_string());
     report.assert().success();
+    let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
     let body = rx.only_request().json();
     assert_eq!(body["job_start_time"], earlier);
-    assert!(body["job_duration"].as_u64().expect("integer") >= 5);
+    let duration = body["job_duration"].as_u64().expect("integer");
+    assert!(duration >= 5, "at least the 5 s that passed: {duration}");
+    let most = after - u64::try_from(earlier).expect("positive");
+    assert!(duration <= most, "no more than the time from the start to now ({most} s): {duration}");
 }
 
 #[test]
