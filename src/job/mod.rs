@@ -431,7 +431,6 @@ fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::names::Layer;
     use serde_json::json;
 
     const SHA: &str = "a2e7da86cc392417b0d9f605b28038aae80b002f";
@@ -441,13 +440,7 @@ mod tests {
     }
 
     fn stack(pairs: &[(Key, &str)]) -> Stack {
-        let mut layer = Layer::default();
-        for (k, v) in pairs {
-            layer.set(*k, Sourced::new((*v).to_owned(), flag(*k)));
-        }
-        let mut s = Stack::default();
-        s.push(layer);
-        s
+        Stack::of(pairs, flag)
     }
 
     fn valid() -> Vec<(Key, &'static str)> {

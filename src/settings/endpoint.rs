@@ -317,17 +317,9 @@ fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::names::Layer;
-    use crate::settings::source::Sourced;
 
     fn stack(pairs: &[(Key, &str)]) -> Stack {
-        let mut layer = Layer::default();
-        for (k, v) in pairs {
-            layer.set(*k, Sourced::new((*v).to_owned(), Source::Var(var_name(*k))));
-        }
-        let mut s = Stack::default();
-        s.push(layer);
-        s
+        Stack::of(pairs, |k| Source::Var(var_name(k)))
     }
 
     fn conn(pairs: &[(Key, &str)], allow_http: bool) -> Result<Connection, Vec<Problem>> {

@@ -419,13 +419,7 @@ mod tests {
 
     #[test]
     fn yes_no_settings_accept_the_usual_words() {
-        let stack = |v: &str| {
-            let mut layer = Layer::default();
-            layer.set(Key::DryRun, Sourced::new(v.to_owned(), Source::Var("CUSTOMCD_DRY_RUN".into())));
-            let mut s = Stack::default();
-            s.push(layer);
-            s
-        };
+        let stack = |v: &str| Stack::of(&[(Key::DryRun, v)], |k| Source::Var(var_name(k)));
         let mut p = Vec::new();
         assert!(boolean(&stack("TRUE"), Key::DryRun, false, &mut p).value);
         assert!(!boolean(&stack("0"), Key::DryRun, true, &mut p).value);

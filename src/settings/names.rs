@@ -392,6 +392,21 @@ pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String
     warnings
 }
 
+#[cfg(test)]
+impl Stack {
+    /// A stack of one layer holding `pairs`, each from the source `origin` names: the one test
+    /// helper for code that reads settings.
+    pub(crate) fn of(pairs: &[(Key, &str)], origin: impl Fn(Key) -> Source) -> Stack {
+        let mut layer = Layer::default();
+        for (k, v) in pairs {
+            layer.set(*k, Sourced::new((*v).to_owned(), origin(*k)));
+        }
+        let mut stack = Stack::default();
+        stack.push(layer);
+        stack
+    }
+}
+
 /// `--service-id` for `service_id`.
 pub fn flag_name(key: Key) -> String {
     match key {

@@ -1,8 +1,6 @@
 //! `customcd backfill --from-git-tags`: history from real tags in temporary repositories.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 fn tag_repo(init: &[&str]) -> Repo {
     let repo = Repo::init(init, Some("https://bob:hunter2-secret@github.com/acme/app.git"));

@@ -3,16 +3,14 @@
 //! spool and `customcd send`, a private CA made at test time, a CONNECT proxy on loopback, and one
 //! sweep over everything printed for secrets.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use common::faults::{free_port, FaultServer, Step};
-use common::proxy::ConnectProxy;
-use common::tls::private_ca;
-use common::*;
+use crate::support::faults::{free_port, FaultServer, Step};
+use crate::support::proxy::ConnectProxy;
+use crate::support::tls::private_ca;
+use crate::support::*;
 
 /// The job every test reports; its `job_id` is fixed so that retries can be compared.
 const JOB_ID: &str = "deploy-42";

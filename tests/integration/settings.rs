@@ -1,9 +1,7 @@
 //! One settings value for every command: the rules that had drifted apart between `report`,
 //! `send` and `backfill` now hold the same everywhere, checked through the real binary.
 
-mod common;
-
-use common::*;
+use crate::support::*;
 
 /// A repository with one tag, for backfills.
 fn tagged_repo() -> Repo {

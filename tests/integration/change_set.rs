@@ -1,11 +1,9 @@
 //! What each deploy ships, read from real repositories built here: the change set between the
 //! previous deploy and the deployed commit, sent as optional fields, or left out with the reason.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::support::*;
 use serde_json::Value;
 
 /// The job ends at this time (start 1704018030 + duration 300), so lead times are exact.

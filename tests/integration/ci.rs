@@ -1,11 +1,9 @@
 //! The binary run the way each CI system runs it: GitHub's Docker action layout, GitLab's
 //! after_script and a Jenkins shell step, against a receiver on 127.0.0.1.
 
-mod common;
-
 use std::path::Path;
 
-use common::*;
+use crate::support::*;
 use serde_json::json;
 
 /// Reads a GitHub file-command file back into name/value pairs.
@@ -237,7 +235,7 @@ fn github_errors_are_annotations_and_nothing_is_sent() {
 }
 
 #[test]
-fn fail_on_error_false_turns_a_delivery_failure_into_a_warning() {
+fn github_fail_on_error_input_false_makes_a_failure_an_annotation_and_keeps_http_status() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
     let rx = Receiver::start(Reply::new(503, "down for maintenance"));
     let gh = GitHub::new();

@@ -1,13 +1,11 @@
 //! `customcd send` at scale: JSON Lines and CSV streamed, rejects written down, concurrency,
 //! 429 slow-down, and resuming after an interruption with nothing lost and nothing sent twice.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::support::*;
 
 const SHA: &str = "a2e7da86cc392417b0d9f605b28038aae80b002f";
 

@@ -1,0 +1,15 @@
+//! The integration tests, one binary: the built `customcd` driven against real HTTP servers on
+//! loopback and real git repositories in temporary directories. `support` holds the harness; each
+//! other module is one area of the product, its tests named as sentences.
+
+mod support;
+
+mod backfill;
+mod bulk;
+mod change_set;
+mod ci;
+mod delivery;
+mod fuzz_regressions;
+mod properties;
+mod report;
+mod settings;
