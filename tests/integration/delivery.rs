@@ -6,11 +6,11 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
 use crate::support::faults::{free_port, FaultServer, Step};
 use crate::support::proxy::ConnectProxy;
 use crate::support::tls::private_ca;
 use crate::support::*;
+use assert_cmd::Command;
 
 /// The job every test reports; its `job_id` is fixed so that retries can be compared.
 const JOB_ID: &str = "deploy-42";

@@ -119,12 +119,18 @@ fn the_promised_variable_spellings_work_and_a_misspelling_is_named() {
 
 #[test]
 fn an_unknown_flag_gets_a_suggestion() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let out = customcd(dir.path()).args(["report", "--servce-id", "4"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(all_output(&out).contains("--service-id"), "{}", all_output(&out));
-    let out = customcd(dir.path()).args(["reprot"]).output().expect("runs");
-    assert!(all_output(&out).contains("report"), "{}", all_output(&out));
+    let out = Run::new(&["report", "--servce-id", "4"]).expect_exit(2);
+    assert!(
+        all_output(&out).contains("similar argument") && all_output(&out).contains("--service-id"),
+        "{}",
+        all_output(&out)
+    );
+    let out = Run::new(&["reprot"]).expect_exit(2);
+    assert!(
+        all_output(&out).contains("similar subcommand") && all_output(&out).contains("report"),
+        "{}",
+        all_output(&out)
+    );
 }
 
 #[test]
@@ -155,13 +161,12 @@ fn a_dry_run_says_where_it_would_send_and_what_is_missing() {
 fn the_resend_hint_names_the_settings_that_came_from_flags() {
     let repo = Repo::new();
     let rx = Receiver::start(Reply::new(503, "down"));
-    let out = report(&repo.dir, &rx)
-        .env_remove("CUSTOMCD_URL")
-        .args(["--url", &rx.url(), "--deadline", "1", "--spool-dir"])
-        .arg(repo.dir.join("spool"))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(4), "{}", all_output(&out));
+    let spool = repo.dir.join("spool");
+    let out = Run::report()
+        .repo(&repo)
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .args(["--url", &rx.url(), "--deadline", "1", "--spool-dir", spool.to_str().expect("utf-8")])
+        .expect_exit(4);
     let text = all_output(&out);
     assert!(text.contains("customcd send "), "{text}");
     assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");

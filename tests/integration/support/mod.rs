@@ -219,6 +219,71 @@ pub fn report_to_url(cwd: &Path, url: &str) -> Command {
     cmd
 }
 
+/// One run of the binary, built like a sentence:
+/// `Run::report().repo(&repo).server(&rx).env("CUSTOMCD_DEADLINE", "1").expect_exit(4)`.
+/// The environment holds nothing but PATH and HOME unless the test adds to it.
+pub struct Run {
+    cmd: Command,
+}
+
+impl Run {
+    /// `customcd ARGS...` in an empty temporary directory (until `repo` names another).
+    pub fn new(args: &[&str]) -> Run {
+        let dir = std::env::temp_dir();
+        let mut cmd = customcd(&dir);
+        cmd.args(args);
+        Run { cmd }
+    }
+
+    /// `customcd report` of a valid job (service 2, success, a fixed start and duration).
+    pub fn report() -> Run {
+        Run::new(&[
+            "report",
+            "--service-id",
+            "2",
+            "--status",
+            "success",
+            "--job-start-time",
+            "1704018030",
+            "--job-duration",
+            "300",
+        ])
+    }
+
+    /// Runs in `repo`'s work tree, which is also HOME.
+    pub fn repo(mut self, repo: &Repo) -> Run {
+        self.cmd.current_dir(&repo.dir).env("HOME", &repo.dir);
+        self
+    }
+
+    /// Sends to `receiver`, with the test token in `CUSTOMCD_TOKEN`.
+    pub fn server(mut self, receiver: &Receiver) -> Run {
+        self.cmd.env("CUSTOMCD_URL", receiver.url()).env("CUSTOMCD_TOKEN", TOKEN);
+        self
+    }
+
+    pub fn env(mut self, name: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
+        self.cmd.env(name, value);
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Run
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<std::ffi::OsStr>,
+    {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Runs it and checks the exit code, printing everything it said when the code differs.
+    pub fn expect_exit(mut self, code: i32) -> std::process::Output {
+        let out = self.cmd.output().expect("the binary runs");
+        assert_eq!(out.status.code(), Some(code), "{}", all_output(&out));
+        out
+    }
+}
+
 /// Standard output and error of a finished command, as one string.
 pub fn all_output(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
