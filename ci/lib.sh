@@ -176,6 +176,7 @@ unique_tag() { printf 'localhost/customcd:%s-%s-%s\n' "$1" "$$" "$RANDOM$RANDOM"
 # build_local_image BIN TAG WORKDIR: `podman build --target runtime-local --pull=never` with BIN as
 # the binary. The checkout is the context when BIN is the default build output; otherwise a
 # staged context with the same layout (Dockerfile, .dockerignore, docker/links, the binary).
+# --layers=false: no intermediate images are kept, so removing TAG leaves nothing behind.
 build_local_image() {
   local bin=$1 tag=$2 work=$3 context
   if [[ "$bin" == "$DEFAULT_BIN" ]]; then
@@ -188,7 +189,7 @@ build_local_image() {
     cp "$bin" "$context/target/x86_64-unknown-linux-gnu/release/customcd"
   fi
   log "podman build --target runtime-local -t $tag (context $context)"
-  run_bounded 300 podman build --pull=never --target runtime-local -t "$tag" -f "$ROOT/Dockerfile" "$context" \
+  run_bounded 300 podman build --pull=never --layers=false --target runtime-local -t "$tag" -f "$ROOT/Dockerfile" "$context" \
     >"$work/build.log" 2>&1 || { cat "$work/build.log" >&2; die "podman build --target runtime-local failed"; }
 }
 
