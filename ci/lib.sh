@@ -33,11 +33,13 @@ resolve_binary() {
 
 # crate_version: the customcd package's version, as cargo reads Cargo.toml.
 crate_version() {
-  cargo metadata --format-version 1 --no-deps --offline --manifest-path "$ROOT/Cargo.toml" 2>/dev/null \
+  cargo metadata --format-version 1 --no-deps --offline --manifest-path "$ROOT/Cargo.toml" \
     | python3 -c '
 import json, sys
 packages = [p for p in json.load(sys.stdin)["packages"] if p["name"] == "customcd"]
-sys.exit("cargo metadata lists no customcd package") if len(packages) != 1 else print(packages[0]["version"])
+if len(packages) != 1:
+    sys.exit("cargo metadata lists no customcd package")
+print(packages[0]["version"])
 ' || die "cannot read the crate version with cargo metadata"
 }
 
