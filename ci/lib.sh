@@ -95,18 +95,20 @@ run_bounded() {
   timeout --kill-after=10 "$t" "$@"
 }
 
-# _start_server NAME DIR LIFETIME ARGS...: ci/receiver.py on a free loopback port, logging to
-# DIR/NAME.jsonl; sets _PID, _PORT, _LOG for the caller to copy. Waits for its port file.
+# _start_server NAME DIR LOG LIFETIME ARGS...: ci/receiver.py on a free loopback port, logging
+# requests to DIR/LOG; sets _PID, _PORT, _LOG for the caller to copy. Waits for its port file.
 _start_server() {
-  local name=$1 dir=$2 lifetime=$3
-  shift 3
-  _LOG="$dir/$name.jsonl"
+  local name=$1 dir=$2 lifetime=$4
+  _LOG="$dir/$3"
+  shift 4
   : >"$_LOG"
   rm -f "$dir/$name.port"
   python3 "$CI_DIR/receiver.py" --port 0 --log "$_LOG" --port-file "$dir/$name.port" \
     --lifetime "$lifetime" "$@" 2>"$dir/$name.err" &
   _PID=$!
-  wait_for 15 "the $name to listen" test -s "$dir/$name.port"
+  # In a subshell, so that a server that never listens is stopped before the script dies.
+  (wait_for 15 "the $name to listen" test -s "$dir/$name.port") \
+    || { stop_process "$_PID"; cat "$dir/$name.err" >&2; die "the $name did not start"; }
   _PORT=$(cat "$dir/$name.port")
   log "$name pid $_PID on 127.0.0.1:$_PORT"
 }
@@ -114,7 +116,7 @@ _start_server() {
 # start_receiver DIR [LIFETIME_S]: starts ci/receiver.py on a free loopback port; sets
 # RECEIVER_PID, RECEIVER_PORT, RECEIVER_LOG.
 start_receiver() {
-  _start_server receiver "$1" "${2:-600}"
+  _start_server receiver "$1" received.jsonl "${2:-600}"
   # shellcheck disable=SC2034 # for the sourcing script
   RECEIVER_PID=$_PID RECEIVER_PORT=$_PORT RECEIVER_LOG=$_LOG
 }
@@ -128,7 +130,7 @@ stop_receiver() {
 # loopback port (a release host stand-in) and records every request in its access log; sets
 # FILES_PID, FILES_PORT, FILES_LOG (JSON Lines: method, path, status; see expect_files).
 start_file_server() {
-  _start_server files "$2" "${3:-600}" --files "$1"
+  _start_server files "$2" files-access.jsonl "${3:-600}" --files "$1"
   # shellcheck disable=SC2034 # for the sourcing script
   FILES_PID=$_PID FILES_PORT=$_PORT FILES_LOG=$_LOG
 }
