@@ -15,6 +15,8 @@
 #   3. the same with a SHA256SUMS that does not match: SHA256SUMS was fetched, the after_script
 #      fails with "checksum mismatch" (GitLab never fails a job for its after_script, so the job's
 #      own status stays), the binary is not installed, and nothing is reported.
+#   4. the sha256 input: SHA256SUMS is not fetched; the right pin reports, a wrong one is refused
+#      as in 3.
 # usage: ci/e2e-gitlab.sh [PATH_TO_STATIC_BINARY]
 set -euo pipefail
 SCRIPT_NAME=e2e-gitlab
@@ -145,20 +147,44 @@ expect --count 3 2.body.status==Succeeded "2.body.commit_sha==$HEAD_SHA" "2.head
   || { show download; die "the downloaded, verified binary did not report"; }
 log "download path: fetched $asset and SHA256SUMS, verified, reported Succeeded"
 
+# expect_refused NAME REPORTS: run NAME's after_script failed on a checksum mismatch, left no
+# binary installed, and the receiver still holds only REPORTS requests.
+expect_refused() {
+  local name=$1 reports=$2
+  grep -q "customcd: checksum mismatch for $asset" "$WORK/$name.log" \
+    || { show "$name"; die "$name: the component did not report the checksum mismatch"; }
+  # GitLab never fails a job for its after_script (the job's status is final by then, which is
+  # why the report runs there); the after_script itself must fail, as gitlab-ci-local shows:
+  # "deploy-ok finished in 173 ms  WARN 1  after_script".
+  grep -Eq "^deploy-ok finished in .* WARN [1-9][0-9]* +after_script" "$WORK/$name.log" \
+    || { show "$name"; die "$name: the after_script did not fail on the checksum mismatch"; }
+  expect --count "$reports" || { show "$name"; die "$name: a binary that failed its checksum reported a job"; }
+  [[ ! -e "$WORK/tmp-$name/customcd-$VERSION-x86_64/customcd" ]] \
+    || die "$name: the binary that failed its checksum was installed"
+}
+
 # 3. A release whose SHA256SUMS does not match the binary: nothing may run, nothing is reported.
 printf '%064d  %s\n' 0 "$asset" >"$release/SHA256SUMS"
 run_job mismatch deploy-ok "$NO_CUSTOMCD_PATH"
 expect_files --count 4 "2.path==/v$VERSION/$asset" "3.path==/v$VERSION/SHA256SUMS" 3.status==200 \
   || { show mismatch; die "the component did not fetch SHA256SUMS on the mismatch run"; }
-grep -q "customcd: checksum mismatch for $asset" "$WORK/mismatch.log" \
-  || { show mismatch; die "the component did not report the checksum mismatch"; }
-# GitLab never fails a job for its after_script (the job's status is final by then, which is
-# why the report runs there); the after_script itself must fail: "deploy-ok finished in 173 ms
-# WARN 1  after_script".
-grep -Eq "^deploy-ok finished in .* WARN [1-9][0-9]* +after_script" "$WORK/mismatch.log" \
-  || { show mismatch; die "the after_script did not fail on the checksum mismatch"; }
-expect --count 3 || { show mismatch; die "a binary that failed its checksum reported a job"; }
-[[ ! -e "$WORK/tmp-mismatch/customcd-$VERSION-x86_64/customcd" ]] \
-  || die "the binary that failed its checksum was installed"
-log "checksum mismatch: SHA256SUMS fetched, the after_script failed (gitlab-ci-local exited $CODE), nothing reported"
+expect_refused mismatch 3
+log "SHA256SUMS mismatch: SHA256SUMS fetched, the after_script failed (gitlab-ci-local exited $CODE), nothing reported"
+
+# 4. The sha256 input pins the bytes: SHA256SUMS (still wrong) is not even fetched; the right
+# pin reports, a wrong one is refused like a SHA256SUMS mismatch.
+write_pipeline "version: \"$VERSION\"" "release_url: http://127.0.0.1:$FILES_PORT" \
+  "sha256: \"$(sha256sum "$BIN" | cut -d' ' -f1)\""
+run_job pinned deploy-ok "$NO_CUSTOMCD_PATH"
+expect_files --count 5 "4.path==/v$VERSION/$asset" 4.status==200 \
+  || { show pinned; die "with the sha256 input, the component fetched more than $asset"; }
+((CODE == 0)) || { show pinned; die "gitlab-ci-local deploy-ok (sha256 input) exited $CODE"; }
+expect --count 4 3.body.status==Succeeded "3.body.commit_sha==$HEAD_SHA" \
+  || { show pinned; die "the binary checked against the sha256 input did not report"; }
+write_pipeline "version: \"$VERSION\"" "release_url: http://127.0.0.1:$FILES_PORT" "sha256: \"$(printf '%064d' 1)\""
+run_job pinned-wrong deploy-ok "$NO_CUSTOMCD_PATH"
+expect_files --count 6 "5.path==/v$VERSION/$asset" \
+  || { show pinned-wrong; die "with a wrong sha256 input, the component fetched more than $asset"; }
+expect_refused pinned-wrong 4
+log "sha256 input: SHA256SUMS not fetched; the right pin reported, a wrong one was refused"
 log "PASS"
