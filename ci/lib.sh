@@ -212,7 +212,8 @@ claim_action_image() {
 
 release_action_image() {
   [[ -n "${_ACTION_IMAGE_LOCK:-}" ]] || return 0
-  podman untag "$ACTION_IMAGE" >/dev/null 2>&1 || true
+  # Name the name twice: `podman untag IMAGE` alone removes every name the image has.
+  podman untag "$ACTION_IMAGE" "$ACTION_IMAGE" >/dev/null 2>&1 || true
   exec {_ACTION_IMAGE_LOCK}>&-
   _ACTION_IMAGE_LOCK=
 }
