@@ -203,19 +203,27 @@ build_local_image() {
 # release_action_image or the end of the script.
 claim_action_image() {
   ACTION_IMAGE=$(action_image)
-  exec {_ACTION_IMAGE_LOCK}>"${TMPDIR:-/tmp}/customcd-action-image.lock"
+  # One lock file for the machine, whatever TMPDIR a run has.
+  exec {_ACTION_IMAGE_LOCK}>/tmp/customcd-action-image.lock
   log "waiting for the action image name $ACTION_IMAGE"
   flock -w 900 "$_ACTION_IMAGE_LOCK" || die "another run held $ACTION_IMAGE for 15 minutes"
+  _ACTION_IMAGE_HELD=1
   podman tag "$1" "$ACTION_IMAGE" || die "podman tag $1 $ACTION_IMAGE failed"
   log "tagged $ACTION_IMAGE"
 }
 
+# release_action_image: removes the action's name from this run's image and lets the next run
+# have it; does nothing unless this run holds the name (never untags another run's image).
 release_action_image() {
-  [[ -n "${_ACTION_IMAGE_LOCK:-}" ]] || return 0
-  # Name the name twice: `podman untag IMAGE` alone removes every name the image has.
-  podman untag "$ACTION_IMAGE" "$ACTION_IMAGE" >/dev/null 2>&1 || true
-  exec {_ACTION_IMAGE_LOCK}>&-
-  _ACTION_IMAGE_LOCK=
+  if [[ -n "${_ACTION_IMAGE_HELD:-}" ]]; then
+    # Name the name twice: `podman untag IMAGE` alone removes every name the image has.
+    podman untag "$ACTION_IMAGE" "$ACTION_IMAGE" >/dev/null 2>&1 || true
+    _ACTION_IMAGE_HELD=
+  fi
+  if [[ -n "${_ACTION_IMAGE_LOCK:-}" ]]; then
+    exec {_ACTION_IMAGE_LOCK}>&-
+    _ACTION_IMAGE_LOCK=
+  fi
 }
 
 # start_podman_api DIR: podman's Docker API on DIR/podman.sock for act, with the host-network
