@@ -3,7 +3,8 @@
 # A temporary git repository holds a workflow that uses this checkout's action as a PUBLISHED
 # action, acme/customcd-action@v1, mapped to the checkout with --local-repository, so the
 # pre-entrypoint (`customcd start`) runs before actions/checkout exactly as on GitHub. The image
-# named in action.yml is the runtime-local build, tagged with that name (no registry).
+# named in action.yml is the runtime-local build, tagged with that name (no registry); runs on
+# one machine share that name, so it is held under a lock (lib.sh claim_action_image).
 # act's step containers share the host's loopback through ci/oci-runtime-hostnet.sh, and post to
 # ci/receiver.py on 127.0.0.1. Checks:
 #   job "pass": checkout, sleep 2, the action  -> Succeeded, the temp repo's HEAD and repository,
