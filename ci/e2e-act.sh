@@ -3,7 +3,8 @@
 # A temporary git repository holds a workflow that uses this checkout's action as a PUBLISHED
 # action, acme/customcd-action@v1, mapped to the checkout with --local-repository, so the
 # pre-entrypoint (`customcd start`) runs before actions/checkout exactly as on GitHub. The image
-# named in action.yml is the runtime-local build, tagged with that name (no registry).
+# named in action.yml is the runtime-local build, tagged with that name (no registry); runs on
+# one machine share that name, so it is held under a lock (lib.sh claim_action_image).
 # act's step containers share the host's loopback through ci/oci-runtime-hostnet.sh, and post to
 # ci/receiver.py on 127.0.0.1. Checks:
 #   job "pass": checkout, sleep 2, the action  -> Succeeded, the temp repo's HEAD and repository,
@@ -16,44 +17,23 @@ SCRIPT_NAME=e2e-act
 source "$(dirname "$0")/lib.sh"
 
 BIN=$(resolve_binary "${1:-}")
-for tool in act podman runc git python3; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (run ci/install-tools.sh)"
-done
+require_tools act podman runc git python3 flock
 ensure_containers_conf
-WORK=$(mktemp -d /tmp/customcd-e2e-act.XXXXXX)
-LOCAL_TAG=localhost/customcd:e2e-act
-ACTION_IMAGE=$(action_image)
-[[ -n "$ACTION_IMAGE" ]] || die "action.yml names no docker:// image"
-SERVICE_PID=
+WORK=$(make_workdir e2e-act)
+LOCAL_TAG=$(unique_tag e2e-act)
 cleanup() {
   stop_receiver
-  if [[ -n "$SERVICE_PID" ]]; then
-    kill "$SERVICE_PID" 2>/dev/null || true
-    wait "$SERVICE_PID" 2>/dev/null || true
-  fi
-  podman rmi -f "$ACTION_IMAGE" "$LOCAL_TAG" >/dev/null 2>&1 || true
-  if [[ "${KEEP_WORK:-}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+  stop_podman_api
+  release_action_image
+  podman rmi -f "$LOCAL_TAG" >/dev/null 2>&1 || true
+  remove_workdir "$WORK"
 }
 trap cleanup EXIT
 
 # The image under the name action.yml gives.
 build_local_image "$BIN" "$LOCAL_TAG" "$WORK"
-podman tag "$LOCAL_TAG" "$ACTION_IMAGE"
-log "tagged $ACTION_IMAGE"
-
-# Podman's Docker API, with the host-network shim as its OCI runtime.
-SOCK="$WORK/podman.sock"
-CUSTOMCD_RUNC=$(command -v runc) podman --runtime "$CI_DIR/oci-runtime-hostnet.sh" \
-  system service --time=0 "unix://$SOCK" >"$WORK/podman-service.log" 2>&1 &
-SERVICE_PID=$!
-export CUSTOMCD_RUNC
-CUSTOMCD_RUNC=$(command -v runc)
-wait_for 30 "the podman API socket" test -S "$SOCK"
-wait_for 30 "the podman API to answer" python3 - "$SOCK" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])
-s.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n"); assert b"200" in s.recv(100)
-PY
+claim_action_image "$LOCAL_TAG"
+start_podman_api "$WORK"
 
 start_receiver "$WORK" 900
 URL="http://127.0.0.1:$RECEIVER_PORT/customcd/webhook"
@@ -109,23 +89,7 @@ git -C "$REPO" remote add origin https://github.com/acme/e2e-app.git
 HEAD_SHA=$(git -C "$REPO" rev-parse HEAD)
 log "temp repo $REPO at $HEAD_SHA"
 
-# act's host mode gives Docker-action containers host paths in GITHUB_ENV, GITHUB_STATE,
-# GITHUB_OUTPUT, GITHUB_WORKSPACE (under its cache) without mounting them there; GitHub's runner
-# mounts and translates them (/github/file_commands, /github/workspace). Mounting act's cache at
-# the same path makes those paths real inside the action's containers.
-ACT_CACHE="$WORK/act-cache"
-mkdir -p "$ACT_CACHE"
-run_act() {
-  local job=$1
-  (cd "$REPO" && DOCKER_HOST="unix://$SOCK" run_bounded 300 act push \
-    -W .github/workflows/deploy.yml -j "$job" \
-    -P ubuntu-latest=-self-hosted \
-    --container-daemon-socket "unix://$SOCK" \
-    --local-repository "acme/customcd-action@v1=$ROOT" \
-    --action-cache-path "$ACT_CACHE" \
-    --container-options "-v $ACT_CACHE:$ACT_CACHE" \
-    --secret "CUSTOMCD_TOKEN=$TOKEN")
-}
+run_act() { run_act_job "$REPO" .github/workflows/deploy.yml "$1" --secret "CUSTOMCD_TOKEN=$TOKEN"; }
 
 # Job "pass".
 t_before=$(date +%s)

@@ -3,8 +3,9 @@
 #   1. the binary is static and runs in an empty root (chroot with only the binary), and posts a
 #      job from there to a loopback receiver (no /etc, no certificates, no libc on disk);
 #   2. `podman build --target runtime-local --pull=never` builds the image without pulling;
-#   3. the image's size is printed; `podman run IMAGE --version` works; the /customcd-start and
-#      /customcd-report entrypoints (the GitHub Action's) dispatch to start and report.
+#   3. the image's size is printed and within budget; `podman run IMAGE --version` works; the
+#      /customcd-start and /customcd-report entrypoints (the GitHub Action's) dispatch to start
+#      (which records the current time, checked against the clock around the run) and report.
 # usage: ci/e2e-image.sh [PATH_TO_STATIC_BINARY]
 set -euo pipefail
 SCRIPT_NAME=e2e-image
@@ -12,16 +13,17 @@ SCRIPT_NAME=e2e-image
 source "$(dirname "$0")/lib.sh"
 
 BIN=$(resolve_binary "${1:-}")
-IMAGE=localhost/customcd:e2e-image
-WORK=$(mktemp -d /tmp/customcd-e2e-image.XXXXXX)
+require_tools podman runc file python3
+IMAGE=$(unique_tag e2e-image)
+WORK=$(make_workdir e2e-image)
 cleanup() {
   stop_receiver
   podman rmi -f "$IMAGE" >/dev/null 2>&1 || true
-  rm -rf "$WORK"
+  remove_workdir "$WORK"
 }
 trap cleanup EXIT
 ensure_containers_conf
-VERSION=$(sed -n 's/^version *= *"\(.*\)"/\1/p' "$ROOT/Cargo.toml" | head -n1)
+VERSION=$(crate_version)
 SHA=0123456789abcdef0123456789abcdef01234567
 
 log "binary: $BIN"
@@ -68,42 +70,62 @@ out=$(prun "$IMAGE" --version) || die "podman run IMAGE --version failed"
 [[ "$out" == "customcd $VERSION" ]] || die "podman run --version printed '$out'"
 log "podman run IMAGE --version: $out"
 
-# file_command_has FILE NAME VALUE_REGEX: a GitHub file command sets NAME, as NAME=VALUE or
-# NAME<<DELIM / VALUE / DELIM.
-file_command_has() {
+# file_command_value FILE NAME: the value the GitHub file command FILE sets NAME to (NAME=VALUE
+# or NAME<<DELIM / VALUE / DELIM); fails when it sets NAME not exactly once.
+file_command_value() {
   python3 - "$@" <<'PY'
-import re, sys
-path, name, value = sys.argv[1:4]
-lines = open(path).read().split("\n")
+import sys
+path, name = sys.argv[1:3]
+lines = open(path, encoding="utf-8").read().split("\n")
+values = []
 for i, line in enumerate(lines):
-    if line.startswith(name + "=") and re.fullmatch(value, line[len(name) + 1:]):
-        sys.exit(0)
-    if line.startswith(name + "<<"):
+    if line.startswith(name + "="):
+        values.append(line[len(name) + 1:])
+    elif line.startswith(name + "<<"):
         delim = line[len(name) + 2:]
-        body = []
-        for l in lines[i + 1:]:
-            if l == delim:
-                break
-            body.append(l)
-        if re.fullmatch(value, "\n".join(body)):
-            sys.exit(0)
-sys.exit(1)
+        end = lines.index(delim, i + 1)
+        values.append("\n".join(lines[i + 1:end]))
+if len(values) != 1:
+    sys.exit(f"{path} sets {name} {len(values)} times")
+print(values[0])
 PY
 }
 
-# The action's pre-entrypoint: /customcd-start writes the start to GITHUB_ENV and GITHUB_STATE.
+# expect_epoch_between WHAT VALUE LOW HIGH: VALUE is whole epoch seconds in [LOW, HIGH].
+expect_epoch_between() {
+  [[ "$2" =~ ^[0-9]+$ ]] || die "$1 is '$2', not epoch seconds"
+  (($3 <= $2 && $2 <= $4)) || die "$1 is $2, not between $3 and $4 (the clock before and after the run)"
+}
+
+# The action's pre-entrypoint: /customcd-start records now as the job's start, into GITHUB_ENV
+# (for the steps after it) and GITHUB_STATE (for the action's main stage).
 mkdir -p "$WORK/fc" && : >"$WORK/fc/env" && : >"$WORK/fc/state"
+t_before=$(date +%s)
 prun -v "$WORK/fc:/github/file_commands" -e GITHUB_ACTIONS=true \
   -e GITHUB_ENV=/github/file_commands/env -e GITHUB_STATE=/github/file_commands/state \
   --entrypoint /customcd-start "$IMAGE" >"$WORK/start.out" 2>&1 || { cat "$WORK/start.out" >&2; die "/customcd-start failed in the image"; }
-file_command_has "$WORK/fc/env" CUSTOMCD_JOB_START_TIME '[0-9]+' || die "/customcd-start wrote no CUSTOMCD_JOB_START_TIME to GITHUB_ENV: $(cat "$WORK/fc/env")"
-file_command_has "$WORK/fc/state" job_start_time '[0-9]+' || die "/customcd-start wrote no job_start_time to GITHUB_STATE: $(cat "$WORK/fc/state")"
-log "/customcd-start: $(cat "$WORK/fc/state")"
+t_after=$(date +%s)
+env_start=$(file_command_value "$WORK/fc/env" CUSTOMCD_JOB_START_TIME) \
+  || die "/customcd-start did not set CUSTOMCD_JOB_START_TIME once in GITHUB_ENV: $(cat "$WORK/fc/env")"
+state_start=$(file_command_value "$WORK/fc/state" job_start_time) \
+  || die "/customcd-start did not set job_start_time once in GITHUB_STATE: $(cat "$WORK/fc/state")"
+expect_epoch_between "GITHUB_ENV's CUSTOMCD_JOB_START_TIME" "$env_start" "$t_before" "$t_after"
+expect_epoch_between "GITHUB_STATE's job_start_time" "$state_start" "$t_before" "$t_after"
+log "/customcd-start: recorded $state_start (run between $t_before and $t_after)"
 
-# The action's entrypoint: /customcd-report is `customcd report`.
-out=$(prun --entrypoint /customcd-report "$IMAGE" --dry-run --job-id img-1 --commit-sha "$SHA" \
-  --service-id 42 --job-start-time 1700000000 --job-duration 7 --status success --repo-name acme/app 2>&1) \
-  || { printf '%s\n' "$out" >&2; die "/customcd-report --dry-run failed in the image"; }
-[[ "$out" == *Succeeded* && "$out" == *img-1* ]] || { printf '%s\n' "$out" >&2; die "/customcd-report --dry-run did not show the job"; }
-log "/customcd-report --dry-run: ok"
+# The action's entrypoint: /customcd-report is `customcd report`; a dry run prints the exact body.
+prun --entrypoint /customcd-report "$IMAGE" --dry-run --job-id img-1 --commit-sha "$SHA" \
+  --service-id 42 --job-start-time 1700000000 --job-duration 7 --status success --repo-name acme/app \
+  >"$WORK/report.out" 2>"$WORK/report.err" \
+  || { cat "$WORK/report.out" "$WORK/report.err" >&2; die "/customcd-report --dry-run failed in the image"; }
+python3 - "$WORK/report.out" "$SHA" <<'PY' || { cat "$WORK/report.err" >&2; die "/customcd-report --dry-run did not print the job's body"; }
+import json, sys
+path, sha = sys.argv[1:3]
+want = {"job_id": "img-1", "commit_sha": sha, "service_id": 42, "job_start_time": 1700000000,
+        "job_duration": 7, "status": "Succeeded", "repo_name": "acme/app"}
+got = json.load(open(path, encoding="utf-8"))
+if got != want:
+    sys.exit(f"the dry run printed {json.dumps(got)}, expected {json.dumps(want)}")
+PY
+log "/customcd-report --dry-run: printed the expected body"
 log "PASS"

@@ -10,10 +10,9 @@
 set -euo pipefail
 
 SCRIPT_NAME=fuzz
-log() { printf '[%s] %s\n' "$SCRIPT_NAME" "$*" >&2; }
-
-cd "$(dirname "$0")/.."
-ROOT=$(pwd)
+# shellcheck source=ci/lib.sh
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
 
 secs=${1:-20}
 shift || true
@@ -27,7 +26,7 @@ if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
   log "installing the $toolchain toolchain (cargo-fuzz needs -Z flags)"
   rustup toolchain install "$toolchain" --profile minimal
 fi
-if ! command -v cargo-fuzz >/dev/null 2>&1; then
+if ! have cargo-fuzz; then
   log "installing cargo-fuzz"
   cargo install cargo-fuzz --locked
 fi
@@ -39,12 +38,12 @@ if (($#)); then
 else
   mapfile -t targets < <(fuzz list)
 fi
-((${#targets[@]})) || { log "no fuzz targets found in fuzz/"; exit 1; }
+((${#targets[@]})) || die "no fuzz targets found in fuzz/"
 
 log "building ${targets[*]}"
 fuzz build --debug-assertions
 
-logs=$(mktemp -d -t customcd-fuzz.XXXXXX)
+logs=$(make_workdir fuzz)
 failed=()
 for t in "${targets[@]}"; do
   mkdir -p "fuzz/corpus/$t"

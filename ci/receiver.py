@@ -7,10 +7,15 @@ containers cannot reach the host loopback), records every request as one JSON li
 200 with a small JSON body (or --status CODE), and stops by itself after --lifetime seconds or
 after --max-requests requests. With --port-file it writes the port it bound, once listening,
 so callers can wait for that file instead of sleeping.
+
+With --files DIR it is a file server instead (a release host stand-in): GET and HEAD answer with
+the file under DIR (404 when absent or outside DIR), and each request is logged as above plus
+the status it got, so a test can prove which files were fetched.
 """
 import argparse
 import json
 import os
+import posixpath
 import sys
 import threading
 import time
@@ -28,7 +33,9 @@ def main() -> int:
     ap.add_argument("--status", type=int, default=200, help="HTTP status to answer with")
     ap.add_argument("--lifetime", type=float, default=600.0, help="seconds before stopping")
     ap.add_argument("--max-requests", type=int, default=100)
+    ap.add_argument("--files", help="serve the files under this directory instead of recording posts")
     args = ap.parse_args()
+    files_root = os.path.realpath(args.files) if args.files else None
 
     lock = threading.Lock()
     count = {"n": 0}
@@ -36,7 +43,58 @@ def main() -> int:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
+        def _log(self, body, **extra) -> bool:
+            """Appends this request to the log; says whether it was the last one allowed."""
+            entry = {
+                "time": time.time(),
+                "method": self.command,
+                "path": self.path,
+                "headers": dict(self.headers.items()),
+                "body": body,
+                **extra,
+            }
+            with lock:
+                with open(args.log, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry, sort_keys=True) + "\n")
+                count["n"] += 1
+                return count["n"] >= args.max_requests
+
+        def _answer(self, status, ctype, data, send_body=True) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            if send_body:
+                self.wfile.write(data)
+
+        def _stop_if(self, done) -> None:
+            if done:
+                threading.Thread(target=server.shutdown, daemon=True).start()
+
+        def _serve_file(self) -> None:
+            rel = posixpath.normpath("/" + self.path.split("?", 1)[0]).lstrip("/")
+            path = os.path.realpath(os.path.join(files_root, rel))
+            data, status = None, 404
+            if (path == files_root or path.startswith(files_root + os.sep)) and os.path.isfile(path):
+                with open(path, "rb") as f:
+                    data, status = f.read(), 200
+            done = self._log(None, status=status)
+            if data is None:
+                self._answer(404, "text/plain", b"not found\n", self.command != "HEAD")
+            else:
+                self._answer(200, "application/octet-stream", data, self.command != "HEAD")
+            self._stop_if(done)
+
         def _record(self) -> None:
+            if files_root is not None:
+                if self.command in ("GET", "HEAD"):
+                    self._serve_file()
+                else:
+                    done = self._log(None, status=405)
+                    self._answer(405, "text/plain", b"method not allowed\n")
+                    self._stop_if(done)
+                return
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(min(length, MAX_BODY)) if length else b""
             text = raw.decode("utf-8", "replace")
@@ -44,29 +102,12 @@ def main() -> int:
                 body = json.loads(text) if text else None
             except ValueError:
                 body = text
-            entry = {
-                "time": time.time(),
-                "method": self.command,
-                "path": self.path,
-                "headers": {k: v for k, v in self.headers.items()},
-                "body": body,
-            }
-            with lock:
-                with open(args.log, "a", encoding="utf-8") as f:
-                    f.write(json.dumps(entry, sort_keys=True) + "\n")
-                count["n"] += 1
-                done = count["n"] >= args.max_requests
+            done = self._log(body)
             answer = json.dumps({"ok": args.status < 300, "received": count["n"]}).encode()
-            self.send_response(args.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(answer)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(answer)
-            if done:
-                threading.Thread(target=server.shutdown, daemon=True).start()
+            self._answer(args.status, "application/json", answer, self.command != "HEAD")
+            self._stop_if(done)
 
-        do_POST = do_PUT = do_GET = _record
+        do_POST = do_PUT = do_GET = do_HEAD = _record
 
         def log_message(self, fmt, *a):  # quiet: the log file is the record
             sys.stderr.write("receiver: %s\n" % (fmt % a))

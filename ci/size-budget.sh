@@ -5,11 +5,11 @@
 # and what would close the gap.
 # usage: ci/size-budget.sh [STATIC_BINARY]
 set -euo pipefail
+SCRIPT_NAME="size-budget"
+# shellcheck source=ci/lib.sh
+source "$(dirname "$0")/lib.sh"
 BUDGET=$((9 * 512 * 1024))
-bin=${1:-target/x86_64-unknown-linux-gnu/release/customcd}
+bin=$(resolve_binary "${1:-}")
 size=$(stat -c %s "$bin")
-if ((size > BUDGET)); then
-  echo "size-budget: FAIL: $bin is $size bytes, over the budget of $BUDGET bytes (4.5 MiB; see BENCHMARKS.md)" >&2
-  exit 1
-fi
-echo "size-budget: ok: $bin is $size bytes (budget $BUDGET)"
+((size <= BUDGET)) || die "$bin is $size bytes, over the budget of $BUDGET bytes (4.5 MiB; see BENCHMARKS.md)"
+log "ok: $bin is $size bytes (budget $BUDGET)"
