@@ -15,44 +15,22 @@ SCRIPT_NAME=e2e-act-matrix
 source "$(dirname "$0")/lib.sh"
 
 BIN=$(resolve_binary "${1:-}")
-for tool in act podman runc git python3; do
-  command -v "$tool" >/dev/null || die "$tool is not installed (run ci/install-tools.sh)"
-done
+require_tools act podman runc git python3 flock
 ensure_containers_conf
-WORK=$(mktemp -d /tmp/customcd-e2e-act-matrix.XXXXXX)
-LOCAL_TAG=localhost/customcd:e2e-act-matrix
-ACTION_IMAGE=$(action_image)
-[[ -n "$ACTION_IMAGE" ]] || die "action.yml names no docker:// image"
-SERVICE_PID=
+WORK=$(make_workdir e2e-act-matrix)
+LOCAL_TAG=$(unique_tag e2e-act-matrix)
 cleanup() {
   stop_receiver
-  if [[ -n "$SERVICE_PID" ]]; then
-    kill "$SERVICE_PID" 2>/dev/null || true
-    wait "$SERVICE_PID" 2>/dev/null || true
-  fi
-  podman rmi -f "$ACTION_IMAGE" "$LOCAL_TAG" >/dev/null 2>&1 || true
-  if [[ "${KEEP_WORK:-}" == 1 ]]; then log "kept $WORK"; else rm -rf "$WORK"; fi
+  stop_podman_api
+  release_action_image
+  podman rmi -f "$LOCAL_TAG" >/dev/null 2>&1 || true
+  remove_workdir "$WORK"
 }
 trap cleanup EXIT
 
-# The image under the name action.yml gives.
 build_local_image "$BIN" "$LOCAL_TAG" "$WORK"
-podman tag "$LOCAL_TAG" "$ACTION_IMAGE"
-log "tagged $ACTION_IMAGE"
-
-# Podman's Docker API, with the host-network shim as its OCI runtime.
-export CUSTOMCD_RUNC
-CUSTOMCD_RUNC=$(command -v runc)
-SOCK="$WORK/podman.sock"
-podman --runtime "$CI_DIR/oci-runtime-hostnet.sh" system service --time=0 "unix://$SOCK" \
-  >"$WORK/podman-service.log" 2>&1 &
-SERVICE_PID=$!
-wait_for 30 "the podman API socket" test -S "$SOCK"
-wait_for 30 "the podman API to answer" python3 - "$SOCK" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX); s.settimeout(2); s.connect(sys.argv[1])
-s.sendall(b"GET /_ping HTTP/1.0\r\nHost: d\r\n\r\n"); assert b"200" in s.recv(100)
-PY
+claim_action_image "$LOCAL_TAG"
+start_podman_api "$WORK"
 
 start_receiver "$WORK" 900
 URL="http://127.0.0.1:$RECEIVER_PORT/customcd/webhook"
@@ -92,19 +70,8 @@ git -C "$REPO" remote add origin https://github.com/acme/e2e-app.git
 HEAD_SHA=$(git -C "$REPO" rev-parse HEAD)
 log "temp repo $REPO at $HEAD_SHA"
 
-# See ci/e2e-act.sh: act's host mode hands the action host paths under its cache for the file
-# commands; mounting the cache at the same path makes them real inside the container.
-ACT_CACHE="$WORK/act-cache"
-mkdir -p "$ACT_CACHE"
 code=0
-(cd "$REPO" && DOCKER_HOST="unix://$SOCK" run_bounded 400 act push \
-  -W .github/workflows/deploy.yml -j deploy \
-  -P ubuntu-latest=-self-hosted \
-  --container-daemon-socket "unix://$SOCK" \
-  --local-repository "acme/customcd-action@v1=$ROOT" \
-  --action-cache-path "$ACT_CACHE" \
-  --container-options "-v $ACT_CACHE:$ACT_CACHE" \
-  --secret "CUSTOMCD_TOKEN=$TOKEN") >"$WORK/act.log" 2>&1 || code=$?
+run_act_job "$REPO" .github/workflows/deploy.yml deploy --secret "CUSTOMCD_TOKEN=$TOKEN" >"$WORK/act.log" 2>&1 || code=$?
 grep -E 'customcd|matrix' "$WORK/act.log" | sed 's/^/  act| /' | head -n 30 >&2 || true
 [[ $code -eq 0 ]] || { tail -n 60 "$WORK/act.log" >&2; die "act job 'deploy' exited $code"; }
 
