@@ -19,6 +19,9 @@ use crate::settings::source::{Source, Sourced};
 /// The most commits a change set walks by default; past it the lead time is left out.
 pub const DEFAULT_LIMIT: u64 = 10_000;
 
+/// The object cache for the walk, in bytes: a fixed cap, so memory does not grow with the range.
+const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The optional fields a change set may add, in the order they are added (and dropped last first
 /// when the 20-field budget runs out).
 pub const FIELD_NAMES: &[&str] = &[
@@ -79,7 +82,10 @@ pub fn compute(dir: &Path, deployed: &str, previous: &Sourced<String>, limit: u6
             previous.source
         )));
     }
-    let repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
+    let mut repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
+    // The walk decodes each commit for its parents, and the loop below reads it again for its
+    // author and message: a small, capped cache makes the second read free. Memory stays flat.
+    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
     let parse = |hex: &str, what: &str| {
         ObjectId::from_hex(hex.as_bytes())
             .map_err(|_| NoChangeSet::loud(format!("the {what} {hex:?} is not a full commit id")))
