@@ -154,13 +154,20 @@ pub fn run(args: &BackfillArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
         return Err(Error::Invalid(problems));
     }
     if !args.send {
-        print!("{}", crate::secret::redact(&lines));
+        // `backfill | head` closes the pipe early: that is the reader's choice, not an error.
+        use std::io::Write as _;
+        if let Err(e) = std::io::stdout().lock().write_all(crate::secret::redact(&lines).as_bytes()) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(Error::Internal(anyhow::Error::new(e).context("writing the jobs to standard output")));
+        }
         output::info(&format!("{} tag(s) matched {:?}; review, then send with --send", tags.len(), args.from_git_tags));
         return Ok(());
     }
 
     let out = args.out.clone().unwrap_or_else(|| cwd.join("customcd-backfill.jsonl"));
-    std::fs::write(&out, &lines).with_context(|| format!("writing {}", out.display()))?;
+    write_new(&out, &lines)?;
     output::info(&format!("{} job(s) written to {}; sending", tags.len(), out.display()));
     let (stack, _ci) = config::connection_stack(&args.connection, env)?;
     let mut problems = Vec::new();
@@ -169,7 +176,7 @@ pub fn run(args: &BackfillArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
+    bulk::stop_on_signal();
     let opts = bulk::Options {
         concurrency: args.concurrency.clamp(1, 64),
         deadline,
@@ -178,4 +185,25 @@ pub fn run(args: &BackfillArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
         progress_every: std::time::Duration::from_secs(5),
     };
     bulk::run(&[Input::file(out, Some(Format::Jsonl))], connection.as_ref(), &opts)
+}
+
+/// Replaces `path` with `text` whole: a temporary file created new (0600) beside it, fsync'd and
+/// renamed over it, so a planted symbolic link is replaced rather than followed, and a full disk
+/// leaves the previous file rather than an empty one. Its checkpoint is keyed by record digests,
+/// so rewriting the file in another order (a tag added in the middle) resends nothing.
+fn write_new(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".customcd-backfill-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
+    tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
+    Ok(())
 }

@@ -20,6 +20,7 @@ pub mod http;
 pub mod job;
 pub mod json_diag;
 pub mod optional;
+pub mod outbox;
 pub mod output;
 pub mod records;
 pub mod remote;

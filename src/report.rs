@@ -13,6 +13,7 @@ use crate::github_io;
 use crate::http;
 use crate::job::{self, Inputs, Job};
 use crate::optional::{FieldType, OptionalField};
+use crate::outbox;
 use crate::output;
 use crate::remote;
 use crate::source::Source;
@@ -62,7 +63,9 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
     }
     let body = job.body();
     let agent = http::agent(&connection.transport);
-    let delivery = delivery::deliver(&agent, &connection, &body, deadline, None);
+    let dir = spool::dir(stack, gathered.ci.as_ref(), env, &cwd);
+    let outcome = outbox::deliver(&agent, &connection, &body, &job.job_id.value, deadline, &dir, spool_always);
+    let delivery = outcome.delivery;
     let result = match delivery.result {
         Ok(answer) => {
             output::stdout(&format!(
@@ -78,34 +81,7 @@ pub fn run(args: &ReportArgs, env: &Env, cwd: PathBuf, now: i64) -> Result<(), E
         }
         Err(e) => Err(e),
     };
-    // Nothing is lost: an undelivered job is kept, and so is every job with --spool-always.
-    let spooled = if result.is_err() || spool_always {
-        let dir = spool::dir(stack, gathered.ci.as_ref(), env, &cwd);
-        match spool::write(&dir.value, &job.job_id.value, &body) {
-            Ok(path) => {
-                if result.is_err() {
-                    output::warn(&format!(
-                        "the job was not delivered and is saved in {} ({}); resend it with: customcd send {}",
-                        path.display(),
-                        dir.source,
-                        path.display()
-                    ));
-                } else {
-                    output::info(&format!("a copy of the payload is saved in {}", path.display()));
-                }
-                Some(path)
-            }
-            Err(e) => {
-                output::error(&format!(
-                    "the payload could not be saved to the spool ({e:#}); it follows so that it is not lost:"
-                ));
-                output::stdout(&body);
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let spooled = outcome.spooled;
     if github {
         write_outputs(env, &job, delivery.http_status, spooled.as_deref());
         write_summary(env, &job, delivery.http_status, &result);

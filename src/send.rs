@@ -118,21 +118,9 @@ pub fn run(args: &SendArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
         output::warn(w);
     }
 
-    let mut inputs = Vec::new();
-    if args.paths.is_empty() {
-        let dir = spool::dir(&stack, ci.as_ref(), env, &cwd);
-        output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
-        inputs.extend(spool::expand(&[dir.value])?.into_iter().map(|f| Input::file(f, args.format)));
-    }
-    for p in &args.paths {
-        if p == "-" {
-            inputs.push(Input { name: "-".to_owned(), path: None, format: args.format.unwrap_or(Format::Jsonl) });
-        } else {
-            inputs.extend(spool::expand(&[PathBuf::from(p)])?.into_iter().map(|f| Input::file(f, args.format)));
-        }
-    }
-    // Ctrl-C or SIGTERM stops reading; the requests in flight finish and are recorded.
-    let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
+    let dir = args.paths.is_empty().then(|| spool::dir(&stack, ci.as_ref(), env, &cwd));
+    let inputs = inputs(args, dir)?;
+    bulk::stop_on_signal();
     let opts = bulk::Options {
         concurrency: args.concurrency,
         deadline,
@@ -141,6 +129,32 @@ pub fn run(args: &SendArgs, env: &Env, cwd: PathBuf) -> Result<(), Error> {
         progress_every: Duration::from_secs(5),
     };
     bulk::run(&inputs, connection.as_ref(), &opts)
+}
+
+/// The inputs of a `send`: the paths given (`-` is standard input), else the spool `dir`.
+fn inputs(args: &SendArgs, dir: Option<Sourced<PathBuf>>) -> Result<Vec<Input>, Error> {
+    let mut inputs = Vec::new();
+    let as_input = |f: spool::Found| Input { listed: f.listed, ..Input::file(f.path, args.format) };
+    if let Some(dir) = dir {
+        if dir.value.is_dir() {
+            output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
+            inputs.extend(spool::expand(&[dir.value])?.into_iter().map(as_input));
+        } else {
+            output::info(&format!(
+                "the spool {} ({}) does not exist: nothing to send",
+                dir.value.display(),
+                dir.source
+            ));
+        }
+    }
+    for p in &args.paths {
+        if p == "-" {
+            inputs.push(Input::stdin(args.format.unwrap_or(Format::Jsonl)));
+        } else {
+            inputs.extend(spool::expand(&[PathBuf::from(p)])?.into_iter().map(as_input));
+        }
+    }
+    Ok(inputs)
 }
 
 #[cfg(test)]
