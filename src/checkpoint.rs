@@ -207,6 +207,16 @@ fn open_nofollow(path: &Path, append: bool) -> anyhow::Result<File> {
         .with_context(|| format!("opening the checkpoint {}", path.display()))
 }
 
+/// A checkpoint's whole text: the header and one digest per line.
+pub fn render<'a>(done: impl IntoIterator<Item = &'a Digest>) -> String {
+    let mut text = format!("{HEADER}\n");
+    for d in done {
+        text.push_str(&hex(d));
+        text.push('\n');
+    }
+    text
+}
+
 /// Writes the whole checkpoint anew: a temporary file (created new, 0600) in the same directory,
 /// fsync'd, then renamed over `path`. A full disk leaves the old file, never an empty one.
 fn rewrite(path: &Path, done: &HashSet<Digest>) -> anyhow::Result<()> {
@@ -219,13 +229,7 @@ fn rewrite(path: &Path, done: &HashSet<Digest>) -> anyhow::Result<()> {
         .suffix(".tmp")
         .tempfile_in(dir)
         .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    let mut text = String::with_capacity(HEADER.len() + 1 + done.len() * 65);
-    text.push_str(HEADER);
-    text.push('\n');
-    for d in done {
-        text.push_str(&hex(d));
-        text.push('\n');
-    }
+    let text = render(done);
     tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
     tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
     tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
@@ -302,5 +306,33 @@ mod tests {
         let endless = std::io::repeat(b'a').take(1 << 30);
         let err = parse(BufReader::new(endless), "x").expect_err("refused");
         assert!(err.to_string().contains("longer than"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// The fuzz target `checkpoint`'s invariants, on every `cargo test`.
+        #[test]
+        fn any_bytes_parse_or_are_refused_and_what_parses_round_trips(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(HEADER.to_owned()),
+                    "[0-9a-f]{64}",
+                    "[0-9a-fA-Z ]{0,70}",
+                ],
+                0..6,
+            ),
+            newline_at_end: bool,
+        ) {
+            let mut text = lines.join("\n");
+            if newline_at_end {
+                text.push('\n');
+            }
+            if let Ok(parsed) = parse(text.as_bytes(), "prop") {
+                let whole = text.matches('\n').count();
+                proptest::prop_assert!(parsed.done.len() < whole.max(1) || parsed.done.is_empty());
+                let again = parse(render(&parsed.done).as_bytes(), "rendered").expect("own text parses");
+                proptest::prop_assert_eq!(again.done, parsed.done);
+                proptest::prop_assert!(!again.torn);
+            }
+        }
     }
 }

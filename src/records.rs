@@ -523,4 +523,29 @@ mod tests {
         let many = Input::file(write(dir.path(), "many.json", &format!("[{}]", line("a"))), None);
         assert!(!read(&many).expect("opens").single);
     }
+
+    proptest::proptest! {
+        /// The fuzz target `spool_record`'s invariants, on every `cargo test`: no panic, no kept
+        /// record over the cap, and an accepted body is canonical (validating it again gives the
+        /// same bytes), which keeps a record's resume digest stable across runs.
+        #[test]
+        fn any_input_reads_without_panic_and_accepted_bodies_are_canonical(
+            format in 0u8..3,
+            text in "(\\{\"job_id\":\"[a-z]{1,3}\",\"commit_sha\":\"a2e7da86cc392417b0d9f605b28038aae80b002f\",\"service_id\":[0-9]{1,3},\"job_start_time\":170401803[0-9],\"job_duration\":[0-9],\"status\":\"(Succeeded|Failed)\",\"repo_id\":\"1\"\\}|[,\\[\\]\n{}\"a-z0-9:]{0,20}){0,4}",
+        ) {
+            let format = [Format::Json, Format::Jsonl, Format::Csv][usize::from(format)];
+            let Ok(records) = read_from(&Input::stdin(format), Box::new(std::io::Cursor::new(text.into_bytes()))) else {
+                return Ok(());
+            };
+            for record in records.iter.take(100) {
+                let Ok(record) = record else { break };
+                proptest::prop_assert!(record.raw.len() <= MAX_RECORD);
+                if let Ok(job) = &record.job {
+                    let body = job.body();
+                    let again = send::validate(&body, "again").expect("an accepted body validates again");
+                    proptest::prop_assert_eq!(again.body(), body);
+                }
+            }
+        }
+    }
 }
