@@ -4,10 +4,11 @@
 //! acknowledged, and a rejected record is never marked: fixed in place, it is sent by the next run.
 //!
 //! The file is a header line, then one lowercase hex digest per line, appended (one `write`) the
-//! moment a record is acknowledged; memory is 32 bytes per acknowledged record. It is created new
-//! (temporary file + rename) and private (0600), opened without following symbolic links, must
-//! belong to this user, and is read with a bound on every line. A line torn by a crash is dropped
-//! (its record is sent again: at least once) and the file rewritten whole.
+//! moment a record is acknowledged; memory is 32 bytes per acknowledged record, and at most
+//! [`MAX_ENTRIES`] are read. It is created new (temporary file + rename) and private (0600),
+//! opened without following symbolic links, must belong to this user, and is read with a bound on
+//! every line. A line torn by a crash is dropped (its record is sent again: at least once) and the
+//! file rewritten whole.
 
 use std::collections::HashSet;
 use std::fs::File;
@@ -24,6 +25,10 @@ pub const HEADER: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
 const HEADER_V1: &str = "customcd-checkpoint v1";
 /// The longest line read; a digest line is 64 characters.
 const MAX_LINE: u64 = 256;
+
+/// The most records one checkpoint may hold (about 550 MB of file, 400 MB of memory): reading
+/// state stays bounded even when someone else wrote it. Split bigger inputs.
+pub const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
 
 /// A record's identity: 32 bytes.
 pub type Digest = [u8; 32];
@@ -76,6 +81,9 @@ pub fn parse(reader: impl BufRead, origin: &str) -> anyhow::Result<Parsed> {
             return Ok(parsed);
         }
         number += 1;
+        if number > MAX_ENTRIES + 1 {
+            bail!("{origin} holds more than {MAX_ENTRIES} records, the most one checkpoint may; split the input into smaller files (each gets its own checkpoint)");
+        }
         let complete = line.last() == Some(&b'\n');
         if !complete && n as u64 >= MAX_LINE {
             bail!("{origin} line {number} is longer than {MAX_LINE} bytes: this is not a customcd checkpoint");

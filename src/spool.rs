@@ -126,8 +126,8 @@ pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spool
     tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
     rustix::fs::flock(tmp.as_file(), FlockOperation::LockExclusive)
         .with_context(|| format!("locking {}", tmp.path().display()))?;
-    let mut tmp = tmp;
-    for attempt in 0u32.. {
+    let mut attempt = 0u32;
+    loop {
         let stamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let path = dir.join(format!("{stamp}-{safe}.json"));
@@ -137,11 +137,13 @@ pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spool
                 return Ok(Spooled { path, lock });
             }
             // Two reports of the same job in the same nanosecond: try the next name.
-            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => tmp = e.file,
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                tmp = e.file;
+                attempt += 1;
+            }
             Err(e) => return Err(e.error).with_context(|| format!("renaming a temporary file to {}", path.display())),
         }
     }
-    unreachable!("the loop returns within 100 attempts")
 }
 
 /// Writes `body` as a new payload file in `dir` (see [`write_ahead`]) and unlocks it.
