@@ -446,3 +446,39 @@ fn backfill_into_a_closed_pipe_exits_quietly() {
     assert!(!text.contains("panicked"), "{text}");
     assert_eq!(code, Some(0), "{text}");
 }
+
+#[test]
+fn a_full_disk_while_creating_a_checkpoint_leaves_nothing_that_blocks_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("jobs.jsonl");
+    std::fs::write(&input, (0..3).map(|i| payload(&format!("full-{i}")) + "\n").collect::<String>()).expect("write");
+    let rx = Receiver::ok();
+    // RLIMIT_FSIZE of 30 bytes: the first write past it fails (SIGXFSZ), as a full disk would.
+    let out = Std::new("prlimit")
+        .arg("--fsize=30")
+        .arg("--")
+        .arg(assert_cmd::cargo::cargo_bin("customcd"))
+        .arg("send")
+        .arg(&input)
+        .env_clear()
+        .env("HOME", dir.path())
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .current_dir(dir.path())
+        .output()
+        .expect("prlimit runs");
+    assert_ne!(out.status.code(), Some(0), "the write past the limit failed: {}", all_output(&out));
+    assert!(
+        !dir.path().join("jobs.jsonl.customcd-checkpoint").exists(),
+        "no empty or partial checkpoint under its real name"
+    );
+    let out = customcd(dir.path())
+        .arg("send")
+        .arg(&input)
+        .env("CUSTOMCD_URL", rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "the next run is not blocked: {}", all_output(&out));
+    assert_eq!(counts(&rx).len(), 3);
+}
