@@ -482,3 +482,42 @@ fn a_full_disk_while_creating_a_checkpoint_leaves_nothing_that_blocks_the_next_r
     assert_eq!(out.status.code(), Some(0), "the next run is not blocked: {}", all_output(&out));
     assert_eq!(counts(&rx).len(), 3);
 }
+
+#[test]
+fn spool_checkpoint_and_rejects_are_private_even_with_umask_000() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bin = assert_cmd::cargo::cargo_bin("customcd");
+    let down = Receiver::start(Reply::new(503, "unavailable"));
+    let rx = Receiver::ok();
+    let spool = dir.path().join("spool");
+    let input = dir.path().join("jobs.jsonl");
+    std::fs::write(&input, format!("{}\n{{'bad': 1}}\n", payload("private-1"))).expect("write");
+    let run = |args: Vec<String>, url: &str| {
+        Std::new("sh")
+            .arg("-c")
+            .arg("umask 000; exec \"$@\"")
+            .arg("sh")
+            .arg(&bin)
+            .args(args)
+            .env_clear()
+            .env("HOME", dir.path())
+            .env("CUSTOMCD_URL", url)
+            .env("CUSTOMCD_TOKEN", TOKEN)
+            .current_dir(dir.path())
+            .output()
+            .expect("sh runs")
+    };
+    let args = report_args(&spool.to_string_lossy(), "private-2", "1").into_iter().map(str::to_owned).collect();
+    let out = run(args, &down.url());
+    assert_eq!(out.status.code(), Some(4), "{}", all_output(&out));
+    let out = run(vec!["send".to_owned(), input.to_string_lossy().into_owned()], &rx.url());
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+    assert_eq!(mode(&spool), 0o700);
+    let kept = spool_files(&spool);
+    assert_eq!(kept.len(), 1);
+    assert_eq!(mode(&kept[0].0), 0o600);
+    assert_eq!(mode(&dir.path().join("jobs.jsonl.customcd-checkpoint")), 0o600);
+    assert_eq!(mode(&dir.path().join("customcd-rejects.jsonl")), 0o600);
+}
