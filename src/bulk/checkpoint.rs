@@ -1,135 +1,248 @@
-//! Checkpoints: which records of an input were handled (acknowledged by the server, or rejected),
-//! so that a rerun after a crash or Ctrl-C sends exactly the records not yet acknowledged.
+//! Resume state: which records the server has acknowledged, keyed by what each record *is* (a
+//! SHA-256 of the endpoint and the exact body sent), never by where it was in its input. So a file
+//! rewritten with new, changed, fixed or reordered records sends exactly those not yet
+//! acknowledged, and a rejected record is never marked: fixed in place, it is sent by the next run.
 //!
-//! The file is a header line naming the input's first line, then `through N` (every record up to
-//! N is done) and one line per record done beyond it. Each record is appended the moment it is
-//! done; every few thousand records the file is rewritten compactly (temporary file + rename), so
-//! it stays small and reading it takes constant memory however long the input is.
+//! The file is a header line, then one lowercase hex digest per line, appended (one `write`) the
+//! moment a record is acknowledged; memory is 32 bytes per acknowledged record, and at most
+//! [`MAX_ENTRIES`] are read. It is created new (temporary file + rename) and private (0600),
+//! opened without following symbolic links, must belong to this user, and is read with a bound on
+//! every line. A line torn by a crash is dropped (its record is sent again: at least once) and the
+//! file rewritten whole.
 
-use std::collections::BTreeSet;
-use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use sha2::{Digest as _, Sha256};
 
-const HEADER: &str = "customcd-checkpoint v1 first-line=";
-const COMPACT_EVERY: usize = 4096;
+/// The first line of a checkpoint.
+pub const HEADER: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
+/// The header of the older, position-keyed format, which cannot be carried over.
+const HEADER_V1: &str = "customcd-checkpoint v1";
+/// The longest line read; a digest line is 64 characters.
+const MAX_LINE: u64 = 256;
+
+/// The most records one checkpoint may hold (about 550 MB of file, 400 MB of memory): reading
+/// state stays bounded even when someone else wrote it. Split bigger inputs.
+pub const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
+
+/// A record's identity: 32 bytes.
+pub type Digest = [u8; 32];
+
+/// The identity of `body` as acknowledged by `endpoint`: the same job sent to another server is
+/// another delivery.
+pub fn digest(endpoint: &str, body: &str) -> Digest {
+    let mut h = Sha256::new();
+    h.update(endpoint.as_bytes());
+    h.update([0u8]);
+    h.update(body.as_bytes());
+    h.finalize().into()
+}
+
+fn hex(d: &Digest) -> String {
+    d.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn unhex(s: &str) -> Option<Digest> {
+    if s.len() != 64 || !s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        return None;
+    }
+    let mut d = [0u8; 32];
+    for (i, out) in d.iter_mut().enumerate() {
+        *out = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(d)
+}
+
+/// What a checkpoint's text holds.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub done: HashSet<Digest>,
+    /// The last line had no newline (a crash mid-write) and was dropped.
+    pub torn: bool,
+}
+
+/// Reads a checkpoint's text. Empty text (a file left empty by a full disk or a crash before its
+/// header) is an empty checkpoint; every line is bounded, however long the file's lines are.
+pub fn parse(reader: impl BufRead, origin: &str) -> anyhow::Result<Parsed> {
+    let mut reader = reader;
+    let mut parsed = Parsed::default();
+    let mut line = Vec::new();
+    let mut number = 0u64;
+    loop {
+        line.clear();
+        let n =
+            reader.by_ref().take(MAX_LINE).read_until(b'\n', &mut line).with_context(|| format!("reading {origin}"))?;
+        if n == 0 {
+            return Ok(parsed);
+        }
+        number += 1;
+        if number > MAX_ENTRIES + 1 {
+            bail!("{origin} holds more than {MAX_ENTRIES} records, the most one checkpoint may; split the input into smaller files (each gets its own checkpoint)");
+        }
+        let complete = line.last() == Some(&b'\n');
+        if !complete && n as u64 >= MAX_LINE {
+            bail!("{origin} line {number} is longer than {MAX_LINE} bytes: this is not a customcd checkpoint");
+        }
+        let text = std::str::from_utf8(&line).map(str::trim_end).unwrap_or("\u{FFFD}");
+        if number == 1 {
+            if text.starts_with(HEADER_V1) {
+                bail!("{origin} was written by an older customcd that kept positions, not record digests; delete it (the records it covered may then be sent again, with the same job_id) or finish that input with the older version");
+            }
+            if text != HEADER {
+                if !complete && HEADER.starts_with(text) {
+                    // The header itself was torn: nothing was recorded yet.
+                    parsed.torn = true;
+                    return Ok(parsed);
+                }
+                bail!("{origin} is not a customcd checkpoint (its first line is not {HEADER:?})");
+            }
+            continue;
+        }
+        match unhex(text) {
+            Some(d) if complete => {
+                parsed.done.insert(d);
+            }
+            // A last line without its newline was being written when the process died. Its
+            // record was acknowledged, or not: sending it again is the safe side.
+            _ if !complete => parsed.torn = true,
+            _ => bail!("{origin} line {number} is not a record digest: {:?}", crate::error::quote(text)),
+        }
+    }
+}
 
 /// An open checkpoint.
 pub struct Checkpoint {
     path: PathBuf,
-    identity: String,
     file: File,
-    /// Every record numbered up to this is done.
-    through: u64,
-    /// Records done beyond `through`.
-    above: BTreeSet<u64>,
-    since_compact: usize,
+    done: HashSet<Digest>,
 }
 
 impl Checkpoint {
-    /// Opens (or creates) the checkpoint at `path` for an input whose first line is `identity`.
-    /// A checkpoint written for different content is an error, not a silent skip.
-    pub fn open(path: &Path, identity: &str) -> anyhow::Result<Checkpoint> {
-        let (mut through, mut above) = (0, BTreeSet::new());
-        if path.exists() {
-            let file = File::open(path).with_context(|| format!("opening the checkpoint {}", path.display()))?;
-            let mut lines = BufReader::new(file).lines();
-            let header = lines.next().transpose()?.unwrap_or_default();
-            let Some(seen) = header.strip_prefix(HEADER) else {
-                bail!("{} is not a customcd checkpoint", path.display());
-            };
-            if seen != serde_json::to_string(identity)? {
-                bail!(
-                    "the checkpoint {} was written for an input whose first line differs; delete it to send this input from the start",
-                    path.display()
-                );
+    /// Opens (or creates) the checkpoint at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Checkpoint> {
+        let existing = match std::fs::symlink_metadata(path) {
+            Ok(m) => Some(m),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(e).with_context(|| format!("reading the checkpoint {}", path.display())),
+        };
+        let parsed = match &existing {
+            None => Parsed::default(),
+            Some(m) => {
+                check_owned_file(path, m)?;
+                let file = open_nofollow(path, false)?;
+                parse(BufReader::new(file), &path.display().to_string())?
             }
-            for line in lines {
-                let line = line?;
-                let line = line.trim();
-                if let Some(n) = line.strip_prefix("through ") {
-                    through = through.max(n.parse().with_context(|| format!("{}: bad line {line:?}", path.display()))?);
-                } else if !line.is_empty() {
-                    above
-                        .insert(line.parse::<u64>().with_context(|| format!("{}: bad line {line:?}", path.display()))?);
-                }
-            }
+        };
+        if existing.is_none() || parsed.torn || existing.as_ref().is_some_and(|m| m.len() == 0) {
+            rewrite(path, &parsed.done)?;
         }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)
-            .with_context(|| format!("opening {}", path.display()))?;
-        let mut cp =
-            Checkpoint { path: path.to_owned(), identity: identity.to_owned(), file, through, above, since_compact: 0 };
-        cp.advance();
-        cp.compact()?;
-        Ok(cp)
+        let file = open_nofollow(path, true)?;
+        let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+        if meta.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private (0600)", path.display()))?;
+        }
+        Ok(Checkpoint { path: path.to_owned(), file, done: parsed.done })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
 
-    /// Whether record `n` was done in an earlier run (or this one).
-    pub fn is_done(&self, n: u64) -> bool {
-        n <= self.through || self.above.contains(&n)
+    /// Whether the record with this identity was acknowledged (in an earlier run, or this one).
+    pub fn is_done(&self, d: &Digest) -> bool {
+        self.done.contains(d)
     }
 
-    /// Records that `n` is done, durably before returning.
-    pub fn mark(&mut self, n: u64) -> anyhow::Result<()> {
-        if self.is_done(n) {
+    /// How many records are recorded as acknowledged.
+    pub fn len(&self) -> usize {
+        self.done.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.done.is_empty()
+    }
+
+    /// Records that the record with this identity was acknowledged. One `write` of a whole line
+    /// to a file opened for appending: a SIGKILL leaves the line whole or absent.
+    pub fn mark(&mut self, d: Digest) -> anyhow::Result<()> {
+        if !self.done.insert(d) {
             return Ok(());
         }
-        writeln!(self.file, "{n}").with_context(|| format!("writing {}", self.path.display()))?;
-        self.above.insert(n);
-        self.advance();
-        self.since_compact += 1;
-        if self.since_compact >= COMPACT_EVERY {
-            self.compact()?;
-        }
-        Ok(())
+        self.file
+            .write_all(format!("{}\n", hex(&d)).as_bytes())
+            .with_context(|| format!("writing the checkpoint {}", self.path.display()))
     }
 
-    /// Moves `through` over a run of consecutive done records. Numbers may have gaps (blank lines
-    /// in JSON Lines), so `mark_gap` tells it about numbers that are not records.
-    fn advance(&mut self) {
-        while self.above.remove(&(self.through + 1)) {
-            self.through += 1;
-        }
+    /// Flushes the checkpoint to disk (at the end of an input).
+    pub fn sync(&self) -> anyhow::Result<()> {
+        self.file.sync_data().with_context(|| format!("syncing the checkpoint {}", self.path.display()))
     }
+}
 
-    /// Tells the checkpoint that `n` is not a record (a blank line), so `through` can pass it.
-    pub fn mark_gap(&mut self, n: u64) {
-        if !self.is_done(n) {
-            self.above.insert(n);
-            self.advance();
-        }
+fn check_owned_file(path: &Path, m: &std::fs::Metadata) -> anyhow::Result<()> {
+    if !m.file_type().is_file() {
+        bail!(
+            "the checkpoint {} is not a regular file (a symbolic link, directory or FIFO is there); remove it",
+            path.display()
+        );
     }
+    let me = rustix::process::geteuid().as_raw();
+    if m.uid() != me {
+        bail!(
+            "the checkpoint {} belongs to uid {}, not to this user (uid {me}); another user could make records be skipped: remove it, or pass --checkpoint with a path of your own",
+            path.display(),
+            m.uid()
+        );
+    }
+    Ok(())
+}
 
-    /// Rewrites the file as header, `through` and the few records beyond it.
-    pub fn compact(&mut self) -> anyhow::Result<()> {
-        let tmp = self.path.with_extension("tmp");
-        let mut text = format!("{HEADER}{}\nthrough {}\n", serde_json::to_string(&self.identity)?, self.through);
-        for n in &self.above {
-            text.push_str(&format!("{n}\n"));
-        }
-        std::fs::write(&tmp, text).with_context(|| format!("writing {}", tmp.display()))?;
-        std::fs::rename(&tmp, &self.path).with_context(|| format!("renaming {}", tmp.display()))?;
-        self.file = OpenOptions::new()
-            .append(true)
-            .open(&self.path)
-            .with_context(|| format!("opening {}", self.path.display()))?;
-        self.since_compact = 0;
-        Ok(())
+fn open_nofollow(path: &Path, append: bool) -> anyhow::Result<File> {
+    let mut opts = std::fs::OpenOptions::new();
+    if append {
+        opts.append(true);
+    } else {
+        opts.read(true);
     }
+    opts.custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
+        .open(path)
+        .with_context(|| format!("opening the checkpoint {}", path.display()))
+}
 
-    /// How many records are done through the contiguous prefix.
-    pub fn through(&self) -> u64 {
-        self.through
+/// A checkpoint's whole text: the header and one digest per line.
+pub fn render<'a>(done: impl IntoIterator<Item = &'a Digest>) -> String {
+    let mut text = format!("{HEADER}\n");
+    for d in done {
+        text.push_str(&hex(d));
+        text.push('\n');
     }
+    text
+}
+
+/// Writes the whole checkpoint anew: a temporary file (created new, 0600) in the same directory,
+/// fsync'd, then renamed over `path`. A full disk leaves the old file, never an empty one.
+fn rewrite(path: &Path, done: &HashSet<Digest>) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".customcd-checkpoint-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    let text = render(done);
+    tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
+    tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
+    crate::delivery::spool::sync_dir(dir);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -137,50 +250,97 @@ mod tests {
     use super::*;
 
     #[test]
-    fn marks_survive_reopening_in_any_order() {
+    fn marks_survive_reopening_and_are_keyed_by_content() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cp");
-        let mut cp = Checkpoint::open(&path, "first").expect("open");
-        for n in [2, 1, 5, 3] {
-            cp.mark(n).expect("mark");
-        }
-        assert_eq!(cp.through(), 3);
+        let mut cp = Checkpoint::open(&path).expect("open");
+        let (a, b) = (digest("u", "{\"a\":1}"), digest("u", "{\"b\":1}"));
+        cp.mark(b).expect("mark");
+        cp.mark(b).expect("marking twice is harmless");
         drop(cp);
-        let cp = Checkpoint::open(&path, "first").expect("reopen");
-        assert!(cp.is_done(1) && cp.is_done(2) && cp.is_done(3) && cp.is_done(5));
-        assert!(!cp.is_done(4) && !cp.is_done(6));
+        let cp = Checkpoint::open(&path).expect("reopen");
+        assert!(cp.is_done(&b) && !cp.is_done(&a));
+        assert_eq!(cp.len(), 1);
+        assert_ne!(digest("u", "{}"), digest("v", "{}"), "another endpoint is another delivery");
+        let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
     }
 
     #[test]
-    fn a_checkpoint_for_other_content_is_refused() {
+    fn a_torn_last_line_is_dropped_and_the_file_rewritten() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cp");
-        Checkpoint::open(&path, "first").expect("open").mark(1).expect("mark");
-        let err = Checkpoint::open(&path, "other").err().expect("refused");
-        assert!(err.to_string().contains("delete it"), "{err}");
-    }
-
-    #[test]
-    fn compaction_keeps_the_file_small() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("cp");
-        let mut cp = Checkpoint::open(&path, "x").expect("open");
-        for n in 1..=20_000 {
-            cp.mark(n).expect("mark");
-        }
-        cp.compact().expect("compact");
+        let d = digest("u", "x");
+        std::fs::write(&path, format!("{HEADER}\n{}\n{}", hex(&d), &hex(&d)[..20])).expect("write");
+        let mut cp = Checkpoint::open(&path).expect("open");
+        assert!(cp.is_done(&d));
+        cp.mark(digest("u", "y")).expect("mark");
+        drop(cp);
         let text = std::fs::read_to_string(&path).expect("read");
-        assert!(text.len() < 100, "{text}");
-        assert!(text.contains("through 20000"));
+        assert_eq!(text.lines().count(), 3, "{text}");
+        assert!(text.lines().skip(1).all(|l| l.len() == 64), "{text}");
     }
 
     #[test]
-    fn gaps_let_the_prefix_advance() {
+    fn an_empty_file_is_an_empty_checkpoint_and_other_files_are_refused() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let mut cp = Checkpoint::open(&dir.path().join("cp"), "x").expect("open");
-        cp.mark(1).expect("mark");
-        cp.mark_gap(2);
-        cp.mark(3).expect("mark");
-        assert_eq!(cp.through(), 3);
+        let path = dir.path().join("cp");
+        std::fs::write(&path, "").expect("write");
+        assert!(Checkpoint::open(&path).expect("an empty file is fresh").is_empty());
+        std::fs::write(&path, "customcd-checkpoint v1 first-line=\"x\"\nthrough 3\n").expect("write");
+        let err = Checkpoint::open(&path).err().expect("v1 refused");
+        assert!(err.to_string().contains("older customcd"), "{err}");
+        std::fs::write(&path, "hello\n").expect("write");
+        assert!(Checkpoint::open(&path).is_err());
+        std::fs::write(&path, format!("{HEADER}\n{}\n", "z".repeat(10_000))).expect("write");
+        let err = Checkpoint::open(&path).err().expect("long line refused");
+        assert!(err.to_string().contains("longer than"), "{err}");
+    }
+
+    #[test]
+    fn a_symlinked_checkpoint_is_refused_and_its_target_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("victim");
+        std::fs::write(&target, "precious").expect("write");
+        let path = dir.path().join("cp");
+        std::os::unix::fs::symlink(&target, &path).expect("symlink");
+        let err = Checkpoint::open(&path).err().expect("refused");
+        assert!(err.to_string().contains("not a regular file"), "{err}");
+        assert_eq!(std::fs::read_to_string(&target).expect("read"), "precious");
+    }
+
+    #[test]
+    fn reading_is_bounded_however_long_a_line_is() {
+        let endless = std::io::repeat(b'a').take(1 << 30);
+        let err = parse(BufReader::new(endless), "x").expect_err("refused");
+        assert!(err.to_string().contains("longer than"), "{err}");
+    }
+
+    proptest::proptest! {
+        /// The fuzz target `checkpoint`'s invariants, on every `cargo test`.
+        #[test]
+        fn any_bytes_parse_or_are_refused_and_what_parses_round_trips(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just(HEADER.to_owned()),
+                    "[0-9a-f]{64}",
+                    "[0-9a-fA-Z ]{0,70}",
+                ],
+                0..6,
+            ),
+            newline_at_end: bool,
+        ) {
+            let mut text = lines.join("\n");
+            if newline_at_end {
+                text.push('\n');
+            }
+            if let Ok(parsed) = parse(text.as_bytes(), "prop") {
+                let whole = text.matches('\n').count();
+                proptest::prop_assert!(parsed.done.len() < whole.max(1) || parsed.done.is_empty());
+                let again = parse(render(&parsed.done).as_bytes(), "rendered").expect("own text parses");
+                proptest::prop_assert_eq!(again.done, parsed.done);
+                proptest::prop_assert!(!again.torn);
+            }
+        }
     }
 }

@@ -1,12 +1,20 @@
 //! Sending many jobs: records streamed from the inputs, validated, and posted by a few workers
 //! over keep-alive connections, with rejects written down, a checkpoint for resuming, progress,
-//! and a summary. Memory stays flat: a bounded queue sits between the reader and the workers.
+//! and a summary. Memory stays flat: a bounded queue sits between the reader and the workers, and
+//! no record over [`records::MAX_RECORD`] is read whole.
+//!
+//! Each input stands on its own: one that cannot be read (not a regular file, not ours, a
+//! checkpoint that cannot be used) is counted and reported, and the run goes on with the next.
+//! Each input file is claimed with an exclusive lock first, so two senders never send the same
+//! file; a spooled payload is removed, under its lock, only after a 2xx.
 
 pub mod checkpoint;
 pub mod records;
 
+use std::collections::HashSet;
 use std::fs::File;
-use std::io::{BufWriter, IsTerminal, Write};
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -14,11 +22,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-use crate::bulk::checkpoint::Checkpoint;
+use crate::bulk::checkpoint::{Checkpoint, Digest};
 use crate::bulk::records::{Input, Record};
 use crate::delivery::http;
+use crate::delivery::spool::{self, Claim, Spooled};
 use crate::delivery::{self, Throttle};
-use crate::error::Error;
+use crate::error::{Error, EXIT_INTERRUPTED};
 use crate::output;
 use crate::settings::endpoint::Connection;
 
@@ -45,6 +54,12 @@ pub struct Counts {
     pub failed: AtomicU64,
     pub skipped: AtomicU64,
     pub retried: AtomicU64,
+    /// Inputs (or the rest of one) that could not be read: not a regular file, not ours, not
+    /// UTF-8 where that cannot be narrowed to a record, an unusable checkpoint.
+    pub unreadable: AtomicU64,
+    /// Files another process holds (a `report` still delivering, another `send`) or removed
+    /// between listing and opening: theirs, not an error.
+    pub elsewhere: AtomicU64,
 }
 
 impl Counts {
@@ -60,14 +75,40 @@ impl Counts {
 /// Set by Ctrl-C or SIGTERM: the reader stops, the workers finish what they hold.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
+/// How long the jobs in flight get to finish after Ctrl-C or SIGTERM before the process exits
+/// anyway: a job retrying against a failing server could otherwise hold it for its whole deadline.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
+
+/// Makes Ctrl-C and SIGTERM stop a bulk send: reading stops at once, the jobs in flight get
+/// [`STOP_GRACE`] to finish, then the process exits 130 whatever is still running. Nothing is
+/// lost by that exit: a record is marked in its checkpoint, and a spooled file removed, only
+/// after its 2xx, so the next run sends what was cut short (again, when its answer was lost).
+pub fn stop_on_signal() {
+    let _ = ctrlc::set_handler(|| {
+        if STOP.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        output::info(&format!(
+            "stopping: no new jobs are started; the ones in flight get {} s to finish",
+            STOP_GRACE.as_secs()
+        ));
+        std::thread::sleep(STOP_GRACE);
+        output::error(
+            "stopped with jobs still in flight: they are not recorded as sent, so the next run sends them again (same job_id); run the same command again to send the rest",
+        );
+        std::process::exit(i32::from(EXIT_INTERRUPTED));
+    });
+}
+
 /// A job on its way to a worker.
 struct Work {
-    number: u64,
     origin: String,
     body: String,
     job_id: String,
-    /// A single payload file, removed once delivered.
-    remove: Option<PathBuf>,
+    /// Its identity in the input's checkpoint, marked once acknowledged.
+    digest: Option<Digest>,
+    /// A single payload file, claimed: removed (still locked) once delivered.
+    spooled: Option<Spooled>,
 }
 
 /// Sends every record of `inputs`; `connection` is `None` for a dry run (validate only).
@@ -108,8 +149,42 @@ fn send_input(
     rejects: &Mutex<Option<BufWriter<File>>>,
     opts: &Options,
 ) -> Result<(), Error> {
-    let single = input.is_single_payload_file();
-    // A single payload file is its own checkpoint: it is removed once delivered. A dry run
+    let name = &input.name;
+    let (reader, mut claimed): (Box<dyn BufRead>, Option<File>) = match &input.path {
+        None => (Box::new(BufReader::new(std::io::stdin())), None),
+        Some(path) => match spool::claim(&spool::Found { path: path.clone(), listed: input.listed }) {
+            Claim::Mine(file) => {
+                // The reader gets its own handle; the lock stays with `claimed` until the input
+                // is done (or, for a single payload, until it is removed).
+                let reader = file.try_clone().with_context(|| format!("reading {name}"))?;
+                (Box::new(BufReader::new(reader)), Some(file))
+            }
+            Claim::Busy => {
+                Counts::add(&counts.elsewhere, 1);
+                output::info(&format!("{name}: another customcd process is sending it; left to it"));
+                return Ok(());
+            }
+            Claim::Vanished => {
+                Counts::add(&counts.elsewhere, 1);
+                return Ok(());
+            }
+            Claim::Refused(why) => {
+                Counts::add(&counts.unreadable, 1);
+                output::error(&format!("{name}: not read: it {why}"));
+                return Ok(());
+            }
+        },
+    };
+    let records = match records::read_from(input, reader) {
+        Ok(r) => r,
+        Err(e) => {
+            Counts::add(&counts.unreadable, 1);
+            output::error(&format!("{name}: not read: {e:#}"));
+            return Ok(());
+        }
+    };
+    let single = records.single && input.path.is_some();
+    // A single payload file is its own resume state: it is removed once delivered. A dry run
     // records nothing.
     let checkpoint_path = match (&input.path, connection) {
         (_, None) => None,
@@ -117,14 +192,17 @@ fn send_input(
         (Some(p), _) => Some(PathBuf::from(format!("{}.customcd-checkpoint", p.display()))),
         (None, _) => opts.stdin_checkpoint.clone(),
     };
-    let checkpoint = match (&checkpoint_path, &input.path) {
-        (Some(cp), Some(p)) => Some(Checkpoint::open(cp, &records::identity(p)?).map_err(checkpoint_problem)?),
-        (Some(cp), None) => Some(Checkpoint::open(cp, "(standard input)").map_err(checkpoint_problem)?),
-        _ => None,
+    let checkpoint = match checkpoint_path.as_deref().map(Checkpoint::open).transpose() {
+        Ok(c) => c,
+        Err(e) => {
+            Counts::add(&counts.unreadable, 1);
+            output::error(&format!("{name}: not sent: {e:#}"));
+            return Ok(());
+        }
     };
+    let endpoint = connection.map(|c| c.endpoint.url.as_str()).unwrap_or_default();
     let checkpoint = Mutex::new(checkpoint);
-    let mut records = records::read(input)
-        .map_err(|e| Error::Invalid(vec![crate::error::Problem::new("input", format!("{e:#}"), "check the file")]))?;
+    let mut records = records.iter;
 
     let (tx, rx) = mpsc::sync_channel::<Work>(opts.concurrency * 2);
     let rx = Mutex::new(rx);
@@ -133,8 +211,9 @@ fn send_input(
         for _ in 0..workers {
             scope.spawn(|| worker(&rx, connection, agent, throttle, counts, &checkpoint, opts.deadline));
         }
-        let mut last = 0u64;
-        let mut read_error = None;
+        // Records already handed to a worker in this run: the same payload twice in one input
+        // is sent once.
+        let mut pending: HashSet<Digest> = HashSet::new();
         for record in records.by_ref() {
             if STOP.load(Ordering::Relaxed) {
                 break;
@@ -142,25 +221,14 @@ fn send_input(
             let record: Record = match record {
                 Ok(r) => r,
                 Err(e) => {
-                    read_error = Some(e);
+                    Counts::add(&counts.unreadable, 1);
+                    output::error(&format!("{name}: the rest is not read: {e:#}"));
                     break;
                 }
             };
-            if let Ok(mut cp) = checkpoint.lock() {
-                if let Some(cp) = cp.as_mut() {
-                    for gap in last + 1..record.number {
-                        cp.mark_gap(gap);
-                    }
-                    if cp.is_done(record.number) {
-                        Counts::add(&counts.skipped, 1);
-                        last = record.number;
-                        continue;
-                    }
-                }
-            }
-            last = record.number;
             match record.job {
                 Err(problems) => {
+                    // A reject is never marked done: fixed in place, it is sent by the next run.
                     Counts::add(&counts.rejected, 1);
                     reject(rejects, opts, &record.origin, &record.raw, &problems)?;
                     if !single {
@@ -172,8 +240,6 @@ fn send_input(
                     } else {
                         output::error(&format!("{}: not sent: {:#}", record.origin, Error::Invalid(problems)));
                     }
-                    // A rejected record is handled: a rerun does not reject it again.
-                    mark(&checkpoint, record.number)?;
                 }
                 Ok(job) if connection.is_none() => {
                     let _ = job;
@@ -183,13 +249,23 @@ fn send_input(
                     Counts::add(&counts.sent, 1);
                 }
                 Ok(job) => {
-                    let work = Work {
-                        number: record.number,
-                        origin: record.origin,
-                        body: job.body(),
-                        job_id: job.job_id.value.clone(),
-                        remove: if single { input.path.clone() } else { None },
+                    let body = job.body();
+                    let mut digest = None;
+                    if let Ok(cp) = checkpoint.lock() {
+                        if let Some(cp) = cp.as_ref() {
+                            let d = checkpoint::digest(endpoint, &body);
+                            if cp.is_done(&d) || !pending.insert(d) {
+                                Counts::add(&counts.skipped, 1);
+                                continue;
+                            }
+                            digest = Some(d);
+                        }
+                    }
+                    let spooled = match (single, &input.path) {
+                        (true, Some(path)) => claimed.take().map(|lock| Spooled { path: path.clone(), lock }),
+                        _ => None,
                     };
+                    let work = Work { origin: record.origin, body, job_id: job.job_id.value.clone(), digest, spooled };
                     if tx.send(work).is_err() {
                         break;
                     }
@@ -197,32 +273,20 @@ fn send_input(
             }
         }
         drop(tx);
-        if let Some(e) = read_error {
-            return Err(Error::Internal(e));
-        }
         Ok(())
     })?;
-    if let Ok(mut cp) = checkpoint.lock() {
-        if let Some(cp) = cp.as_mut() {
-            cp.compact()?;
+    if let Ok(cp) = checkpoint.lock() {
+        if let Some(cp) = cp.as_ref() {
+            cp.sync()?;
         }
     }
     Ok(())
 }
 
-/// A checkpoint that cannot be used is the user's to resolve (it names what to do), not a bug.
-fn checkpoint_problem(e: anyhow::Error) -> Error {
-    Error::Invalid(vec![crate::error::Problem::new(
-        "checkpoint",
-        format!("{e:#}"),
-        "delete the checkpoint file to send the input from the start, or restore the input it was made for",
-    )])
-}
-
-fn mark(checkpoint: &Mutex<Option<Checkpoint>>, n: u64) -> Result<(), Error> {
+fn mark(checkpoint: &Mutex<Option<Checkpoint>>, d: Digest) -> anyhow::Result<()> {
     if let Ok(mut cp) = checkpoint.lock() {
         if let Some(cp) = cp.as_mut() {
-            cp.mark(n)?;
+            cp.mark(d)?;
         }
     }
     Ok(())
@@ -248,14 +312,19 @@ fn worker(
         match delivery.result {
             Ok(answer) => {
                 Counts::add(&counts.sent, 1);
-                if let Err(e) = mark(checkpoint, work.number) {
-                    output::error(&format!("{}: sent, but the checkpoint could not be written: {e:#}", work.origin));
+                if let Some(d) = work.digest {
+                    if let Err(e) = mark(checkpoint, d) {
+                        output::error(&format!(
+                            "{}: sent, but the checkpoint could not be written ({e:#}): the next run sends it again (same job_id {})",
+                            work.origin, work.job_id
+                        ));
+                    }
                 }
-                if let Some(p) = &work.remove {
-                    if let Err(e) = std::fs::remove_file(p) {
+                if let Some(spooled) = work.spooled {
+                    if let Err(e) = spool::remove(spooled) {
                         output::warn(&format!(
-                            "{}: sent, but could not be removed ({e}): do not send it again",
-                            work.origin
+                            "{}: sent, but could not be removed ({e}): remove it, or the next send delivers job {} again",
+                            work.origin, work.job_id
                         ));
                     }
                     output::stdout(&format!(
@@ -289,11 +358,25 @@ fn reject(
     let mut guard =
         rejects.lock().map_err(|_| Error::Internal(anyhow::anyhow!("the rejects file lock was poisoned")))?;
     if guard.is_none() {
+        // Created private, and never through a symbolic link planted at its predictable name.
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
+            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
             .open(path)
             .with_context(|| format!("opening the rejects file {}", path.display()))?;
+        let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
+        if !meta.file_type().is_file() {
+            return Err(Error::Internal(anyhow::anyhow!(
+                "the rejects file {} is not a regular file; pass --rejects with another path",
+                path.display()
+            )));
+        }
+        if meta.uid() == rustix::process::geteuid().as_raw() && meta.permissions().mode() & 0o077 != 0 {
+            file.set_permissions(std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private (0600)", path.display()))?;
+        }
         *guard = Some(BufWriter::new(file));
     }
     let line = serde_json::json!({
@@ -335,8 +418,16 @@ fn progress(counts: &Counts, started: Instant, done: &AtomicBool, terminal: bool
 fn status_line(c: &Counts, started: Instant) -> String {
     let secs = started.elapsed().as_secs_f64();
     let sent = Counts::get(&c.sent);
+    let mut extra = String::new();
+    // Only when they happen, so the usual line stays short.
+    for (n, what) in [(Counts::get(&c.unreadable), "unreadable"), (Counts::get(&c.elsewhere), "left to another sender")]
+    {
+        if n > 0 {
+            extra.push_str(&format!(", {n} {what}"));
+        }
+    }
     format!(
-        "{sent} sent, {} rejected, {} undelivered, {} retried, {} skipped, {:.1} s, {:.0} jobs/s",
+        "{sent} sent, {} rejected, {} undelivered, {} retried, {} skipped{extra}, {:.1} s, {:.0} jobs/s",
         Counts::get(&c.rejected),
         Counts::get(&c.refused) + Counts::get(&c.failed),
         Counts::get(&c.retried),
@@ -358,10 +449,16 @@ fn summary(c: &Counts, started: Instant, opts: &Options, dry_run: bool) -> Resul
     if STOP.load(Ordering::Relaxed) {
         return Err(Error::Interrupted(format!("interrupted: {line}; run the same command again to send the rest")));
     }
-    if rejected > 0 {
-        Err(Error::Rejected(format!(
-            "{rejected} record(s) are invalid and were not sent; fix them as the messages say"
-        )))
+    let unreadable = Counts::get(&c.unreadable);
+    if rejected > 0 || unreadable > 0 {
+        let mut what = Vec::new();
+        if rejected > 0 {
+            what.push(format!("{rejected} record(s) are invalid and were not sent"));
+        }
+        if unreadable > 0 {
+            what.push(format!("{unreadable} input(s) could not be read (or not all of it)"));
+        }
+        Err(Error::Rejected(format!("{}; fix them as the messages above say", what.join(", and "))))
     } else if failed > 0 {
         Err(Error::Delivery(format!(
             "{failed} record(s) could not be delivered and were kept; run the same command again to resend them"

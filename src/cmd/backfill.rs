@@ -162,16 +162,13 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     }
     let mut lines = String::new();
     let mut problems = Vec::new();
-    let mut previous: Option<&Tag> = None;
+    let history = History::new(&repo_dir, &args.from_git_tags);
     for tag in &tags {
         match job_for(tag, shared, repo_name.as_deref()) {
             Ok(mut job) => {
-                // Each tag ships what changed since the previous matching tag, so a backfilled
-                // history carries commit counts and lead times too.
-                if let Some(prev) = previous {
-                    add_change_set(&mut job, &repo_dir, tag, prev, settings.change_set_limit.value);
-                }
-                previous = Some(tag);
+                // Each tag ships what changed since the nearest matching tag below it, so a
+                // backfilled history carries commit counts and lead times too.
+                history.add_change_set(&mut job, tag, settings.change_set_limit.value);
                 lines.push_str(&job.body());
                 lines.push('\n');
             }
@@ -186,7 +183,9 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
         return Err(Error::Invalid(problems));
     }
     if !args.send || settings.dry_run.value {
-        print!("{}", crate::secret::redact(&lines));
+        // Through `output`: redacted, defused on GitHub, and quiet when `backfill | head` closes
+        // the pipe early (the reader's choice, not an error).
+        output::stdout(lines.trim_end());
         if args.send {
             output::info(&format!(
                 "dry run ({}): {} tag(s) matched {:?}; nothing was sent",
@@ -215,9 +214,9 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
-    std::fs::write(&out, &lines).with_context(|| format!("writing {}", out.display()))?;
+    write_new(&out, &lines)?;
     output::info(&format!("{} job(s) written to {}; sending", tags.len(), out.display()));
-    let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
+    bulk::stop_on_signal();
     let opts = bulk::Options {
         concurrency: settings.concurrency.value,
         deadline: settings.deadline.value,
@@ -228,21 +227,70 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))
 }
 
-/// Adds the change set since the previous tag to a tag's job; a tag whose history does not
-/// contain the previous one (another branch) gets none, with a warning that names both.
-fn add_change_set(job: &mut Job, repo: &Path, tag: &Tag, previous: &Tag, limit: u64) {
-    let prev =
-        Sourced::new(previous.commit.clone(), Source::Git(format!("tag {}, the previous matching tag", previous.name)));
-    match change_set::compute(repo, &tag.commit, &prev, limit) {
-        Ok(set) => {
-            for field in set.fields(job.end()) {
-                if job.optional.len() < MAX_FIELDS && !job.optional.iter().any(|f| f.key == field.key) {
-                    job.optional.push(field);
+/// The repository and its matching tags, to give each tag's job the change set since the nearest
+/// matching tag on its history that was made before it (as `--previous-tag` finds it), so a tag
+/// added later on an older commit changes no other tag's job and a resumed backfill sends only
+/// the new one.
+struct History {
+    dir: PathBuf,
+    repo: Option<gix::Repository>,
+    index: Option<change_set::TagIndex>,
+}
+
+impl History {
+    fn new(dir: &Path, pattern: &str) -> History {
+        let repo = crate::git::open(dir).ok();
+        let index = repo.as_ref().and_then(|r| change_set::TagIndex::new(r, pattern).ok());
+        History { dir: dir.to_path_buf(), repo, index }
+    }
+
+    /// Adds the change set to a tag's job; a tag with no matching tag below it (the first
+    /// deploy) gets none, and trouble is a warning naming the tag, never a failed backfill.
+    fn add_change_set(&self, job: &mut Job, tag: &Tag, limit: u64) {
+        let (Some(repo), Some(index)) = (&self.repo, &self.index) else { return };
+        let previous = match index.nearest_below(repo, &tag.commit, Some(tag.time), limit) {
+            Ok(Some(p)) => p,
+            Ok(None) => return,
+            Err(no) => {
+                output::warn(&format!("tag {}: no change set: {}", tag.name, no.reason));
+                return;
+            }
+        };
+        let (id, name) = previous;
+        let prev =
+            Sourced::new(id.to_hex().to_string(), Source::Git(format!("tag {name}, the nearest matching tag below")));
+        match change_set::compute(&self.dir, &tag.commit, &prev, limit) {
+            Ok(set) => {
+                for field in set.fields(job.end()) {
+                    if job.optional.len() < MAX_FIELDS && !job.optional.iter().any(|f| f.key == field.key) {
+                        job.optional.push(field);
+                    }
                 }
             }
+            Err(no) => output::warn(&format!("tag {}: no change set since tag {name}: {}", tag.name, no.reason)),
         }
-        Err(no) => output::warn(&format!("tag {}: no change set since tag {}: {}", tag.name, previous.name, no.reason)),
     }
+}
+
+/// Replaces `path` with `text` whole: a temporary file created new (0600) beside it, fsync'd and
+/// renamed over it, so a planted symbolic link is replaced rather than followed, and a full disk
+/// leaves the previous file rather than an empty one. Its checkpoint is keyed by record digests,
+/// so rewriting the file in another order (a tag added in the middle) resends nothing.
+fn write_new(path: &Path, text: &str) -> Result<(), Error> {
+    use std::io::Write as _;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".customcd-backfill-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
+    tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
+    Ok(())
 }
 
 /// A readable file name for one repository's backfill with one pattern.

@@ -2,9 +2,8 @@
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
 use crate::ci::previous;
-use crate::delivery;
 use crate::delivery::http;
-use crate::delivery::spool;
+use crate::delivery::outbox;
 use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::git::remote;
@@ -53,7 +52,16 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let deadline = settings.deadline.value;
     let body = job.body();
     let agent = http::agent(&connection.transport);
-    let delivery = delivery::deliver(&agent, connection, &body, deadline, None);
+    let dir = &settings.spool_dir;
+    let plan = outbox::Plan {
+        job_id: &job.job_id.value,
+        deadline,
+        dir,
+        spool_always: settings.spool_always.value,
+        resend_note: settings.resend_note(),
+    };
+    let outcome = outbox::deliver(&agent, connection, &body, plan);
+    let delivery = outcome.delivery;
     let result = match delivery.result {
         Ok(answer) => {
             output::stdout(&format!(
@@ -69,34 +77,7 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         }
         Err(e) => Err(e),
     };
-    // Nothing is lost: an undelivered job is kept, and so is every job with --spool-always.
-    let spooled = if result.is_err() || settings.spool_always.value {
-        let dir = &settings.spool_dir;
-        match spool::write(&dir.value, &job.job_id.value, &body) {
-            Ok(path) => {
-                if result.is_err() {
-                    output::warn(&format!(
-                        "the job was not delivered and is saved in {} ({}); resend it with: {}",
-                        path.display(),
-                        dir.source,
-                        settings.resend_hint(&path)
-                    ));
-                } else {
-                    output::info(&format!("a copy of the payload is saved in {}", path.display()));
-                }
-                Some(path)
-            }
-            Err(e) => {
-                output::error(&format!(
-                    "the payload could not be saved to the spool ({e:#}); it follows so that it is not lost:"
-                ));
-                output::stdout(&body);
-                None
-            }
-        }
-    } else {
-        None
-    };
+    let spooled = outcome.spooled;
     if github {
         github::write_outputs(env, &job, delivery.http_status, spooled.as_deref());
         github::write_summary(env, &job, delivery.http_status, &result, shipped_line.as_deref());

@@ -10,6 +10,7 @@ use crate::cli::SendArgs;
 use crate::delivery::spool;
 use crate::error::Error;
 use crate::output;
+use crate::settings::source::Sourced;
 use crate::settings::Settings;
 
 /// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
@@ -20,22 +21,9 @@ pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Erro
             output::info(&format!("dry run: {line}"));
         }
     }
-    let mut inputs = Vec::new();
-    if args.paths.is_empty() {
-        let dir = &settings.spool_dir;
-        output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
-        inputs
-            .extend(spool::expand(std::slice::from_ref(&dir.value))?.into_iter().map(|f| Input::file(f, args.format)));
-    }
-    for p in &args.paths {
-        if p == "-" {
-            inputs.push(Input { name: "-".to_owned(), path: None, format: args.format.unwrap_or(Format::Jsonl) });
-        } else {
-            inputs.extend(spool::expand(&[PathBuf::from(p)])?.into_iter().map(|f| Input::file(f, args.format)));
-        }
-    }
-    // Ctrl-C or SIGTERM stops reading; the requests in flight finish and are recorded.
-    let _ = ctrlc::set_handler(|| bulk::STOP.store(true, std::sync::atomic::Ordering::Relaxed));
+    let dir = args.paths.is_empty().then(|| settings.spool_dir.clone());
+    let inputs = inputs(args, dir)?;
+    bulk::stop_on_signal();
     let opts = bulk::Options {
         concurrency: settings.concurrency.value,
         deadline: settings.deadline.value,
@@ -44,4 +32,30 @@ pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Erro
         progress_every: Duration::from_secs(5),
     };
     settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts))
+}
+
+/// The inputs of a `send`: the paths given (`-` is standard input), else the spool `dir`.
+fn inputs(args: &SendArgs, dir: Option<Sourced<PathBuf>>) -> Result<Vec<Input>, Error> {
+    let mut inputs = Vec::new();
+    let as_input = |f: spool::Found| Input { listed: f.listed, ..Input::file(f.path, args.format) };
+    if let Some(dir) = dir {
+        if dir.value.is_dir() {
+            output::info(&format!("sending the spool {} ({})", dir.value.display(), dir.source));
+            inputs.extend(spool::expand(&[dir.value])?.into_iter().map(as_input));
+        } else {
+            output::info(&format!(
+                "the spool {} ({}) does not exist: nothing to send",
+                dir.value.display(),
+                dir.source
+            ));
+        }
+    }
+    for p in &args.paths {
+        if p == "-" {
+            inputs.push(Input::stdin(args.format.unwrap_or(Format::Jsonl)));
+        } else {
+            inputs.extend(spool::expand(&[PathBuf::from(p)])?.into_iter().map(as_input));
+        }
+    }
+    Ok(inputs)
 }

@@ -6,6 +6,7 @@
 //! deployment, and the stable `job_id` lets the duplicate be recognised.
 
 pub mod http;
+pub mod outbox;
 pub mod spool;
 
 use std::time::{Duration, Instant, SystemTime};

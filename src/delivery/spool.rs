@@ -1,28 +1,40 @@
-//! The spool: where a job that could not be delivered is kept, as the exact JSON body, until
-//! `customcd send` delivers it. Nothing is lost, and the token is never written.
+//! The spool: where a job is kept, as the exact JSON body, from before its first attempt until the
+//! server acknowledges it, so that `customcd send` can deliver it later. It owns where the spool
+//! is, how a payload file is written (new, private, fsync'd, renamed into place and locked) and
+//! how a sender claims one; it never sends anything and never writes the token.
+//!
+//! Spool directories are 0700 and their files 0600 whatever the umask: CI workspaces and temporary
+//! directories are shared, and a payload is business data. A file is claimed by an exclusive,
+//! non-blocking `flock`: the `report` that wrote it holds the lock while it delivers, and each
+//! `send` takes it before sending, so concurrent senders split the work instead of doubling it.
 
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
+use anyhow::{bail, Context};
+use rustix::fs::{FlockOperation, Mode, OFlags};
 
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::settings::source::{Source, Sourced};
 
-/// The spool directory when `spool_dir` is not set: the CI system's default, else a per-user
-/// state directory.
+/// Where the spool is when no setting names it. Never inside the working directory or the
+/// checkout: a merge request could commit `.customcd-spool/evil.json` there and have it sent with
+/// the project's token by a bare `customcd send`. So: the CI job's own temporary directory
+/// (`RUNNER_TEMP`, `WORKSPACE_TMP`, `AGENT_TEMPDIRECTORY`); else, in CI, a directory private to
+/// this user in the system's temporary directory; outside CI, the per-user state directory.
+/// `cwd` is only a last resort for a relative `TMPDIR`.
 pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
     if let Some(ci) = ci {
-        if let Some(d) = &ci.spool_dir {
-            return d.clone().map(PathBuf::from);
-        }
         if let Some(t) = &ci.temp_dir {
             return Sourced::new(
                 t.join("customcd-spool"),
                 Source::Default(format!("{} temporary directory", ci.system)),
             );
         }
-        return Sourced::new(cwd.join(".customcd-spool"), Source::Default("the working directory".to_owned()));
+        return private_temp(env, cwd, &format!("{} has no per-job temporary directory", ci.system));
     }
     let state = env
         .get("XDG_STATE_HOME")
@@ -32,76 +44,326 @@ pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
         Some(s) => {
             Sourced::new(s.join("customcd/spool"), Source::Default("XDG_STATE_HOME or ~/.local/state".to_owned()))
         }
-        None => Sourced::new(cwd.join(".customcd-spool"), Source::Default("the working directory".to_owned())),
+        None => private_temp(env, cwd, "neither XDG_STATE_HOME nor HOME is set"),
     }
 }
 
-/// Writes `body` as a new file in `dir`, atomically (a temporary file renamed into place, so a
-/// reader never sees half a payload). Returns the file's path.
-pub fn write(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<PathBuf> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating the spool directory {}", dir.display()))?;
+/// `$TMPDIR/customcd-spool-<uid>` (else `/tmp/...`): the name is predictable, so
+/// [`ensure_private_dir`] refuses it unless this user owns it.
+fn private_temp(env: &Env, cwd: &Path, why: &str) -> Sourced<PathBuf> {
+    let tmp = env.get("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
+    let uid = rustix::process::geteuid().as_raw();
+    Sourced::new(
+        cwd.join(tmp).join(format!("customcd-spool-{uid}")),
+        Source::Default(format!("the system temporary directory, private to uid {uid} ({why})")),
+    )
+}
+
+/// Creates `dir` (and its parents) as 0700, or checks an existing one: it must be a real
+/// directory (not a symbolic link) owned by this user, and is made 0700 whatever the umask was.
+pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating the directory {}", dir.display()))?;
+    let meta = std::fs::symlink_metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
+    if !meta.file_type().is_dir() {
+        bail!(
+            "{} is not a directory (a symbolic link or a file is there); customcd keeps payloads only in a directory of its own: remove it or choose another with --spool-dir",
+            dir.display()
+        );
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        bail!(
+            "{} belongs to uid {}, not to this user (uid {me}); another user could read the payloads or plant jobs there: choose a directory of your own with --spool-dir",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    if meta.permissions().mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
+            .with_context(|| format!("making {} private (0700)", dir.display()))?;
+    }
+    Ok(())
+}
+
+/// A payload file in the spool, exclusively locked by this process until dropped.
+pub struct Spooled {
+    pub path: PathBuf,
+    /// Holds the `flock`; closing it lets a `send` claim the file.
+    pub lock: File,
+}
+
+/// Writes `body` into `dir` as a new payload file before any attempt to send it: a temporary
+/// file created new (`O_EXCL`, 0600) with a random name, written, fsync'd and locked, then renamed
+/// to `<nanoseconds>-<job id>.json` without replacing anything, then the directory is fsync'd. A
+/// reader never sees half a payload; a crash at any instant leaves either nothing under a `.json`
+/// name or the whole body. Returns the file, still locked.
+pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spooled> {
+    ensure_private_dir(dir)?;
     let safe: String = job_id
         .chars()
         .take(80)
         .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
         .collect();
-    let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-    let path = dir.join(format!("{stamp}-{safe}.json"));
-    let tmp = dir.join(format!(".{stamp}-{safe}.json.tmp"));
-    std::fs::write(&tmp, body).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))?;
-    Ok(path)
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".customcd-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(body.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
+    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
+    rustix::fs::flock(tmp.as_file(), FlockOperation::LockExclusive)
+        .with_context(|| format!("locking {}", tmp.path().display()))?;
+    let mut attempt = 0u32;
+    loop {
+        let stamp =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let path = dir.join(format!("{stamp}-{safe}.json"));
+        match tmp.persist_noclobber(&path) {
+            Ok(lock) => {
+                sync_dir(dir);
+                return Ok(Spooled { path, lock });
+            }
+            // Two reports of the same job in the same nanosecond: try the next name.
+            Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                tmp = e.file;
+                attempt += 1;
+            }
+            Err(e) => return Err(e.error).with_context(|| format!("renaming a temporary file to {}", path.display())),
+        }
+    }
 }
 
-/// The payload files named by `paths`: files as given, directories as their `*.json` files in
-/// name order (oldest first, as names start with the time). Temporary files are skipped.
-pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+/// Makes a rename or removal in `dir` durable. Best effort: some file systems refuse to sync a
+/// directory, and the payload itself is already on disk.
+pub fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// Removes a delivered payload file while its lock is still held, so no other sender can pick it
+/// up between the acknowledgement and the removal.
+pub fn remove(spooled: Spooled) -> std::io::Result<()> {
+    std::fs::remove_file(&spooled.path)?;
+    if let Some(dir) = spooled.path.parent() {
+        sync_dir(dir);
+    }
+    drop(spooled.lock);
+    Ok(())
+}
+
+/// A path given to `send`, or found by listing a directory given to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub path: PathBuf,
+    /// Found in a directory: it must be a regular file owned by this user, not a symbolic link.
+    pub listed: bool,
+}
+
+/// The payload files named by `paths`: files as given, directories as their `*.json` entries in
+/// name order (oldest first, as names start with the time). Names starting with `.` (temporary
+/// files) are left out; what an entry is gets checked when it is claimed, so a directory or FIFO
+/// named `*.json` is counted, not followed. A directory that does not exist holds nothing.
+pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(p)
-                .with_context(|| format!("reading the directory {}", p.display()))?
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|f| {
-                    f.extension().is_some_and(|e| e == "json")
-                        && !f.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-                })
-                .collect();
+            let mut found = Vec::new();
+            for entry in std::fs::read_dir(p).with_context(|| format!("reading the directory {}", p.display()))? {
+                let Ok(entry) = entry else { continue };
+                let name = entry.file_name();
+                let name = name.to_string_lossy();
+                if name.ends_with(".json") && !name.starts_with('.') {
+                    found.push(entry.path());
+                }
+            }
             found.sort();
-            out.extend(found);
+            out.extend(found.into_iter().map(|path| Found { path, listed: true }));
         } else {
-            out.push(p.clone());
+            out.push(Found { path: p.clone(), listed: false });
         }
     }
     Ok(out)
+}
+
+/// What claiming a file gave.
+#[derive(Debug)]
+pub enum Claim {
+    /// The file is open, exclusively locked, and still the one at its path.
+    Mine(File),
+    /// Another process (a `report` still delivering it, or another `send`) holds it.
+    Busy,
+    /// It was removed (or replaced) between listing and opening: someone else sent it.
+    Vanished,
+    /// It is not something customcd reads; the reason says what it is and what to do.
+    Refused(String),
+}
+
+/// Opens `found` for reading without ever blocking (a FIFO is refused, not waited on) and claims
+/// it: only regular files, for listed entries only ones owned by this user and never through a
+/// symbolic link; then an exclusive non-blocking lock, then a check that the path still names
+/// the file that was locked (a sender that finished with it removes it under the lock).
+pub fn claim(found: &Found) -> Claim {
+    let path = &found.path;
+    if found.listed {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Claim::Vanished,
+            Err(e) => return Claim::Refused(format!("cannot be read: {e}")),
+            Ok(m) if !m.file_type().is_file() => return Claim::Refused(not_regular(&m)),
+            Ok(_) => {}
+        }
+    }
+    let mut flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
+    if found.listed {
+        flags |= OFlags::NOFOLLOW;
+    }
+    let file = match rustix::fs::open(path, flags, Mode::empty()) {
+        Ok(fd) => File::from(fd),
+        // A listed entry that went away was someone else's; a path the user named must exist.
+        Err(rustix::io::Errno::NOENT) if found.listed => return Claim::Vanished,
+        Err(rustix::io::Errno::NOENT) => return Claim::Refused("does not exist".to_owned()),
+        Err(rustix::io::Errno::LOOP) => {
+            return Claim::Refused("is a symbolic link; a spool holds only regular files".to_owned())
+        }
+        Err(e) => return Claim::Refused(format!("cannot be opened: {e}")),
+    };
+    let meta = match file.metadata() {
+        Ok(m) => m,
+        Err(e) => return Claim::Refused(format!("cannot be read: {e}")),
+    };
+    if !meta.file_type().is_file() {
+        return Claim::Refused(not_regular(&meta));
+    }
+    let me = rustix::process::geteuid().as_raw();
+    if found.listed && meta.uid() != me {
+        return Claim::Refused(format!(
+            "belongs to uid {}, not to this user (uid {me}); customcd sends from a directory only files it could have written: check where it came from, then send it by name",
+            meta.uid()
+        ));
+    }
+    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
+        Ok(()) => {}
+        Err(rustix::io::Errno::WOULDBLOCK) => return Claim::Busy,
+        Err(e) => return Claim::Refused(format!("cannot be locked: {e}")),
+    }
+    match std::fs::metadata(path) {
+        Ok(now) if now.dev() == meta.dev() && now.ino() == meta.ino() => Claim::Mine(file),
+        _ => Claim::Vanished,
+    }
+}
+
+fn not_regular(meta: &std::fs::Metadata) -> String {
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symbolic link"
+    } else {
+        "a FIFO, socket or device"
+    };
+    format!("is {kind}, not a regular file: ignored (remove it from the spool)")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[test]
-    fn writes_are_whole_files_and_expand_finds_them_in_order() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let a = write(dir.path(), "job/1", "{\"a\":1}").expect("write");
-        let b = write(dir.path(), "job 2", "{\"b\":2}").expect("write");
-        std::fs::write(dir.path().join(".partial.json.tmp"), "{").expect("write");
-        assert_eq!(std::fs::read_to_string(&a).expect("read"), "{\"a\":1}");
-        assert!(a.file_name().expect("name").to_string_lossy().ends_with("-job_1.json"));
-        assert_eq!(expand(&[dir.path().to_path_buf()]).expect("expand"), vec![a, b]);
+    fn listed(path: PathBuf) -> Found {
+        Found { path, listed: true }
     }
 
     #[test]
-    fn the_default_follows_the_setting_then_ci_then_the_user() {
+    fn writes_are_whole_private_files_and_expand_finds_them_in_order() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spool = dir.path().join("spool");
+        let a = write_ahead(&spool, "job/1", "{\"a\":1}").expect("write").path;
+        let b = write_ahead(&spool, "job 2", "{\"b\":2}").expect("write").path;
+        std::fs::write(spool.join(".partial.json.tmp"), "{").expect("write");
+        assert_eq!(std::fs::read_to_string(&a).expect("read"), "{\"a\":1}");
+        assert!(a.file_name().expect("name").to_string_lossy().ends_with("-job_1.json"));
+        assert_eq!(expand(std::slice::from_ref(&spool)).expect("expand"), vec![listed(a.clone()), listed(b)]);
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&spool), 0o700);
+        assert_eq!(mode(&a), 0o600);
+    }
+
+    #[test]
+    fn an_existing_spool_is_made_private_and_a_symlinked_one_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).expect("mkdir");
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        ensure_private_dir(&open).expect("ours");
+        assert_eq!(std::fs::metadata(&open).expect("stat").permissions().mode() & 0o777, 0o700);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&open, &link).expect("symlink");
+        let err = ensure_private_dir(&link).expect_err("a link is refused");
+        assert!(err.to_string().contains("not a directory"), "{err}");
+    }
+
+    #[test]
+    fn a_file_written_ahead_is_busy_until_its_writer_lets_go() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spooled = write_ahead(dir.path(), "j", "{}").expect("write");
+        let found = listed(spooled.path.clone());
+        assert!(matches!(claim(&found), Claim::Busy));
+        drop(spooled);
+        let Claim::Mine(_held) = claim(&found) else { panic!("claimable once unlocked") };
+        assert!(matches!(claim(&found), Claim::Busy), "the second claimant waits its turn");
+    }
+
+    #[test]
+    fn a_file_removed_by_its_claimant_is_vanished_for_the_next() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let spooled = write_ahead(dir.path(), "j", "{}").expect("write");
+        let found = listed(spooled.path.clone());
+        remove(spooled).expect("remove");
+        assert!(matches!(claim(&found), Claim::Vanished));
+    }
+
+    #[test]
+    fn fifos_directories_and_links_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("f.json");
+        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, Mode::from_raw_mode(0o600), 0)
+            .expect("mkfifo");
+        let sub = dir.path().join("d.json");
+        std::fs::create_dir(&sub).expect("mkdir");
+        let target = dir.path().join("real");
+        std::fs::write(&target, "{}").expect("write");
+        let link = dir.path().join("l.json");
+        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        for (p, word) in [(fifo.clone(), "FIFO"), (sub, "directory"), (link, "symbolic link")] {
+            match claim(&listed(p.clone())) {
+                Claim::Refused(why) => assert!(why.contains(word), "{}: {why}", p.display()),
+                other => panic!("{} was {other:?}", p.display()),
+            }
+        }
+        // Named explicitly, a FIFO is still opened without waiting for a writer, then refused.
+        assert!(matches!(claim(&Found { path: fifo, listed: false }), Claim::Refused(_)));
+    }
+
+    #[test]
+    fn the_default_spool_is_never_in_the_working_directory() {
         let env: Env = [("HOME", "/home/u")].into_iter().collect();
         let d = default_dir(None, &env, Path::new("/w"));
         assert_eq!(d.value, PathBuf::from("/home/u/.local/state/customcd/spool"));
-        let mut ci = Ci::new("GitLab CI");
-        ci.spool_dir = Some(Sourced::new(
+        let mut gitlab = Ci::new("GitLab CI");
+        gitlab.spool_dir = Some(Sourced::new(
             "/builds/p/.customcd-spool".into(),
             Source::Ci { system: "GitLab CI", detail: "CI_PROJECT_DIR".into() },
         ));
-        assert_eq!(default_dir(Some(&ci), &env, Path::new("/w")).value, PathBuf::from("/builds/p/.customcd-spool"));
+        let env: Env = [("TMPDIR", "/scratch")].into_iter().collect();
+        let d = default_dir(Some(&gitlab), &env, Path::new("/builds/p"));
+        assert!(d.value.to_string_lossy().starts_with("/scratch/customcd-spool-"), "{}", d.value.display());
+        let mut jenkins = Ci::new("Jenkins");
+        jenkins.temp_dir = Some("/ws@tmp".into());
+        assert_eq!(default_dir(Some(&jenkins), &env, Path::new("/ws")).value, PathBuf::from("/ws@tmp/customcd-spool"));
+        let none = default_dir(None, &Env::default(), Path::new("/w"));
+        assert!(none.value.to_string_lossy().starts_with("/tmp/customcd-spool-"), "{}", none.value.display());
     }
 }

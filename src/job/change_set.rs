@@ -165,43 +165,85 @@ pub fn previous_from_tag(
     limit: u64,
 ) -> Result<Sourced<String>, NoChangeSet> {
     let repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
-    let deployed_id = ObjectId::from_hex(deployed.as_bytes())
-        .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
-    let mut tagged: HashMap<ObjectId, String> = HashMap::new();
-    let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
-    let tags = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
-    for reference in tags.flatten() {
-        let mut reference = reference;
-        let name = reference.name().shorten().to_string();
-        if !crate::git::tag_matches(&pattern.value, &name) {
-            continue;
+    let index = TagIndex::new(&repo, &pattern.value)?;
+    match index.nearest_below(&repo, deployed, None, limit)? {
+        Some((id, name)) => {
+            let how = format!("tag {name}, the nearest matching {} ({})", pattern.value, pattern.source);
+            Ok(Sourced::new(id.to_hex().to_string(), Source::Git(how)))
         }
-        // Tags of trees and blobs name no deploy.
-        if let Ok(id) = reference.peel_to_id() {
-            if repo.find_commit(id.detach()).is_ok() {
-                tagged.entry(id.detach()).or_insert(name);
+        None => Err(NoChangeSet::quiet(format!(
+            "no tag matching {:?} ({}) is on the history of {deployed} below it: a first deploy",
+            pattern.value, pattern.source
+        ))),
+    }
+}
+
+/// The commits that tags matching a pattern point at: a deploy's previous deploy is the nearest
+/// of them on its history. Tags of trees and blobs name no deploy and are left out.
+pub struct TagIndex {
+    /// Per tagged commit, its tags: name and time (the tagger's, else the commit's).
+    tagged: HashMap<ObjectId, Vec<(String, i64)>>,
+}
+
+impl TagIndex {
+    pub fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
+        let mut tagged = HashMap::new();
+        let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
+        let tags = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
+        for mut reference in tags.flatten() {
+            let name = reference.name().shorten().to_string();
+            if !crate::git::tag_matches(pattern, &name) {
+                continue;
+            }
+            let target = reference.target().try_id().map(ToOwned::to_owned);
+            let Ok(id) = reference.peel_to_id() else { continue };
+            let id = id.detach();
+            let Ok(commit) = repo.find_commit(id) else { continue };
+            let committed = commit.time().map(|t| t.seconds).unwrap_or(0);
+            let tagged_at = target
+                .filter(|t| *t != id)
+                .and_then(|t| repo.find_tag(t).ok())
+                .and_then(|tag| tag.tagger().ok().flatten().and_then(|sig| sig.time().ok().map(|t| t.seconds)))
+                .unwrap_or(committed);
+            tagged.entry(id).or_insert_with(Vec::new).push((name, tagged_at));
+        }
+        Ok(TagIndex { tagged })
+    }
+
+    /// The nearest tagged commit on `deployed`'s history below it (newest commit time first),
+    /// within `limit` commits, and its tag's name; with `before`, only tags made before that time
+    /// count (a tag made later on an older commit was no earlier deploy).
+    pub fn nearest_below(
+        &self,
+        repo: &gix::Repository,
+        deployed: &str,
+        before: Option<i64>,
+        limit: u64,
+    ) -> Result<Option<(ObjectId, String)>, NoChangeSet> {
+        let deployed_id = ObjectId::from_hex(deployed.as_bytes())
+            .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
+        if self.tagged.is_empty() {
+            return Ok(None);
+        }
+        let walk = repo
+            .rev_walk([deployed_id])
+            .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+            .all()
+            .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
+        for info in walk.take(usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1)) {
+            let Ok(info) = info else { break };
+            if info.id == deployed_id {
+                continue;
+            }
+            let earlier = self.tagged.get(&info.id).and_then(|tags| {
+                tags.iter().find(|(_, at)| before.is_none_or(|b| *at < b)).map(|(name, _)| name.clone())
+            });
+            if let Some(name) = earlier {
+                return Ok(Some((info.id, name)));
             }
         }
+        Ok(None)
     }
-    let walk = repo
-        .rev_walk([deployed_id])
-        .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
-        .all()
-        .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
-    for info in walk.take(usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1)) {
-        let Ok(info) = info else { break };
-        if info.id == deployed_id {
-            continue;
-        }
-        if let Some(name) = tagged.get(&info.id) {
-            let how = format!("tag {name}, the nearest matching {} ({})", pattern.value, pattern.source);
-            return Ok(Sourced::new(info.id.to_hex().to_string(), Source::Git(how)));
-        }
-    }
-    Err(NoChangeSet::quiet(format!(
-        "no tag matching {:?} ({}) is on the history of {deployed} below it: a first deploy",
-        pattern.value, pattern.source
-    )))
 }
 
 /// Pull and merge request numbers in a commit message, in the shapes GitHub (merge: "Merge pull

@@ -226,9 +226,9 @@ impl Settings {
         lines
     }
 
-    /// The command that resends a spooled file. Settings given as flags are not in the
-    /// environment of a later `customcd send`, so the hint names them.
-    pub fn resend_hint(&self, path: &std::path::Path) -> String {
+    /// What a resend hint (`customcd send FILE`) must add: settings given as flags are not in the
+    /// environment of a later `customcd send`, so the hint names them; empty when none were.
+    pub fn resend_note(&self) -> String {
         let from_flag = |s: &Source| matches!(s, Source::Flag(_)) || s.to_string().contains("flag --");
         let mut flags = Vec::new();
         if let Ok(e) = &self.endpoint {
@@ -239,11 +239,10 @@ impl Settings {
         if self.token_source.as_ref().is_some_and(from_flag) {
             flags.push(format!("the token ({} or {})", flag_name(Key::TokenFile), var_name(Key::Token)));
         }
-        let command = format!("customcd send {}", path.display());
         if flags.is_empty() {
-            command
+            String::new()
         } else {
-            format!("{command}, giving it {} as this run had them from flags", flags.join(" and "))
+            format!(", giving it {} as this run had them from flags", flags.join(" and "))
         }
     }
 

@@ -192,17 +192,89 @@ fn resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_jobs_in_flight()
     assert!(repeated <= 4, "at most the 4 jobs in flight are repeated, got {repeated}");
 }
 
+fn write_csv(path: &Path, rows: &[(&str, &str)]) {
+    let mut text = "job_id,commit_sha,service_id,job_start_time,job_duration,status,repo_name\n".to_owned();
+    for (id, status) in rows {
+        text.push_str(&format!("{id},{SHA},2,1704018030,30,{status},acme/app\n"));
+    }
+    std::fs::write(path, text).expect("write");
+}
+
 #[test]
-fn a_checkpoint_made_for_other_content_stops_the_send_with_a_fix() {
+fn a_nightly_export_reusing_a_file_name_sends_its_new_and_changed_rows() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("deploys.csv");
+    let rx = Receiver::ok();
+    write_csv(&path, &[("d1", "success"), ("d2", "success"), ("d3", "success")]);
+    send(dir.path(), &rx).arg(&path).assert().success();
+    // Day 2: the same header, so the same first line; d3 was corrected, d4 and d5 are new.
+    write_csv(&path, &[("d2", "success"), ("d3", "failed"), ("d4", "success"), ("d5", "success")]);
+    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let day2: Vec<(String, String)> = rx.requests()[3..]
+        .iter()
+        .map(|r| {
+            let j = r.json();
+            (j["job_id"].as_str().expect("id").to_owned(), j["status"].as_str().expect("status").to_owned())
+        })
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert_eq!(
+        day2,
+        [
+            ("d3".to_owned(), "Failed".to_owned()),
+            ("d4".to_owned(), "Succeeded".to_owned()),
+            ("d5".to_owned(), "Succeeded".to_owned())
+        ]
+    );
+    assert_eq!(rx.requests().len(), 6, "d2 was acknowledged on day 1 and is not sent again");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("3 sent, 0 rejected, 0 undelivered, 0 retried, 1 skipped"),
+        "{}",
+        all_output(&out)
+    );
+}
+
+#[test]
+fn reordered_records_are_recognised_and_not_sent_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = dir.path().join("history.jsonl");
+    let rx = Receiver::ok();
+    std::fs::write(&input, (0..6).map(|i| job_line(i) + "\n").collect::<String>()).expect("write");
+    send(dir.path(), &rx).arg(&input).assert().success();
+    std::fs::write(&input, (0..6).rev().map(|i| job_line(i) + "\n\n").collect::<String>()).expect("write");
+    let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 6);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("6 skipped"), "{}", all_output(&out));
+}
+
+#[test]
+fn a_rejected_row_fixed_in_place_is_sent_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("deploys.csv");
+    let rx = Receiver::ok();
+    write_csv(&path, &[("d1", "success"), ("d2", "maybe"), ("d3", "success")]);
+    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 2);
+    write_csv(&path, &[("d1", "success"), ("d2", "success"), ("d3", "success")]);
+    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(ids(&rx).get("d2"), Some(&1), "the fixed row is sent once");
+    assert_eq!(rx.requests().len(), 3);
+}
+
+#[test]
+fn a_checkpoint_from_the_position_keyed_format_stops_the_send_with_a_fix() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 5, None);
+    let cp = dir.path().join("history.jsonl.customcd-checkpoint");
+    std::fs::write(&cp, "customcd-checkpoint v1 first-line=\"x\"\nthrough 5\n").expect("write");
     let rx = Receiver::ok();
-    send(dir.path(), &rx).arg(&input).assert().success();
-    // The file is replaced by other records; its old checkpoint must not silence them.
-    let text: String = (100..105).map(|i| job_line(i) + "\n").collect();
-    std::fs::write(&input, text).expect("write");
     let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
     assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
-    assert!(all_output(&out).contains("delete the checkpoint"), "{}", all_output(&out));
-    assert_eq!(rx.requests().len(), 5, "nothing more was sent");
+    assert!(all_output(&out).contains("delete it"), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 0, "nothing was sent");
 }

@@ -688,7 +688,8 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
             .env("BUILD_URL", "https://jenkins.example.com/job/app/7/")
             .env("GIT_URL", format!("https://jenkins:{JENKINS_PASS}@git.example.com/acme/app.git"))
             .env("GIT_BRANCH", "origin/main")
-            .env("WORKSPACE", &jenkins_ws);
+            .env("WORKSPACE", &jenkins_ws)
+            .env("WORKSPACE_TMP", jenkins_ws.with_extension("tmp"));
     };
     let mut cmd = customcd(&repo.dir);
     cmd.args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod at_least_once;
 mod backfill;
 mod bulk;
 mod change_set;
