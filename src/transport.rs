@@ -147,6 +147,9 @@ fn proxy(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> (O
         secret::register(&password);
     }
     let host = url.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned)).unwrap_or_default();
+    if let Some(why) = never_proxied(&host) {
+        return (None, Some(why));
+    }
     if let Some(rule) = no_proxy_match(env, &host) {
         return (None, Some(format!("none: {host} matches NO_PROXY entry {}", quote(&rule))));
     }
@@ -182,6 +185,21 @@ fn proxy(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> (O
             (None, None)
         }
     }
+}
+
+/// Why a request to `host` goes direct whatever the proxy settings say, if it does: a loopback
+/// destination (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`) is never proxied, as curl and Go
+/// decide. Through a proxy, a plain-http request to this machine would hand the bearer token to
+/// the proxy in clear text, and a proxy cannot reach this machine's loopback anyway.
+fn never_proxied(host: &str) -> Option<String> {
+    let h = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    let loopback = h == "localhost"
+        || h.ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+            std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+            v4 => v4.is_loopback(),
+        });
+    loopback.then(|| format!("none: {host} is a loopback address, which is never proxied"))
 }
 
 /// The password in `scheme://user:password@host`, if any.
@@ -255,11 +273,39 @@ mod tests {
             "{:?}",
             t.proxy_shown
         );
-        let t = resolve(&stack_with(None), &e, "http://127.0.0.1/x", &mut p);
+        let t = resolve(&stack_with(None), &e, "http://a.example/x", &mut p);
         assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("3129")));
         let t = resolve(&stack_with(Some((Key::Proxy, "http://127.0.0.1:9999"))), &e, "https://a.example/x", &mut p);
         assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("9999") && s.contains("--proxy")));
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn loopback_destinations_are_never_proxied_whatever_the_setting() {
+        let e = env(&[("HTTP_PROXY", "http://proxy.example:3128"), ("HTTPS_PROXY", "http://proxy.example:3128")]);
+        let flag = stack_with(Some((Key::Proxy, "http://proxy.example:3129")));
+        for url in [
+            "http://127.0.0.1:8080/x",
+            "http://127.9.9.9/x",
+            "http://localhost:1/x",
+            "http://LOCALHOST./x",
+            "http://api.localhost/x",
+            "http://[::1]:9000/x",
+            "http://[::ffff:127.0.0.1]/x",
+            "https://localhost/x",
+        ] {
+            for stack in [&stack_with(None), &flag] {
+                let mut p = Vec::new();
+                let t = resolve(stack, &e, url, &mut p);
+                assert!(t.proxy.is_none(), "{url} went through a proxy");
+                assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("loopback")), "{url}: {:?}", t.proxy_shown);
+                assert!(p.is_empty(), "{p:?}");
+            }
+        }
+        let mut p = Vec::new();
+        for url in ["http://10.0.0.1/x", "http://localhost.example.com/x", "http://128.0.0.1/x"] {
+            assert!(resolve(&stack_with(None), &e, url, &mut p).proxy.is_some(), "{url} is not loopback");
+        }
     }
 
     #[test]
