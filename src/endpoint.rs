@@ -219,35 +219,20 @@ fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
     };
     if key == Key::Token {
         return match Token::new(&v.value) {
-            Some(t) => Some((t, matches!(v.source, Source::Flag(_)))),
-            None => {
-                problems.push(Problem::new("token", "is blank", "set the token").source(v.source.clone()));
+            Ok(t) => Some((t.with_origin(v.source.to_string()), matches!(v.source, Source::Flag(_)))),
+            Err(refusal) => {
+                problems.push(Problem::new("token", refusal.rule(), refusal.fix()).source(v.source.clone()));
                 None
             }
         };
     }
+    // The file's reading and its messages live with the token (`secret`): they must never echo
+    // the content, nor a "path" that is the token itself.
     let path = v.value.trim();
-    match std::fs::read_to_string(path) {
-        Ok(text) => match Token::new(&text) {
-            Some(t) => Some((t, false)),
-            None => {
-                problems.push(
-                    Problem::new(
-                        "token",
-                        format!("the token file {} is empty", quote(path)),
-                        "write the token into the file",
-                    )
-                    .source(v.source.clone()),
-                );
-                None
-            }
-        },
+    match crate::secret::read_token_file(path) {
+        Ok(t) => Some((t.with_origin(format!("{} (the file {path})", v.source)), false)),
         Err(e) => {
-            problems.push(
-                Problem::new("token_file", format!("cannot be read: {e}"), "check the path and its permissions")
-                    .value(path.to_owned())
-                    .source(v.source.clone()),
-            );
+            problems.push(Problem::new("token_file", e.rule(), e.fix()).source(v.source.clone()));
             None
         }
     }
