@@ -112,6 +112,10 @@ fn failure(e: &ureq::Error, conn: &Connection) -> Failure {
     let (message, cause, transient) = if refused {
         let cause = format!("connection refused by {what}{addr}");
         (format!("{cause}: nothing listens there, or a firewall turns connections away"), cause, true)
+    } else if matches!(e, ureq::Error::HostNotFound) || lower.contains("failed to lookup address") {
+        let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+        let cause = format!("{what}{host} was not found");
+        (format!("{cause} (DNS): check the spelling of the host, and this machine's name resolution"), cause, true)
     } else if let ureq::Error::ConnectProxyFailed(reason) = e {
         // "proxy server responded 407/..." : the proxy's own status. 4xx other than 408 and 429
         // will not change by retrying (407 wants credentials, 403 forbids the destination).

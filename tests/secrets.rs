@@ -279,6 +279,15 @@ fn a_server_that_is_down_is_named_once_and_the_retries_are_summarised() {
 }
 
 #[test]
+fn a_host_that_does_not_resolve_is_named_as_such() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = "http://customcd.test:8080/webhook/company/77/cicd_job";
+    let out = run(report(dir.path(), url, TOKEN).env("CUSTOMCD_ALLOW_HTTP", "true").args(["--deadline", "2"]));
+    assert_eq!(out.code, Some(4), "{out}");
+    assert!(out.all().contains("customcd.test was not found (DNS)"), "{out}");
+}
+
+#[test]
 fn https_to_a_plain_http_port_suggests_http_and_is_not_retried() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = PlainHttp::start();
