@@ -104,16 +104,20 @@ fn strip_userinfo(url: &str) -> String {
 }
 
 /// The URL safe to print: user-info (`user:password@`) replaced by `***@`, and a query and a
-/// fragment by `?***` and `#***`. A bare scp-like user (`git@host:path`)
+/// fragment by `?***` and `#***`. Text that is no URL comes back as it is. A bare scp-like user (`git@host:path`)
 /// is kept: it is a login name, not a secret.
 pub fn redact(url: &str) -> String {
-    let base = match split_userinfo(url) {
+    let split = split_userinfo(url);
+    let base = match &split {
         Some(s) if !s.before.is_empty() || s.userinfo.contains(':') => format!("{}***@{}", s.before, s.after),
         _ => url.to_owned(),
     };
+    // Only a URL has a query or a fragment: other text (a job type "Release #5", passed through
+    // here by `customcd env` with every setting) is left as it is.
+    let is_url = split.is_some() || scheme_end(url).is_some();
     // A query or fragment is hidden whole: its names may be secrets too (`?TOKEN`), and a value
     // holding a raw `&` would otherwise leave part of itself behind as a second parameter.
-    match base.find(['?', '#']) {
+    match base.find(['?', '#']).filter(|_| is_url) {
         Some(i) => {
             let (keep, hidden) = base.split_at(i);
             let mut out = keep.to_owned();
@@ -215,5 +219,8 @@ mod tests {
         assert_eq!(redact("https://u:p@h/a@b/c"), "https://***@h/a@b/c");
         assert_eq!(redact("git@github.com:acme/app@2.git"), "git@github.com:acme/app@2.git");
         assert_eq!(repo_name("git@github.com:acme/app@2.git").as_deref(), Some("acme/app@2"));
+        for text in ["Release #5", "deploy?yes", "a:b#c"] {
+            assert_eq!(redact(text), text, "not a URL");
+        }
     }
 }
