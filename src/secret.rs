@@ -253,8 +253,17 @@ impl fmt::Display for Token {
     }
 }
 
+/// A `--token-file` value as it may be printed: only when a file is there, or it holds a `/` and
+/// its folder exists. A value that is no path at all is most likely the token itself, given to
+/// `--token-file` by mistake (`--token-file "$TOKEN"`), and must not be echoed.
+pub fn shown_token_file(path: &str) -> Option<&str> {
+    let p = Path::new(path);
+    let folder_exists = p.parent().is_some_and(|d| d.as_os_str().is_empty() || d.is_dir());
+    (p.is_file() || (path.contains('/') && folder_exists)).then_some(path)
+}
+
 /// Why a token file gave no token. Messages never hold the file's content, and name the path
-/// only when it is plainly a path (see [`TokenFileError::shown_path`]).
+/// only when it is plainly a path (see [`shown_token_file`]).
 #[derive(Debug)]
 pub enum TokenFileError {
     /// Nothing exists at the path.
@@ -266,19 +275,10 @@ pub enum TokenFileError {
 }
 
 impl TokenFileError {
-    /// The path as it may be printed: only when it holds a `/` and its folder exists. A value
-    /// that is no path at all is most likely the token itself, given to `--token-file` by
-    /// mistake (`--token-file "$TOKEN"`), and must not be echoed.
-    pub fn shown_path(path: &str) -> Option<&str> {
-        let p = Path::new(path);
-        let folder_exists = p.parent().is_some_and(|d| d.as_os_str().is_empty() || d.is_dir());
-        (path.contains('/') && folder_exists).then_some(path)
-    }
-
     /// The broken rule, in words.
     pub fn rule(&self) -> String {
         match self {
-            TokenFileError::Missing { path } => match TokenFileError::shown_path(path) {
+            TokenFileError::Missing { path } => match shown_token_file(path) {
                 Some(p) => format!("names {p}, which does not exist"),
                 None => format!(
                     "names no file that exists (the value, {} characters, is not shown: it does not look like a \

@@ -209,6 +209,9 @@ fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_c
         assert_eq!(out.code, Some(2), "{out}");
         assert!(out.all().contains("token_file") && out.all().contains("not shown"), "{out}");
         assert!(leak(&out.all(), mistaken).is_none(), "the value given as a path is printed: {out}");
+        let shown = run(customcd(dir.path()).args(["env", "--token-file", mistaken]));
+        assert_eq!(shown.code, Some(0), "{shown}");
+        assert!(shown.stdout.contains("token_file") && leak(&shown.all(), mistaken).is_none(), "{shown}");
     }
 
     // A real path that does not exist, and one that cannot be read, are named.
