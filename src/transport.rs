@@ -143,9 +143,7 @@ fn proxy(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> (O
     });
     let Some(chosen) = chosen else { return (None, None) };
     // Proxy credentials are secrets too: hidden from every message from here on.
-    if let Some(password) = userinfo_password(&chosen.value) {
-        secret::register(&password);
-    }
+    register_proxy_credentials(&chosen.value);
     let host = url.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned)).unwrap_or_default();
     if let Some(why) = never_proxied(&host) {
         return (None, Some(why));
@@ -202,12 +200,42 @@ fn never_proxied(host: &str) -> Option<String> {
     loopback.then(|| format!("none: {host} is a loopback address, which is never proxied"))
 }
 
-/// The password in `scheme://user:password@host`, if any.
-fn userinfo_password(url: &str) -> Option<String> {
-    let rest = &url[url.find("://")? + 3..];
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let userinfo = &authority[..authority.rfind('@')?];
-    userinfo.split_once(':').map(|(_, p)| p.to_owned()).filter(|p| !p.is_empty())
+/// Registers the credentials of a proxy URL (`[scheme://]user:password@host`) as secrets: the
+/// password as written and percent-decoded (ureq decodes it before use), and `user:password`,
+/// whose base64 travels in `Proxy-Authorization`, so that no message can show either.
+fn register_proxy_credentials(url: &str) {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some(at) = authority.rfind('@') else { return };
+    let Some((user, password)) = authority[..at].split_once(':') else { return };
+    if password.is_empty() {
+        return;
+    }
+    let decoded = percent_decode(password);
+    secret::register(password);
+    secret::register(&decoded);
+    secret::register(&format!("{}:{decoded}", percent_decode(user)));
+}
+
+/// `%HH` escapes decoded (bytes that are not UTF-8 replaced); anything else kept.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The `NO_PROXY` entry that exempts `host`, if any: `*`, an exact host or IP, or a domain that
@@ -315,6 +343,15 @@ mod tests {
         let t = resolve(&stack_with(None), &e, "https://a.example/x", &mut p);
         assert!(!t.proxy_shown.as_deref().unwrap_or("").contains("proxy-pass-777"));
         assert_eq!(secret::redact("x proxy-pass-777 y"), "x *** y");
+
+        // Percent-encoded in the URL, and as it travels (base64 of `user:password`).
+        let e = env(&[("HTTPS_PROXY", "me:p%40ss-888x@127.0.0.1:3128")]);
+        resolve(&stack_with(None), &e, "https://a.example/x", &mut p);
+        assert_eq!(secret::redact("x p@ss-888x y"), "x *** y");
+        assert_eq!(secret::redact("x p%40ss-888x y"), "x *** y");
+        // base64("me:p@ss-888x") is bWU6cEBzcy04ODh4: every whole 3-byte group is hidden.
+        assert_eq!(secret::redact("Basic bWU6cEBzcy04ODh4"), "Basic ***");
+        assert!(p.is_empty(), "{p:?}");
     }
 
     #[test]
