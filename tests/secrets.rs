@@ -282,6 +282,24 @@ fn a_server_that_is_down_is_named_once_and_the_retries_are_summarised() {
 }
 
 #[test]
+fn a_bulk_send_whose_records_were_refused_never_speaks_of_http_0() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = FaultServer::start(vec![Step::reply(400, r#"{"detail":"unknown service"}"#)]);
+    let record = r#"{"job_id":"x","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"1"}"#;
+    let mut cmd = customcd(dir.path());
+    cmd.args(["send", "-", "--checkpoint"])
+        .arg(dir.path().join("checkpoint"))
+        .env("CUSTOMCD_URL", server.url("http"))
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .write_stdin(record);
+    // `run` fails the test on any "HTTP 0".
+    let out = run(&mut cmd);
+    assert_eq!(out.code, Some(3), "{out}");
+    assert!(out.all().contains("HTTP 400"), "the real status is told: {out}");
+    assert!(out.all().contains("1 record(s) were refused"), "{out}");
+}
+
+#[test]
 fn a_host_that_does_not_resolve_is_named_as_such() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = "http://customcd.test:8080/webhook/company/77/cicd_job";
