@@ -263,6 +263,13 @@ fn a_refused_token_is_traced_to_the_source_it_came_from() {
     assert_eq!(out.code, Some(3), "{out}");
     assert!(out.all().contains("it came from flag --token"), "{out}");
     assert!(!out.all().contains(TOKEN), "{out}");
+
+    let mut cmd = report(dir.path(), &server.url(), TOKEN);
+    cmd.env_remove("CUSTOMCD_TOKEN").env("INPUT_TOKEN", TOKEN);
+    on_github(&mut cmd, dir.path());
+    let out = run(&mut cmd);
+    assert_eq!(out.code, Some(3), "{out}");
+    assert!(out.all().contains("it came from action input token (INPUT_TOKEN)"), "{out}");
 }
 
 #[test]
