@@ -136,7 +136,8 @@ proptest! {
         }
         let query = format!("https://{host}/{p}.git?access_token={pass}#{pass}");
         prop_assert_eq!(remote::redact(&query), format!("https://{host}/{p}.git?***#***"));
-        for url in [&url, &scp, &query] {
+        let forms = if scp_like(&pass) { vec![&url, &scp, &query] } else { vec![&url, &query] };
+        for url in forms {
             let bare = format!("{host}/{p}.git");
             if !bare.contains(&pass) {
                 let shown = remote::redact(url);
