@@ -109,7 +109,7 @@ pub enum Error {
     #[error("{} problem{} found, nothing was sent:\n{}", .0.len(), if .0.len() == 1 { "" } else { "s" }, list(.0))]
     Invalid(Vec<Problem>),
     /// The server answered with a 4xx that retrying cannot fix.
-    #[error("the server refused the job: HTTP {status}{}", with_message(.message))]
+    #[error("the server refused the job{}{}", http_status(*.status), with_message(.message))]
     Refused { status: u16, message: String },
     /// The job could not be delivered: network failure, timeout, or a server error.
     #[error("delivery failed: {0}")]
@@ -127,6 +127,16 @@ pub enum Error {
 
 fn list(problems: &[Problem]) -> String {
     problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+}
+
+/// `: HTTP 400`, or nothing for status 0, which stands for "no one status" (a bulk send's
+/// summary of many refusals): "HTTP 0" is no status any server sent.
+fn http_status(status: u16) -> String {
+    if status == 0 {
+        String::new()
+    } else {
+        format!(": HTTP {status}")
+    }
 }
 
 fn with_message(m: &str) -> String {

@@ -1,70 +1,243 @@
-//! Secrets: the API token, and the redaction of every registered secret from anything printed.
+//! Secrets: the API token (checked, read from its file, and told where it came from), and the
+//! redaction of every registered secret, in every encoding a server or library is likely to echo
+//! it in, from anything printed.
 //!
 //! The token is the only secret customcd is given on purpose; credentials found in git URLs are
 //! stripped where they are read (see `remote`). Registered secrets are replaced by `***` in every
-//! line that `output` prints, so that an error from a library that echoes a header or URL cannot
-//! leak them either.
+//! line that `output` prints, so that an error from a library that echoes a header or URL, or a
+//! server that echoes the request, cannot leak them either.
 
 use std::fmt;
+use std::io::Read;
+use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
+/// The shortest token accepted, in characters. A shorter one could not be hidden reliably: its
+/// characters turn up in ordinary text, and every occurrence would have to be masked. Real API
+/// tokens are far longer.
+pub const MIN_TOKEN_CHARS: usize = 8;
+/// The shortest secret that is registered for redaction at all (proxy passwords can be short:
+/// hiding every "a" would make the output unreadable and protect nothing).
+const MIN_SECRET_CHARS: usize = 4;
+/// The shortest piece of a secret hidden where a message was cut (`tok_abc…`): shorter pieces
+/// are common words and prefixes (`ghp_`), and say little about the rest.
+const MIN_CUT_CHARS: usize = 4;
+/// The most of a token file that is read: a token is a line, not a file of any size.
+pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+
+/// Every registered secret in every encoding, longest first.
 fn registry() -> &'static Mutex<Vec<String>> {
     static SECRETS: OnceLock<Mutex<Vec<String>>> = OnceLock::new();
     SECRETS.get_or_init(|| Mutex::new(Vec::new()))
 }
 
-/// Remembers `secret` so that [`redact`] hides it from then on. Very short values are not
-/// registered: hiding every "a" in the output would make it unreadable and protect nothing.
+/// Remembers `secret`, in each of its [`encodings`], so that [`redact`] hides it from then on.
+/// Very short values are not registered (see [`MIN_SECRET_CHARS`]).
 pub fn register(secret: &str) {
-    if secret.len() < 4 {
+    if secret.chars().count() < MIN_SECRET_CHARS {
         return;
     }
     if let Ok(mut list) = registry().lock() {
-        if !list.iter().any(|s| s == secret) {
-            list.push(secret.to_owned());
-            // Longest first, so that a secret containing another is hidden whole.
-            list.sort_by_key(|s| std::cmp::Reverse(s.len()));
+        for form in encodings(secret) {
+            if !list.contains(&form) {
+                list.push(form);
+            }
         }
+        // Longest first, so that a secret containing another is hidden whole.
+        list.sort_by_key(|s| std::cmp::Reverse(s.len()));
     }
 }
 
-/// `text` with every registered secret replaced by `***`.
-pub fn redact(text: &str) -> String {
-    let mut out = text.to_owned();
-    if let Ok(list) = registry().lock() {
-        for s in list.iter() {
-            if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), "***");
-            }
+/// The forms a secret takes when a server or a library echoes it: as it is; JSON-escaped (also
+/// with `\/`, as PHP and some Java encoders write it, and with non-ASCII as `\uXXXX`);
+/// percent-encoded with upper- and lower-case hex (`+` or `%20` for a space); HTML-escaped; and
+/// in standard and URL-safe base64 (the part that does not depend on what follows it).
+pub fn encodings(secret: &str) -> Vec<String> {
+    let mut forms = vec![secret.to_owned()];
+    let json = serde_json::to_string(secret).unwrap_or_default();
+    let json = json.trim_matches('"').to_owned();
+    forms.push(json.replace('/', "\\/"));
+    forms.push(json.chars().map(|c| if c.is_ascii() { c.to_string() } else { unicode_escape(c) }).collect());
+    forms.push(json);
+    for upper in [true, false] {
+        let pct = percent_encode(secret, upper);
+        forms.push(pct.replace("%20", "+"));
+        forms.push(pct);
+    }
+    forms.push(
+        secret
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+            .replace('\'', "&#39;"),
+    );
+    let stable = secret.len() / 3 * 3;
+    if stable >= 6 {
+        let b64 = base64(&secret.as_bytes()[..stable]);
+        forms.push(b64.replace('+', "-").replace('/', "_"));
+        forms.push(b64);
+    }
+    forms.retain(|f| f.chars().count() >= MIN_SECRET_CHARS);
+    forms.sort();
+    forms.dedup();
+    forms
+}
+
+/// `\uXXXX` (a surrogate pair beyond the basic plane), as JSON writes a non-ASCII character.
+fn unicode_escape(c: char) -> String {
+    let mut units = [0u16; 2];
+    c.encode_utf16(&mut units).iter().map(|u| format!("\\u{u:04x}")).collect()
+}
+
+/// Every byte but RFC 3986's unreserved ones as `%HH`.
+fn percent_encode(text: &str, upper: bool) -> String {
+    let mut out = String::with_capacity(text.len() * 3);
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else if upper {
+            out.push_str(&format!("%{b:02X}"));
+        } else {
+            out.push_str(&format!("%{b:02x}"));
         }
     }
     out
 }
 
+/// Standard base64 of whole 3-byte groups (so no padding is needed).
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len() / 3 * 4);
+    for group in bytes.chunks_exact(3) {
+        let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
+        for shift in [18, 12, 6, 0] {
+            out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+        }
+    }
+    out
+}
+
+/// `text` with every registered secret, in every encoding, replaced by `***`; and with the start
+/// of one hidden too where text was cut short (`…`, or the end of the text) in the middle of it.
+pub fn redact(text: &str) -> String {
+    let Ok(list) = registry().lock() else { return text.to_owned() };
+    let mut out = text.to_owned();
+    for s in list.iter() {
+        if out.contains(s.as_str()) {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    hide_cut_secrets(&out, &list)
+}
+
+/// Hides a secret's first characters where they stand right before a cut (`…`) or at the end of
+/// the text: an excerpt that stopped inside a secret.
+fn hide_cut_secrets(text: &str, secrets: &[String]) -> String {
+    let mut cuts: Vec<usize> = text.match_indices('…').map(|(i, _)| i).collect();
+    cuts.push(text.len());
+    let mut out = String::with_capacity(text.len());
+    let mut from = 0;
+    for cut in cuts {
+        let before = &text[from..cut];
+        let longest = secrets
+            .iter()
+            .filter_map(|s| {
+                // The longest proper prefix of `s` that `before` ends with.
+                s.char_indices().map(|(i, _)| i).skip(MIN_CUT_CHARS).filter(|&i| before.ends_with(&s[..i])).max()
+            })
+            .max();
+        match longest {
+            Some(n) => {
+                out.push_str(&before[..before.len() - n]);
+                out.push_str("***");
+            }
+            None => out.push_str(before),
+        }
+        from = cut;
+    }
+    out
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// Nothing but whitespace.
+    Blank,
+    /// Shorter than [`MIN_TOKEN_CHARS`]; holds its length.
+    TooShort(usize),
+}
+
+impl Refusal {
+    /// The rule the token broke, without showing the token.
+    pub fn rule(&self) -> String {
+        match self {
+            Refusal::Blank => "is blank".to_owned(),
+            Refusal::TooShort(n) => format!(
+                "is {n} character{} long; a token shorter than {MIN_TOKEN_CHARS} characters is refused because it \
+                 cannot be hidden reliably in logs (the value is not shown)",
+                if *n == 1 { "" } else { "s" }
+            ),
+        }
+    }
+
+    /// What to do about it.
+    pub fn fix(&self) -> String {
+        match self {
+            Refusal::Blank => "set the token".to_owned(),
+            Refusal::TooShort(_) => {
+                "give the whole API token Allstacks issued (check that the secret is not truncated or a placeholder)"
+                    .to_owned()
+            }
+        }
+    }
+}
+
 /// The API token. Its `Debug` and `Display` never show it; only [`Token::bearer`] does, for the
 /// `Authorization` header.
 #[derive(Clone)]
-pub struct Token(String);
+pub struct Token {
+    value: String,
+    /// Where it came from, in words (`variable CUSTOMCD_TOKEN`, `--token-file /run/secrets/x`),
+    /// for messages about a refused token.
+    origin: Option<String>,
+}
 
 impl Token {
-    /// Trims the token and registers it for redaction. `None` when it is blank.
-    pub fn new(raw: &str) -> Option<Token> {
+    /// Trims the token, checks it and registers it for redaction.
+    pub fn new(raw: &str) -> Result<Token, Refusal> {
         let t = raw.trim();
         if t.is_empty() {
-            return None;
+            return Err(Refusal::Blank);
+        }
+        let n = t.chars().count();
+        if n < MIN_TOKEN_CHARS {
+            return Err(Refusal::TooShort(n));
         }
         register(t);
-        Some(Token(t.to_owned()))
+        Ok(Token { value: t.to_owned(), origin: None })
+    }
+
+    /// Records where the token came from (e.g. `variable CUSTOMCD_TOKEN`).
+    #[must_use]
+    pub fn with_origin(mut self, origin: impl Into<String>) -> Token {
+        self.origin = Some(origin.into());
+        self
+    }
+
+    /// Where the token came from, when known.
+    pub fn origin(&self) -> Option<&str> {
+        self.origin.as_deref()
     }
 
     /// The `Authorization` header value.
     pub fn bearer(&self) -> String {
-        format!("Bearer {}", self.0)
+        format!("Bearer {}", self.value)
     }
 
     /// The raw token, for masking it in a CI log before anything else prints.
     pub fn expose_for_masking(&self) -> &str {
-        &self.0
+        &self.value
     }
 }
 
@@ -80,6 +253,86 @@ impl fmt::Display for Token {
     }
 }
 
+/// A `--token-file` value as it may be printed: only when a file is there, or it holds a `/` and
+/// its folder exists. A value that is no path at all is most likely the token itself, given to
+/// `--token-file` by mistake (`--token-file "$TOKEN"`), and must not be echoed.
+pub fn shown_token_file(path: &str) -> Option<&str> {
+    let p = Path::new(path);
+    let folder_exists = p.parent().is_some_and(|d| d.as_os_str().is_empty() || d.is_dir());
+    (p.is_file() || (path.contains('/') && folder_exists)).then_some(path)
+}
+
+/// Why a token file gave no token. Messages never hold the file's content, and name the path
+/// only when it is plainly a path (see [`shown_token_file`]).
+#[derive(Debug)]
+pub enum TokenFileError {
+    /// Nothing exists at the path.
+    Missing { path: String },
+    /// Something is there but could not be read (permissions, a directory, not UTF-8, too big).
+    Unreadable { path: String, why: String },
+    /// The file was read, and its content is not a usable token.
+    Refused { path: String, refusal: Refusal },
+}
+
+impl TokenFileError {
+    /// The broken rule, in words.
+    pub fn rule(&self) -> String {
+        match self {
+            TokenFileError::Missing { path } => match shown_token_file(path) {
+                Some(p) => format!("names {p}, which does not exist"),
+                None => format!(
+                    "names no file that exists (the value, {} characters, is not shown: it does not look like a \
+                     path, and may be the token itself)",
+                    path.chars().count()
+                ),
+            },
+            TokenFileError::Unreadable { path, why } => format!("cannot read {path}: {why}"),
+            TokenFileError::Refused { path, refusal } => match refusal {
+                Refusal::Blank => format!("the token file {path} is empty"),
+                other => format!("the token in {path} {}", other.rule()),
+            },
+        }
+    }
+
+    /// The fix, in words.
+    pub fn fix(&self) -> String {
+        match self {
+            TokenFileError::Missing { .. } => "give the path of a file that holds the token (to give the token \
+                                               itself, use the CUSTOMCD_TOKEN variable instead)"
+                .to_owned(),
+            TokenFileError::Unreadable { .. } => {
+                "check the path and its permissions; the file must hold just the token".to_owned()
+            }
+            TokenFileError::Refused { refusal: Refusal::Blank, .. } => "write the token into the file".to_owned(),
+            TokenFileError::Refused { refusal, .. } => refusal.fix(),
+        }
+    }
+}
+
+/// Reads the token from the file at `path`: at most [`MAX_TOKEN_FILE_BYTES`], trimmed, checked.
+pub fn read_token_file(path: &str) -> Result<Token, TokenFileError> {
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TokenFileError::Missing { path: path.to_owned() });
+        }
+        Err(e) => return Err(TokenFileError::Unreadable { path: path.to_owned(), why: e.to_string() }),
+    };
+    let mut bytes = Vec::new();
+    if let Err(e) = file.take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        return Err(TokenFileError::Unreadable { path: path.to_owned(), why: e.to_string() });
+    }
+    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
+        return Err(TokenFileError::Unreadable {
+            path: path.to_owned(),
+            why: format!("it is larger than {} KiB, far more than a token", MAX_TOKEN_FILE_BYTES / 1024),
+        });
+    }
+    let text = String::from_utf8(bytes)
+        .map_err(|_| TokenFileError::Unreadable { path: path.to_owned(), why: "it is not UTF-8 text".to_owned() })?;
+    Token::new(&text).map_err(|refusal| TokenFileError::Refused { path: path.to_owned(), refusal })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,8 +345,11 @@ mod tests {
     }
 
     #[test]
-    fn blank_tokens_are_refused() {
-        assert!(Token::new(" \n").is_none());
+    fn blank_and_short_tokens_are_refused() {
+        assert_eq!(Token::new(" \n").err(), Some(Refusal::Blank));
+        assert_eq!(Token::new(" abc1234 ").err(), Some(Refusal::TooShort(7)));
+        assert!(!Refusal::TooShort(7).rule().contains("abc1234"));
+        assert!(Token::new("abcd1234").is_ok());
     }
 
     #[test]
@@ -101,5 +357,68 @@ mod tests {
         let _t = Token::new("redact-me-0123").expect("non-blank");
         assert_eq!(redact("error: Bearer redact-me-0123 refused"), "error: Bearer *** refused");
         assert_eq!(redact("nothing here"), "nothing here");
+    }
+
+    #[test]
+    fn every_encoding_of_a_secret_is_redacted() {
+        let secret = "tk/Ab+c d&é\"9xyz";
+        register(secret);
+        let cases = [
+            r#"{"detail":"tk\/Ab+c d&é\"9xyz"}"#.to_owned(),
+            r#"{"detail":"tk/Ab+c d&é\"9xyz"}"#.to_owned(),
+            r#"{"detail":"tk/Ab+c d&\u00e9\"9xyz"}"#.to_owned(),
+            "token=tk%2FAb%2Bc%20d%26%C3%A9%229xyz".to_owned(),
+            "token=tk%2fAb%2bc%20d%26%c3%a9%229xyz".to_owned(),
+            "token=tk%2FAb%2Bc+d%26%C3%A9%229xyz".to_owned(),
+            "<p>tk/Ab+c d&amp;é&quot;9xyz</p>".to_owned(),
+            format!("basic {}", base64(&secret.as_bytes()[..secret.len() / 3 * 3])),
+        ];
+        for text in cases {
+            let shown = redact(&text);
+            assert!(shown.contains("***"), "{text} -> {shown}");
+            assert!(!shown.contains("9xyz") && !shown.contains("tk"), "{text} -> {shown}");
+        }
+    }
+
+    #[test]
+    fn a_secret_cut_short_is_hidden_too() {
+        register("cut-secret-42abcdef");
+        assert_eq!(redact("server said: error for cut-secret-4…"), "server said: error for ***…");
+        assert_eq!(redact("x cut-secret-4… (gave up)"), "x ***… (gave up)");
+        assert_eq!(redact("ends in cut-sec"), "ends in ***");
+        // Fewer than four characters say nothing, and are common.
+        assert_eq!(redact("a cut…"), "a cut…");
+    }
+
+    #[test]
+    fn base64_matches_the_standard_alphabet() {
+        assert_eq!(base64(b"Man"), "TWFu");
+        assert_eq!(base64(b"user:proxypass123"[..15].as_ref()), "dXNlcjpwcm94eXBhc3Mx");
+    }
+
+    #[test]
+    fn a_token_file_is_read_bounded_and_never_echoed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("token");
+        std::fs::write(&path, "  file-token-xyz\n").expect("write");
+        let p = path.to_str().expect("utf-8");
+        assert_eq!(read_token_file(p).expect("valid").bearer(), "Bearer file-token-xyz");
+
+        std::fs::write(&path, "x".repeat(70_000)).expect("write");
+        let e = read_token_file(p).expect_err("too big");
+        assert!(e.rule().contains("larger than 64 KiB") && e.rule().contains(p), "{}", e.rule());
+
+        std::fs::write(&path, "short\n").expect("write");
+        let e = read_token_file(p).expect_err("too short");
+        assert!(e.rule().contains(p) && !e.rule().contains("short\n"), "{}", e.rule());
+
+        let missing = dir.path().join("tokn");
+        let e = read_token_file(missing.to_str().expect("utf-8")).expect_err("missing");
+        assert!(e.rule().contains("tokn"), "a plain path is named: {}", e.rule());
+
+        let e = read_token_file("tok_notapath_1234567").expect_err("a token given as the path");
+        assert!(!e.rule().contains("tok_notapath") && !e.fix().contains("tok_notapath"), "{}", e.rule());
+        let e = read_token_file("Ab/Cd+ef==").expect_err("base64 given as the path");
+        assert!(!e.rule().contains("Ab/Cd"), "{}", e.rule());
     }
 }

@@ -6,9 +6,10 @@
 //!    appears in `redact()` or `repo_name()` unless it also appears elsewhere in the URL, and the
 //!    credentials never change the repository name.
 //!
-//! User and password are limited to what RFC 3986 allows unencoded in user-info (no `/ ? # @`,
-//! no whitespace or controls): a password with a raw `/` is not a URL with a password at all,
-//! and git itself would read its host differently.
+//! User and password are limited to what RFC 3986 allows unencoded in user-info, plus a raw `@`
+//! (careless tokens hold one; the last `@` before the host ends the user-info), and no `/ ? #`,
+//! whitespace or controls: a password with a raw `/` before any `@` reads, to git, as a host and
+//! a path (tests/properties.rs covers the raw `/` that customcd still hides).
 #![no_main]
 
 use customcd::git::remote;
@@ -17,7 +18,7 @@ use libfuzzer_sys::fuzz_target;
 const SCHEMES: [&str; 6] = ["https", "http", "ssh", "git", "git+ssh", "ftp"];
 
 fn userinfo_char(c: char) -> bool {
-    !c.is_whitespace() && !c.is_control() && !matches!(c, '/' | '?' | '#' | '@' | '\\' | '[' | ']')
+    !c.is_whitespace() && !c.is_control() && !matches!(c, '/' | '?' | '#' | '\\' | '[' | ']')
 }
 
 fn host_char(c: char) -> bool {

@@ -245,6 +245,8 @@ pub fn show_env(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         // URLs (endpoint, server, proxy) may carry user-info; the token is never shown.
         let shown = match key {
             Key::Token => "***".to_owned(),
+            Key::TokenFile => crate::secret::shown_token_file(v.value.trim())
+                .map_or_else(|| "(not shown: not a path, and may be the token itself)".to_owned(), str::to_owned),
             _ => remote::redact(&v.value),
         };
         output::stdout(&format!("  {:<15} {}  ({})", key.name(), shown, v.source));

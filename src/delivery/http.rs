@@ -55,9 +55,13 @@ pub struct Answer {
 /// Why no answer came back.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// Already redacted of secrets.
+    /// The whole story, with advice where the cause is common; already redacted of secrets.
     pub message: String,
-    /// Whether trying again may help (network trouble), or not (a TLS or configuration error).
+    /// The cause in a few words (`connection refused by 127.0.0.1:8080`), for the lines that
+    /// report the same failure again; already redacted.
+    pub cause: String,
+    /// Whether trying again may help (network trouble), or not (a TLS or configuration error, a
+    /// proxy that wants credentials).
     pub transient: bool,
 }
 
@@ -72,8 +76,7 @@ pub fn post(agent: &ureq::Agent, conn: &Connection, body: &str, timeout: Duratio
         .header("Content-Type", "application/json")
         .header("Accept", "application/json")
         .send(body);
-    let mut response =
-        result.map_err(|e| Failure { message: secret::redact(&describe(&e)), transient: is_transient(&e) })?;
+    let mut response = result.map_err(|e| failure(&e, conn))?;
     let status = response.status().as_u16();
     let header = |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
     let (location, retry_after) = (header("location"), header("retry-after"));
@@ -85,6 +88,83 @@ pub fn post(agent: &ureq::Agent, conn: &Connection, body: &str, timeout: Duratio
         buf.extend_from_slice(format!("(answer unreadable: {e})").as_bytes());
     }
     Ok(Answer { status, body: String::from_utf8_lossy(&buf).into_owned(), location, retry_after })
+}
+
+/// What the client connects to: the proxy when there is one, else the endpoint's host and port.
+fn peer(conn: &Connection) -> (String, Option<&'static str>) {
+    if let Some(p) = &conn.transport.proxy {
+        return (format!("{}:{}", p.host(), p.port()), Some("the proxy "));
+    }
+    let uri = conn.endpoint.url.parse::<ureq::http::Uri>().ok();
+    let host = uri.as_ref().and_then(|u| u.host()).unwrap_or("the server").to_owned();
+    let https = conn.endpoint.url.trim_start().to_ascii_lowercase().starts_with("https:");
+    let port = uri.as_ref().and_then(ureq::http::Uri::port_u16).unwrap_or(if https { 443 } else { 80 });
+    (format!("{host}:{port}"), None)
+}
+
+/// A failure in words, with advice where the cause is common, and whether it may pass.
+fn failure(e: &ureq::Error, conn: &Connection) -> Failure {
+    let text = e.to_string();
+    let lower = text.to_ascii_lowercase();
+    let (addr, via) = peer(conn);
+    let what = via.unwrap_or("");
+    let refused = matches!(e, ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused);
+    let (message, cause, transient) = if refused {
+        let cause = format!("connection refused by {what}{addr}");
+        (format!("{cause}: nothing listens there, or a firewall turns connections away"), cause, true)
+    } else if matches!(e, ureq::Error::HostNotFound) || lower.contains("failed to lookup address") {
+        let host = addr.rsplit_once(':').map_or(addr.as_str(), |(h, _)| h);
+        let cause = format!("{what}{host} was not found");
+        (format!("{cause} (DNS): check the spelling of the host, and this machine's name resolution"), cause, true)
+    } else if let ureq::Error::ConnectProxyFailed(reason) = e {
+        // "proxy server responded 407/..." : the proxy's own status. 4xx other than 408 and 429
+        // will not change by retrying (407 wants credentials, 403 forbids the destination).
+        let status = reason
+            .strip_prefix("proxy server responded ")
+            .and_then(|r| r.get(..3))
+            .and_then(|code| code.parse::<u16>().ok());
+        match status {
+            Some(407) => (
+                format!(
+                    "the proxy {addr} answered HTTP 407 Proxy Authentication Required: give (or correct) its user name \
+                     and password in the proxy URL, http://USER:PASSWORD@HOST:PORT (--proxy, HTTPS_PROXY or HTTP_PROXY)"
+                ),
+                format!("the proxy {addr} wants credentials (HTTP 407)"),
+                false,
+            ),
+            Some(s @ 400..=499) if s != 408 && s != 429 => (
+                format!("the proxy {addr} refused to open a tunnel: HTTP {s}; check NO_PROXY, or the proxy's rules"),
+                format!("the proxy {addr} refused (HTTP {s})"),
+                false,
+            ),
+            _ => (format!("the proxy {addr} failed: {reason}"), format!("the proxy {addr} failed"), true),
+        }
+    } else if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("unknown issuer") {
+        (
+            format!(
+                "{text} (the server's certificate is not trusted: for a private CA pass --ca-file PATH or set \
+                 CUSTOMCD_CA_FILE; --platform-roots uses the system's roots)"
+            ),
+            "the certificate is not trusted".to_owned(),
+            false,
+        )
+    } else if lower.contains("corrupt message") || lower.contains("invalidcontenttype") {
+        // rustls read something that is not TLS: usually a plain-http server on that port.
+        let http_url = conn.endpoint.url.replacen("https://", "http://", 1);
+        (
+            format!(
+                "{text}: {addr} does not answer in TLS; it may speak plain HTTP. If it does and the network path is \
+                 trusted, use {} (plain http is allowed to loopback hosts; to any other host only with \
+                 --allow-http, and the token then travels unencrypted)",
+                crate::git::remote::redact(&http_url)
+            ),
+            format!("{addr} does not speak TLS"),
+            false,
+        )
+    } else {
+        (text.clone(), text, is_transient(e))
+    };
+    Failure { message: secret::redact(&message), cause: secret::redact(&cause), transient }
 }
 
 /// Network trouble that may pass; everything else (TLS, bad URLs, bad proxies) will not.
@@ -108,20 +188,11 @@ fn is_transient(e: &ureq::Error) -> bool {
     )
 }
 
-/// The error in words, with advice where the cause is common.
-fn describe(e: &ureq::Error) -> String {
-    let text = e.to_string();
-    let lower = text.to_ascii_lowercase();
-    if lower.contains("certificate") || lower.contains("unknownissuer") || lower.contains("unknown issuer") {
-        format!("{text} (the server's certificate is not trusted: for a private CA pass --ca-file PATH or set CUSTOMCD_CA_FILE; --platform-roots uses the system's roots)")
-    } else {
-        text
-    }
-}
-
-/// A one-line excerpt of a server answer for messages: whitespace folded, at most `max` chars.
+/// A one-line excerpt of a server answer for messages: secrets hidden, whitespace folded, at
+/// most `max` chars. Secrets are hidden *before* the text is cut, so that a cut cannot leave the
+/// first part of one behind where the whole would have been recognised.
 pub fn excerpt(text: &str, max: usize) -> String {
-    let folded: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let folded: String = secret::redact(text).split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.chars().count() > max {
         let head: String = folded.chars().take(max).collect();
         format!("{head}…")

@@ -15,7 +15,7 @@ use crate::delivery::http::Answer;
 use crate::error::Error;
 use crate::git::remote;
 use crate::output;
-use crate::settings::endpoint::{Connection, Endpoint};
+use crate::settings::endpoint::Connection;
 use crate::settings::names::{var_name, Key};
 
 /// The first backoff ceiling; it doubles per retry up to [`MAX_BACKOFF`].
@@ -23,6 +23,9 @@ const BASE_BACKOFF: Duration = Duration::from_millis(500);
 const MAX_BACKOFF: Duration = Duration::from_secs(8);
 /// The longest `Retry-After` honoured; a longer one is cut to this (and to the deadline).
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// The shortest `Retry-After` honoured: `0`, a date in the past or a tiny value must not make
+/// retries come faster than this (it would be a storm: thousands of requests a second).
+const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 /// An attempt is not started with less time than this left.
 const MIN_ATTEMPT: Duration = Duration::from_millis(200);
 
@@ -34,7 +37,42 @@ pub struct Delivery {
     pub attempts: u32,
 }
 
+/// How long to wait before the next attempt: full jitter under `ceiling` (a random wait spreads
+/// the retries of many jobs apart), or what the server asked for with `Retry-After`, but never
+/// less than the jittered wait nor [`MIN_RETRY_AFTER`], and never more than [`MAX_RETRY_AFTER`].
+pub fn retry_wait(ceiling: Duration, jitter: f64, retry_after: Option<Duration>) -> Duration {
+    let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
+    match retry_after {
+        Some(asked) => asked.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER).max(backoff),
+        None => backoff,
+    }
+}
+
+/// The failures seen so far, by cause, in the order they first came.
+#[derive(Default)]
+struct Causes(Vec<(String, u32)>);
+
+impl Causes {
+    /// Counts `cause`; true when it is the same as the one before.
+    fn add(&mut self, cause: String) -> bool {
+        let again = self.0.last().is_some_and(|(c, _)| *c == cause);
+        match self.0.iter_mut().find(|(c, _)| *c == cause) {
+            Some((_, n)) => *n += 1,
+            None => self.0.push((cause, 1)),
+        }
+        again
+    }
+
+    /// `3 × HTTP 503, 1 × connection refused by 127.0.0.1:8080`.
+    fn summary(&self) -> String {
+        self.0.iter().map(|(c, n)| format!("{n} × {c}")).collect::<Vec<_>>().join(", ")
+    }
+}
+
 /// Posts `body`, retrying transient failures until `deadline` has passed.
+///
+/// The first failure is told in full; a retry that failed the same way again gets a short line
+/// naming the cause, and the final error counts every cause.
 pub fn deliver(
     agent: &ureq::Agent,
     conn: &Connection,
@@ -45,6 +83,7 @@ pub fn deliver(
     let started = Instant::now();
     let mut attempt = 0u32;
     let mut http_status = None;
+    let mut causes = Causes::default();
     loop {
         attempt += 1;
         if let Some(t) = throttle {
@@ -52,11 +91,12 @@ pub fn deliver(
         }
         let left = deadline.saturating_sub(started.elapsed());
         let timeout = left.min(http::REQUEST_TIMEOUT).max(MIN_ATTEMPT);
-        let (verdict, retry_after) = match http::post(agent, conn, body, timeout) {
+        let (verdict, retry_after, cause, status) = match http::post(agent, conn, body, timeout) {
             Ok(answer) => {
                 http_status = Some(answer.status);
+                let status = answer.status;
                 let retry_after = answer.retry_after.as_deref().and_then(|v| parse_retry_after(v, SystemTime::now()));
-                (judge(answer, &conn.endpoint), retry_after)
+                (judge(answer, conn), retry_after, format!("HTTP {status}"), Some(status))
             }
             Err(f) => {
                 // Through a proxy, the proxy may be what failed: say which one was used.
@@ -68,27 +108,28 @@ pub fn deliver(
                 }
                 let error =
                     Error::Delivery(format!("POST {}{via} failed: {}", remote::redact(&conn.endpoint.url), f.message));
-                (if f.transient { Verdict::Retry(error) } else { Verdict::Final(Err(error)) }, None)
+                (if f.transient { Verdict::Retry(error) } else { Verdict::Final(Err(error)) }, None, f.cause, None)
             }
         };
         let error = match verdict {
             Verdict::Final(result) => return Delivery { result, http_status, attempts: attempt },
             Verdict::Retry(e) => e,
         };
-        // Full jitter: a random wait up to the doubled ceiling spreads retries of many jobs apart.
+        let again = causes.add(cause.clone());
         let ceiling = BASE_BACKOFF.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
-        let wait = retry_after.map_or_else(|| ceiling.mul_f64(fastrand::f64()), |r| r.min(MAX_RETRY_AFTER));
+        let wait = retry_wait(ceiling, fastrand::f64(), retry_after);
         // A 429 speaks for the server, not this request: every sender sharing the throttle waits.
-        if let (Some(t), Some(429)) = (throttle, http_status) {
-            t.pause(retry_after.map_or(ceiling, |r| r.min(MAX_RETRY_AFTER)));
+        if let (Some(t), Some(429)) = (throttle, status) {
+            t.pause(retry_wait(ceiling, 1.0, retry_after));
         }
         let left = deadline.saturating_sub(started.elapsed());
         if wait + MIN_ATTEMPT > left {
             let error = match error {
                 Error::Delivery(m) => Error::Delivery(format!(
-                    "{m} (gave up after {attempt} attempt{} in {:.1} s; the deadline is {} s, set by --deadline or {})",
+                    "{m} (gave up after {attempt} attempt{} in {:.1} s{}; the deadline is {} s, set by --deadline or {})",
                     if attempt == 1 { "" } else { "s" },
                     started.elapsed().as_secs_f64(),
+                    if attempt == 1 { String::new() } else { format!(": {}", causes.summary()) },
                     deadline.as_secs(),
                     var_name(Key::Deadline)
                 )),
@@ -96,7 +137,16 @@ pub fn deliver(
             };
             return Delivery { result: Err(error), http_status, attempts: attempt };
         }
-        output::info(&format!("attempt {attempt} failed: {error}; retrying in {:.1} s", wait.as_secs_f64()));
+        if again {
+            output::info(&format!("attempt {attempt} failed again ({cause}); retrying in {:.1} s", wait.as_secs_f64()));
+        } else {
+            // The error's own words without the "delivery failed:" every delivery error starts with.
+            let told = match &error {
+                Error::Delivery(m) => m.clone(),
+                other => other.to_string(),
+            };
+            output::info(&format!("attempt {attempt} failed: {told}; retrying in {:.1} s", wait.as_secs_f64()));
+        }
         std::thread::sleep(wait);
     }
 }
@@ -136,7 +186,8 @@ enum Verdict {
 }
 
 /// 2xx is delivered; 408, 429 and 5xx may pass; anything else is final.
-fn judge(answer: Answer, endpoint: &Endpoint) -> Verdict {
+fn judge(answer: Answer, conn: &Connection) -> Verdict {
+    let endpoint = &conn.endpoint;
     let message = http::excerpt(&answer.body, 300);
     match answer.status {
         200..=299 => Verdict::Final(Ok(answer)),
@@ -151,17 +202,41 @@ fn judge(answer: Answer, endpoint: &Endpoint) -> Verdict {
         })),
         401 | 403 => Verdict::Final(Err(Error::Refused {
             status: answer.status,
-            message: format!("the token was refused (check {}); server said: {message}", var_name(Key::Token)),
+            message: format!("the token was refused ({}); server said: {message}", token_hint(conn)),
+        })),
+        407 => Verdict::Final(Err(Error::Refused {
+            status: answer.status,
+            message: format!(
+                "a proxy between here and the server wants credentials (407 Proxy Authentication Required): give them \
+                 in the proxy URL, http://USER:PASSWORD@HOST:PORT; server said: {message}"
+            ),
         })),
         status => Verdict::Final(Err(Error::Refused { status, message })),
     }
 }
 
-/// Reads `Retry-After`: delay-seconds, or an HTTP date (how long from `now`).
+/// Where to look when the token was refused: the source it actually came from (the flag, the
+/// file, the variable or the action input), else the usual variable.
+fn token_hint(conn: &Connection) -> String {
+    match conn.token.origin() {
+        Some(origin) => format!(
+            "it came from {origin}: check that it is the current token and may post to this company, or set {}",
+            var_name(Key::Token)
+        ),
+        None => format!("check {}", var_name(Key::Token)),
+    }
+}
+
+/// Reads `Retry-After`: delay-seconds, or an HTTP date (how long from `now`). A fraction of a
+/// second (`0.5`, not in the standard but seen) is read too, so that it meets the floor in
+/// [`retry_wait`] rather than being ignored.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
+    }
+    if let Ok(secs) = v.parse::<f64>() {
+        return Duration::try_from_secs_f64(secs).ok();
     }
     let when = jiff::fmt::rfc2822::parse(v).ok()?.timestamp();
     let now = jiff::Timestamp::try_from(now).ok()?;
@@ -174,6 +249,28 @@ mod tests {
     use super::*;
 
     #[test]
+    fn retry_after_never_waits_less_than_a_second_nor_the_backoff_nor_more_than_the_cap() {
+        let s = Duration::from_secs;
+        let ceiling = s(4);
+        assert_eq!(retry_wait(ceiling, 0.0, Some(Duration::ZERO)), s(1), "Retry-After: 0 has a floor");
+        assert_eq!(retry_wait(ceiling, 0.0, Some(Duration::from_millis(10))), s(1));
+        assert_eq!(retry_wait(ceiling, 0.75, Some(Duration::ZERO)), s(3), "and the backoff is a floor too");
+        assert_eq!(retry_wait(ceiling, 0.1, Some(s(7))), s(7), "a longer wait asked for is honoured");
+        assert_eq!(retry_wait(ceiling, 0.0, Some(s(3600))), s(30), "up to the cap");
+        assert_eq!(retry_wait(ceiling, 0.5, None), s(2), "without Retry-After: the jittered backoff");
+    }
+
+    #[test]
+    fn causes_are_counted_in_the_order_they_came() {
+        let mut c = Causes::default();
+        assert!(!c.add("HTTP 503".into()));
+        assert!(c.add("HTTP 503".into()));
+        assert!(!c.add("connection refused by h:1".into()));
+        assert!(!c.add("HTTP 503".into()));
+        assert_eq!(c.summary(), "3 × HTTP 503, 1 × connection refused by h:1");
+    }
+
+    #[test]
     fn retry_after_reads_seconds_and_http_dates() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_445_412_470); // 2015-10-21T07:27:50Z
         assert_eq!(parse_retry_after("7", now), Some(Duration::from_secs(7)));
@@ -183,6 +280,9 @@ mod tests {
             Some(Duration::ZERO),
             "a past date means now"
         );
+        assert_eq!(parse_retry_after("0.25", now), Some(Duration::from_millis(250)));
         assert_eq!(parse_retry_after("soon", now), None);
+        assert_eq!(parse_retry_after("-1", now), None);
+        assert_eq!(parse_retry_after("NaN", now), None);
     }
 }

@@ -24,6 +24,40 @@ pub fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
+/// `text` made safe to print where the runner reads the log for workflow commands, so that an
+/// outside value in it (a job id, a PR title in a field, a server's answer, a file name) cannot
+/// run one. The runner reads both standard output and standard error of an action's container,
+/// splits lines at CR as well as LF, takes a line whose first non-blank characters are `::` as a
+/// command, and a line holding `##[` anywhere as a command in the legacy form. So a line's
+/// leading `::` becomes `%3A%3A`, and `##[` becomes `#\u0023[`, which in a JSON body (the dry
+/// run's) is the same string, and in prose is plainly not a command. Lines customcd writes as
+/// commands on purpose ([`mask`], [`annotation`]) do not pass through here.
+pub fn defuse(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    loop {
+        let end = rest.find(['\r', '\n']).unwrap_or(rest.len());
+        let line = &rest[..end];
+        let body = line.trim_start();
+        out.push_str(&line[..line.len() - body.len()]);
+        let body = match body.strip_prefix("::") {
+            Some(after) => {
+                out.push_str("%3A%3A");
+                after
+            }
+            None => body,
+        };
+        out.push_str(&body.replace("##[", "#\\u0023["));
+        match rest[end..].chars().next() {
+            Some(sep) => {
+                out.push(sep);
+                rest = &rest[end + sep.len_utf8()..];
+            }
+            None => return out,
+        }
+    }
+}
+
 /// `::add-mask::VALUE`: from this line on, the runner hides VALUE in the log. It must be printed
 /// raw (not redacted), and before anything that could contain the value.
 pub fn mask(value: &str) {
@@ -161,6 +195,31 @@ mod tests {
         assert_eq!(escape_data("50% done\r\nnext"), "50%25 done%0D%0Anext");
         assert_eq!(escape_property("a:b,c"), "a%3Ab%2Cc");
         assert_eq!(annotation("error", "customcd: invalid", "x\ny"), "::error title=customcd%3A invalid::x%0Ay");
+    }
+
+    #[test]
+    fn no_line_of_defused_text_starts_a_workflow_command() {
+        let cases = [
+            ("x\n::error::pwned", "x\n%3A%3Aerror::pwned"),
+            ("x\r::error::pwned", "x\r%3A%3Aerror::pwned"),
+            ("  ::warning title=a::b\r\n", "  %3A%3Awarning title=a::b\r\n"),
+            ("\u{a0}::stop-commands::t", "\u{a0}%3A%3Astop-commands::t"),
+            ("job ##[error]pwned", "job #\\u0023[error]pwned"),
+            ("a::b stays", "a::b stays"),
+            ("", ""),
+        ];
+        for (text, want) in cases {
+            let safe = defuse(text);
+            assert_eq!(safe, want, "{text:?}");
+            for line in safe.split(['\r', '\n']) {
+                assert!(!line.trim_start().starts_with("::") && !line.contains("##["), "{line:?}");
+            }
+        }
+        // A JSON body stays the same JSON.
+        let body = serde_json::json!({"job_id": "x\n::error::a ##[error]b", "n": 1});
+        let text = serde_json::to_string_pretty(&body).expect("json");
+        let back: serde_json::Value = serde_json::from_str(&defuse(&text)).expect("still JSON");
+        assert_eq!(back, body);
     }
 
     #[test]

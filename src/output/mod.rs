@@ -1,5 +1,6 @@
 //! What the user sees: every line customcd prints goes through here, redacted of secrets, and on
-//! GitHub Actions warnings and errors become annotations.
+//! GitHub Actions warnings and errors become annotations while nothing else can form a workflow
+//! command (see `github::defuse`).
 
 pub mod github;
 
@@ -19,23 +20,39 @@ fn on_github() -> bool {
     GITHUB.load(Ordering::Relaxed)
 }
 
+/// Secrets hidden and, on GitHub, workflow commands defused: how every line leaves customcd.
+fn safe(text: &str) -> String {
+    let text = secret::redact(text);
+    if on_github() {
+        github::defuse(&text)
+    } else {
+        text
+    }
+}
+
 /// A result line on standard output (the dry-run body, the confirmation).
 pub fn stdout(text: &str) {
+    raw_stdout(&safe(text));
+}
+
+/// Writes a line to standard output as it is. Only for text that is already safe.
+fn raw_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`customcd ... | head`) is not worth a panic.
-    let _ = writeln!(out, "{}", secret::redact(text));
+    let _ = writeln!(out, "{text}");
 }
 
 /// A diagnostic line on standard error.
 pub fn info(text: &str) {
-    let _ = writeln!(std::io::stderr().lock(), "{}", secret::redact(text));
+    let _ = writeln!(std::io::stderr().lock(), "{}", safe(text));
 }
 
 /// A warning: an annotation on GitHub, else a line on standard error.
 pub fn warn(text: &str) {
     if on_github() {
-        // Annotations are workflow commands, which the runner reads from stdout.
-        stdout(&github::annotation("warning", "customcd", text));
+        // Annotations are workflow commands, which the runner reads from stdout. The message is
+        // escaped (`%0A` for a newline) inside the command, so it cannot start another one.
+        raw_stdout(&github::annotation("warning", "customcd", &secret::redact(text)));
     } else {
         info(&format!("warning: {text}"));
     }
@@ -44,7 +61,7 @@ pub fn warn(text: &str) {
 /// An error: an annotation on GitHub (and the plain text on stderr), else a line on stderr.
 pub fn error(text: &str) {
     if on_github() {
-        stdout(&github::annotation("error", "customcd", text));
+        raw_stdout(&github::annotation("error", "customcd", &secret::redact(text)));
     }
     info(&format!("error: {text}"));
 }

@@ -24,9 +24,6 @@ pub struct Connection {
     pub token: Token,
     /// Set when the token came from a command-line flag, which other processes can read.
     pub token_from_flag: bool,
-    /// Where the token came from (a flag, `--token-file PATH`, a variable, an input), so that a
-    /// refused token's message points at the setting to fix.
-    pub token_source: Source,
     pub transport: Transport,
 }
 
@@ -83,9 +80,9 @@ pub fn resolve(stack: &Stack, env: &Env, switches: Switches, required: bool, pro
     let transport =
         endpoint.as_ref().map(|e| transport::resolve(stack, env, &e.url, switches.platform_roots, problems));
     let warnings = transport.as_ref().map(|t| t.warnings.clone()).unwrap_or_default();
-    let connection = match (endpoint, token, transport, token_source.clone()) {
-        (Some(endpoint), Some((token, token_from_flag)), Some(transport), Some(token_source)) => {
-            Some(Connection { endpoint, token, token_from_flag, token_source, transport })
+    let connection = match (endpoint, token, transport) {
+        (Some(endpoint), Some((token, token_from_flag)), Some(transport)) => {
+            Some(Connection { endpoint, token, token_from_flag, transport })
         }
         _ => None,
     };
@@ -280,35 +277,20 @@ fn token(stack: &Stack, problems: &mut Vec<Problem>) -> Option<(Token, bool)> {
     };
     if key == Key::Token {
         return match Token::new(&v.value) {
-            Some(t) => Some((t, matches!(v.source, Source::Flag(_)))),
-            None => {
-                problems.push(Problem::new("token", "is blank", "set the token").source(v.source.clone()));
+            Ok(t) => Some((t.with_origin(v.source.to_string()), matches!(v.source, Source::Flag(_)))),
+            Err(refusal) => {
+                problems.push(Problem::new("token", refusal.rule(), refusal.fix()).source(v.source.clone()));
                 None
             }
         };
     }
+    // The file's reading and its messages live with the token (`secret`): they must never echo
+    // the content, nor a "path" that is the token itself.
     let path = v.value.trim();
-    match std::fs::read_to_string(path) {
-        Ok(text) => match Token::new(&text) {
-            Some(t) => Some((t, false)),
-            None => {
-                problems.push(
-                    Problem::new(
-                        "token",
-                        format!("the token file {} is empty", quote(path)),
-                        "write the token into the file",
-                    )
-                    .source(v.source.clone()),
-                );
-                None
-            }
-        },
+    match crate::secret::read_token_file(path) {
+        Ok(t) => Some((t.with_origin(format!("{} (the file {path})", v.source)), false)),
         Err(e) => {
-            problems.push(
-                Problem::new("token_file", format!("cannot be read: {e}"), "check the path and its permissions")
-                    .value(path.to_owned())
-                    .source(v.source.clone()),
-            );
+            problems.push(Problem::new("token_file", e.rule(), e.fix()).source(v.source.clone()));
             None
         }
     }

@@ -142,10 +142,11 @@ fn proxy(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> (O
     });
     let Some(chosen) = chosen else { return (None, None) };
     // Proxy credentials are secrets too: hidden from every message from here on.
-    if let Some(password) = userinfo_password(&chosen.value) {
-        secret::register(&password);
-    }
+    register_proxy_credentials(&chosen.value);
     let host = url.parse::<ureq::http::Uri>().ok().and_then(|u| u.host().map(str::to_owned)).unwrap_or_default();
+    if let Some(why) = never_proxied(&host) {
+        return (None, Some(why));
+    }
     if let Some(rule) = no_proxy_match(env, &host) {
         return (None, Some(format!("none: {host} matches NO_PROXY entry {}", quote(&rule))));
     }
@@ -183,12 +184,57 @@ fn proxy(stack: &Stack, env: &Env, url: &str, problems: &mut Vec<Problem>) -> (O
     }
 }
 
-/// The password in `scheme://user:password@host`, if any.
-fn userinfo_password(url: &str) -> Option<String> {
-    let rest = &url[url.find("://")? + 3..];
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let userinfo = &authority[..authority.rfind('@')?];
-    userinfo.split_once(':').map(|(_, p)| p.to_owned()).filter(|p| !p.is_empty())
+/// Why a request to `host` goes direct whatever the proxy settings say, if it does: a loopback
+/// destination (`localhost`, `*.localhost`, 127.0.0.0/8, `::1`) is never proxied, as curl and Go
+/// decide. Through a proxy, a plain-http request to this machine would hand the bearer token to
+/// the proxy in clear text, and a proxy cannot reach this machine's loopback anyway.
+fn never_proxied(host: &str) -> Option<String> {
+    let h = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    let loopback = h == "localhost"
+        || h.ends_with(".localhost")
+        || h.parse::<std::net::IpAddr>().is_ok_and(|ip| match ip {
+            std::net::IpAddr::V6(v6) => v6.is_loopback() || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_loopback()),
+            v4 => v4.is_loopback(),
+        });
+    loopback.then(|| format!("none: {host} is a loopback address, which is never proxied"))
+}
+
+/// Registers the credentials of a proxy URL (`[scheme://]user:password@host`) as secrets: the
+/// password as written and percent-decoded (ureq decodes it before use), and `user:password`,
+/// whose base64 travels in `Proxy-Authorization`, so that no message can show either.
+fn register_proxy_credentials(url: &str) {
+    let rest = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let Some(at) = authority.rfind('@') else { return };
+    let Some((user, password)) = authority[..at].split_once(':') else { return };
+    if password.is_empty() {
+        return;
+    }
+    let decoded = percent_decode(password);
+    secret::register(password);
+    secret::register(&decoded);
+    secret::register(&format!("{}:{decoded}", percent_decode(user)));
+}
+
+/// `%HH` escapes decoded (bytes that are not UTF-8 replaced); anything else kept.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The `NO_PROXY` entry that exempts `host`, if any: `*`, an exact host or IP, or a domain that
@@ -254,12 +300,40 @@ mod tests {
             "{:?}",
             t.proxy_shown
         );
-        let t = resolve(&stack_with(None), &e, "http://127.0.0.1/x", false, &mut p);
+        let t = resolve(&stack_with(None), &e, "http://a.example/x", false, &mut p);
         assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("3129")));
         let t =
             resolve(&stack_with(Some((Key::Proxy, "http://127.0.0.1:9999"))), &e, "https://a.example/x", false, &mut p);
         assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("9999") && s.contains("--proxy")));
         assert!(p.is_empty());
+    }
+
+    #[test]
+    fn loopback_destinations_are_never_proxied_whatever_the_setting() {
+        let e = env(&[("HTTP_PROXY", "http://proxy.example:3128"), ("HTTPS_PROXY", "http://proxy.example:3128")]);
+        let flag = stack_with(Some((Key::Proxy, "http://proxy.example:3129")));
+        for url in [
+            "http://127.0.0.1:8080/x",
+            "http://127.9.9.9/x",
+            "http://localhost:1/x",
+            "http://LOCALHOST./x",
+            "http://api.localhost/x",
+            "http://[::1]:9000/x",
+            "http://[::ffff:127.0.0.1]/x",
+            "https://localhost/x",
+        ] {
+            for stack in [&stack_with(None), &flag] {
+                let mut p = Vec::new();
+                let t = resolve(stack, &e, url, false, &mut p);
+                assert!(t.proxy.is_none(), "{url} went through a proxy");
+                assert!(t.proxy_shown.as_deref().is_some_and(|s| s.contains("loopback")), "{url}: {:?}", t.proxy_shown);
+                assert!(p.is_empty(), "{p:?}");
+            }
+        }
+        let mut p = Vec::new();
+        for url in ["http://10.0.0.1/x", "http://localhost.example.com/x", "http://128.0.0.1/x"] {
+            assert!(resolve(&stack_with(None), &e, url, false, &mut p).proxy.is_some(), "{url} is not loopback");
+        }
     }
 
     #[test]
@@ -269,6 +343,15 @@ mod tests {
         let t = resolve(&stack_with(None), &e, "https://a.example/x", false, &mut p);
         assert!(!t.proxy_shown.as_deref().unwrap_or("").contains("proxy-pass-777"));
         assert_eq!(secret::redact("x proxy-pass-777 y"), "x *** y");
+
+        // Percent-encoded in the URL, and as it travels (base64 of `user:password`).
+        let e = env(&[("HTTPS_PROXY", "me:p%40ss-888x@127.0.0.1:3128")]);
+        resolve(&stack_with(None), &e, "https://a.example/x", false, &mut p);
+        assert_eq!(secret::redact("x p@ss-888x y"), "x *** y");
+        assert_eq!(secret::redact("x p%40ss-888x y"), "x *** y");
+        // base64("me:p@ss-888x") is bWU6cEBzcy04ODh4: every whole 3-byte group is hidden.
+        assert_eq!(secret::redact("Basic bWU6cEBzcy04ODh4"), "Basic ***");
+        assert!(p.is_empty(), "{p:?}");
     }
 
     #[test]

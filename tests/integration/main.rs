@@ -13,4 +13,5 @@ mod delivery;
 mod fuzz_regressions;
 mod properties;
 mod report;
+mod secrets;
 mod settings;

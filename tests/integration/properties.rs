@@ -49,13 +49,29 @@ fn host() -> impl Strategy<Value = String> {
 }
 
 /// A password or token as CI systems embed them: what RFC 3986 allows in user-info (unreserved
-/// and sub-delimiter characters, `:` and `%HH` escapes), at least 4 long so that it is a
-/// meaningful needle. Escapes stay in ASCII: git's URL parser decodes the password to text, and
-/// a bare `%` or an escape that decodes to bytes that are not UTF-8 (`%aa`) makes it refuse the
-/// whole URL, so `repo_name` finds no name (credentials never reach the name either way).
+/// and sub-delimiter characters, `:` and `%HH` escapes), plus the raw `@` and `/` that careless
+/// tokens carry (git refuses such URLs, but `GIT_URL` and friends still hold them, and they must
+/// not leak), at least 4 long so that it is a meaningful needle. Escapes stay in ASCII: git's URL
+/// parser decodes the password to text, and a bare `%` or an escape that decodes to bytes that are
+/// not UTF-8 (`%aa`) makes it refuse the whole URL, so `repo_name` finds no name (credentials
+/// never reach the name either way).
+///
+/// Two shapes are left out, because git (like any URL parser) reads them as something other
+/// than a password, and so do `https://host:8443/a@b` and `https://u:p@host/a@b`, which must
+/// keep their paths: digits up to the first `/` (`user:123/abc@host` is host `user`, port 123),
+/// and an `@` before the first `/` (`user:p@a/bc@host` is password `p` on host `a`).
 fn password() -> impl Strategy<Value = String> {
-    prop::collection::vec(prop_oneof![8 => "[A-Za-z0-9._~!$&'()*+,;=:-]", 1 => "%[2-7][0-9A-Fa-f]"], 4..=40)
-        .prop_map(|parts| parts.concat())
+    prop::collection::vec(
+        prop_oneof![8 => "[A-Za-z0-9._~!$&'()*+,;=:-]", 1 => "%[2-7][0-9A-Fa-f]", 2 => "[@/:]"],
+        4..=40,
+    )
+    .prop_map(|parts| parts.concat())
+    .prop_filter("git reads it as a password", |p: &String| match p.split_once('/') {
+        None => true,
+        Some((before, _)) => {
+            !before.contains('@') && (before.is_empty() || !before.bytes().all(|b| b.is_ascii_digit()))
+        }
+    })
 }
 
 /// A user name for `https://USER:PASS@`.
@@ -63,17 +79,29 @@ fn user() -> impl Strategy<Value = String> {
     "[A-Za-z0-9._-]{1,15}"
 }
 
+/// Whether `user:pass@host:path` is scp-like: a password starting `//` makes it read as
+/// `user://...`, a URL whose scheme is the user name, to git as to customcd.
+fn scp_like(pass: &str) -> bool {
+    !pass.starts_with("//")
+}
+
 /// Every URL form a remote takes, for path `p` on `host`.
 fn url_forms(host: &str, p: &str, user: &str, pass: &str) -> Vec<String> {
-    vec![
+    let mut forms = vec![
         format!("git@{host}:{p}.git"),
         format!("ssh://git@{host}/{p}.git"),
         format!("ssh://git@{host}:2222/{p}.git"),
         format!("https://{host}/{p}"),
         format!("https://{host}/{p}.git"),
         format!("https://{user}:{pass}@{host}/{p}.git"),
+        format!("ssh://{user}:{pass}@{host}:22/{p}"),
+        format!("https://{host}/{p}.git?access_token={pass}"),
         format!("git://{host}/{p}.git"),
-    ]
+    ];
+    if scp_like(pass) {
+        forms.push(format!("{user}:{pass}@{host}:{p}.git"));
+    }
+    forms
 }
 
 proptest! {
@@ -102,13 +130,25 @@ proptest! {
         let url = format!("{scheme}://{user}:{pass}@{host}/{p}.git");
         let redacted = remote::redact(&url);
         prop_assert_eq!(&redacted, &format!("{scheme}://***@{host}/{p}.git"));
-        if !format!("{scheme}://{host}/{p}.git").contains(&pass) {
-            prop_assert!(!redacted.contains(&pass), "{} -> {}", url, redacted);
-            let name = remote::repo_name(&url).unwrap_or_default();
-            prop_assert!(!name.contains(&pass), "{} -> {}", url, name);
+        let scp = format!("{user}:{pass}@{host}:{p}.git");
+        if scp_like(&pass) {
+            prop_assert_eq!(remote::redact(&scp), format!("***@{host}:{p}.git"));
         }
-        // Redacting what is already redacted changes nothing.
-        prop_assert_eq!(remote::redact(&redacted), redacted.clone());
+        let query = format!("https://{host}/{p}.git?access_token={pass}#{pass}");
+        prop_assert_eq!(remote::redact(&query), format!("https://{host}/{p}.git?***#***"));
+        let forms = if scp_like(&pass) { vec![&url, &scp, &query] } else { vec![&url, &query] };
+        for url in forms {
+            let bare = format!("{host}/{p}.git");
+            if !bare.contains(&pass) {
+                let shown = remote::redact(url);
+                prop_assert!(!shown.contains(&pass), "{} -> {}", url, shown);
+                let name = remote::repo_name(url).unwrap_or_default();
+                prop_assert!(!name.contains(&pass), "{} -> {}", url, name);
+            }
+            // Redacting what is already redacted changes nothing.
+            let once = remote::redact(url);
+            prop_assert_eq!(remote::redact(&once), once.clone());
+        }
     }
 }
 

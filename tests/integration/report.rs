@@ -83,11 +83,14 @@ fn a_shallow_clone_is_read_without_history() {
     git(tmp.path(), &["clone", "-q", "--depth", "1", &url, "clone"]);
     let clone = tmp.path().join("clone");
     assert_eq!(git(&clone, &["rev-parse", "--is-shallow-repository"]), "true");
+    // A local path or file:// remote names no repository (see tests/secrets.rs): point origin
+    // where a real clone's would point.
+    git(&clone, &["remote", "set-url", "origin", "https://github.com/acme/app.git"]);
     let rx = Receiver::ok();
     report(&clone, &rx).assert().success();
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], want);
-    assert_eq!(body["repo_name"], "work", "a local path remote is named by its last component");
+    assert_eq!(body["repo_name"], "acme/app");
 }
 
 #[test]

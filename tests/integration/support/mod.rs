@@ -289,6 +289,7 @@ pub fn all_output(out: &std::process::Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
 
+pub mod echo;
 pub mod faults;
 pub mod proxy;
 pub mod tls;

@@ -1,6 +1,8 @@
 //! A tiny HTTP CONNECT proxy on 127.0.0.1: it records each request head it is sent (the CONNECT
 //! line and its headers) and tunnels bytes to the target, which must be on 127.0.0.1 or
-//! localhost. It tunnels nowhere else.
+//! localhost, or carry the one made-up name it was started with (which it also sends to
+//! 127.0.0.1: customcd never proxies loopback destinations, so tests that want the proxy used
+//! name the server by a name only the proxy knows). It tunnels nowhere else.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
@@ -30,6 +32,13 @@ pub struct ConnectProxy {
 
 impl ConnectProxy {
     pub fn start() -> ConnectProxy {
+        ConnectProxy::start_with_alias(None)
+    }
+
+    /// A proxy that also tunnels `alias:PORT` (a name that resolves nowhere, such as
+    /// `customcd.test`) to 127.0.0.1:PORT.
+    pub fn start_with_alias(alias: Option<&str>) -> ConnectProxy {
+        let alias = alias.map(str::to_ascii_lowercase);
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local address").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -41,8 +50,8 @@ impl ConnectProxy {
                     break;
                 }
                 let Ok(client) = conn else { continue };
-                let log = log.clone();
-                thread::spawn(move || tunnel(client, &log));
+                let (log, alias) = (log.clone(), alias.clone());
+                thread::spawn(move || tunnel(client, &log, alias.as_deref()));
             }
         });
         ConnectProxy { port, seen, stop, accept: Some(accept) }
@@ -72,7 +81,7 @@ impl Drop for ConnectProxy {
     }
 }
 
-fn tunnel(client: TcpStream, log: &Mutex<Vec<Connect>>) {
+fn tunnel(client: TcpStream, log: &Mutex<Vec<Connect>>, alias: Option<&str>) {
     let _ = client.set_read_timeout(Some(IO_TIMEOUT));
     let _ = client.set_write_timeout(Some(IO_TIMEOUT));
     let Ok(mut writer) = client.try_clone() else { return };
@@ -100,15 +109,17 @@ fn tunnel(client: TcpStream, log: &Mutex<Vec<Connect>>) {
 
     let mut parts = line.split_whitespace();
     let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let loopback = target
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| (h == "127.0.0.1" || h.eq_ignore_ascii_case("localhost")) && p.parse::<u16>().is_ok());
+    let known = |h: &str| {
+        h == "127.0.0.1" || h.eq_ignore_ascii_case("localhost") || alias.is_some_and(|a| h.eq_ignore_ascii_case(a))
+    };
+    let loopback = target.rsplit_once(':').is_some_and(|(h, p)| known(h) && p.parse::<u16>().is_ok());
     if method != "CONNECT" || !loopback {
         let _ = writer.write_all(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
         return;
     }
+    let port = target.rsplit_once(':').map_or("", |(_, p)| p);
     let Ok(upstream) = TcpStream::connect_timeout(
-        &target.replace("localhost", "127.0.0.1").parse::<SocketAddr>().expect("a loopback address"),
+        &format!("127.0.0.1:{port}").parse::<SocketAddr>().expect("a loopback address"),
         IO_TIMEOUT,
     ) else {
         let _ = writer.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
