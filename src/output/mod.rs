@@ -47,21 +47,29 @@ pub fn info(text: &str) {
     let _ = writeln!(std::io::stderr().lock(), "{}", safe(text));
 }
 
+/// Writes a line to standard error as it is. Only for text that is already safe.
+fn raw_stderr(text: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{text}");
+}
+
 /// A warning: an annotation on GitHub, else a line on standard error.
 pub fn warn(text: &str) {
     if on_github() {
-        // Annotations are workflow commands, which the runner reads from stdout. The message is
-        // escaped (`%0A` for a newline) inside the command, so it cannot start another one.
-        raw_stdout(&github::annotation("warning", "customcd", &secret::redact(text)));
+        // Annotations are workflow commands. The runner reads them from standard error as well as
+        // standard output (actions/runner gives each stream its own OutputManager), and on
+        // standard error they leave stdout to the result, so `report --dry-run > body.json` is
+        // the JSON body alone. The message is escaped (`%0A` for a newline) inside the command,
+        // so it cannot start another one.
+        raw_stderr(&github::annotation("warning", "customcd", &secret::redact(text)));
     } else {
         info(&format!("warning: {text}"));
     }
 }
 
-/// An error: an annotation on GitHub (and the plain text on stderr), else a line on stderr.
+/// An error: an annotation on GitHub (and the plain text), else a line, on standard error.
 pub fn error(text: &str) {
     if on_github() {
-        raw_stdout(&github::annotation("error", "customcd", &secret::redact(text)));
+        raw_stderr(&github::annotation("error", "customcd", &secret::redact(text)));
     }
     info(&format!("error: {text}"));
 }

@@ -212,9 +212,27 @@ fn github_without_a_start_reports_duration_zero_with_a_loud_annotation() {
     let out = cmd.output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(rx.only_request().json()["job_duration"], 0);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("::warning title=customcd::no start time is known on GitHub Actions"), "{stdout}");
-    assert!(stdout.contains("pre-entrypoint"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("::warning title=customcd::no start time is known on GitHub Actions"), "{stderr}");
+    assert!(stderr.contains("pre-entrypoint"), "{stderr}");
+}
+
+#[test]
+fn github_dry_run_prints_only_the_json_body_on_stdout_and_annotations_on_stderr() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Receiver::ok();
+    let gh = GitHub::new();
+    let mut cmd = customcd(&repo.dir);
+    // No start is known, so a warning annotation is printed too.
+    cmd.args(["report", "--dry-run"]);
+    gh.apply(&mut cmd, &rx, "push", "{}");
+    let out = cmd.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the JSON body ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    assert_eq!(body["repo_name"], "acme/app");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("::warning title=customcd::"), "{}", all_output(&out));
+    assert!(rx.requests().is_empty());
 }
 
 #[test]
@@ -229,9 +247,9 @@ fn github_errors_are_annotations_and_nothing_is_sent() {
     let out = cmd.output().expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(rx.requests().is_empty());
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(stdout.contains("::error title=customcd::"), "{stdout}");
-    assert!(stdout.contains("status: ${{ job.status }}"), "{stdout}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("::error title=customcd::"), "{stderr}");
+    assert!(stderr.contains("status: ${{ job.status }}"), "{stderr}");
 }
 
 #[test]
@@ -245,7 +263,7 @@ fn github_fail_on_error_input_false_makes_a_failure_an_annotation_and_keeps_http
     cmd.env("INPUT_FAIL_ON_ERROR", "false").env("CUSTOMCD_DEADLINE", "1");
     let out = cmd.output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("::warning title=customcd::delivery failed"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("::warning title=customcd::delivery failed"));
     assert_eq!(value_of(&file_commands(&gh.path("output")), "http_status").as_deref(), Some("503"));
 
     cmd.env("INPUT_FAIL_ON_ERROR", "");
@@ -452,9 +470,9 @@ fn github_an_unreadable_event_file_is_a_warning_with_the_path_and_the_commit_use
     let out = cmd.output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
     assert_eq!(rx.only_request().json()["commit_sha"], repo.head(), "the checkout is used instead");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let warning = stdout.lines().find(|l| l.starts_with("::warning title=customcd::GITHUB_EVENT_NAME is workflow_run"));
-    let warning = warning.unwrap_or_else(|| panic!("no warning annotation: {stdout}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let warning = stderr.lines().find(|l| l.starts_with("::warning title=customcd::GITHUB_EVENT_NAME is workflow_run"));
+    let warning = warning.unwrap_or_else(|| panic!("no warning annotation: {stderr}"));
     assert!(warning.contains(&missing.display().to_string()), "{warning}");
     assert!(warning.contains("the checkout's HEAD"), "{warning}");
 
@@ -528,14 +546,14 @@ fn start_never_fails_the_job_when_it_cannot_record_the_start() {
     start.env("GITHUB_STATE", blocker.join("state")).env("GITHUB_ENV", blocker.join("env"));
     let out = start.output().expect("runs");
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stdout.contains("::warning title=customcd::could not record the job start in the GITHUB_STATE file"),
-        "{stdout}"
+        stderr.contains("::warning title=customcd::could not record the job start in the GITHUB_STATE file"),
+        "{stderr}"
     );
     assert!(
-        stdout.contains("::warning title=customcd::the job start was not recorded; `customcd report` will then"),
-        "{stdout}"
+        stderr.contains("::warning title=customcd::the job start was not recorded; `customcd report` will then"),
+        "{stderr}"
     );
 }
 

@@ -17,14 +17,14 @@ use assert_cmd::Command;
 const SPECIAL: &str = "s3cr3t/TOK+en=Zq&x~42.Ab_Cd\"Qz";
 
 /// A finished run.
-struct Run {
+struct Ran {
     code: Option<i32>,
     stdout: String,
     stderr: String,
     took: Duration,
 }
 
-impl Run {
+impl Ran {
     fn all(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
@@ -35,17 +35,17 @@ impl Run {
     }
 }
 
-impl std::fmt::Display for Run {
+impl std::fmt::Display for Ran {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}", self.code, self.took, self.stdout, self.stderr)
     }
 }
 
 /// Runs `cmd`; whatever it did, no message may speak of "HTTP 0" (a status that never came).
-fn run(cmd: &mut Command) -> Run {
+fn run(cmd: &mut Command) -> Ran {
     let started = Instant::now();
     let out = cmd.timeout(Duration::from_secs(40)).output().expect("the binary runs");
-    let run = Run {
+    let run = Ran {
         code: out.status.code(),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -412,7 +412,7 @@ fn outside_values_printed_on_github_never_form_a_workflow_command() {
     }
     assert!(ok.requests().iter().all(|r| r.json()["job_id"] == job_id), "the job id itself is sent as given");
     assert!(
-        runs[1].stdout.lines().any(|l| l.starts_with("::error title=customcd::")),
+        runs[1].stderr.lines().any(|l| l.starts_with("::error title=customcd::")),
         "customcd's own annotations still work: {}",
         runs[1]
     );
