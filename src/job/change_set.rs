@@ -20,7 +20,7 @@ use crate::settings::source::{Source, Sourced};
 pub const DEFAULT_LIMIT: u64 = 10_000;
 
 /// The object cache for the walk, in bytes: a fixed cap, so memory does not grow with the range.
-const OBJECT_CACHE_BYTES: usize = 4 * 1024 * 1024;
+const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The optional fields a change set may add, in the order they are added (and dropped last first
 /// when the 20-field budget runs out).
