@@ -33,7 +33,7 @@ claim_action_image "$LOCAL_TAG"
 start_podman_api "$WORK"
 
 start_receiver "$WORK" 900
-URL="http://127.0.0.1:$RECEIVER_PORT/customcd/webhook"
+URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
 TOKEN=e2e-act-matrix-token-$RANDOM$RANDOM
 
 # The user's repository. The step passes nothing about the leg but a field to check against:

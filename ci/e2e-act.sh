@@ -36,7 +36,7 @@ claim_action_image "$LOCAL_TAG"
 start_podman_api "$WORK"
 
 start_receiver "$WORK" 900
-URL="http://127.0.0.1:$RECEIVER_PORT/customcd/webhook"
+URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
 TOKEN=e2e-act-token-$RANDOM$RANDOM
 
 # The user's repository.
@@ -100,7 +100,7 @@ grep -E 'Pre |pre-entrypoint|customcd' "$WORK/act-pass.log" | sed 's/^/  act| /'
 [[ $code -eq 0 ]] || { tail -n 60 "$WORK/act-pass.log" >&2; die "act job 'pass' exited $code"; }
 grep -q 'Pre acme/customcd-action@v1\|Pre report' "$WORK/act-pass.log" \
   || { tail -n 60 "$WORK/act-pass.log" >&2; die "act ran no Pre stage for the action (pre-entrypoint skipped?)"; }
-expect --count 1 0.method==POST 0.path==/customcd/webhook \
+expect --count 1 0.method==POST 0.path==/webhook/company/7/cicd_job \
   0.body.status==Succeeded "0.body.commit_sha==$HEAD_SHA" 0.body.repo_name==acme/e2e-app \
   0.body.service_id==42 0.body.job_type==deploy "0.body.job_duration>=2" \
   "0.body.job_start_time>=$t_before" "0.body.job_start_time<=$t_after" \

@@ -93,7 +93,7 @@ run_job() {
   CODE=0
   (cd "$REPO" && PATH="$job_path" TMPDIR="$WORK/tmp-$name" run_bounded 300 "$glci" --no-color \
     --variable GITLAB_CI=true \
-    --variable "CUSTOMCD_URL=http://127.0.0.1:$RECEIVER_PORT/customcd/webhook" \
+    --variable "CUSTOMCD_URL=http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job" \
     --variable "CUSTOMCD_TOKEN=$TOKEN" \
     "$job") >"$WORK/$name.log" 2>&1 || CODE=$?
 }
@@ -108,7 +108,7 @@ started_epoch() {
 # 1. customcd on PATH, as on a self-hosted runner.
 run_job ok deploy-ok "$WORK/bin:$PATH"
 ((CODE == 0)) || { show ok; die "gitlab-ci-local deploy-ok exited $CODE"; }
-expect --count 1 0.method==POST 0.path==/customcd/webhook 0.body.status==Succeeded \
+expect --count 1 0.method==POST 0.path==/webhook/company/7/cicd_job 0.body.status==Succeeded \
   "0.body.commit_sha==$HEAD_SHA" "0.body.job_start_time==$(started_epoch deploy-ok)" \
   0.body.service_id==42 0.body.job_type==deploy "0.headers.Authorization==Bearer%20$TOKEN" \
   "0.body.optional.[key:team].value==e2e" "0.body.optional.[key:team].type==string" \
