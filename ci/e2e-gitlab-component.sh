@@ -155,8 +155,10 @@ refused() { # refused WHAT MESSAGE INPUT_LINES...
   write_app "$@"
   local code=0
   gcl "$APP" "$CLEAN_PATH" deploy >"$WORK/refused.log" 2>&1 || code=$?
-  [[ $code -ne 0 ]] && grep -q -- "$msg" "$WORK/refused.log" \
-    || { tail -n 20 "$WORK/refused.log" >&2; die "$what was not refused with '$msg' (exit $code)"; }
+  if [[ $code -eq 0 ]] || ! grep -q -- "$msg" "$WORK/refused.log"; then
+    tail -n 20 "$WORK/refused.log" >&2
+    die "$what was not refused with '$msg' (exit $code)"
+  fi
   log "refused: $what"
 }
 refused 'service_id: "42" (a string)' "provided value is not a number" 'service_id: "42"'
