@@ -67,6 +67,36 @@ commit_all() {
 
 mkdir -p "$WORK/tmp"
 
+# --- 0. The fields list as real GitLab writes it ----------------------------------------------
+# gitlab-ci-local writes an array inside a string as compact JSON; GitLab writes Ruby's inspect
+# (["a", "b"]) or JSON, depending on its interpolation. The component's after_script (the last
+# block of the file) runs here with a recording customcd on PATH, over both forms and escapes.
+awk '/^  after_script:/ { on = 1; next } on && /^    - \|/ { body = 1; next } body { sub(/^      /, ""); print }' \
+  "$ROOT/templates/customcd.yml" | sed -e 's/\$\[\[ inputs.service_id \]\]/42/' -e 's/\$\[\[ inputs.dry_run \]\]/false/' \
+  >"$WORK/after_script.sh"
+grep -q 'customcd_service_id=42' "$WORK/after_script.sh" || die "could not extract the component's after_script"
+mkdir -p "$WORK/recorder"
+# shellcheck disable=SC2016 # the recorder expands $a and $RECORD itself
+printf '#!/bin/sh\nfor a; do printf "%%s\\n" "$a"; done >"$RECORD"\n' >"$WORK/recorder/customcd"
+chmod +x "$WORK/recorder/customcd"
+fields_case() { # fields_case NAME VALUE EXPECTED_ARGS...
+  local name=$1 value=$2
+  shift 2
+  RECORD="$WORK/fields-$name" PATH="$WORK/recorder:$CLEAN_PATH" CUSTOMCD_SHA256='' CUSTOMCD_VERSION=0.1.0 \
+    CUSTOMCD_RELEASE_URL=http://127.0.0.1:9 CUSTOMCD_INPUT_JOB_TYPE=deploy CUSTOMCD_INPUT_STATUS='' \
+    CUSTOMCD_INPUT_ENVIRONMENT='' CUSTOMCD_INPUT_FIELDS="$value" sh "$WORK/after_script.sh" \
+    || die "fields $name: the after_script failed"
+  local want got
+  want=$(printf '%s\n' report --service-id 42 --job-type deploy "$@")
+  got=$(cat "$WORK/fields-$name")
+  [[ "$got" == "$want" ]] || die "fields $name: got [$got], want [$want]"
+  log "fields as GitLab writes them: $name"
+}
+fields_case json 'fields ["team=e2e","note=two words"]' --field team=e2e --field 'note=two words'
+fields_case ruby-inspect-and-escapes 'fields ["team=e2e", "q=\"x\" \\ y", "h=\#{x}", "u=caf\u00e9"]' \
+  --field team=e2e --field 'q="x" \ y' --field 'h=#{x}' --field 'u=café'
+fields_case empty 'fields []'
+
 # --- 1. The project pipeline tests the component of its own commit ---------------------------
 PROJ="$WORK/customcd"
 mkdir -p "$PROJ/templates"
