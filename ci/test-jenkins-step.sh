@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Unit test of the Jenkins shared-library step (vars/customcdReport.groovy) with Debian's groovy:
 # ci/jenkins-test/CustomcdReportTest.groovy stubs the pipeline steps and runs the step's shell
-# script for real against a file:// release and a fake customcd. Needs no Jenkins and no network.
-# usage: ci/test-jenkins-step.sh   (installs groovy with apt-get when missing and run as root)
+# script for real against a file:// release and a fake customcd; with the static binary (the
+# argument, else the default build output when it exists) it also drives customcd itself as a dry
+# run. Needs no Jenkins and no network.
+# usage: ci/test-jenkins-step.sh [PATH_TO_STATIC_BINARY]   (installs groovy with apt-get when
+# missing and run as root)
 set -euo pipefail
 SCRIPT_NAME=test-jenkins-step
 # shellcheck source=ci/lib.sh
@@ -28,6 +31,8 @@ fi
 command -v sha256sum >/dev/null || die "sha256sum is missing"
 command -v curl >/dev/null || die "curl is missing (the step's script fetches file:// releases with it)"
 
+BIN=
+if [[ -n "${1:-}" || -x "$DEFAULT_BIN" ]]; then BIN=$(resolve_binary "${1:-}"); fi
 log "groovy $(groovy --version 2>/dev/null | sed -n 's/^Groovy Version: \([^ ]*\).*/\1/p') with JAVA_HOME=$JAVA_HOME"
-run_bounded 300 groovy "$ROOT/ci/jenkins-test/CustomcdReportTest.groovy" "$ROOT" || die "the Jenkins step's unit test failed"
+run_bounded 300 groovy "$ROOT/ci/jenkins-test/CustomcdReportTest.groovy" "$ROOT" ${BIN:+"$BIN"} || die "the Jenkins step's unit test failed"
 log "PASS"

@@ -4,7 +4,7 @@
 // the step's real shell script with /bin/sh, so the download, the cache and the pin check run
 // for real, against a `file://` release directory and a fake customcd that records what it got.
 //
-// usage: groovy ci/jenkins-test/CustomcdReportTest.groovy REPO_ROOT
+// usage: groovy ci/jenkins-test/CustomcdReportTest.groovy REPO_ROOT [PATH_TO_STATIC_CUSTOMCD]
 //
 // The fixtures are binding variables (no `def`), so the helper methods below can see them.
 
@@ -269,6 +269,39 @@ test('values never enter the shell text') {
     Run r = runStep(released + [jobType: '$(touch pwned)', environment: '`id`'])
     assert argsOf(r).containsAll(['$(touch pwned)', '`id`'])
     assert !new File(work, 'pwned').exists()
+}
+
+// With the real static binary (second argument): the step drives customcd itself, as a dry run.
+realBin = this.args.length > 1 ? new File(this.args[1]) : null
+if (realBin?.canExecute()) {
+    File realReleases = new File(work, 'real-releases')
+    new File(realReleases, "v${version}").mkdirs()
+    new File(realReleases, "v${version}/${asset}").bytes = realBin.bytes
+    Map real = [releaseUrl: "file://${realReleases.path}", sha256: sha256(realBin), jobType: 'deploy']
+    Closure jenkins = { Run r ->
+        r.env.putAll([JENKINS_URL: 'https://jenkins.example.com/', BUILD_TAG: 'jenkins-folder/app 7',
+                      GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567', GIT_URL: 'https://github.com/acme/app.git',
+                      CUSTOMCD_SERVICE_ID: '42', CUSTOMCD_DRY_RUN: 'true'])
+    }
+
+    test('customcd itself gets the build start from the step, in seconds') {
+        Run r = runStep(real) { jenkins(delegate) }
+        assert r.output.contains('"job_start_time":1700000000,')
+        assert r.output =~ /job_start_time\s+1700000000 .*variable CUSTOMCD_JOB_START_TIME/
+        assert r.output.contains('"status":"Succeeded"')
+    }
+
+    test('a start recorded by customcdReport(start: true) is found and used by the report') {
+        String shared = new File(work, 'shared@tmp').path
+        Run started = runStep(real + [start: true]) { jenkins(delegate); env.WORKSPACE_TMP = shared }
+        assert started.shCalls*.label == ['customcd start']
+        Run r = runStep(real) { jenkins(delegate); env.WORKSPACE_TMP = shared }
+        assert !r.shCalls[0].env.containsKey('CUSTOMCD_JOB_START_TIME')
+        assert !r.output.contains('"job_start_time":1700000000,')
+        assert r.output =~ /job_start_time\s+\d+ .*customcd-start-jenkins-folder_app_7/
+    }
+} else {
+    println "skip - the real customcd binary (pass its path as the second argument)"
 }
 
 work.deleteDir()
