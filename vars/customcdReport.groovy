@@ -4,80 +4,185 @@
 //   pipeline {
 //     agent any
 //     environment {
-//       CUSTOMCD_URL = 'https://…/customcd/webhook'      // or CUSTOMCD_SERVER + CUSTOMCD_COMPANY_ID
-//       CUSTOMCD_TOKEN = credentials('allstacks-token')   // a secret-text credential
+//       CUSTOMCD_URL = 'https://allstacks.example.com/webhook/company/123/cicd_job'  // or CUSTOMCD_SERVER + CUSTOMCD_COMPANY_ID
+//       CUSTOMCD_TOKEN = credentials('allstacks-token')                                // a secret-text credential
 //       CUSTOMCD_SERVICE_ID = '42'
 //     }
 //     stages {
-//       stage('start')  { steps { customcdReport(start: true) } }   // records the start
 //       stage('deploy') { steps { sh './deploy.sh' } }
 //     }
-//     post { always { customcdReport(jobType: 'deploy') } }          // status = currentBuild.currentResult
+//     post { always { customcdReport(jobType: 'deploy', sha256: '<sha256 from SHA256SUMS>') } }
 //   }
 //
-// Options: start (true: run `customcd start` only), status (default currentBuild.currentResult),
-// jobType, serviceId, fields (list of KEY[:TYPE]=VALUE), version, sha256 (pin the binary; empty
-// checks the release's SHA256SUMS), releaseUrl. A `customcd` on the agent's PATH is used as is;
-// otherwise the pinned release is downloaded into the workspace's tmp dir and its SHA-256 checked.
-// Linux agents (x86_64, aarch64) with sh, sha256sum and curl or wget.
+// One call in post is enough: when no start was recorded (no earlier customcdReport(start: true)
+// and no CUSTOMCD_JOB_START_TIME), the start is currentBuild.startTimeInMillis, so the duration is
+// the build's. The status is currentBuild.currentResult unless `status` is given.
+//
+// Options (all optional): status, jobType, serviceId, jobId, environment, fields (a list of
+// KEY[:TYPE]=VALUE, or one string with one spec per line), start (true: only record the start, for
+// timing a part of the build), version, sha256 (pin the binary), releaseUrl. See customcdReport.txt.
+//
+// The binary: with no pin, a `customcd` on the agent's PATH is used as it is. With a pin, only bytes
+// that match it run: a `customcd` on PATH that does not match is skipped. The release is
+// downloaded once into the workspace's tmp dir and, on every call, copied into a private directory
+// and checked there against the pin (else against the release's SHA256SUMS, fetched each time);
+// a cached copy that does not match is downloaded again, and a download that does not match fails.
+// Linux agents (x86_64, aarch64) with sh, sha256sum and curl or wget; a Windows agent is an error.
+// `agent none` pipelines: call it inside a stage that has an agent (or inside node { ... }).
+
+import groovy.transform.Field
+
+@Field static final Set<String> OPTIONS = [
+    'status', 'jobType', 'serviceId', 'jobId', 'environment', 'fields', 'start', 'version', 'sha256', 'releaseUrl',
+] as Set
+
+@Field static final String DEFAULT_VERSION = '0.1.0'
+@Field static final String DEFAULT_RELEASE_URL = 'https://github.com/allstacks-community/customcd-action/releases/download'
+
 def call(Map args = [:]) {
-    String version = args.version ?: '0.1.0'
-    String releaseUrl = args.releaseUrl ?: 'https://github.com/allstacks-community/customcd-action/releases/download'
-    String status = args.status ?: currentBuild.currentResult
-    List<String> cmd = args.start ? ['start'] : ['report', '--status', status]
-    if (!args.start) {
+    List<String> unknown = args.keySet().collect { it as String }.findAll { !OPTIONS.contains(it) }
+    if (unknown) {
+        error("customcdReport: unknown option(s) ${unknown.join(', ')}; the options are ${OPTIONS.join(', ')}")
+    }
+    // Outside a node (an `agent none` pipeline's own post section) there is no workspace to run in.
+    if (!env.NODE_NAME) {
+        error('customcdReport: no agent here (an `agent none` pipeline?). Call it inside a stage that has an agent, ' +
+            "e.g. in that stage's post { always { customcdReport() } }, or wrap it in node('linux') { ... }")
+    }
+    if (!isUnix()) {
+        error("customcdReport: the agent ${env.NODE_NAME} is not Unix (isUnix() is false); customcd is released " +
+            "for Linux (x86_64, aarch64) only. Run this step on a Linux agent, e.g. node('linux') { customcdReport() }")
+    }
+    String version = (args.version ?: DEFAULT_VERSION) as String
+    if (!(version ==~ /\d+\.\d+\.\d+/)) {
+        error("customcdReport: version '${version}' is not X.Y.Z (a customcd release, e.g. ${DEFAULT_VERSION})")
+    }
+    String pin = ((args.sha256 ?: '') as String).trim().toLowerCase()
+    if (pin && !(pin ==~ /[0-9a-f]{64}/)) {
+        error("customcdReport: sha256 '${pin}' is not 64 hex digits; copy the line for your agent's binary from the release's SHA256SUMS")
+    }
+    String releaseUrl = (args.releaseUrl ?: DEFAULT_RELEASE_URL) as String
+    String tmp = env.WORKSPACE_TMP ?: pwd(tmp: true)
+
+    List<String> cmd
+    List<String> extraEnv = []
+    if (args.start) {
+        cmd = ['start']
+    } else {
+        cmd = ['report', '--status', (args.status ?: currentBuild.currentResult) as String]
         if (args.jobType) { cmd += ['--job-type', args.jobType as String] }
         if (args.serviceId) { cmd += ['--service-id', args.serviceId as String] }
-        (args.fields ?: []).each { cmd += ['--field', it as String] }
+        if (args.jobId) { cmd += ['--job-id', args.jobId as String] }
+        if (args.environment) { cmd += ['--environment', args.environment as String] }
+        fieldSpecs(args.fields).each { cmd += ['--field', it] }
+        if (!env.CUSTOMCD_JOB_START_TIME && !startRecorded()) {
+            // startTimeInMillis is epoch milliseconds; customcd takes seconds.
+            long startMs = currentBuild.startTimeInMillis as long
+            extraEnv << "CUSTOMCD_JOB_START_TIME=${Math.floorDiv(startMs, 1000L)}".toString()
+        }
+    }
+    cmd.each {
+        if (it.contains('\n')) { error("customcdReport: an option value spans lines: ${it.readLines()[0]}...") }
     }
     // Values go through the environment, never into the shell text.
-    withEnv([
-        "CUSTOMCD_STEP_VERSION=${version}",
-        "CUSTOMCD_STEP_SHA256=${args.sha256 ?: ''}",
-        "CUSTOMCD_STEP_RELEASE_URL=${releaseUrl}",
-        "CUSTOMCD_STEP_TMP=${env.WORKSPACE_TMP ?: pwd(tmp: true)}",
-        "CUSTOMCD_STEP_ARGS=${cmd.collect { it.replace('\n', ' ') }.join('\n')}",
+    withEnv(extraEnv + [
+        "CUSTOMCD_STEP_VERSION=${version}".toString(),
+        "CUSTOMCD_STEP_SHA256=${pin}".toString(),
+        "CUSTOMCD_STEP_RELEASE_URL=${releaseUrl}".toString(),
+        "CUSTOMCD_STEP_TMP=${tmp}".toString(),
+        "CUSTOMCD_STEP_ARGS=${cmd.join('\n')}".toString(),
     ]) {
-        sh(label: args.start ? 'customcd start' : 'customcd report', script: '''#!/bin/sh
+        sh(label: args.start ? 'customcd start' : 'customcd report', script: SCRIPT)
+    }
+}
+
+/** The fields option: a list of specs, or one string with one spec per line. */
+private List<String> fieldSpecs(def fields) {
+    if (!fields) { return [] }
+    List<String> specs = (fields instanceof Collection) ? fields.collect { it as String } : (fields as String).readLines()
+    return specs.collect { it.trim() }.findAll { it }
+}
+
+/**
+ * Whether `customcd start` recorded this build's start: its state file, named as customcd names
+ * it (src/cmd/start.rs: customcd-start-<BUILD_TAG, unsafe characters as _> in WORKSPACE_TMP, else
+ * TMPDIR, else /tmp). A recorded start wins over the build's, so a start stage still times a part.
+ */
+private boolean startRecorded() {
+    if (!env.BUILD_TAG) { return false }
+    String dir = env.WORKSPACE_TMP ?: env.TMPDIR ?: '/tmp'
+    String safe = (env.BUILD_TAG as String).replaceAll(/[^A-Za-z0-9._-]/, '_')
+    return fileExists("${dir}/customcd-start-${safe}")
+}
+
+@Field static final String SCRIPT = '''#!/bin/sh
 set -eu
-if command -v customcd >/dev/null 2>&1; then
-  bin=$(command -v customcd)
-else
+sha() { sha256sum "$1" | cut -d' ' -f1; }
+pin=$CUSTOMCD_STEP_SHA256
+bin=
+run=
+if path=$(command -v customcd 2>/dev/null); then
+  if [ -z "$pin" ] || [ "$(sha "$path")" = "$pin" ]; then
+    bin=$path
+  else
+    echo "customcd: $path does not match the sha256 option; using the pinned release instead" >&2
+  fi
+fi
+if [ -z "$bin" ]; then
   case "$(uname -m)" in
     x86_64 | amd64) arch=x86_64 ;;
     aarch64 | arm64) arch=aarch64 ;;
     *) echo "customcd: no release binary for $(uname -m)" >&2; exit 1 ;;
   esac
   asset="customcd-${CUSTOMCD_STEP_VERSION}-${arch}-unknown-linux-musl"
-  dir="${CUSTOMCD_STEP_TMP}/customcd-${CUSTOMCD_STEP_VERSION}-${arch}"
-  bin="$dir/customcd"   # plain name: the binary dispatches on it (customcd-start, ...)
-  if [ ! -x "$bin" ]; then
-    mkdir -p "$dir"
-    base="${CUSTOMCD_STEP_RELEASE_URL}/v${CUSTOMCD_STEP_VERSION}"
-    get() { if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 -o "$2" "$1"; else wget -q -O "$2" "$1"; fi; }
-    get "$base/$asset" "$dir/customcd.download"
-    want="${CUSTOMCD_STEP_SHA256}"
-    if [ -z "$want" ]; then
-      get "$base/SHA256SUMS" "$dir/SHA256SUMS"
-      want=$(awk -v f="$asset" '$2 == f || $2 == "*" f { print $1 }' "$dir/SHA256SUMS")
+  base="${CUSTOMCD_STEP_RELEASE_URL}/v${CUSTOMCD_STEP_VERSION}"
+  cache="${CUSTOMCD_STEP_TMP}/customcd-${CUSTOMCD_STEP_VERSION}-${arch}"
+  get() { if command -v curl >/dev/null 2>&1; then curl -fsSL --retry 3 -o "$2" "$1"; else wget -q -O "$2" "$1"; fi; }
+  # What runs is a private copy, checked after it was copied: a cached binary is never trusted as
+  # it is, whoever (or whichever pin) put it there.
+  mkdir -p "$CUSTOMCD_STEP_TMP"
+  run=$(mktemp -d "${CUSTOMCD_STEP_TMP}/customcd-run.XXXXXX")
+  if [ -n "$pin" ]; then
+    want=$pin
+  else
+    get "$base/SHA256SUMS" "$run/SHA256SUMS"
+    want=$(awk -v f="$asset" '$2 == f || $2 == "*" f { print $1 }' "$run/SHA256SUMS")
+    if [ -z "$want" ]; then echo "customcd: $base/SHA256SUMS has no line for $asset" >&2; rm -rf "$run"; exit 1; fi
+  fi
+  if [ -f "$cache/customcd" ] && cp "$cache/customcd" "$run/customcd" && [ "$(sha "$run/customcd")" = "$want" ]; then
+    echo "customcd: using the cached $asset, sha256 $want verified"
+  else
+    if [ -f "$cache/customcd" ]; then
+      echo "customcd: the cached $asset does not match sha256 $want; downloading it again" >&2
     fi
-    got=$(sha256sum "$dir/customcd.download" | cut -d' ' -f1)
-    if [ -z "$want" ] || [ "$got" != "$want" ]; then
-      echo "customcd: checksum mismatch for $asset: got $got, want ${want:-none}" >&2
+    get "$base/$asset" "$run/customcd"
+    got=$(sha "$run/customcd")
+    if [ "$got" != "$want" ]; then
+      echo "customcd: checksum mismatch for $asset: got $got, want $want (the sha256 option, else SHA256SUMS); nothing was reported" >&2
+      rm -rf "$run"
       exit 1
     fi
-    chmod +x "$dir/customcd.download"
-    mv "$dir/customcd.download" "$bin"
+    echo "customcd: downloaded $asset, sha256 $want verified"
+    # Best effort: a cache that cannot be written only costs a download next time.
+    if mkdir -p "$cache" 2>/dev/null && cp "$run/customcd" "$cache/customcd.$$" 2>/dev/null; then
+      mv -f "$cache/customcd.$$" "$cache/customcd" 2>/dev/null || true
+    fi
   fi
+  # Saved as plain `customcd`: the binary dispatches on its name (customcd-start, ...).
+  chmod 0700 "$run/customcd"
+  bin="$run/customcd"
 fi
 # One argument per line in CUSTOMCD_STEP_ARGS.
 set --
 nl='
 '
 old_ifs=$IFS; IFS=$nl
+set -f  # a value such as team=* is not a file pattern
 for a in $CUSTOMCD_STEP_ARGS; do set -- "$@" "$a"; done
+set +f
 IFS=$old_ifs
-exec "$bin" "$@"
-''')
-    }
-}
+rc=0
+"$bin" "$@" || rc=$?
+if [ -n "$run" ]; then rm -rf "$run"; fi
+exit "$rc"
+'''
