@@ -51,9 +51,9 @@ write_pipeline() {
 include:
   - local: templates/customcd.yml
     inputs:
-      service_id: "42"
+      service_id: 42
       job_type: deploy
-      fields: "team=e2e build:integer=7"
+      fields: [team=e2e, "build:integer=7"]
 YAML
     local line
     for line in "$@"; do printf '      %s\n' "$line"; done
