@@ -5,8 +5,8 @@
 
 // Modules are crate-private unless the binary, the property tests or the fuzz targets need them:
 // those reach the parsers (job, settings names, remotes) on purpose, and nothing else.
-pub mod bulk; // TODO-merge: pub(crate) once dead code is gone
-pub mod ci; // TODO-merge: pub(crate) once dead code is gone
+pub mod bulk; // the checkpoint and record readers are fuzzed
+pub(crate) mod ci;
 pub mod cli;
 pub(crate) mod cmd;
 pub(crate) mod delivery;

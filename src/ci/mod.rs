@@ -91,11 +91,6 @@ impl<'a> Vars<'a> {
     pub fn derived(&self, value: String, detail: impl Into<String>) -> Sourced<String> {
         Sourced::new(value, self.source(detail))
     }
-
-    /// Whether `name` equals `want`, ignoring case.
-    pub fn is(&self, name: &str, want: &str) -> bool {
-        self.raw(name).is_some_and(|v| v.eq_ignore_ascii_case(want))
-    }
 }
 
 impl Ci {
