@@ -7,7 +7,7 @@
 #   runtime-prebuilt the image from binaries built earlier (the release workflow):
 #                    dist/<TARGETARCH>/customcd, so the image holds the released bytes.
 #   runtime-local    the image from a binary built on this machine with
-#                    RUSTFLAGS="-C target-feature=+crt-static" \
+#                    RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" \
 #                      cargo build --release --target x86_64-unknown-linux-gnu
 #                    (no image is pulled for this stage).
 #   runtime          the default (last) stage: the builder's binary.
@@ -30,7 +30,7 @@ COPY src ./src
 RUN set -eu; \
     target="$(uname -m)-unknown-linux-musl"; \
     rustup target add "$target"; \
-    RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --locked --target "$target"; \
+    RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --locked --target "$target"; \
     mkdir -p /out; \
     cp "target/$target/release/customcd" /out/customcd; \
     /out/customcd --version

@@ -138,7 +138,7 @@ start_file_server "$WORK/releases" "$WORK" 600
 write_pipeline "version: \"$VERSION\"" "release_url: http://127.0.0.1:$FILES_PORT"
 
 run_job download deploy-ok "$NO_CUSTOMCD_PATH"
-expect_files --count 2 "0.path==/v$VERSION/$asset" 0.status==200 "1.path==/v$VERSION/SHA256SUMS" 1.status==200 \
+expect_files --count 2 "0.path==/v$VERSION/SHA256SUMS" 0.status==200 "1.path==/v$VERSION/$asset" 1.status==200 \
   || { show download; die "the component did not fetch $asset and SHA256SUMS"; }
 ((CODE == 0)) || { show download; die "gitlab-ci-local deploy-ok (download path) exited $CODE"; }
 [[ -x "$WORK/tmp-download/customcd-$VERSION-x86_64/customcd" ]] \
@@ -166,7 +166,7 @@ expect_refused() {
 # 3. A release whose SHA256SUMS does not match the binary: nothing may run, nothing is reported.
 printf '%064d  %s\n' 0 "$asset" >"$release/SHA256SUMS"
 run_job mismatch deploy-ok "$NO_CUSTOMCD_PATH"
-expect_files --count 4 "2.path==/v$VERSION/$asset" "3.path==/v$VERSION/SHA256SUMS" 3.status==200 \
+expect_files --count 4 "2.path==/v$VERSION/SHA256SUMS" 2.status==200 "3.path==/v$VERSION/$asset" \
   || { show mismatch; die "the component did not fetch SHA256SUMS on the mismatch run"; }
 expect_refused mismatch 3
 log "SHA256SUMS mismatch: SHA256SUMS fetched, the after_script failed (gitlab-ci-local exited $CODE), nothing reported"

@@ -41,7 +41,7 @@ log "chroot --version: $out"
 start_receiver "$WORK" 120
 code=0
 run_bounded 60 env -i CUSTOMCD_TOKEN=e2e-chroot-token "$(command -v chroot)" "$WORK/root" /customcd report \
-  --url "http://127.0.0.1:$RECEIVER_PORT/customcd" --job-id chroot-1 --commit-sha "$SHA" \
+  --url "http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job" --job-id chroot-1 --commit-sha "$SHA" \
   --service-id 42 --job-start-time 1700000000 --job-duration 7 --status success --repo-name acme/app \
   >"$WORK/chroot-report.out" 2>&1 || code=$?
 [[ $code -eq 0 ]] || { cat "$WORK/chroot-report.out" >&2; die "report from an empty root exited $code"; }

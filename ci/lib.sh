@@ -26,7 +26,7 @@ require_tools() {
 # resolve_binary [PATH]: absolute path of the static customcd binary to test.
 resolve_binary() {
   local bin=${1:-$DEFAULT_BIN}
-  [[ -f "$bin" ]] || die "no binary at $bin; build it with: RUSTFLAGS=\"-C target-feature=+crt-static\" cargo build --release --target x86_64-unknown-linux-gnu"
+  [[ -f "$bin" ]] || die "no binary at $bin; build it with: RUSTFLAGS=\"-C target-feature=+crt-static -C relocation-model=static\" cargo build --release --target x86_64-unknown-linux-gnu"
   [[ -x "$bin" ]] || die "$bin is not executable"
   (cd "$(dirname "$bin")" && printf '%s/%s\n' "$(pwd)" "$(basename "$bin")")
 }
