@@ -250,6 +250,15 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_digest_line_is_64_lowercase_hex_digits_and_nothing_else() {
+        let d = digest("https://a.example/webhook/company/1/cicd_job", "{}");
+        assert_eq!(unhex(&hex(&d)), Some(d));
+        assert_eq!(unhex(&hex(&d).to_ascii_uppercase()), None, "checkpoints are written lowercase");
+        assert_eq!(unhex(&hex(&d)[..62]), None);
+        assert_eq!(unhex(&format!("{}00", hex(&d))), None);
+    }
+
+    #[test]
     fn marks_survive_reopening_and_are_keyed_by_content() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("cp");

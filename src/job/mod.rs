@@ -711,6 +711,28 @@ mod context_tests {
     }
 
     #[test]
+    fn exactly_twenty_optional_fields_are_allowed_and_twenty_one_are_not() {
+        let s = base_stack();
+        let run = |n: usize| {
+            let specs = (0..n).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
+            let opt = [OptionalInput { specs, json: None }];
+            resolve(&Inputs {
+                stack: &s,
+                optional: &opt,
+                git_error: None,
+                now: 0,
+                hints: &[],
+                context: Vec::new(),
+                primary: Vec::new(),
+                change_set: None,
+            })
+        };
+        assert_eq!(run(20).expect("twenty fit").optional.len(), 20);
+        let p = run(21).expect_err("twenty-one do not");
+        assert!(p.iter().any(|p| p.field == "optional" && p.rule.contains("at most 20")), "{p:?}");
+    }
+
+    #[test]
     fn ci_context_is_dropped_with_a_warning_rather_than_exceeding_twenty() {
         let s = base_stack();
         let specs = (0..19).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
@@ -792,5 +814,7 @@ mod context_tests {
             "{}",
             status.fix
         );
+        let start = p.iter().find(|p| p.field == "job_start_time").expect("a start problem");
+        assert!(!start.fix.contains("after_script"), "another field's hint is not this one's: {}", start.fix);
     }
 }

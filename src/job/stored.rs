@@ -79,6 +79,13 @@ mod tests {
     const GOOD: &str = r#"{"job_id":"1","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"12345","optional":[{"key":"lead_time","value":20,"type":"duration"}]}"#;
 
     #[test]
+    fn a_blank_job_id_in_a_stored_payload_is_refused_not_sent_empty() {
+        let blank = GOOD.replace("\"job_id\":\"1\"", "\"job_id\":\"   \"");
+        let p = validate(&blank, "a.json").expect_err("blank job_id");
+        assert!(p.iter().any(|p| p.field == "job_id" && p.rule.contains("blank")), "{p:?}");
+    }
+
+    #[test]
     fn a_valid_payload_round_trips_exactly() {
         let job = validate(GOOD, "a.json").expect("valid");
         assert_eq!(job.body(), GOOD);
