@@ -50,9 +50,6 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Env(_) => report::show_env(settings, env, now),
         Command::Send(args) => send::run(&args, settings, cwd),
         Command::Backfill(args) => backfill::run(&args, settings, cwd),
-        Command::Start => {
-            settings.announce();
-            Ok(start::run(env, now)?)
-        }
+        Command::Start => Ok(start::run(&settings, env, now)?),
     }
 }

@@ -13,6 +13,7 @@ use anyhow::Context;
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::output;
+use crate::settings::Settings;
 use crate::output::github;
 use crate::settings::source::{Source, Sourced};
 
@@ -46,9 +47,9 @@ const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 
 /// It never fails the job: it runs first in a pipeline (the action's pre-entrypoint, a Jenkins
 /// start stage), where customcd's own trouble must not stop a deployment. When the start cannot
 /// be recorded, it warns, says what `report` does instead, and still succeeds.
-pub fn run(env: &Env, now: i64) -> anyhow::Result<()> {
-    let ci = crate::ci::detect(env);
-    output::set_github(ci.as_ref().is_some_and(|c| c.github_like));
+pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
+    settings.announce();
+    let ci = &settings.ci;
     let export = format!("export CUSTOMCD_JOB_START_TIME={now}");
     match &ci {
         Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
