@@ -13,9 +13,9 @@ use anyhow::Context;
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::output;
-use crate::settings::Settings;
 use crate::output::github;
 use crate::settings::source::{Source, Sourced};
+use crate::settings::Settings;
 
 /// The state file for this CI job, if the job has an identity.
 pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {

@@ -329,6 +329,12 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
         },
     };
 
+    for key in [Key::JobId, Key::RepoId, Key::RepoName, Key::TriggeredBy, Key::JobType] {
+        if let Some(v) = stack.get(key) {
+            check_identifier(key, v, &mut problems);
+        }
+    }
+
     if !problems.is_empty() {
         return Err(problems);
     }
@@ -387,6 +393,33 @@ pub fn resolve_stored(
             problems.append(&mut more);
             Err(problems)
         }
+    }
+}
+
+/// The longest identifier (`job_id`, `repo_name`, ...) accepted, in characters: far above any real
+/// one, and low enough that a runaway value is refused instead of sent and echoed.
+pub const MAX_IDENTIFIER: usize = 1024;
+
+/// An identifier is one line of printable text: a newline or other control character would break
+/// logs, and on GitHub could forge a workflow command from a value a pull request controls.
+fn check_identifier(key: Key, v: &Sourced<String>, problems: &mut Vec<Problem>) {
+    let value = v.value.trim();
+    let rule = if let Some(c) = value.chars().find(|c| c.is_control()) {
+        Some(format!(
+            "contains the control character U+{:04X}; identifiers are one line of printable text",
+            u32::from(c)
+        ))
+    } else if value.chars().count() > MAX_IDENTIFIER {
+        Some(format!("is {} characters long; at most {MAX_IDENTIFIER} are accepted", value.chars().count()))
+    } else {
+        None
+    };
+    if let Some(rule) = rule {
+        problems.push(
+            Problem::new(key.name(), rule, format!("pass a plain one-line value to {}", flag_name(key)))
+                .value(value.to_owned())
+                .source(v.source.clone()),
+        );
     }
 }
 
@@ -481,6 +514,18 @@ mod tests {
 
     fn without(key: Key) -> Vec<(Key, &'static str)> {
         valid().into_iter().filter(|(k, _)| *k != key).collect()
+    }
+
+    #[test]
+    fn identifiers_with_control_characters_or_runaway_length_are_refused() {
+        let p = problems(&with(&[(Key::JobId, "x\n::error::pwned")]));
+        assert!(p.iter().any(|p| p.field == "job_id" && p.rule.contains("U+000A")), "{p:?}");
+        let p = problems(&with(&[(Key::TriggeredBy, "a\u{1b}[31mb")]));
+        assert!(p.iter().any(|p| p.field == "triggered_by" && p.rule.contains("U+001B")), "{p:?}");
+        let long: &'static str = Box::leak("x".repeat(MAX_IDENTIFIER + 1).into_boxed_str());
+        let p = problems(&with(&[(Key::RepoName, long)]));
+        assert!(p.iter().any(|p| p.field == "repo_name" && p.rule.contains("at most 1024")), "{p:?}");
+        assert!(run(&with(&[(Key::JobId, "ok-1 with spaces")])).is_ok());
     }
 
     #[test]

@@ -372,16 +372,20 @@ fn outside_values_printed_on_github_never_form_a_workflow_command() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ok = FaultServer::start(vec![]);
     let refusing = FaultServer::start(vec![Step::reply(400, "rejected: ##[error]legacy\r::warning::pwned2")]);
-    let job_id = "x\n::error::pwned\r::notice::pwned3";
+    // A newline in an identifier is refused before anything is printed from it or sent; a value
+    // that only looks like a command is sent as given and printed defused.
+    let forged = "x\n::error::pwned\r::notice::pwned3";
+    let job_id = "::error::pwned";
     let mut runs = Vec::new();
-    for (server, code) in [(&ok, 0), (&refusing, 3)] {
+    for (server, id, code) in [(&ok, forged, 2), (&refusing, job_id, 3)] {
         let mut cmd = report(dir.path(), &server.url("http"), TOKEN);
-        cmd.args(["--job-id", job_id]);
+        cmd.args(["--job-id", id]);
         on_github(&mut cmd, dir.path());
         let out = run(&mut cmd);
         assert_eq!(out.code, Some(code), "{out}");
         runs.push(out);
     }
+    assert!(ok.requests().is_empty(), "a job id with a newline is never sent");
     let mut dry = report(dir.path(), &ok.url("http"), TOKEN);
     dry.args(["--job-id", job_id, "--job-type", "##[error]in the body", "--dry-run"]);
     on_github(&mut dry, dir.path());
@@ -410,7 +414,7 @@ fn outside_values_printed_on_github_never_form_a_workflow_command() {
             assert!(annotation || !line.contains("##["), "a legacy workflow command: {line:?} in {out}");
         }
     }
-    assert!(ok.requests().iter().all(|r| r.json()["job_id"] == job_id), "the job id itself is sent as given");
+    assert!(runs[0].all().contains("U+000A"), "the refusal says why: {}", runs[0]);
     assert!(
         runs[1].stderr.lines().any(|l| l.starts_with("::error title=customcd::")),
         "customcd's own annotations still work: {}",
