@@ -141,7 +141,9 @@ run_job download deploy-ok "$NO_CUSTOMCD_PATH"
 expect_files --count 2 "0.path==/v$VERSION/SHA256SUMS" 0.status==200 "1.path==/v$VERSION/$asset" 1.status==200 \
   || { show download; die "the component did not fetch $asset and SHA256SUMS"; }
 ((CODE == 0)) || { show download; die "gitlab-ci-local deploy-ok (download path) exited $CODE"; }
-[[ -x "$WORK/tmp-download/customcd-$VERSION-x86_64/customcd" ]] \
+# The component keeps the verified download as its cache (and runs a private, re-verified copy).
+cached="$WORK/tmp-download/customcd-$VERSION-x86_64/customcd"
+[[ -f "$cached" && "$(sha256sum <"$cached")" == "$(sha256sum <"$BIN")" ]] \
   || { show download; die "the verified download is not where the component keeps it"; }
 expect --count 3 2.body.status==Succeeded "2.body.commit_sha==$HEAD_SHA" "2.headers.Authorization==Bearer%20$TOKEN" \
   || { show download; die "the downloaded, verified binary did not report"; }
