@@ -250,6 +250,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn only_a_torn_header_or_a_torn_last_line_is_forgiven() {
+        // The header cut short by a crash: nothing was recorded yet.
+        let torn = parse(&HEADER.as_bytes()[..10], "x").expect("a torn header is a fresh checkpoint");
+        assert!(torn.torn && torn.done.is_empty());
+        // A whole first line that only starts like the header is not a checkpoint.
+        let short = format!("{}\n", &HEADER[..10]);
+        assert!(parse(short.as_bytes(), "x").is_err(), "a complete line is not torn");
+        // A whole line that is not a digest is corruption, not a crash mid-write.
+        let garbage = format!("{HEADER}\nnot a digest\n");
+        assert!(parse(garbage.as_bytes(), "x").is_err());
+        let d = hex(&digest("e", "b"));
+        let torn_digest = format!("{HEADER}\n{}", &d[..20]);
+        let parsed = parse(torn_digest.as_bytes(), "x").expect("a torn last line is dropped");
+        assert!(parsed.torn && parsed.done.is_empty());
+    }
+
+    #[test]
     fn a_digest_line_is_64_lowercase_hex_digits_and_nothing_else() {
         let d = digest("https://a.example/webhook/company/1/cicd_job", "{}");
         assert_eq!(unhex(&hex(&d)), Some(d));
