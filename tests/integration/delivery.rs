@@ -197,6 +197,22 @@ fn a_retry_after_beyond_the_deadline_gives_up_at_once_and_spools() {
 }
 
 #[test]
+fn a_408_request_timeout_is_retried_like_a_5xx_and_other_4xx_are_final() {
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let server = FaultServer::start(vec![Step::status(408), Step::status(200)]);
+    let out =
+        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
+    assert_eq!(out.code, Some(0), "408 is retried: {out}");
+    assert_eq!(server.requests().len(), 2, "{out}");
+    let server = FaultServer::start(vec![Step::status(409), Step::status(200)]);
+    let out =
+        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
+    assert_eq!(out.code, Some(3), "409 is final: {out}");
+    assert_eq!(server.requests().len(), 1, "{out}");
+}
+
+#[test]
 fn a_connection_closed_without_an_answer_is_retried_and_the_job_succeeds() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
