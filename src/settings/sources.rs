@@ -267,6 +267,14 @@ mod tests {
     }
 
     #[test]
+    fn a_checkout_of_the_ci_repository_whose_head_cannot_be_read_gives_the_ci_sha() {
+        let c = ci("acme/app", "ci-sha", None);
+        let mut f = facts("unused", "https://github.com/acme/app");
+        f.head = Err(git::HeadError::Unreadable { dir: "/w".into(), why: "corrupt".into() });
+        assert_eq!(ci_commit(&c, Some(&f)).map(|s| s.value).as_deref(), Some("ci-sha"));
+    }
+
+    #[test]
     fn another_repository_or_none_gives_the_ci_sha() {
         let c = ci("acme/app", "ci-sha", None);
         assert_eq!(

@@ -278,3 +278,18 @@ fn a_checkpoint_from_the_position_keyed_format_stops_the_send_with_a_fix() {
     assert!(all_output(&out).contains("delete it"), "{}", all_output(&out));
     assert_eq!(rx.requests().len(), 0, "nothing was sent");
 }
+
+#[test]
+fn records_that_were_refused_or_not_delivered_are_sent_by_the_next_run() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let input = write_jsonl(dir.path(), 2, None);
+    // One server for both runs, so the checkpoint's key (endpoint and body) is the same: it
+    // refuses the first two posts, then accepts.
+    let rx = Receiver::start_script(vec![Reply::new(400, "no"), Reply::new(400, "no")], Reply::new(200, "{}"));
+    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(3), "{}", all_output(&out));
+    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 4, "both records were tried twice: {}", all_output(&out));
+    assert!(all_output(&out).contains("2 sent"), "{}", all_output(&out));
+}
