@@ -58,6 +58,7 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
 
     ci.commit = v.get("GITHUB_SHA");
     event_head(&v, &mut ci);
+    deployment_environment(&v, &mut ci);
 
     let run_url = match (v.raw("GITHUB_SERVER_URL"), v.raw("GITHUB_REPOSITORY"), v.raw("GITHUB_RUN_ID")) {
         (Some(server), Some(repo), Some(run)) => {
@@ -246,6 +247,21 @@ fn event_head(v: &Vars<'_>, ci: &mut Ci) {
                 )),
             }
         }
+    }
+}
+
+/// On `deployment` and `deployment_status` events the payload names the environment deployed to
+/// (`deployment.environment`): the same commit deployed to staging and to production is then two
+/// clearly separate records.
+fn deployment_environment(v: &Vars<'_>, ci: &mut Ci) {
+    if !matches!(v.raw("GITHUB_EVENT_NAME"), Some("deployment" | "deployment_status")) {
+        return;
+    }
+    let Ok(json) = read_event(v) else { return };
+    if let Some(name) =
+        json.pointer("/deployment/environment").and_then(|e| e.as_str()).filter(|e| !e.trim().is_empty())
+    {
+        ci.set(Key::Environment, Some(v.derived(name.trim().to_owned(), "GITHUB_EVENT_PATH deployment.environment")));
     }
 }
 

@@ -38,7 +38,7 @@ pub fn read(env: &Env) -> Ci {
         "branch",
         v.first(&["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_COMMIT_REF_NAME"]),
     );
-    ci.context("environment", v.get("CI_ENVIRONMENT_NAME"));
+    ci.set(Key::Environment, v.get("CI_ENVIRONMENT_NAME"));
     // Inside the project directory, so that `artifacts: paths: [.customcd-spool]` can keep it.
     ci.spool_dir = v.get("CI_PROJECT_DIR").map(|d| d.map(|d| format!("{d}/.customcd-spool")));
     ci
@@ -80,14 +80,8 @@ mod tests {
         assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"));
         assert_eq!(value(&ci, Key::Status).as_deref(), Some("success"));
         let ctx: Vec<_> = ci.context.iter().map(|(k, v)| (*k, v.value.as_str())).collect();
-        assert_eq!(
-            ctx,
-            [
-                ("run_url", "https://gitlab.example.com/group/sub/app/-/jobs/4242"),
-                ("branch", "main"),
-                ("environment", "production")
-            ]
-        );
+        assert_eq!(ctx, [("run_url", "https://gitlab.example.com/group/sub/app/-/jobs/4242"), ("branch", "main")]);
+        assert_eq!(value(&ci, Key::Environment).as_deref(), Some("production"), "environment is a setting");
     }
 
     #[test]

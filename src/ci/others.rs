@@ -43,7 +43,7 @@ pub fn read_bitbucket(env: &Env) -> Ci {
     ci.set(Key::Status, v.get("BITBUCKET_EXIT_CODE").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("BITBUCKET_COMMIT");
     ci.context("branch", v.first(&["BITBUCKET_BRANCH", "BITBUCKET_TAG"]));
-    ci.context("environment", v.get("BITBUCKET_DEPLOYMENT_ENVIRONMENT"));
+    ci.set(Key::Environment, v.get("BITBUCKET_DEPLOYMENT_ENVIRONMENT"));
     ci
 }
 
@@ -96,7 +96,7 @@ pub fn read_azure(env: &Env) -> Ci {
     };
     ci.context("run_url", run_url);
     ci.context("branch", v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]));
-    ci.context("environment", v.get("ENVIRONMENT_NAME"));
+    ci.set(Key::Environment, v.get("ENVIRONMENT_NAME"));
     ci.temp_dir = v.raw("AGENT_TEMPDIRECTORY").map(Into::into);
     ci
 }
@@ -168,7 +168,7 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
     ci.commit = v.get("DRONE_COMMIT_SHA");
     ci.context("run_url", v.get("DRONE_BUILD_LINK"));
     ci.context("branch", v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]));
-    ci.context("environment", v.get("DRONE_DEPLOY_TO"));
+    ci.set(Key::Environment, v.get("DRONE_DEPLOY_TO"));
     ci
 }
 
@@ -191,7 +191,7 @@ pub fn read_woodpecker(env: &Env) -> Ci {
     ci.commit = v.get("CI_COMMIT_SHA");
     ci.context("run_url", v.first(&["CI_STEP_URL", "CI_PIPELINE_URL"]));
     ci.context("branch", v.first(&["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG"]));
-    ci.context("environment", v.get("CI_PIPELINE_DEPLOY_TARGET"));
+    ci.set(Key::Environment, v.get("CI_PIPELINE_DEPLOY_TARGET"));
     ci
 }
 

@@ -436,6 +436,8 @@ fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced
             "contains {}, which is not a hex digit; a commit SHA is 40 (SHA-1) or 64 (SHA-256) hex characters",
             quote(&bad.to_string())
         ))
+    } else if !sha.is_empty() && sha.bytes().all(|b| b == b'0') {
+        Some("is git's null id (all zeros), which CI variables carry for a new branch or a deleted one; it names no commit".to_owned())
     } else if sha.len() != 40 && sha.len() != 64 {
         Some(format!(
             "is {} characters long; a full commit SHA has 40 (SHA-1) or 64 (SHA-256) hex characters",
@@ -514,6 +516,15 @@ mod tests {
 
     fn without(key: Key) -> Vec<(Key, &'static str)> {
         valid().into_iter().filter(|(k, _)| *k != key).collect()
+    }
+
+    #[test]
+    fn the_null_id_is_not_a_commit() {
+        for zeros in ["0".repeat(40), "0".repeat(64)] {
+            let zeros: &'static str = Box::leak(zeros.into_boxed_str());
+            let p = problems(&with(&[(Key::CommitSha, zeros)]));
+            assert!(p.iter().any(|p| p.field == "commit_sha" && p.rule.contains("null id")), "{p:?}");
+        }
     }
 
     #[test]

@@ -302,3 +302,20 @@ fn a_backfilled_history_carries_the_change_set_since_each_previous_tag() {
     assert_eq!(get("pull_requests"), Some(Value::from(vec![9])));
     assert_eq!(get("first_commit_time"), Some(Value::from(1_704_001_000)));
 }
+
+#[test]
+fn a_github_deployment_event_names_the_environment() {
+    let repo = Repo::new();
+    let event = repo.tmp.path().join("event.json");
+    let head = repo.head();
+    std::fs::write(&event, format!(r#"{{"deployment":{{"sha":"{head}","environment":"staging"}}}}"#)).expect("write");
+    let event = event.to_string_lossy().into_owned();
+    let vars = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_EVENT_NAME", "deployment"),
+        ("GITHUB_EVENT_PATH", event.as_str()),
+        ("GITHUB_REPOSITORY", "acme/app"),
+    ];
+    let f = fields(&dry_run(&repo.dir, &[], &vars));
+    assert_eq!(f["environment"], Value::from("staging"));
+}

@@ -306,7 +306,8 @@ fn gitlab_after_script_reports_the_final_status_and_the_job_start() {
     assert_eq!(body["repo_name"], "group/sub/app");
     assert_eq!(body["triggered_by"], "dev@example.com");
     assert_eq!(body["job_id"], "4242");
-    assert_eq!(body["optional"][3], json!({"key": "environment", "value": "production", "type": "string"}));
+    let environment = body["optional"].as_array().and_then(|o| o.iter().find(|f| f["key"] == "environment")).cloned();
+    assert_eq!(environment, Some(json!({"key": "environment", "value": "production", "type": "string"})));
     assert!(!all_output(&out).contains("glcbt-JOBTOKEN") && !req.body.contains("glcbt-JOBTOKEN"));
 }
 
