@@ -32,9 +32,24 @@ pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
 /// a few bytes; reading is capped because the directory may be shared.
 pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
     use std::io::Read;
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let path = state_file(ci, env)?;
+    // The job's temporary directory may be shared: only a regular file of this user, opened
+    // without following a link and without blocking (a FIFO), may say when the job began; a
+    // planted file would fake the duration.
+    let meta = std::fs::symlink_metadata(&path).ok()?;
+    let me = rustix::process::geteuid().as_raw();
+    if !meta.file_type().is_file() || meta.uid() != me {
+        output::warn(&format!(
+            "the start state {} is not a regular file of this user (uid {me}); it is ignored",
+            path.display()
+        ));
+        return None;
+    }
+    let flags = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32;
+    let file = std::fs::OpenOptions::new().read(true).custom_flags(flags).open(&path).ok()?;
     let mut text = String::new();
-    std::fs::File::open(&path).ok()?.take(256).read_to_string(&mut text).ok()?;
+    file.take(256).read_to_string(&mut text).ok()?;
     let value = text.trim().to_owned();
     (!value.is_empty()).then(|| (Sourced::new(value, Source::State(path.display().to_string())), path))
 }

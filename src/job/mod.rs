@@ -168,8 +168,8 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
         Some(v) => error::read(
             v,
             "service_id",
-            |t| t.parse::<u64>().ok().filter(|n| *n > 0),
-            "must be a positive whole number (the ID of your Custom CD service)",
+            |t| t.parse::<u64>().ok().filter(|n| (1..=MAX_API_INTEGER).contains(n)),
+            format!("must be a whole number from 1 to {MAX_API_INTEGER} (the ID of your Custom CD service)"),
             "use the number Allstacks shows for the service, e.g. 42",
             &mut problems,
         ),
@@ -220,8 +220,8 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
         Some(v) => error::read(
             v,
             "job_duration",
-            |t| t.parse::<u64>().ok(),
-            "must be whole seconds, 0 or more",
+            |t| t.parse::<u64>().ok().filter(|n| *n <= MAX_API_INTEGER),
+            format!("must be whole seconds, from 0 to {MAX_API_INTEGER}"),
             "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time",
             &mut problems,
         ),
@@ -396,6 +396,10 @@ pub fn resolve_stored(
     }
 }
 
+/// The largest integer sent for `service_id` and `job_duration`: the API's integers are taken to be
+/// 32-bit signed (as database integer columns are), so a bigger value could not be stored.
+pub const MAX_API_INTEGER: u64 = 2_147_483_647;
+
 /// The longest identifier (`job_id`, `repo_name`, ...) accepted, in characters: far above any real
 /// one, and low enough that a runaway value is refused instead of sent and echoed.
 pub const MAX_IDENTIFIER: usize = 1024;
@@ -519,6 +523,15 @@ mod tests {
     }
 
     #[test]
+    fn service_id_and_duration_fit_the_apis_integers() {
+        let p = problems(&with(&[(Key::ServiceId, "2147483648")]));
+        assert!(p.iter().any(|p| p.field == "service_id" && p.rule.contains("2147483647")), "{p:?}");
+        let p = problems(&with(&[(Key::JobDuration, "99999999999")]));
+        assert!(p.iter().any(|p| p.field == "job_duration"), "{p:?}");
+        assert!(run(&with(&[(Key::ServiceId, "2147483647"), (Key::JobDuration, "2147483647")])).is_ok());
+    }
+
+    #[test]
     fn the_null_id_is_not_a_commit() {
         for zeros in ["0".repeat(40), "0".repeat(64)] {
             let zeros: &'static str = Box::leak(zeros.into_boxed_str());
@@ -579,9 +592,9 @@ mod tests {
             (&[(Key::CommitSha, "a2e7da8")], "commit_sha", "7 characters"),
             (&[(Key::CommitSha, "g2e7da86cc392417b0d9f605b28038aae80b002f")], "commit_sha", "not a hex digit"),
             (&[(Key::CommitSha, "HEAD")], "commit_sha", "not a hex digit"),
-            (&[(Key::ServiceId, "abc")], "service_id", "positive whole number"),
-            (&[(Key::ServiceId, "0")], "service_id", "positive whole number"),
-            (&[(Key::ServiceId, "-2")], "service_id", "positive whole number"),
+            (&[(Key::ServiceId, "abc")], "service_id", "whole number from 1"),
+            (&[(Key::ServiceId, "0")], "service_id", "whole number from 1"),
+            (&[(Key::ServiceId, "-2")], "service_id", "whole number from 1"),
             (&[(Key::JobStartTime, "1704018030000")], "job_start_time", "milliseconds"),
             (&[(Key::JobStartTime, "soon")], "job_start_time", "neither epoch seconds"),
             (&[(Key::JobDuration, "-1")], "job_duration", "whole seconds"),

@@ -102,6 +102,17 @@ impl Settings {
         // GitHub log before any line that could hold it.
         output::set_github(github);
 
+        // A setting whose variable is not UTF-8 would be sent with replacement characters in it.
+        for name in env.not_utf8().iter().filter(|n| n.starts_with("CUSTOMCD_") || n.starts_with("INPUT_")) {
+            problems.push(
+                Problem::new(
+                    name.trim_start_matches("CUSTOMCD_").trim_start_matches("INPUT_").to_ascii_lowercase(),
+                    "is not valid UTF-8",
+                    format!("set {name} to UTF-8 text (or unset it)"),
+                )
+                .source(Source::Var(name.clone())),
+            );
+        }
         let dry_run = boolean(&stack, Key::DryRun, false, &mut problems);
         let fail_on_error = boolean(&stack, Key::FailOnError, true, &mut problems);
         let spool_always = boolean(&stack, Key::SpoolAlways, false, &mut problems);

@@ -522,6 +522,37 @@ fn jenkins_start_creates_the_temp_dir_that_does_not_exist_yet() {
 }
 
 #[test]
+fn a_planted_start_state_is_ignored_and_a_fifo_never_blocks_the_report() {
+    let repo = Repo::init(&[], Some("https://git.example.com/acme/app.git"));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let workspace_tmp = tmp.path().join("app@tmp");
+    std::fs::create_dir_all(&workspace_tmp).expect("mkdir");
+    let state = workspace_tmp.join("customcd-start-jenkins-app-deploy-17");
+    // A link planted by someone else to a file that fakes a start long ago.
+    let fake = tmp.path().join("fake");
+    std::fs::write(&fake, "1000000000\n").expect("write");
+    std::os::unix::fs::symlink(&fake, &state).expect("symlink");
+    let rx = Receiver::ok();
+    let mut report = customcd(&repo.dir);
+    report.args(["report", "--status", "SUCCESS"]).timeout(std::time::Duration::from_secs(20));
+    jenkins(&mut report, &rx, &workspace_tmp);
+    let out = report.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_ne!(rx.only_request().json()["job_start_time"], 1_000_000_000, "the planted start is not used");
+    assert!(all_output(&out).contains("is not a regular file of this user"), "{}", all_output(&out));
+    // A FIFO in its place is refused without opening it (opening would block).
+    std::fs::remove_file(&state).expect("rm");
+    let status = std::process::Command::new("mkfifo").arg(&state).status().expect("mkfifo");
+    assert!(status.success());
+    let rx = Receiver::ok();
+    let mut report = customcd(&repo.dir);
+    report.args(["report", "--status", "SUCCESS"]).timeout(std::time::Duration::from_secs(20));
+    jenkins(&mut report, &rx, &workspace_tmp);
+    let out = report.output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+}
+
+#[test]
 fn start_never_fails_the_job_when_it_cannot_record_the_start() {
     let repo = Repo::init(&[], Some("https://git.example.com/acme/app.git"));
     let rx = Receiver::ok();

@@ -207,9 +207,9 @@ type ValidJob = (String, u64, i64, u64, (String, &'static str), String, Option<S
 fn valid_job() -> impl Strategy<Value = ValidJob> {
     (
         sha(),
-        1..=u64::from(u32::MAX),
+        1..=2_147_483_647_u64,
         0..100_000_000_000_i64,
-        any::<u64>(),
+        0..=2_147_483_647_u64,
         status_word(),
         owner_name(),
         prop::option::of("[A-Za-z0-9._-]{1,40}"),

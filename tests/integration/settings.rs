@@ -190,3 +190,18 @@ fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the JSON body");
     assert_eq!(body["job_id"], "987-2-deploy-eu", "the flag outranks the input");
 }
+
+#[test]
+fn a_setting_that_is_not_utf8_is_refused_not_sent_with_replacement_characters() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::new();
+    let rx = Receiver::ok();
+    let out = Run::report()
+        .repo(&repo)
+        .server(&rx)
+        .env("CUSTOMCD_JOB_TYPE", std::ffi::OsStr::from_bytes(b"deploy \xff"))
+        .expect_exit(2);
+    let text = all_output(&out);
+    assert!(text.contains("job_type") && text.contains("not valid UTF-8"), "{text}");
+    assert!(rx.requests().is_empty());
+}
