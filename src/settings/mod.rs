@@ -1,4 +1,4 @@
-//! The one resolved settings value: every command reads its sources once (`config`), and this
+//! The one resolved settings value: every command reads its sources once (`sources`), and this
 //! module turns them into typed values that remember where they came from. Commands start from
 //! [`Settings`] and never read a raw key, so a rule (what `dry_run` means, the range of
 //! `concurrency`, the spool's place) is written once and holds for every command.
