@@ -17,7 +17,7 @@ use crate::error::{self, quote, Problem};
 use crate::job::change_set::ChangeSet;
 use crate::job::optional::{OptionalField, OptionalInput, MAX_FIELDS};
 use crate::job::status::Status;
-use crate::settings::names::{flag_name, var_name, Key, Stack};
+use crate::settings::names::{flag_name, var_name, Key, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
 use crate::settings::source::{Source, Sourced};
 
 /// A job that satisfies every rule of the contract, with the source of each field.
@@ -91,33 +91,40 @@ impl Job {
 
     /// Each field with its value and source, for the dry run and `customcd env`.
     pub fn provenance(&self) -> Vec<(&'static str, String, String)> {
-        let mut rows = vec![
-            ("job_id", self.job_id.value.clone(), self.job_id.source.to_string()),
-            ("commit_sha", self.commit_sha.value.clone(), self.commit_sha.source.to_string()),
-            ("service_id", self.service_id.value.to_string(), self.service_id.source.to_string()),
-            (
-                "job_start_time",
-                format!("{} ({})", self.job_start_time.value, epoch::to_rfc3339(self.job_start_time.value)),
-                self.job_start_time.source.to_string(),
-            ),
-            ("job_duration", self.job_duration.value.to_string(), self.job_duration.source.to_string()),
-            ("status", self.status.value.to_string(), self.status.source.to_string()),
-        ];
-        for (name, field) in [
-            ("repo_id", &self.repo_id),
-            ("repo_name", &self.repo_name),
-            ("triggered_by", &self.triggered_by),
-            ("job_type", &self.job_type),
-        ] {
-            if let Some(f) = field {
-                rows.push((name, f.value.clone(), f.source.to_string()));
-            }
-        }
+        let mut rows: Vec<(&'static str, String, String)> = PAYLOAD_FIELDS
+            .iter()
+            .filter_map(|f| self.shown(f.key).map(|(value, source)| (f.name(), value, source.to_string())))
+            .collect();
         for f in &self.optional {
-            rows.push(("optional", format!("{}={}", f.key, f.value), f.source.to_string()));
+            rows.push((OPTIONAL_FIELD, format!("{}={}", f.key, f.value), f.source.to_string()));
         }
         rows
     }
+
+    /// A payload field as people read it, and its source; `None` for an unset optional field.
+    fn shown(&self, key: Key) -> Option<(String, &Source)> {
+        match key {
+            Key::JobId => Some((self.job_id.value.clone(), &self.job_id.source)),
+            Key::CommitSha => Some((self.commit_sha.value.clone(), &self.commit_sha.source)),
+            Key::ServiceId => Some((self.service_id.value.to_string(), &self.service_id.source)),
+            Key::JobStartTime => Some((
+                format!("{} ({})", self.job_start_time.value, epoch::to_rfc3339(self.job_start_time.value)),
+                &self.job_start_time.source,
+            )),
+            Key::JobDuration => Some((self.job_duration.value.to_string(), &self.job_duration.source)),
+            Key::Status => Some((self.status.value.to_string(), &self.status.source)),
+            Key::RepoId => shown_text(&self.repo_id),
+            Key::RepoName => shown_text(&self.repo_name),
+            Key::TriggeredBy => shown_text(&self.triggered_by),
+            Key::JobType => shown_text(&self.job_type),
+            _ => None,
+        }
+    }
+}
+
+/// An optional text field as people read it, and its source.
+fn shown_text(field: &Option<Sourced<String>>) -> Option<(String, &Source)> {
+    field.as_ref().map(|f| (f.value.clone(), &f.source))
 }
 
 /// Everything resolution needs besides the stacked settings.
@@ -520,6 +527,15 @@ mod tests {
 
     fn without(key: Key) -> Vec<(Key, &'static str)> {
         valid().into_iter().filter(|(k, _)| *k != key).collect()
+    }
+
+    #[test]
+    fn provenance_lists_every_set_payload_field_in_the_table_order() {
+        let job = run(&with(&[(Key::RepoName, "acme/app"), (Key::TriggeredBy, "me"), (Key::JobType, "deploy")]))
+            .expect("valid");
+        let names: Vec<&str> = job.provenance().iter().map(|(n, _, _)| *n).collect();
+        let want: Vec<&str> = PAYLOAD_FIELDS.iter().map(|f| f.name()).collect();
+        assert_eq!(names, want, "every payload field, once, as the table declares them");
     }
 
     #[test]
