@@ -13,7 +13,7 @@ count as unset). The token is read from CUSTOMCD_TOKEN or --token-file.
 
 Exit codes: 0 sent (or dry run valid), 1 internal error, 2 invalid input or configuration (nothing
 sent), 3 the server refused the job (4xx), 4 delivery failed (network, timeout, 5xx), 130
-interrupted (send and backfill --send resume when run again).";
+interrupted (report keeps the job in the spool; send and backfill --send resume when run again).";
 
 /// Report CI/CD jobs (deployments above all) to the Allstacks Custom CD webhook.
 #[derive(Parser)]
@@ -49,7 +49,7 @@ pub struct ReportArgs {
     /// integer, float, duration (seconds) or timestamp (epoch seconds or RFC 3339)
     #[arg(long = "field", visible_alias = "fields", value_name = "KEY[:TYPE]=VALUE")]
     pub field: Vec<String>,
-    /// Do not add CI context (ci_system, run_url, branch, environment) as optional fields
+    /// Do not add CI context (ci_system, run_url, branch) as optional fields
     #[arg(long)]
     pub no_ci_fields: bool,
 }
