@@ -225,6 +225,14 @@ pub fn git_layer(facts: &git::Facts) -> (Layer, Option<String>) {
             // The URL is shown redacted: CI systems embed tokens in remote URLs.
             let how = format!("remote {name} ({})", remote::redact(url));
             layer.set(Key::RepoName, Sourced::new(repo, Source::Git(how)));
+        } else {
+            // Said only if the name is needed: a clone of a local path names no repository.
+            error = error.or_else(|| {
+                Some(format!(
+                    "the {name} remote ({}) is a local path or file:// URL, which names no repository",
+                    remote::redact(url)
+                ))
+            });
         }
     }
     (layer, error)
