@@ -72,11 +72,18 @@ pub fn encodings(secret: &str) -> Vec<String> {
             .replace('"', "&quot;")
             .replace('\'', "&#39;"),
     );
-    let stable = secret.len() / 3 * 3;
-    if stable >= 6 {
-        let b64 = base64(&secret.as_bytes()[..stable]);
-        forms.push(b64.replace('+', "-").replace('/', "_"));
-        forms.push(b64);
+    // Base64 works on 3-byte groups, so what a token looks like depends on where it starts: after
+    // `Bearer `, `user:` or nothing. For each of the three alignments, the groups made of token
+    // bytes alone are the same whatever comes before or after; those are hidden.
+    let bytes = secret.as_bytes();
+    for start in 0..3 {
+        let Some(rest) = bytes.get(start..) else { continue };
+        let whole = rest.len() / 3 * 3;
+        if whole >= 6 {
+            let b64 = base64(&rest[..whole]);
+            forms.push(b64.replace('+', "-").replace('/', "_"));
+            forms.push(b64);
+        }
     }
     forms.retain(|f| f.chars().count() >= MIN_SECRET_CHARS);
     forms.sort();
@@ -166,6 +173,8 @@ pub enum Refusal {
     Blank,
     /// Shorter than [`MIN_TOKEN_CHARS`]; holds its length.
     TooShort(usize),
+    /// Holds a control character (a second line, a tab): no HTTP header can carry it.
+    Control,
 }
 
 impl Refusal {
@@ -178,6 +187,7 @@ impl Refusal {
                  cannot be hidden reliably in logs (the value is not shown)",
                 if *n == 1 { "" } else { "s" }
             ),
+            Refusal::Control => "holds a control character (a second line, a tab), which no HTTP header can carry (the value is not shown)".to_owned(),
         }
     }
 
@@ -188,6 +198,9 @@ impl Refusal {
             Refusal::TooShort(_) => {
                 "give the whole API token Allstacks issued (check that the secret is not truncated or a placeholder)"
                     .to_owned()
+            }
+            Refusal::Control => {
+                "give the token alone, on one line (a token file may end with a newline, nothing more)".to_owned()
             }
         }
     }
@@ -213,6 +226,11 @@ impl Token {
         let n = t.chars().count();
         if n < MIN_TOKEN_CHARS {
             return Err(Refusal::TooShort(n));
+        }
+        if t.chars().any(char::is_control) {
+            // Hidden all the same: the message about it must not print it.
+            register(t);
+            return Err(Refusal::Control);
         }
         register(t);
         Ok(Token { value: t.to_owned(), origin: None })
@@ -336,6 +354,30 @@ pub fn read_token_file(path: &str) -> Result<Token, TokenFileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_token_with_a_second_line_is_refused_as_configuration() {
+        assert!(matches!(Token::new("Sup3rS3cr3tValue99\nsecondline\n"), Err(Refusal::Control)));
+        assert!(matches!(Token::new("Sup3rS3cr3t\tValue99"), Err(Refusal::Control)));
+        assert!(Token::new("Sup3rS3cr3tValue99\n").is_ok(), "a trailing newline is trimmed");
+    }
+
+    #[test]
+    fn base64_of_the_token_is_hidden_at_every_alignment() {
+        let token = "SeCrEtToKeN_12345/+=";
+        register(token);
+        for prefix in ["", "a", "ab", "Bearer ", ":", "user:"] {
+            let encoded = base64(format!("{prefix}{token}xyz").as_bytes());
+            let shown = redact(&format!("echo={encoded}"));
+            // Only the groups that mix token bytes with others may stay: no two whole groups of
+            // token bytes (6 bytes) at any alignment.
+            assert!(shown.contains("***"), "{prefix:?}: {shown}");
+            for start in 0..3 {
+                let window = base64(&token.as_bytes()[start..start + 6]);
+                assert!(!shown.contains(&window), "{prefix:?}: {window} is left in {shown}");
+            }
+        }
+    }
 
     #[test]
     fn a_token_never_formats_itself() {

@@ -160,11 +160,14 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
         output::warn(&format!("no {what} matches {:?}", args.from_git_tags));
         return Ok(());
     }
+    // The job id names the repository as the jobs do: a given repo_name (flag or variable) wins
+    // over the origin remote, so two repositories with the same tags never share job ids.
+    let id_repo = shared.get(Key::RepoName).map(|r| r.value.trim().to_owned()).or(repo_name);
     let mut lines = String::new();
     let mut problems = Vec::new();
     let history = History::new(&repo_dir, &args.from_git_tags);
     for tag in &tags {
-        match job_for(tag, shared, repo_name.as_deref()) {
+        match job_for(tag, shared, id_repo.as_deref()) {
             Ok(mut job) => {
                 // Each tag ships what changed since the nearest matching tag below it, so a
                 // backfilled history carries commit counts and lead times too.

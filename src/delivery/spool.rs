@@ -164,10 +164,21 @@ pub struct Found {
     pub listed: bool,
 }
 
-/// The payload files named by `paths`: files as given, directories as their `*.json` entries in
-/// name order (oldest first, as names start with the time). Names starting with `.` (temporary
-/// files) are left out; what an entry is gets checked when it is claimed, so a directory or FIFO
-/// named `*.json` is counted, not followed. A directory that does not exist holds nothing.
+/// The inputs `send` reads from a directory: payload files (as spooled, or arrays), JSON Lines
+/// and CSV.
+const INPUT_EXTENSIONS: &[&str] = &[".json", ".jsonl", ".ndjson", ".csv"];
+
+/// customcd's own files that sit beside inputs: checkpoints and rejects.
+fn is_own_file(name: &str) -> bool {
+    name.ends_with(".customcd-checkpoint") || name.ends_with(".rejects.jsonl") || name == "customcd-rejects.jsonl"
+}
+
+/// The inputs named by `paths`: files as given, directories as their `*.json`, `*.jsonl`,
+/// `*.ndjson` and `*.csv` entries in name order (oldest first, as spooled names start with the
+/// time); any other entry is named in a warning. Names starting with `.` (temporary files) and
+/// customcd's own checkpoints and rejects are left out; what an entry is gets checked when it is
+/// claimed, so a directory or FIFO named `*.json` is counted, not followed. A directory that does
+/// not exist holds nothing.
 pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
     let mut out = Vec::new();
     for p in paths {
@@ -177,8 +188,19 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
                 let Ok(entry) = entry else { continue };
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
-                if name.ends_with(".json") && !name.starts_with('.') {
+                // Hidden names are temporary files being written; customcd's own checkpoints and
+                // rejects beside an input are not inputs.
+                if name.starts_with('.') || is_own_file(&name) {
+                    continue;
+                }
+                if INPUT_EXTENSIONS.iter().any(|ext| name.ends_with(ext)) {
                     found.push(entry.path());
+                } else {
+                    crate::output::warn(&format!(
+                        "{} is ignored: not a payload file ({})",
+                        entry.path().display(),
+                        INPUT_EXTENSIONS.join(", ")
+                    ));
                 }
             }
             found.sort();

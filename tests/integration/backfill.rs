@@ -213,3 +213,16 @@ fn tags_of_trees_and_blobs_are_skipped_with_a_warning_naming_each() {
         all_output(&out)
     );
 }
+
+#[test]
+fn the_job_id_names_the_repository_given_by_flag_when_there_is_no_origin() {
+    let repo = Repo::init(&[], None);
+    git(&repo.dir, &["tag", "v1"]);
+    let out = customcd(&repo.dir)
+        .args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--repo-name", "acme/other"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", all_output(&out));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    assert_eq!(job["job_id"], "acme/other@v1");
+}

@@ -293,3 +293,23 @@ fn records_that_were_refused_or_not_delivered_are_sent_by_the_next_run() {
     assert_eq!(rx.requests().len(), 4, "both records were tried twice: {}", all_output(&out));
     assert!(all_output(&out).contains("2 sent"), "{}", all_output(&out));
 }
+
+#[test]
+fn a_directory_of_json_lines_and_csv_exports_is_sent_and_other_files_are_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let exports = dir.path().join("exports");
+    std::fs::create_dir(&exports).expect("mkdir");
+    std::fs::write(exports.join("a.jsonl"), format!("{}\n", job_line(1))).expect("write");
+    write_csv(&exports.join("b.csv"), &[("hist-csv", "Succeeded")]);
+    std::fs::write(exports.join("readme.txt"), "notes").expect("write");
+    let rx = Receiver::ok();
+    let out = send(dir.path(), &rx).arg(&exports).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 2, "{}", all_output(&out));
+    assert!(all_output(&out).contains("readme.txt is ignored"), "{}", all_output(&out));
+    // The checkpoints written beside them are not inputs the next time.
+    let out = send(dir.path(), &rx).arg(&exports).output().expect("runs");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(rx.requests().len(), 2, "nothing is sent twice: {}", all_output(&out));
+    assert!(!all_output(&out).contains("customcd-checkpoint is ignored"), "{}", all_output(&out));
+}
