@@ -112,17 +112,10 @@ fn percent_encode(text: &str, upper: bool) -> String {
     out
 }
 
-/// Standard base64 of whole 3-byte groups (so no padding is needed).
+/// Standard base64, by the crate ureq already carries (given whole 3-byte groups, so unpadded).
 fn base64(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(bytes.len() / 3 * 4);
-    for group in bytes.chunks_exact(3) {
-        let n = (u32::from(group[0]) << 16) | (u32::from(group[1]) << 8) | u32::from(group[2]);
-        for shift in [18, 12, 6, 0] {
-            out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
-        }
-    }
-    out
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// `text` with every registered secret, in every encoding, replaced by `***`; and with the start
