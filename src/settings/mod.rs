@@ -103,7 +103,11 @@ impl Settings {
         output::set_github(github);
 
         // A setting whose variable is not UTF-8 would be sent with replacement characters in it.
-        for name in env.not_utf8().iter().filter(|n| n.starts_with("CUSTOMCD_") || n.starts_with("INPUT_")) {
+        let is_setting = |name: &str| {
+            Key::ALL.iter().any(|k| var_name(*k) == name || names::input_var_name(*k) == name)
+                || names::VAR_ALIASES.iter().any(|(alias, _)| *alias == name)
+        };
+        for name in env.not_utf8().iter().filter(|n| is_setting(n)) {
             problems.push(
                 Problem::new(
                     name.trim_start_matches("CUSTOMCD_").trim_start_matches("INPUT_").to_ascii_lowercase(),

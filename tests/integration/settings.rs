@@ -204,4 +204,10 @@ fn a_setting_that_is_not_utf8_is_refused_not_sent_with_replacement_characters() 
     let text = all_output(&out);
     assert!(text.contains("job_type") && text.contains("not valid UTF-8"), "{text}");
     assert!(rx.requests().is_empty());
+    // A variable that is no setting (the packaging's, say) is not customcd's to refuse.
+    Run::report()
+        .repo(&repo)
+        .server(&rx)
+        .env("CUSTOMCD_STEP_NOTE", std::ffi::OsStr::from_bytes(b"\xff"))
+        .expect_exit(0);
 }
