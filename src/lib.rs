@@ -49,7 +49,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Report(_) => report::run(settings, env, now),
         Command::Env(_) => report::show_env(settings, env, now),
         Command::Send(args) => send::run(&args, settings, cwd),
-        Command::Backfill(args) => backfill::run(&args, settings, cwd),
+        Command::Backfill(args) => backfill::run(&args, settings),
         Command::Start => Ok(start::run(&settings, env, now)?),
     }
 }

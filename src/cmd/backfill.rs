@@ -3,7 +3,7 @@
 //! tag), status Succeeded, a `job_id` stable per tag so reruns are recognisable. Printed as JSON
 //! Lines for review, or sent with `--send` through the bulk sender (and so resumable).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
@@ -57,9 +57,8 @@ pub enum TagsError {
 /// The tags matching `pattern` (see [`tag_matches`]), oldest first, and the repository's name
 /// from its origin remote. A tag that cannot be a deployment (it names a tree or a blob, or its
 /// object is missing) is skipped, not fatal: real repositories have such tags.
-pub fn read_tags(start: &Path, pattern: &str) -> Result<Tags, TagsError> {
-    let repo = crate::git::open(start)?;
-    let facts = crate::git::facts(&repo);
+pub fn read_tags(repo: &gix::Repository, pattern: &str) -> Result<Tags, TagsError> {
+    let facts = crate::git::facts(repo);
     let list_error = |why: String| TagsError::List { dir: facts.dir.clone(), why };
     let mut out =
         Tags { repo_name: facts.remote.as_ref().and_then(|(_, url)| remote::repo_name(url)), ..Tags::default() };
@@ -77,7 +76,7 @@ pub fn read_tags(start: &Path, pattern: &str) -> Result<Tags, TagsError> {
         if !tag_matches(pattern, &name) {
             continue;
         }
-        match tag_facts(&repo, &mut reference, &name) {
+        match tag_facts(repo, &mut reference, &name) {
             Ok(tag) => out.tags.push(tag),
             Err(why) => out.skipped.push((name, why)),
         }
@@ -140,18 +139,23 @@ fn job_for(tag: &Tag, shared: &Stack, repo_name: Option<&str>) -> Result<Job, Ve
 }
 
 /// Runs `customcd backfill` from its settings.
-pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
+pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
     settings.announce();
     let shared = &settings.template;
-    let repo_dir = settings.repo.as_ref().map_or_else(|| cwd.clone(), |r| r.value.clone());
-    let Tags { tags, skipped, repo_name } = read_tags(&repo_dir, &args.from_git_tags).map_err(|e| match e {
-        TagsError::Open(e) => Error::Invalid(vec![Problem::new(
-            "repository",
-            format!("cannot be read: {e}"),
-            "run inside the repository or pass --repo PATH",
-        )]),
-        other => anyhow::Error::new(other).into(),
-    })?;
+    let repo_dir = &settings.repo_dir;
+    let fail = |e: TagsError| -> Error {
+        match e {
+            TagsError::Open(e) => Error::Invalid(vec![Problem::new(
+                "repository",
+                format!("cannot be read: {e}"),
+                "run inside the repository or pass --repo PATH",
+            )]),
+            other => anyhow::Error::new(other).into(),
+        }
+    };
+    // One repository handle for the tags and every tag's change set.
+    let repo = crate::git::open(repo_dir).map_err(|e| fail(e.into()))?;
+    let Tags { tags, skipped, repo_name } = read_tags(&repo, &args.from_git_tags).map_err(fail)?;
     for (name, why) in &skipped {
         output::warn(&format!("tag {name} is skipped: {why}; only tags of commits are deployments"));
     }
@@ -165,7 +169,7 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     let id_repo = shared.get(Key::RepoName).map(|r| r.value.trim().to_owned()).or(repo_name);
     let mut lines = String::new();
     let mut problems = Vec::new();
-    let history = History::new(&repo_dir, &args.from_git_tags);
+    let history = History::new(&repo, &args.from_git_tags);
     for tag in &tags {
         match job_for(tag, shared, id_repo.as_deref()) {
             Ok(mut job) => {
@@ -213,7 +217,7 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
     // where they would dirty the working tree (and could be committed by accident).
     let work = settings.spool_dir.value.with_file_name("customcd-backfill");
     let out =
-        args.out.clone().unwrap_or_else(|| work.join(format!("{}.jsonl", file_stem(&repo_dir, &args.from_git_tags))));
+        args.out.clone().unwrap_or_else(|| work.join(format!("{}.jsonl", file_stem(repo_dir, &args.from_git_tags))));
     if let Some(parent) = out.parent() {
         std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
     }
@@ -234,23 +238,20 @@ pub fn run(args: &BackfillArgs, settings: Settings, cwd: PathBuf) -> Result<(), 
 /// matching tag on its history that was made before it (as `--previous-tag` finds it), so a tag
 /// added later on an older commit changes no other tag's job and a resumed backfill sends only
 /// the new one.
-struct History {
-    dir: PathBuf,
-    repo: Option<gix::Repository>,
+struct History<'a> {
+    repo: &'a gix::Repository,
     index: Option<change_set::TagIndex>,
 }
 
-impl History {
-    fn new(dir: &Path, pattern: &str) -> History {
-        let repo = crate::git::open(dir).ok();
-        let index = repo.as_ref().and_then(|r| change_set::TagIndex::new(r, pattern).ok());
-        History { dir: dir.to_path_buf(), repo, index }
+impl<'a> History<'a> {
+    fn new(repo: &'a gix::Repository, pattern: &str) -> History<'a> {
+        History { repo, index: change_set::TagIndex::new(repo, pattern).ok() }
     }
 
     /// Adds the change set to a tag's job; a tag with no matching tag below it (the first
     /// deploy) gets none, and trouble is a warning naming the tag, never a failed backfill.
     fn add_change_set(&self, job: &mut Job, tag: &Tag, limit: u64) {
-        let (Some(repo), Some(index)) = (&self.repo, &self.index) else { return };
+        let (repo, Some(index)) = (self.repo, &self.index) else { return };
         let previous = match index.nearest_below(repo, &tag.commit, Some(tag.time), limit) {
             Ok(Some(p)) => p,
             Ok(None) => return,
@@ -262,7 +263,7 @@ impl History {
         let (id, name) = previous;
         let prev =
             Sourced::new(id.to_hex().to_string(), Source::Git(format!("tag {name}, the nearest matching tag below")));
-        match change_set::compute(&self.dir, &tag.commit, &prev, limit) {
+        match change_set::compute(repo, &tag.commit, &prev, limit) {
             Ok(set) => {
                 for field in set.fields(job.end()) {
                     if job.optional.len() < MAX_FIELDS && !job.optional.iter().any(|f| f.key == field.key) {

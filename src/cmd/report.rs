@@ -8,6 +8,7 @@ use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::git::remote;
 use crate::job::change_set::{self, ChangeSet, NoChangeSet};
+use crate::job::is_full_sha;
 use crate::job::optional::{FieldType, OptionalField};
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
@@ -15,6 +16,7 @@ use crate::settings::names::Key;
 use crate::settings::source::Source;
 use crate::settings::sources::Gathered;
 use crate::settings::Settings;
+use std::path::Path;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds.
 pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
@@ -96,14 +98,15 @@ fn shipped(settings: &Settings, gathered: &Gathered, env: &Env, problems: &mut V
     let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
         return Shipped::default();
     };
-    if !matches!(deployed.len(), 40 | 64) || !deployed.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_full_sha(&deployed) {
         // job::resolve says what is wrong with it.
         return Shipped::default();
     }
     let limit = settings.change_set_limit.value;
+    // The repository is opened once, and only when a previous deploy needs it.
+    let mut repo = None;
     let previous = if let Some(v) = stack.get(Key::PreviousSha) {
-        let sha = v.value.trim();
-        if !matches!(sha.len(), 40 | 64) || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !is_full_sha(v.value.trim()) {
             problems.push(
                 Problem::new(
                     Key::PreviousSha.name(),
@@ -117,7 +120,7 @@ fn shipped(settings: &Settings, gathered: &Gathered, env: &Env, problems: &mut V
         }
         Ok(v.clone())
     } else if let Some(pattern) = stack.get(Key::PreviousTag) {
-        change_set::previous_from_tag(&settings.repo_dir, &deployed, pattern, limit)
+        opened(&mut repo, &settings.repo_dir).and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
     } else if let Some(prev) = gathered.ci.as_ref().and_then(|ci| previous::previous(ci, env)) {
         Ok(prev)
     } else {
@@ -130,10 +133,22 @@ fn shipped(settings: &Settings, gathered: &Gathered, env: &Env, problems: &mut V
             warn: false,
         })
     };
-    match previous.and_then(|prev| change_set::compute(&settings.repo_dir, &deployed, &prev, limit)) {
+    let set = previous.and_then(|prev| match change_set::null_previous(&prev) {
+        Some(no) => Err(no),
+        None => opened(&mut repo, &settings.repo_dir).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
+    });
+    match set {
         Ok(set) => Shipped { set: Some(set), why_not: None },
         Err(no) => Shipped { set: None, why_not: Some(no) },
     }
+}
+
+/// The repository in `slot`, opened at `dir` the first time it is needed.
+fn opened<'a>(slot: &'a mut Option<gix::Repository>, dir: &Path) -> Result<&'a gix::Repository, NoChangeSet> {
+    if slot.is_none() {
+        *slot = Some(change_set::open(dir)?);
+    }
+    slot.as_ref().ok_or_else(|| NoChangeSet { reason: "the repository could not be opened".to_owned(), warn: true })
 }
 
 /// The change set of a report, or why there is none.

@@ -72,17 +72,36 @@ impl NoChangeSet {
     }
 }
 
-/// Computes `previous..deployed` in the repository at or above `dir`, walking at most `limit`
-/// commits.
-pub fn compute(dir: &Path, deployed: &str, previous: &Sourced<String>, limit: u64) -> Result<ChangeSet, NoChangeSet> {
-    let prev = previous.value.trim();
-    if prev.bytes().all(|b| b == b'0') {
-        return Err(NoChangeSet::quiet(format!(
+/// Opens the repository at or above `dir` for the change set; trouble is a reason, not an error.
+pub fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
+    crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))
+}
+
+/// Why `previous` names no previous deploy without looking at any repository: git's null id (a
+/// new branch, a merge-request pipeline), which CI variables carry often enough that the
+/// repository is not even opened for it.
+pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
+    previous.value.trim().bytes().all(|b| b == b'0').then(|| {
+        NoChangeSet::quiet(format!(
             "the previous commit ({}) is the null id: a new branch or a first deploy has no previous deploy",
             previous.source
-        )));
+        ))
+    })
+}
+
+/// Computes `previous..deployed` in `repo`, walking at most `limit` commits.
+pub fn compute(
+    repo: &gix::Repository,
+    deployed: &str,
+    previous: &Sourced<String>,
+    limit: u64,
+) -> Result<ChangeSet, NoChangeSet> {
+    if let Some(no) = null_previous(previous) {
+        return Err(no);
     }
-    let mut repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
+    let prev = previous.value.trim();
+    // A handle of its own: the cache below is for this walk alone (handles share the odb).
+    let mut repo = repo.clone();
     // The walk decodes each commit for its parents, and the loop below reads it again for its
     // author and message: a small, capped cache makes the second read free. Memory stays flat.
     repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
@@ -159,14 +178,13 @@ pub fn compute(dir: &Path, deployed: &str, previous: &Sourced<String>, limit: u6
 /// The nearest commit on `deployed`'s history, not `deployed` itself, that a tag matching
 /// `pattern` (git's wildmatch, as `git tag -l`) points at, within `limit` commits.
 pub fn previous_from_tag(
-    dir: &Path,
+    repo: &gix::Repository,
     deployed: &str,
     pattern: &Sourced<String>,
     limit: u64,
 ) -> Result<Sourced<String>, NoChangeSet> {
-    let repo = crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))?;
-    let index = TagIndex::new(&repo, &pattern.value)?;
-    match index.nearest_below(&repo, deployed, None, limit)? {
+    let index = TagIndex::new(repo, &pattern.value)?;
+    match index.nearest_below(repo, deployed, None, limit)? {
         Some((id, name)) => {
             let how = format!("tag {name}, the nearest matching {} ({})", pattern.value, pattern.source);
             Ok(Sourced::new(id.to_hex().to_string(), Source::Git(how)))

@@ -439,6 +439,11 @@ fn text(stack: &Stack, key: Key) -> Option<Sourced<String>> {
     stack.get(key).map(|v| v.clone().map(|s| s.trim().to_owned())).filter(|v| !v.value.is_empty())
 }
 
+/// Whether `sha` is a full commit id: 40 (SHA-1) or 64 (SHA-256) hex digits, either case.
+pub fn is_full_sha(sha: &str) -> bool {
+    matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Checks a commit SHA: 40 (SHA-1) or 64 (SHA-256) hex characters. Returns it lowercased.
 fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced<String>> {
     let sha = v.value.trim();

@@ -79,9 +79,7 @@ pub struct Settings {
     pub job: Option<Gathered>,
     /// The settings that apply to every job of a backfill (service, job type, repository).
     pub template: Stack,
-    /// The repository to read (`--repo`), when set.
-    pub repo: Option<Sourced<PathBuf>>,
-    /// Where git discovery starts: `repo`, else the working directory.
+    /// Where git discovery starts: the `repo` setting, else the working directory.
     pub repo_dir: PathBuf,
     /// The most commits a change set walks.
     pub change_set_limit: Sourced<u64>,
@@ -131,8 +129,7 @@ impl Settings {
             Some(v) => v.clone().map(|d| PathBuf::from(d.trim())),
             None => spool::default_dir(sources.ci.as_ref(), env, &cwd),
         };
-        let repo = stack.get(Key::Repo).map(|r| r.clone().map(|p| PathBuf::from(p.trim())));
-        let repo_dir = repo.as_ref().map_or_else(|| cwd.clone(), |r| r.value.clone());
+        let repo_dir = stack.get(Key::Repo).map_or_else(|| cwd.clone(), |r| PathBuf::from(r.value.trim()));
         let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)
             .unwrap_or_else(|| Sourced::new(crate::job::change_set::DEFAULT_LIMIT, default("10000")));
 
@@ -178,7 +175,6 @@ impl Settings {
             token_source: conn.token_source,
             job,
             template: template(&stack),
-            repo,
             repo_dir,
             change_set_limit,
             warnings,
