@@ -14,26 +14,8 @@ SCRIPT_NAME=e2e-act-matrix
 # shellcheck source=ci/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-BIN=$(resolve_binary "${1:-}")
-require_tools act podman runc git python3 flock
-ensure_containers_conf
-WORK=$(make_workdir e2e-act-matrix)
-LOCAL_TAG=$(unique_tag e2e-act-matrix)
-cleanup() {
-  stop_receiver
-  stop_podman_api
-  release_action_image
-  podman rmi -f "$LOCAL_TAG" >/dev/null 2>&1 || true
-  remove_workdir "$WORK"
-}
-trap cleanup EXIT
-
-build_local_image "$BIN" "$LOCAL_TAG" "$WORK"
-claim_action_image "$LOCAL_TAG"
-start_podman_api "$WORK"
-
-start_receiver "$WORK" 900
-URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+trap stop_act_suite EXIT
+start_act_suite e2e-act-matrix "${1:-}"
 TOKEN=e2e-act-matrix-token-$RANDOM$RANDOM
 
 # The user's repository. The step passes nothing about the leg but a field to check against:

@@ -249,6 +249,34 @@ stop_podman_api() {
   PODMAN_API_PID=
 }
 
+# start_act_suite NAME [BINARY]: what every act suite needs before its workflow runs: the binary,
+# a work dir, the image under action.yml's name, podman's Docker API and a receiver on 127.0.0.1;
+# sets BIN, WORK, LOCAL_TAG and URL (the receiver's webhook path). Set `trap stop_act_suite EXIT`
+# first, so that a failure half-way is cleaned up too.
+start_act_suite() {
+  BIN=$(resolve_binary "${2:-}")
+  require_tools act podman runc git python3 flock
+  ensure_containers_conf
+  WORK=$(make_workdir "$1")
+  LOCAL_TAG=$(unique_tag "$1")
+  # The image under the name action.yml gives.
+  build_local_image "$BIN" "$LOCAL_TAG" "$WORK"
+  claim_action_image "$LOCAL_TAG"
+  start_podman_api "$WORK"
+  start_receiver "$WORK" 900
+  # shellcheck disable=SC2034 # for the suite that called this
+  URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+}
+
+# stop_act_suite: undoes start_act_suite, whatever part of it ran.
+stop_act_suite() {
+  stop_receiver
+  stop_podman_api
+  release_action_image
+  [[ -z "${LOCAL_TAG:-}" ]] || podman rmi -f "$LOCAL_TAG" >/dev/null 2>&1 || true
+  remove_workdir "${WORK:-}"
+}
+
 # run_act_job REPO WORKFLOW JOB [ACT_ARGS...]: `act push` for one job of REPO's WORKFLOW on the
 # host (-P ubuntu-latest=-self-hosted), with Docker actions run by the podman API
 # (start_podman_api) and acme/customcd-action@v1 mapped to this checkout, so the action runs as
