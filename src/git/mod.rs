@@ -3,6 +3,7 @@
 //! This module only reads. It never fetches, never runs hooks, credential helpers, fsmonitor or
 //! any other program named in a config file, and never writes to the repository.
 
+pub mod range;
 pub mod remote;
 
 use std::path::Path;

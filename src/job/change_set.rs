@@ -13,14 +13,12 @@ use gix::bstr::ByteSlice;
 use gix::ObjectId;
 use serde_json::Value;
 
+use crate::git::range::WalkError;
 use crate::job::optional::{FieldType, OptionalField, MAX_VALUES};
 use crate::settings::source::{Source, Sourced};
 
 /// The most commits a change set walks by default; past it the lead time is left out.
 pub const DEFAULT_LIMIT: u64 = 10_000;
-
-/// The object cache for the walk, in bytes: a fixed cap, so memory does not grow with the range.
-const OBJECT_CACHE_BYTES: usize = 16 * 1024 * 1024;
 
 /// The optional fields a change set may add, in the order they are added (and dropped last first
 /// when the 20-field budget runs out).
@@ -100,11 +98,6 @@ pub fn compute(
         return Err(no);
     }
     let prev = previous.value.trim();
-    // A handle of its own: the cache below is for this walk alone (handles share the odb).
-    let mut repo = repo.clone();
-    // The walk decodes each commit for its parents, and the loop below reads it again for its
-    // author and message: a small, capped cache makes the second read free. Memory stays flat.
-    repo.object_cache_size_if_unset(OBJECT_CACHE_BYTES);
     let parse = |hex: &str, what: &str| {
         ObjectId::from_hex(hex.as_bytes())
             .map_err(|_| NoChangeSet::loud(format!("the {what} {hex:?} is not a full commit id")))
@@ -122,42 +115,42 @@ pub fn compute(
             previous.source
         )));
     }
-    let walk = repo
-        .rev_walk([deployed_id])
-        .with_hidden([previous_id])
-        .all()
-        .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
+    // Per commit of the range: its author time, its author (an index into `emails`) and the pull
+    // requests its message names. Emails are interned so that memory per commit stays small.
+    let mut emails: HashMap<String, u32> = HashMap::new();
+    let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
+        let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
+        let email = author.email.to_str_lossy();
+        // Most authors repeat: look the email up before making a lowercase copy of it.
+        let who = match emails.get(email.as_ref()) {
+            Some(who) if !email.bytes().any(|b| b.is_ascii_uppercase()) => *who,
+            _ => {
+                let next = u32::try_from(emails.len()).unwrap_or(u32::MAX);
+                *emails.entry(email.to_ascii_lowercase()).or_insert(next)
+            }
+        };
+        Ok((author.seconds(), who, pull_requests(&commit.message.to_str_lossy())))
+    })
+    .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
     let mut set = ChangeSet {
         previous: Sourced::new(prev.to_ascii_lowercase(), previous.source.clone()),
-        commits: 0,
-        capped: false,
-        author_times: Vec::new(),
+        commits: range.commits.len() as u64,
+        capped: range.capped,
+        author_times: Vec::with_capacity(range.commits.len()),
         authors: 0,
         pull_requests: Vec::new(),
         is_rollback: false,
     };
+    let previous_is_parent = range.hidden_is_parent;
     let mut authors = BTreeSet::new();
-    let mut previous_is_parent = false;
-    for info in walk {
-        if set.commits >= limit {
-            set.capped = true;
-            break;
-        }
-        let info = info.map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
-        previous_is_parent |= info.parent_ids.contains(&previous_id);
-        let commit = info.object().map_err(|e| NoChangeSet::loud(format!("reading commit {}: {e}", info.id)))?;
-        let decoded = commit.decode().map_err(|e| NoChangeSet::loud(format!("reading commit {}: {e}", info.id)))?;
-        let author = decoded.author().map_err(|e| NoChangeSet::loud(format!("reading commit {}: {e}", info.id)))?;
-        set.author_times.push(author.seconds());
-        authors.insert(author.email.to_str_lossy().to_ascii_lowercase());
-        if set.pull_requests.len() < MAX_VALUES {
-            for n in pull_requests(&decoded.message.to_str_lossy()) {
-                if !set.pull_requests.contains(&n) && set.pull_requests.len() < MAX_VALUES {
-                    set.pull_requests.push(n);
-                }
+    for (seconds, who, numbers) in range.commits {
+        set.author_times.push(seconds);
+        authors.insert(who);
+        for n in numbers {
+            if !set.pull_requests.contains(&n) && set.pull_requests.len() < MAX_VALUES {
+                set.pull_requests.push(n);
             }
         }
-        set.commits += 1;
     }
     set.authors = authors.len();
     set.author_times.sort_unstable();
