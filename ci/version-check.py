@@ -210,6 +210,8 @@ class Check:
                 continue
             where = f"{rel}:{n}"
             for m in re.finditer(r"([\w.-]+/customcd-action)@(<commit sha>|[^\s'\"`)]+)", line):
+                if line[: m.start()].endswith("ghcr.io/") and m.group(2).startswith("sha256:"):
+                    continue  # the image by digest: immutable, whatever the version
                 if m.group(1) != self.repo and not m.group(1).startswith("acme/"):
                     self.problem(where, f"names the action {m.group(1)!r}; it is {self.repo}")
                 # The rest of the line, up to the end of an inline code span, may hold the pin's comment.
@@ -232,6 +234,12 @@ class Check:
                 self.found["Jenkins version option"] += 1
                 if m.group(1) != self.version:
                     self.problem(where, f"passes the Jenkins option version: '{m.group(1)}'; this release ships {self.version}")
+            for m in re.finditer(r"gh release (?:download|verify|verify-asset) (v\S+)|contents/action\.yml\?ref=(v[^'&\s]+)", line):
+                # A GitHub release exists for vX.Y.Z only; vX is a tag that moves.
+                self.found["release tag"] += 1
+                tag = m.group(1) or m.group(2)
+                if tag != self.tags[1]:
+                    self.problem(where, f"names the release {tag!r}; this version's release is {self.tags[1]}")
             for m in re.finditer(r"@Library\('customcd@([^']+)'\)", line):
                 self.check_ref(where, "@Library", m.group(1), "")
             for m in re.finditer(r"<code>X\.Y\.Z</code>; default (\d+\.\d+\.\d+)", line):

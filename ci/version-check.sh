@@ -107,6 +107,10 @@ replace_once README.md "sha256: '<sha256 of customcd-$VERSION-x86_64" "sha256: '
 must_fail "README Jenkins example: an old binary" "names the release binary customcd-0.1.0"
 
 fresh_copy
+replace_once README.md "gh release verify-asset v$VERSION" "gh release verify-asset $MAJOR"
+must_fail "README's verify commands: the moving tag, which has no release" "names the release '$MAJOR'"
+
+fresh_copy
 replace_once vars/customcdReport.groovy "DEFAULT_VERSION = '$VERSION'" "DEFAULT_VERSION = '0.1.0'"
 must_fail "the Jenkins step's default version" "DEFAULT_VERSION: is '0.1.0'"
 
