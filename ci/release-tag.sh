@@ -55,6 +55,8 @@ self_test() {
   origin="$work/origin.git"
   clone="$work/clone"
   git init -q --bare "$origin"
+  # CI checks out one commit (a shallow clone); the stand-in for GitHub takes shallow pushes.
+  git -C "$origin" config receive.shallowUpdate true
   # The committed tree of this checkout, as the release job's checkout would have it.
   git clone -q --no-local "$ROOT" "$clone"
   git -C "$clone" remote set-url origin "$origin"
