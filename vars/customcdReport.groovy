@@ -36,7 +36,7 @@ import groovy.transform.Field
     'status', 'jobType', 'serviceId', 'jobId', 'environment', 'fields', 'start', 'version', 'sha256', 'releaseUrl',
 ] as Set
 
-@Field static final String DEFAULT_VERSION = '0.1.0'
+@Field static final String DEFAULT_VERSION = '1.0.0'
 @Field static final String DEFAULT_RELEASE_URL = 'https://github.com/allstacks-community/customcd-action/releases/download'
 
 def call(Map args = [:]) {

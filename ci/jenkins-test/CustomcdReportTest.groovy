@@ -37,7 +37,7 @@ assert stepFile.isFile() : "no step file at ${stepFile}"
 work = File.createTempFile('customcd-jenkins-test', '')
 work.delete()
 work.mkdirs()
-version = '0.1.0'
+version = '1.0.0'
 arch = ['uname', '-m'].execute().text.trim() in ['aarch64', 'arm64'] ? 'aarch64' : 'x86_64'
 asset = "customcd-${version}-${arch}-unknown-linux-musl"
 
