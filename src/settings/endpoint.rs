@@ -15,6 +15,9 @@ use crate::settings::transport::{self, Transport};
 pub struct Endpoint {
     pub url: String,
     pub source: Source,
+    /// Some part of it (the URL, or the server, port or company id it was built from) was a
+    /// command-line flag, which a later `customcd send` will not see.
+    pub from_flag: bool,
 }
 
 /// A checked connection: endpoint and token.
@@ -98,8 +101,7 @@ fn endpoint(
     problems: &mut Vec<Problem>,
 ) -> Option<Endpoint> {
     if let Some(url) = stack.get(Key::Url) {
-        return check_url(url.value.trim(), "url", &url.source, switches, problems)
-            .map(|url| Endpoint { url, source: url_source(stack) });
+        return check_url(url.value.trim(), "url", &url.source, switches, problems).map(|url| checked(url, stack));
     }
     let server = stack.get(Key::Server);
     let company = stack.get(Key::CompanyId);
@@ -159,7 +161,14 @@ fn endpoint(
         None => base,
     };
     let url = format!("{base}/webhook/company/{company_id}/cicd_job");
-    check_url(&url, "server", &server.source, switches, problems).map(|url| Endpoint { url, source: url_source(stack) })
+    check_url(&url, "server", &server.source, switches, problems).map(|url| checked(url, stack))
+}
+
+fn checked(url: String, stack: &Stack) -> Endpoint {
+    let from_flag = [Key::Url, Key::Server, Key::Port, Key::CompanyId]
+        .iter()
+        .any(|k| stack.get(*k).is_some_and(|v| matches!(v.source, Source::Flag(_))));
+    Endpoint { url, source: url_source(stack), from_flag }
 }
 
 fn url_source(stack: &Stack) -> Source {

@@ -240,14 +240,13 @@ impl Settings {
     /// What a resend hint (`customcd send FILE`) must add: settings given as flags are not in the
     /// environment of a later `customcd send`, so the hint names them; empty when none were.
     pub fn resend_note(&self) -> String {
-        let from_flag = |s: &Source| matches!(s, Source::Flag(_)) || s.to_string().contains("flag --");
         let mut flags = Vec::new();
         if let Ok(e) = &self.endpoint {
-            if from_flag(&e.source) {
+            if e.from_flag {
                 flags.push(format!("the endpoint ({} or {})", flag_name(Key::Url), var_name(Key::Url)));
             }
         }
-        if self.token_source.as_ref().is_some_and(from_flag) {
+        if self.token_source.as_ref().is_some_and(|s| matches!(s, Source::Flag(_))) {
             flags.push(format!("the token ({} or {})", flag_name(Key::TokenFile), var_name(Key::Token)));
         }
         if flags.is_empty() {

@@ -170,6 +170,27 @@ fn the_resend_hint_names_the_settings_that_came_from_flags() {
     let text = all_output(&out);
     assert!(text.contains("customcd send "), "{text}");
     assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");
+    // An endpoint built from --server, --port and --company-id came from flags just as well.
+    let url = rx.url();
+    let port = url.split(':').nth(2).and_then(|rest| rest.split('/').next()).expect("a port in the URL");
+    let out = Run::report()
+        .repo(&repo)
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .args(["--server", "127.0.0.1", "--port", port, "--company-id", "1", "--deadline", "1"])
+        .args(["--spool-dir", spool.to_str().expect("utf-8")])
+        .expect_exit(4);
+    let text = all_output(&out);
+    assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");
+    // And from the environment alone there is nothing to add.
+    let out = Run::report()
+        .repo(&repo)
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .env("CUSTOMCD_URL", &url)
+        .args(["--deadline", "1", "--spool-dir", spool.to_str().expect("utf-8")])
+        .expect_exit(4);
+    let text = all_output(&out);
+    assert!(text.contains("customcd send "), "{text}");
+    assert!(!text.contains("from flags"), "{text}");
 }
 
 #[test]
