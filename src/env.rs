@@ -38,13 +38,6 @@ impl Env {
         self.0.get(name).map(String::as_str).filter(|v| !v.trim().is_empty())
     }
 
-    /// A copy with `name` set to `value`.
-    pub fn with(&self, name: &str, value: &str) -> Env {
-        let mut copy = self.clone();
-        copy.0.insert(name.to_owned(), value.to_owned());
-        copy
-    }
-
     /// The names of every variable.
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
         self.0.keys().map(String::as_str)

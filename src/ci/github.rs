@@ -3,6 +3,7 @@
 use crate::env::Env;
 use crate::git::remote;
 use crate::settings::names::Key;
+use crate::settings::source::{Source, Sourced};
 
 use super::{Ci, Vars};
 
@@ -47,10 +48,7 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     } else {
         &["GITHUB_RUN_ID", "GITHUB_JOB"]
     };
-    let job_id = v.joined(names).map(|id| match matrix_leg(&v) {
-        Some((leg, name)) => v.derived(format!("{}-{leg}", id.value), format!("{}-{name}", names.join("-"))),
-        None => id,
-    });
+    let job_id = v.joined(names);
     ci.job_key = job_id.as_ref().map(|j| j.value.clone());
     ci.set(Key::JobId, job_id);
     // Written by `customcd start` in the action's pre-entrypoint, passed to later stages as state.
@@ -82,18 +80,28 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     ci
 }
 
-/// The variables that carry the matrix leg, highest precedence first. Nothing in a Docker
-/// action's environment tells matrix legs apart, but an input's default may be an expression over
+/// Adds the matrix leg to the job id GitHub's variables gave (and to the start state's key), so
+/// that matrix legs, which share every variable, report distinct jobs. Nothing in a Docker
+/// action's environment tells the legs apart, but an input's default may be an expression over
 /// the `matrix` context: the action declares `matrix` with default `${{ toJSON(matrix) }}`, which
-/// the runner evaluates per leg (`null` outside a matrix). They are read here rather than as a
-/// payload setting because the leg is not a field of its own: it only refines the job id.
-const MATRIX_VARS: &[&str] = &["CUSTOMCD_MATRIX", "INPUT_MATRIX"];
-
-/// A short, stable rendering of this job's matrix leg and the variable it came from, or `None`
-/// outside a matrix. See [`render_leg`].
-fn matrix_leg(v: &Vars<'_>) -> Option<(String, &'static str)> {
-    let (name, raw) = MATRIX_VARS.iter().find_map(|n| v.raw(n).map(|r| (*n, r)))?;
-    render_leg(raw).map(|leg| (leg, name))
+/// the runner evaluates per leg (`null` outside a matrix); `--matrix` and `CUSTOMCD_MATRIX` serve
+/// run steps. The settings layer ranks those sources and hands the winner here.
+pub fn add_matrix_leg(ci: &mut Ci, matrix: &Sourced<String>) {
+    let Some(leg) = render_leg(&matrix.value) else { return };
+    let Some(id) = ci.layer.get(Key::JobId).cloned() else { return };
+    let detail = match &id.source {
+        Source::Ci { detail, .. } => detail.clone(),
+        other => other.to_string(),
+    };
+    let value = format!("{}-{leg}", id.value);
+    ci.job_key = Some(value.clone());
+    ci.layer.set(
+        Key::JobId,
+        Sourced::new(
+            value,
+            Source::Ci { system: ci.system, detail: format!("{detail} and the matrix leg ({})", matrix.source) },
+        ),
+    );
 }
 
 /// Renders a matrix leg for a job id: the values of `toJSON(matrix)` in key order (serde_json
@@ -465,9 +473,9 @@ mod tests {
     #[test]
     fn matrix_legs_get_their_own_stable_job_ids() {
         let leg = |json: &str| {
-            let mut pairs = base();
-            pairs.push(("INPUT_MATRIX", json));
-            read(&env(&pairs))
+            let mut ci = read(&env(&base()));
+            add_matrix_leg(&mut ci, &Sourced::new(json.to_owned(), Source::Input("matrix (INPUT_MATRIX)".into())));
+            ci
         };
         let us = leg("{\n  \"region\": \"us\"\n}");
         let eu = leg("{\n  \"region\": \"eu\"\n}");
@@ -475,24 +483,22 @@ mod tests {
         assert_eq!(value(&eu, Key::JobId).as_deref(), Some("987-2-deploy-eu"));
         assert_eq!(us.job_key.as_deref(), Some("987-2-deploy-us"), "the start state is per leg too");
         let source = us.layer.get(Key::JobId).expect("a job id").source.to_string();
-        assert_eq!(source, "GitHub Actions GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT-GITHUB_JOB-INPUT_MATRIX");
+        assert_eq!(
+            source,
+            "GitHub Actions GITHUB_RUN_ID-GITHUB_RUN_ATTEMPT-GITHUB_JOB and the matrix leg (action input matrix (INPUT_MATRIX))"
+        );
         assert_eq!(value(&leg("null"), Key::JobId).as_deref(), Some("987-2-deploy"), "not a matrix job");
-
-        let mut pairs = base();
-        pairs.push(("INPUT_MATRIX", "{\"region\": \"us\"}"));
-        pairs.push(("CUSTOMCD_MATRIX", "canary"));
-        assert_eq!(value(&read(&env(&pairs)), Key::JobId).as_deref(), Some("987-2-deploy-canary"));
+        assert_eq!(leg("null").job_key.as_deref(), Some("987-2-deploy"));
     }
 
     #[test]
-    fn the_action_declares_the_matrix_input_this_module_reads() {
+    fn the_action_declares_the_matrix_input_with_its_per_leg_default() {
         // The runner turns input `matrix` into INPUT_MATRIX; its default must stay the per-leg
         // expression, or every leg reports the same job id again.
         let action = include_str!("../../action.yml");
         let block = action.split("\n  matrix:\n").nth(1).expect("action.yml declares a `matrix` input");
         let default = block.lines().find(|l| l.trim_start().starts_with("default:")).expect("a default");
         assert_eq!(default.trim(), "default: \"${{ toJSON(matrix) }}\"");
-        assert!(MATRIX_VARS.contains(&"INPUT_MATRIX"));
     }
 
     #[test]

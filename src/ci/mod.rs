@@ -6,6 +6,7 @@
 //! between CI and other sources (that is `settings::sources`).
 
 mod github;
+pub use github::add_matrix_leg;
 mod gitlab;
 mod jenkins;
 mod others;

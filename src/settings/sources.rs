@@ -68,14 +68,8 @@ pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
     }
     push_named(&mut stack, &mut optional, layer);
 
-    // The matrix leg shapes the CI system's job id, which the CI module reads from
-    // CUSTOMCD_MATRIX or INPUT_MATRIX; a --matrix flag outranks both, so it is handed on as the
-    // former.
-    let ci = match stack.get(Key::Matrix).filter(|v| matches!(v.source, Source::Flag(_))) {
-        Some(flag) => ci::detect(&env.with("CUSTOMCD_MATRIX", &flag.value)),
-        None => ci::detect(env),
-    };
-    if ci.as_ref().is_some_and(|c| c.github_like) {
+    let mut ci = ci::detect(env);
+    if let Some(ci) = ci.as_mut().filter(|c| c.github_like) {
         // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
         let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
         push_named(
@@ -83,6 +77,11 @@ pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
             &mut optional,
             inputs.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))),
         );
+        // The matrix leg is no field of its own: it refines the job id GitHub's variables give,
+        // from the `matrix` setting as flags, variables and inputs rank it.
+        if let Some(matrix) = stack.get(Key::Matrix) {
+            ci::add_matrix_leg(ci, matrix);
+        }
     }
     Ok(Sources { stack, optional, ci, warnings })
 }

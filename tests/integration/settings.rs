@@ -210,6 +210,26 @@ fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
     assert!(out.status.success(), "{}", all_output(&out));
     let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the JSON body");
     assert_eq!(body["job_id"], "987-2-deploy-eu", "the flag outranks the input");
+    // Without the flag, CUSTOMCD_MATRIX outranks the input, as every variable outranks its input.
+    let out = customcd(&repo.dir)
+        .args(["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_RUN_ID", "987")
+        .env("GITHUB_RUN_ATTEMPT", "2")
+        .env("GITHUB_JOB", "deploy")
+        .env("GITHUB_REPOSITORY", "acme/app")
+        .env("INPUT_MATRIX", r#"{"region":"us"}"#)
+        .env("CUSTOMCD_MATRIX", "canary")
+        .output()
+        .expect("runs");
+    assert!(out.status.success(), "{}", all_output(&out));
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the JSON body");
+    assert_eq!(body["job_id"], "987-2-deploy-canary");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("the matrix leg (variable CUSTOMCD_MATRIX)"),
+        "{}",
+        all_output(&out)
+    );
 }
 
 #[test]
