@@ -83,7 +83,7 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
         let detail = "job_status (act passes each action input under its own name too)";
         ci.set(Key::JobStatus, v.raw("job_status").map(|s| v.derived(s.to_owned(), detail)));
     }
-    ci.hints.push((Key::Status, "GitHub does not expose the job's status to a program: the action passes it itself (its job_status input); in a run step pass `--status ${{ job.status }}` in a step with `if: always()`".to_owned()));
+    ci.hints.push((Key::Status, "GitHub does not expose the job's status to a program: the action reads it from its job_status input (default ${{ job.status }}; leave it unset), or pass `status: ${{ job.status }}` to the action, or `--status ${{ job.status }}` in a run step with `if: always()`".to_owned()));
     ci.hints.push((
         Key::JobStartTime,
         "the action records the start in its pre-entrypoint; in a run step, call `customcd start` first".to_owned(),
