@@ -12,9 +12,10 @@
 #                    (no image is pulled for this stage).
 #   runtime          the default (last) stage: the builder's binary.
 #
-# Every runtime stage holds /customcd plus two symlinks to it, /customcd-start and
-# /customcd-report (docker/links/): the binary dispatches on the name it was run as, so the
-# GitHub Action's pre-entrypoint and entrypoint each name a subcommand without `args:`.
+# Every runtime stage holds /customcd plus three symlinks to it, /customcd-start,
+# /customcd-report and /customcd-post (docker/links/): the binary dispatches on the name it was
+# run as, so the GitHub Action's pre-entrypoint, entrypoint and post-entrypoint each name a
+# subcommand without `args:` (which the runner would pass to every stage).
 # TLS uses the roots compiled into the binary (webpki-roots), so no CA bundle is needed.
 # No USER (GitHub runs Docker actions as root) and no WORKDIR (the runner sets it).
 

@@ -10,6 +10,7 @@
 #   job "pass": checkout, sleep 2, the action  -> Succeeded, the temp repo's HEAD and repository,
 #               a duration measured from the pre stage (>= 2 s), the token as a bearer header;
 #   job "fail": a failing step, then the action with if: always() -> Failed.
+# Each job is reported exactly once: the action's post stage runs in both and sends nothing.
 # usage: ci/e2e-act.sh [PATH_TO_STATIC_BINARY]
 set -euo pipefail
 SCRIPT_NAME=e2e-act
@@ -87,6 +88,15 @@ expect --count 1 0.method==POST 0.path==/webhook/company/7/cicd_job \
   "0.body.job_start_time>=$t_before" "0.body.job_start_time<=$t_after" \
   "0.headers.Authorization==Bearer%20$TOKEN" \
   || die "job 'pass' was not reported as expected (see above)"
+# The action's post stage runs after the last step too; in this last-step form it must send
+# nothing (the --count above and below hold the job to one record).
+post_sent_nothing() {
+  if ! { grep -q 'Run Post report' "$1" && grep -q 'nothing to report at the end of the job' "$1"; }; then
+    tail -n 40 "$1" >&2
+    die "the action's post stage did not run, or did not say it had nothing to report ($1)"
+  fi
+}
+post_sent_nothing "$WORK/act-pass.log"
 log "job 'pass' reported Succeeded ($(python3 -c 'import json,sys; b=json.loads(open(sys.argv[1]).readline())["body"]; print("duration", b["job_duration"], "s")' "$RECEIVER_LOG"))"
 
 # Job "fail": the workflow fails, the report still goes out, as Failed.
@@ -96,6 +106,7 @@ run_act fail >"$WORK/act-fail.log" 2>&1 || code=$?
 expect --count 2 1.body.status==Failed "1.body.commit_sha==$HEAD_SHA" 1.body.repo_name==acme/e2e-app \
   "1.headers.Authorization==Bearer%20$TOKEN" \
   || { tail -n 40 "$WORK/act-fail.log" >&2; die "job 'fail' was not reported as Failed"; }
-log "job 'fail' reported Failed"
+post_sent_nothing "$WORK/act-fail.log"
+log "job 'fail' reported Failed, once"
 [[ -f "$ROOT/.gitignore" ]] || die "act removed the checkout's .gitignore"
 log "PASS"

@@ -4,8 +4,9 @@
 #      job from there to a loopback receiver (no /etc, no certificates, no libc on disk);
 #   2. `podman build --target runtime-local --pull=never` builds the image without pulling;
 #   3. the image's size is printed and within budget; `podman run IMAGE --version` works; the
-#      /customcd-start and /customcd-report entrypoints (the GitHub Action's) dispatch to start
-#      (which records the current time, checked against the clock around the run) and report.
+#      /customcd-start, /customcd-report and /customcd-post entrypoints (the GitHub Action's)
+#      dispatch to start (which records the current time, checked against the clock around the
+#      run), report and post.
 # usage: ci/e2e-image.sh [PATH_TO_STATIC_BINARY]
 set -euo pipefail
 SCRIPT_NAME=e2e-image
@@ -128,4 +129,12 @@ if got != want:
     sys.exit(f"the dry run printed {json.dumps(got)}, expected {json.dumps(want)}")
 PY
 log "/customcd-report --dry-run: printed the expected body"
+
+# The action's post-entrypoint: /customcd-post is `customcd post`; with no deferred report (the
+# last-step form) it says so and succeeds, whatever else is set.
+prun --entrypoint /customcd-post -e GITHUB_ACTIONS=true -e GITHUB_ACTION=report "$IMAGE" \
+  >"$WORK/post.out" 2>&1 || { cat "$WORK/post.out" >&2; die "/customcd-post failed in the image"; }
+grep -q 'nothing to report at the end of the job' "$WORK/post.out" \
+  || { cat "$WORK/post.out" >&2; die "/customcd-post did not run customcd post"; }
+log "/customcd-post: nothing deferred, nothing sent"
 log "PASS"

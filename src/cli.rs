@@ -37,6 +37,8 @@ pub enum Command {
     Start,
     /// Show the detected CI system and every field with its source; needs no token, sends nothing
     Env(ReportArgs),
+    /// The GitHub Action's post stage: report the job if this step's `report --report-at job-end` deferred it
+    Post,
 }
 
 #[derive(Args, Clone)]
@@ -148,7 +150,7 @@ impl BackfillArgs {
 }
 
 /// Subcommands reachable through a link named `customcd-<subcommand>`.
-const DISPATCHED: &[&str] = &["start", "report", "send"];
+const DISPATCHED: &[&str] = &["start", "report", "send", "post"];
 
 /// The arguments with multi-call dispatch applied: run as `customcd-report` (a link in the
 /// container image), the program behaves as `customcd report`, so an action's entrypoint can name

@@ -19,7 +19,7 @@ pub(crate) mod secret;
 pub mod settings;
 
 use crate::cli::{Cli, Command};
-use crate::cmd::{backfill, report, send, start};
+use crate::cmd::{backfill, post, report, send, start};
 use crate::env::Env;
 use crate::error::Error;
 use crate::job::epoch;
@@ -29,6 +29,12 @@ use crate::settings::{Command as Kind, Settings};
 /// Runs one command with the given environment. Every command starts from the one resolved
 /// [`Settings`] value.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
+    // The action's post stage runs in every job that uses the action; unless this step deferred
+    // its report, it has nothing to do and must not fail on settings it will not use.
+    if matches!(cli.command, Command::Post) && !post::is_pending(env) {
+        post::nothing_pending();
+        return Ok(());
+    }
     // `start` must not fail when the working directory is gone (it only records a time); the
     // other commands need it to find the repository.
     let cwd = match std::env::current_dir() {
@@ -43,6 +49,9 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Send(args) => (Kind::Send, args.flags()),
         Command::Backfill(args) => (Kind::Backfill { send: args.send }, args.flags()),
         Command::Start => (Kind::Start, Flags::default()),
+        // Everything comes from the environment the runner gives the post stage, as for the main
+        // stage: inputs, CUSTOMCD_* variables (the start among them) and STATE_*.
+        Command::Post => (Kind::Report, Flags::default()),
     };
     let settings = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
     match cli.command {
@@ -51,5 +60,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Send(args) => send::run(&args, settings, cwd),
         Command::Backfill(args) => backfill::run(&args, settings),
         Command::Start => Ok(start::run(&settings, env, now)?),
+        // Deferred by this step's main stage: deliver, whatever report_at says now.
+        Command::Post => report::deliver(settings, env, now),
     }
 }

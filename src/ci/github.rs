@@ -72,7 +72,16 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     ci.context("branch", v.first(&["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]));
     ci.temp_dir = v.raw("RUNNER_TEMP").map(Into::into);
     ci.spool_dir = v.get("RUNNER_TEMP").map(|d| d.map(|d| format!("{d}/customcd-spool")));
-    ci.hints.push((Key::Status, "GitHub does not expose the job's status: pass `status: ${{ job.status }}` to the action, in a step with `if: always()`".to_owned()));
+    // nektos/act leaves the INPUT_* variables of inputs that keep their default out of a Docker
+    // action's post stage (its runPostStep, unlike the main stage, never adds the defaults), so
+    // there INPUT_JOB_STATUS is missing. act also passes every input under its own name, with the
+    // default evaluated for the stage at hand (evalDockerArgs in pkg/runner/action.go): under act,
+    // and only there, `job_status` holds the job's status as the post stage sees it.
+    if v.raw("ACT").is_some_and(|a| a.eq_ignore_ascii_case("true")) {
+        let detail = "job_status (act passes each action input under its own name too)";
+        ci.set(Key::JobStatus, v.raw("job_status").map(|s| v.derived(s.to_owned(), detail)));
+    }
+    ci.hints.push((Key::Status, "GitHub does not expose the job's status to a program: the action reads it from its job_status input (default ${{ job.status }}; leave it unset), or pass `status: ${{ job.status }}` to the action, or `--status ${{ job.status }}` in a run step with `if: always()`".to_owned()));
     ci.hints.push((
         Key::JobStartTime,
         "the action records the start in its pre-entrypoint; in a run step, call `customcd start` first".to_owned(),

@@ -2,6 +2,7 @@
 //! what happened through `output`.
 
 pub mod backfill;
+pub mod post;
 pub mod report;
 pub mod send;
 pub mod start;

@@ -2,6 +2,7 @@
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
 use crate::ci::previous;
+use crate::cmd::post;
 use crate::delivery::http;
 use crate::delivery::outbox;
 use crate::env::Env;
@@ -15,11 +16,21 @@ use crate::output::{self, github};
 use crate::settings::names::Key;
 use crate::settings::source::Source;
 use crate::settings::sources::Gathered;
-use crate::settings::Settings;
+use crate::settings::{ReportAt, Settings};
 use std::path::Path;
 
-/// Runs `customcd report` from its settings; `now` is epoch seconds.
+/// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
+/// it only hands the report to the action's post stage (`post::defer`).
 pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
+    if settings.report_at.value == ReportAt::JobEnd {
+        return post::defer(&settings, env);
+    }
+    deliver(settings, env, now)
+}
+
+/// Builds the job and posts it (or prints it on a dry run): `report` with `report_at: now`, and
+/// the action's post stage.
+pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let Some(gathered) = &settings.job else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };

@@ -50,6 +50,28 @@ impl Command {
     }
 }
 
+/// When `report` sends the job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportAt {
+    /// When `report` runs: the step that runs it is the job's last (GitLab `after_script`,
+    /// Jenkins `post`, a GitHub step with `if: always()`).
+    Now,
+    /// At the end of the job, from the GitHub Action's post stage, which the runner starts after
+    /// every other step with the job's final status in reach. `report` itself only records that
+    /// the post stage must report (see `cmd::post`).
+    JobEnd,
+}
+
+impl ReportAt {
+    /// The word the setting takes.
+    pub fn word(self) -> &'static str {
+        match self {
+            ReportAt::Now => "now",
+            ReportAt::JobEnd => "job-end",
+        }
+    }
+}
+
 /// Every setting a command uses, typed, each with its source.
 pub struct Settings {
     pub command: Command,
@@ -83,6 +105,8 @@ pub struct Settings {
     pub repo_dir: PathBuf,
     /// The most commits a change set walks.
     pub change_set_limit: Sourced<u64>,
+    /// When `report` sends the job.
+    pub report_at: Sourced<ReportAt>,
     /// Things the user should know that do not stop the command.
     pub warnings: Vec<String>,
     /// Problems that stop nothing because the command only shows them (`env`).
@@ -133,6 +157,8 @@ impl Settings {
         let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)
             .unwrap_or_else(|| Sourced::new(crate::job::change_set::DEFAULT_LIMIT, default("10000")));
 
+        let report_at = report_at(&stack, command, github, &mut problems);
+
         let switches = endpoint::Switches {
             allow_http: boolean(&stack, Key::AllowHttp, false, &mut problems).value,
             any_path: boolean(&stack, Key::AnyEndpointPath, false, &mut problems).value,
@@ -177,6 +203,7 @@ impl Settings {
             template: template(&stack),
             repo_dir,
             change_set_limit,
+            report_at,
             warnings,
             problems: Vec::new(),
         };
@@ -309,6 +336,34 @@ fn number(stack: &Stack, key: Key, range: (u64, u64), unit: &str, problems: &mut
         format!("e.g. {} {}", flag_name(key), range.0.max(4).min(range.1)),
         problems,
     )
+}
+
+/// `report_at`: `now` unless set. `job-end` needs the action's post stage, so a `report` outside
+/// GitHub Actions (and the runners that imitate it) refuses it rather than report nothing.
+fn report_at(stack: &Stack, command: Command, github: bool, problems: &mut Vec<Problem>) -> Sourced<ReportAt> {
+    let Some(v) = stack.get(Key::ReportAt) else {
+        return Sourced::new(ReportAt::Now, default("now"));
+    };
+    let word = |t: &str| match t.to_ascii_lowercase().replace('_', "-").as_str() {
+        "now" => Some(ReportAt::Now),
+        "job-end" => Some(ReportAt::JobEnd),
+        _ => None,
+    };
+    let fix = format!("set {} to now or job-end", setting_names(Key::ReportAt));
+    let at = error::read(v, Key::ReportAt.name(), word, "must be now or job-end", fix, problems)
+        .unwrap_or_else(|| Sourced::new(ReportAt::Now, v.source.clone()));
+    if at.value == ReportAt::JobEnd && command == Command::Report && !github {
+        problems.push(
+            Problem::new(
+                Key::ReportAt.name(),
+                "job-end works only in the GitHub Action, whose post stage sends the report at the end of the job",
+                "elsewhere run `customcd report` where the job ends (GitLab after_script, Jenkins post { always { ... } }) and leave report_at unset",
+            )
+            .value(v.value.clone())
+            .source(v.source.clone()),
+        );
+    }
+    at
 }
 
 /// `--flag or CUSTOMCD_FLAG`, for fixes.

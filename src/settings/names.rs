@@ -152,6 +152,12 @@ settings! {
     /// Succeeded, Failed or On Hold, or a CI word such as success, failure, cancelled
     #[arg(long, value_name = "STATUS")]
     status => Status,
+    /// The job's result as the CI system words it, used when status is not set (the action fills it with job.status)
+    #[arg(long, value_name = "STATUS")]
+    job_status => JobStatus,
+    /// When the report is sent: now, or job-end (GitHub Action only: by the action's post stage, with the job's final status) [default: now]
+    #[arg(long, value_name = "WHEN")]
+    report_at => ReportAt,
     /// Repository ID in Allstacks (one of repo ID and repo name is required)
     #[arg(long, value_name = "ID")]
     repo_id => RepoId,
@@ -351,9 +357,14 @@ pub const OPTIONAL_FIELD: &str = "optional";
 pub const VAR_ALIASES: &[(&str, Key)] = &[("CUSTOMCD_FIELD", Key::Fields), ("CUSTOMCD_OPTIONAL_JSON", Key::Optional)];
 
 /// `CUSTOMCD_*` variables that are not settings of the binary but of the packaging around it (the
-/// GitLab component and the Jenkins step set them in the job's environment), so they are not
-/// misspellings.
-const PACKAGING_VARS: &[&str] = &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL"];
+/// GitLab component and the Jenkins step set them in the job's environment, the action its own
+/// state), so they are not misspellings.
+const PACKAGING_VARS: &[&str] = &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL", REPORT_PENDING_VAR];
+
+/// Set through `GITHUB_ENV` by a `report` whose `report_at` is `job-end`: the `GITHUB_ACTION` ids of
+/// the action steps whose post stage must report, separated by spaces. It is state the action
+/// keeps between its own stages, not a setting (see `cmd::post` for why it is this variable).
+pub const REPORT_PENDING_VAR: &str = "CUSTOMCD_REPORT_PENDING";
 const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 
 /// Whether a setting has an action input. The token file does not (the action takes the secret

@@ -168,6 +168,15 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
             ));
         }
     }
+    if stack.get(Key::Status).is_none() {
+        // The CI system's own word for the result stands in for status only when nothing gave a
+        // status: the action fills job_status by default, and a status the user passes wins.
+        if let Some(job_status) = stack.get(Key::JobStatus).cloned() {
+            let mut layer = Layer::default();
+            layer.set(Key::Status, job_status);
+            stack.push(layer);
+        }
+    }
     Gathered { stack, optional, git_error, ci, state_file, warnings }
 }
 
