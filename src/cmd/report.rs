@@ -37,7 +37,7 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let github = settings.github();
     settings.announce();
     let mut problems = Vec::new();
-    let shipped = shipped(&settings, gathered, env, &mut problems);
+    let shipped = shipped(&settings, gathered, env);
     let job = resolve(gathered, settings.ci_fields.value, &shipped, now, &mut problems);
     let job = match job {
         Some(job) if problems.is_empty() => job,
@@ -104,7 +104,7 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
 
 /// What the deploy ships: the change set, or why it is not known (said in provenance, and warned
 /// about when the user can fix it). Never a reason to fail the report.
-fn shipped(settings: &Settings, gathered: &Gathered, env: &Env, problems: &mut Vec<Problem>) -> Shipped {
+fn shipped(settings: &Settings, gathered: &Gathered, env: &Env) -> Shipped {
     let stack = &gathered.stack;
     let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
         return Shipped::default();
@@ -116,19 +116,9 @@ fn shipped(settings: &Settings, gathered: &Gathered, env: &Env, problems: &mut V
     let limit = settings.change_set_limit.value;
     // The repository is opened once, and only when a previous deploy needs it.
     let mut repo = None;
+    // A previous_sha that is no commit id is warned about and leaves the change set out, as every
+    // other trouble here does: the deploy is reported either way (see change_set::compute).
     let previous = if let Some(v) = stack.get(Key::PreviousSha) {
-        if !is_full_sha(v.value.trim()) {
-            problems.push(
-                Problem::new(
-                    Key::PreviousSha.name(),
-                    "must be a full commit SHA, 40 (SHA-1) or 64 (SHA-256) hex characters",
-                    "give the commit of the previous deploy, e.g. \"$(git rev-parse v1.2.3^{commit})\", or leave it unset",
-                )
-                .value(v.value.clone())
-                .source(v.source.clone()),
-            );
-            return Shipped::default();
-        }
         Ok(v.clone())
     } else if let Some(pattern) = stack.get(Key::PreviousTag) {
         opened(&mut repo, &settings.repo_dir).and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
@@ -282,7 +272,7 @@ pub fn show_env(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         output::stdout(&format!("  {line}"));
     }
     let mut problems = settings.problems.clone();
-    let shipped = shipped(&settings, gathered, env, &mut problems);
+    let shipped = shipped(&settings, gathered, env);
     let job = resolve(gathered, settings.ci_fields.value, &shipped, now, &mut problems);
     match job {
         Some(job) if problems.is_empty() => {

@@ -3,6 +3,8 @@
 //! This module only reads. It never fetches, never runs hooks, credential helpers, fsmonitor or
 //! any other program named in a config file, and never writes to the repository.
 
+#[cfg(test)]
+pub(crate) mod fixture;
 pub mod range;
 pub mod remote;
 

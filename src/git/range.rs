@@ -31,6 +31,10 @@ pub struct Range<T> {
     /// Some commit of the range has the hidden tip as a parent: the hidden tip is an ancestor of
     /// `tip` (meaningful when not capped).
     pub hidden_is_parent: bool,
+    /// A shallow clone's boundary commit (its parents are not in the clone) that makes the range
+    /// uncertain: one in the range (what lies below it is unknown), or one the hidden side
+    /// reached whose cut-off history may hold commits counted here (see [`walk`]).
+    pub cut_at: Option<ObjectId>,
 }
 
 /// Why the walk could not finish.
@@ -46,6 +50,10 @@ impl WalkError {
 
 /// A commit met by the walk.
 struct Node {
+    /// Committer time.
+    time: i64,
+    /// A shallow clone's boundary commit: its parents were cut off.
+    cut: bool,
     /// The hidden tip reaches this commit.
     hidden: bool,
     /// The commit was taken off the queue; until then it is in the queue, once.
@@ -65,10 +73,10 @@ pub fn walk<T>(
     take: impl FnMut(ObjectId, &CommitRef<'_>) -> Result<T, WalkError>,
 ) -> Result<Range<T>, WalkError> {
     if tip == hidden {
-        return Ok(Range { commits: Vec::new(), capped: false, hidden_is_parent: false });
+        return Ok(Range { commits: Vec::new(), capped: false, hidden_is_parent: false, cut_at: None });
     }
-    // A shallow clone's boundary commits have parents that are not here: git treats them as
-    // roots, and so does this walk, rather than failing on the missing objects.
+    // A shallow clone's boundary commits have parents that are not here. git treats them as roots
+    // and counts on; this walk does too, but says when that may have made the answer wrong.
     let shallow: HashSet<ObjectId> = repo
         .shallow_commits()
         .map_err(|e| WalkError(format!("reading the shallow file failed: {e}")))?
@@ -91,6 +99,8 @@ pub fn walk<T>(
     let mut order = Vec::new();
     let mut capped = false;
     let mut slop = SLOP;
+    // The committer time of the last shown commit taken off the queue (git's `date`).
+    let mut last_shown = i64::MAX;
     while let Some((time, _, _, i)) = walk.queue.pop() {
         let is_hidden = walk.nodes[i].hidden;
         walk.nodes[i].done = true;
@@ -101,6 +111,7 @@ pub fn walk<T>(
                 break;
             }
             order.push(i);
+            last_shown = time;
         }
         for k in 0..walk.nodes[i].parents.len() {
             let parent = walk.nodes[i].parents[k];
@@ -112,8 +123,12 @@ pub fn walk<T>(
         }
         if is_hidden {
             // git's still_interesting(): go on while a shown commit is queued, or while the next
-            // commit is not older than this one (a clock that went backwards); then a few more.
-            let skewed = walk.queue.peek().is_some_and(|(next, _, _, _)| *next >= time);
+            // commit is not older than the last shown one; then SLOP more. And go on while the
+            // next is not older than this one, a clock that went backwards on the hidden side,
+            // which git does not check: walking more hidden commits can only hide commits that
+            // the hidden tip does reach, so it never makes the answer less right.
+            let next = walk.queue.peek().map(|(next, _, _, _)| *next);
+            let skewed = next.is_some_and(|next| next >= last_shown || next >= time);
             if walk.shown_queued > 0 || skewed {
                 slop = SLOP;
             } else {
@@ -124,18 +139,34 @@ pub fn walk<T>(
             }
         }
     }
+    // A boundary the hidden side reached hides its cut-off history: any commit of the range that
+    // is no newer than it may be an ancestor of that history (clocks run forwards), so the
+    // hidden tip may reach it after all. git counts such commits anyway; this says so instead.
+    let hidden_cut =
+        walk.nodes.iter().enumerate().filter(|(_, n)| n.cut && n.hidden && n.done).max_by_key(|(_, n)| n.time);
     let mut commits = Vec::with_capacity(order.len());
     let mut hidden_is_parent = false;
+    let mut cut_at = None;
     for i in order {
-        if walk.nodes[i].hidden {
+        let node = &walk.nodes[i];
+        if node.hidden {
             continue;
         }
-        hidden_is_parent |= walk.nodes[i].parents.contains(&hidden);
+        hidden_is_parent |= node.parents.contains(&hidden);
+        if cut_at.is_none() {
+            if node.cut {
+                cut_at = Some(i);
+            } else if let Some((h, boundary)) = hidden_cut.filter(|(_, b)| node.time <= b.time) {
+                let _ = boundary;
+                cut_at = Some(h);
+            }
+        }
         if let Some(value) = walk.taken[i].take() {
             commits.push(value);
         }
     }
-    Ok(Range { commits, capped, hidden_is_parent })
+    let cut_at = cut_at.and_then(|c| walk.index.iter().find(|(_, i)| **i == c).map(|(id, _)| *id));
+    Ok(Range { commits, capped, hidden_is_parent, cut_at })
 }
 
 /// The walk's state: the commits met so far, the queue, and what was taken from shown commits.
@@ -170,9 +201,10 @@ where
             .map_err(|e| WalkError(format!("reading commit {id} failed: {e}")))?;
         let time = commit.time().map(|t| t.seconds).unwrap_or(0);
         let taken = if hidden { None } else { Some((self.take)(id, &commit)?) };
-        let parents = if self.shallow.contains(&id) { Box::default() } else { commit.parents().collect() };
+        let cut = self.shallow.contains(&id);
+        let parents = if cut { Box::default() } else { commit.parents().collect() };
         let i = self.nodes.len();
-        self.nodes.push(Node { hidden, done: false, parents });
+        self.nodes.push(Node { time, cut, hidden, done: false, parents });
         self.index.insert(id, i);
         self.taken.push(taken);
         self.queue.push((time, hidden, Reverse(self.seq), i));
@@ -204,55 +236,12 @@ where
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
-    use std::io::Write;
-    use std::process::{Command, Stdio};
 
     use proptest::prelude::*;
 
     use super::*;
 
-    /// A history: per commit, its parents (earlier commits) and its committer time.
-    type History = Vec<(Vec<usize>, i64)>;
-
-    /// Builds `history` with `git fast-import` in a new repository; returns it and the commit ids.
-    fn build(history: &History) -> (tempfile::TempDir, gix::Repository, Vec<ObjectId>) {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let git = |args: &[&str]| {
-            Command::new("git")
-                .args(["-c", "init.defaultBranch=main"])
-                .args(args)
-                .current_dir(dir.path())
-                .env("GIT_CONFIG_NOSYSTEM", "1")
-                .env("GIT_CONFIG_GLOBAL", "/dev/null")
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .spawn()
-                .expect("git runs")
-        };
-        assert!(git(&["init", "-q"]).wait().expect("git init").success());
-        let mut stream = String::new();
-        for (i, (parents, time)) in history.iter().enumerate() {
-            let mark = i + 1;
-            stream += &format!("commit refs/heads/c{i}\nmark :{mark}\n");
-            stream += &format!("author A{} <a{}@example.com> {time} +0000\n", i % 3, i % 3);
-            stream += &format!("committer C <c@example.com> {time} +0000\ndata 4\nc{:<2}\n", i % 100);
-            for (k, p) in parents.iter().enumerate() {
-                stream += &format!("{} :{}\n", if k == 0 { "from" } else { "merge" }, p + 1);
-            }
-        }
-        let marks = dir.path().join("marks");
-        let mut child = git(&["fast-import", "--quiet", &format!("--export-marks={}", marks.display())]);
-        child.stdin.take().expect("stdin").write_all(stream.as_bytes()).expect("fast-import input");
-        assert!(child.wait().expect("fast-import").success());
-        let mut ids = vec![ObjectId::null(gix::hash::Kind::Sha1); history.len()];
-        for line in std::fs::read_to_string(&marks).expect("marks").lines() {
-            let (mark, id) = line.split_once(' ').expect("mark line");
-            let mark: usize = mark.trim_start_matches(':').parse().expect("mark");
-            ids[mark - 1] = ObjectId::from_hex(id.as_bytes()).expect("id");
-        }
-        let repo = gix::open(dir.path()).expect("open");
-        (dir, repo, ids)
-    }
+    use crate::git::fixture::{build, git_ok, History};
 
     /// Every commit `from` reaches, itself included: the answer computed the slow, sure way.
     fn reach(history: &History, from: usize) -> BTreeSet<usize> {
@@ -374,5 +363,94 @@ mod tests {
         let (_dir, repo, ids) = build(&history);
         let range = range_of(&repo, &ids, 4, 3, u64::MAX);
         assert_eq!(range.commits, vec![4]);
+    }
+
+    #[test]
+    fn the_hidden_side_is_walked_while_it_is_newer_than_the_last_shown_commit_as_git_does() {
+        // X (root) <- h7 <- ... <- h1 <- g (clock behind) <- H = hidden; tip T merges H and X.
+        // After g the hidden side is newer than everything shown (T only, then X queued as
+        // shown): git goes on down to X and hides it; stopping 5 steps after g would count X.
+        let history: History = vec![
+            (vec![], 1000),
+            (vec![0], 1940),
+            (vec![1], 1950),
+            (vec![2], 1960),
+            (vec![3], 1970),
+            (vec![4], 1980),
+            (vec![5], 1990),
+            (vec![6], 2000),
+            (vec![7], 950),
+            (vec![8], 2500),
+            (vec![9, 0], 3000),
+        ];
+        let (_dir, repo, ids) = build(&history);
+        let range = range_of(&repo, &ids, 10, 9, u64::MAX);
+        assert_eq!(range.commits, vec![10]);
+        assert!(range.hidden_is_parent);
+    }
+
+    #[test]
+    fn a_rollback_behind_a_long_hidden_side_with_a_slow_clock_is_found() {
+        // X <- T (tip) <- h8 <- ... <- h1 <- H (hidden, its clock far behind its parent): the
+        // tip is an ancestor of H, so the range is empty (a rollback), as git says.
+        let mut history: History = vec![(vec![], 95), (vec![0], 100)];
+        for k in 0..8 {
+            history.push((vec![history.len() - 1], 930 + k * 10));
+        }
+        history.push((vec![history.len() - 1], 50));
+        let (_dir, repo, ids) = build(&history);
+        let hidden = history.len() - 1;
+        let range = range_of(&repo, &ids, 1, hidden, u64::MAX);
+        assert!(range.commits.is_empty(), "{:?}", range.commits);
+    }
+
+    /// A clone of `dir` with `depth` commits of history from its main branch.
+    fn shallow_clone(dir: &std::path::Path, depth: u32) -> (tempfile::TempDir, gix::Repository) {
+        let clone = tempfile::tempdir().expect("temp dir");
+        let url = format!("file://{}", dir.display());
+        let depth = depth.to_string();
+        git_ok(clone.path(), &["clone", "-q", "--no-local", "--depth", &depth, &url, "c"]);
+        let repo = gix::open(clone.path().join("c")).expect("open the clone");
+        (clone, repo)
+    }
+
+    #[test]
+    fn a_shallow_clone_whose_cut_the_range_reaches_is_said_to_be_uncertain() {
+        // main m0..m39, one a day; a feature forked at m4 (f0..f2, recent) merged at the end; the
+        // previous deploy is m39. With 10 commits of depth the clone holds m39 but not where the
+        // histories meet: the old m4..m0 look shipped. git rev-list counts them; the walk says
+        // where the clone is cut instead.
+        let day = 86_400;
+        let mut history: History =
+            (0..40).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, i as i64 * day)).collect();
+        history.push((vec![4], 37 * day));
+        history.push((vec![40], 38 * day));
+        history.push((vec![41], 39 * day));
+        history.push((vec![39, 42], 41 * day));
+        let (dir, full, ids) = build(&history);
+        let deployed = history.len() - 1;
+        let whole = range_of(&full, &ids, deployed, 39, u64::MAX);
+        assert_eq!(whole.commits.len(), 4, "the merge and f0..f2");
+        assert!(whole.cut_at.is_none());
+        let (_clone, shallow) = shallow_clone(dir.path(), 10);
+        let range = range_of(&shallow, &ids, deployed, 39, u64::MAX);
+        assert!(range.cut_at.is_some(), "counted {} commits and did not say the clone is cut", range.commits.len());
+    }
+
+    #[test]
+    fn a_shallow_clone_that_holds_the_whole_range_gives_it_without_doubt() {
+        // fetch-depth: 2 on a push: HEAD and the previous deploy HEAD~1, which is the cut.
+        let history: History = (0..20).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, 1000 + i as i64)).collect();
+        let (dir, _full, ids) = build(&history);
+        let (_clone, shallow) = shallow_clone(dir.path(), 2);
+        let range = range_of(&shallow, &ids, 19, 18, u64::MAX);
+        assert_eq!(range.commits, vec![19]);
+        assert!(range.cut_at.is_none());
+        assert!(range.hidden_is_parent);
+        // A range of 5 in a clone of depth 8 also stands.
+        let (_clone, shallow) = shallow_clone(dir.path(), 8);
+        let range = range_of(&shallow, &ids, 19, 14, u64::MAX);
+        assert_eq!(range.commits, vec![19, 18, 17, 16, 15]);
+        assert!(range.cut_at.is_none());
     }
 }

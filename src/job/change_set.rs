@@ -14,7 +14,9 @@ use gix::ObjectId;
 use serde_json::Value;
 
 use crate::git::range::WalkError;
+use crate::job::epoch::MILLIS_THRESHOLD;
 use crate::job::optional::{FieldType, OptionalField, MAX_VALUES};
+use crate::job::MAX_API_INTEGER;
 use crate::settings::source::{Source, Sourced};
 
 /// The most commits a change set walks by default; past it the lead time is left out.
@@ -50,6 +52,9 @@ pub struct ChangeSet {
     pub pull_requests: Vec<u64>,
     /// The deployed commit is an ancestor of the previous deploy: this deploy goes back in time.
     pub is_rollback: bool,
+    /// Commits whose author time is not a plausible date (0, negative, or milliseconds): counted,
+    /// but left out of the times, so they make no lead time of decades.
+    pub undated: u64,
 }
 
 /// Why there is no change set; shown in provenance, and warned about when `warn` is set.
@@ -98,32 +103,46 @@ pub fn compute(
         return Err(no);
     }
     let prev = previous.value.trim();
-    let parse = |hex: &str, what: &str| {
-        ObjectId::from_hex(hex.as_bytes())
-            .map_err(|_| NoChangeSet::loud(format!("the {what} {hex:?} is not a full commit id")))
+    let deployed_id = ObjectId::from_hex(deployed.as_bytes())
+        .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
+    let Ok(previous_id) = ObjectId::from_hex(prev.as_bytes()) else {
+        return Err(NoChangeSet::loud(format!(
+            "previous_sha {prev:?} ({}) is not a full commit id (40 or 64 hex characters), so no change set is sent; give the previous deploy's full commit id, e.g. \"$(git rev-parse v1.2.3^{{commit}})\", or leave it unset",
+            previous.source
+        )));
     };
-    let deployed_id = parse(deployed, "deployed commit")?;
-    let previous_id = parse(prev, "previous commit")?;
     if repo.find_commit(deployed_id).is_err() {
         return Err(NoChangeSet::loud(format!(
             "the deployed commit {deployed} is not in this clone; fetch it (actions/checkout: fetch-depth: 0)"
         )));
     }
-    if repo.find_commit(previous_id).is_err() {
-        return Err(NoChangeSet::loud(format!(
-            "the previous commit {prev} ({}) is not in this clone (a shallow clone?); fetch the history (actions/checkout: fetch-depth: 0) or pass --previous-sha",
-            previous.source
-        )));
-    }
+    // An annotated tag's own id names its commit, as it does for git rev-list.
+    let previous_id = match repo.find_object(previous_id).map(|o| o.peel_tags_to_end()) {
+        Ok(Ok(object)) if object.kind == gix::object::Kind::Commit => object.id,
+        Ok(Ok(object)) => {
+            return Err(NoChangeSet::loud(format!(
+                "the previous commit {prev} ({}) names a {}, not a commit; give the previous deploy's commit",
+                previous.source, object.kind
+            )))
+        }
+        _ => {
+            return Err(NoChangeSet::loud(format!(
+                "the previous commit {prev} ({}) is not in this clone (a shallow clone?); fetch the history (actions/checkout: fetch-depth: 0) or pass --previous-sha",
+                previous.source
+            )))
+        }
+    };
     // Per commit of the range: its author time, its author (an index into `emails`) and the pull
     // requests its message names. Emails are interned so that memory per commit stays small.
-    let mut emails: HashMap<String, u32> = HashMap::new();
+    // Emails are compared as bytes (two different non-UTF-8 addresses stay two), ASCII letters
+    // folded to lowercase as mail domains are.
+    let mut emails: HashMap<Vec<u8>, u32> = HashMap::new();
     let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
-        let email = author.email.to_str_lossy();
+        let email: &[u8] = author.email.as_ref();
         // Most authors repeat: look the email up before making a lowercase copy of it.
-        let who = match emails.get(email.as_ref()) {
-            Some(who) if !email.bytes().any(|b| b.is_ascii_uppercase()) => *who,
+        let who = match emails.get(email) {
+            Some(who) if !email.iter().any(u8::is_ascii_uppercase) => *who,
             _ => {
                 let next = u32::try_from(emails.len()).unwrap_or(u32::MAX);
                 *emails.entry(email.to_ascii_lowercase()).or_insert(next)
@@ -132,19 +151,33 @@ pub fn compute(
         Ok((author.seconds(), who, pull_requests(&commit.message.to_str_lossy())))
     })
     .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
+    if let Some(cut) = range.cut_at {
+        return Err(NoChangeSet::loud(format!(
+            "this clone is shallow and its history is cut at {cut}, which the range {}..{} reaches: the commits beyond the cut are not here, so what this deploy ships cannot be known (git rev-list would count wrongly here); fetch the whole history (actions/checkout: fetch-depth: 0)",
+            short(prev),
+            short(deployed)
+        )));
+    }
     let mut set = ChangeSet {
-        previous: Sourced::new(prev.to_ascii_lowercase(), previous.source.clone()),
+        previous: Sourced::new(previous_id.to_string(), previous.source.clone()),
         commits: range.commits.len() as u64,
         capped: range.capped,
         author_times: Vec::with_capacity(range.commits.len()),
         authors: 0,
         pull_requests: Vec::new(),
         is_rollback: false,
+        undated: 0,
     };
     let previous_is_parent = range.hidden_is_parent;
     let mut authors = BTreeSet::new();
     for (seconds, who, numbers) in range.commits {
-        set.author_times.push(seconds);
+        // git writes 0 for a missing or unreadable date, and some tools wrote milliseconds: such
+        // a commit counts, but its time would make a lead time of decades (or of nothing).
+        if (1..MILLIS_THRESHOLD).contains(&seconds) {
+            set.author_times.push(seconds);
+        } else {
+            set.undated += 1;
+        }
         authors.insert(who);
         for n in numbers {
             if !set.pull_requests.contains(&n) && set.pull_requests.len() < MAX_VALUES {
@@ -182,6 +215,12 @@ pub fn previous_from_tag(
             let how = format!("tag {name}, the nearest matching {} ({})", pattern.value, pattern.source);
             Ok(Sourced::new(id.to_hex().to_string(), Source::Git(how)))
         }
+        // In a shallow clone the tag may be below the cut, or not fetched at all: say how to get
+        // it rather than call the deploy a first one.
+        None if repo.is_shallow().unwrap_or(false) => Err(NoChangeSet::loud(format!(
+            "no tag matching {:?} ({}) is on the history of {deployed} in this shallow clone; fetch the whole history and the tags (actions/checkout: fetch-depth: 0, fetch-tags: true)",
+            pattern.value, pattern.source
+        ))),
         None => Err(NoChangeSet::quiet(format!(
             "no tag matching {:?} ({}) is on the history of {deployed} below it: a first deploy",
             pattern.value, pattern.source
@@ -289,7 +328,9 @@ pub fn pull_requests(message: &str) -> Vec<u64> {
         }
     }
     let mut unique = Vec::new();
-    for n in found {
+    // The API's integers stop at 2^31-1, and no forge numbers a request 0: a number outside that
+    // would have the whole job refused, so it is no pull request here.
+    for n in found.into_iter().filter(|n| (1..=MAX_API_INTEGER).contains(n)) {
         if !unique.contains(&n) {
             unique.push(n);
         }
@@ -298,8 +339,8 @@ pub fn pull_requests(message: &str) -> Vec<u64> {
 }
 
 impl ChangeSet {
-    /// The optional fields, for a job that ended at `end` (epoch seconds). Lead times are left out
-    /// when the walk was capped (they would be wrong) or nothing shipped.
+    /// The optional fields, for a job that ended at `end` (epoch seconds). Past the walk's limit
+    /// only `previous_sha` is sure; lead times are left out when nothing (dated) shipped.
     pub fn fields(&self, end: i64) -> Vec<OptionalField> {
         let source = || Source::Git(format!("{}..deployed commit", short(&self.previous.value)));
         let field =
@@ -320,6 +361,11 @@ impl ChangeSet {
             if self.commits > 0 {
                 out.push(field("author_count", FieldType::Integer, Value::from(self.authors)));
             }
+        }
+        if self.capped {
+            // Past the limit the walk has not seen where the histories meet: not whether the
+            // previous deploy is an ancestor, nor all pull requests, nor a rollback for sure.
+            return out;
         }
         if !self.pull_requests.is_empty() {
             out.push(field("pull_requests", FieldType::Integer, Value::from(self.pull_requests.clone())));
@@ -357,21 +403,35 @@ impl ChangeSet {
         let rollback = if self.is_rollback { "a rollback" } else { "not a rollback" };
         if self.capped {
             return format!(
-                "ships more than {} commits since {} (the walk stopped there; lead time left out){prs}; {rollback}",
+                "ships more than {} commit{} since {} (the walk stopped at --change-set-limit; only previous_sha is sent: count, lead time, pull requests and rollback are not known)",
                 self.commits,
+                if self.commits == 1 { "" } else { "s" },
                 short(&self.previous.value)
             );
         }
+        let undated = match self.undated {
+            0 => String::new(),
+            n => format!(
+                " ({n} commit{} without a plausible author date left out of the lead time)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
         match self.author_times.first() {
             Some(first) => {
                 let lead = human(end.saturating_sub(*first).max(0));
                 format!(
-                    "ships {} commit{} since {}{prs}, oldest {lead} ago, lead time {lead}; {rollback}",
+                    "ships {} commit{} since {}{prs}, oldest {lead} ago, lead time {lead}{undated}; {rollback}",
                     self.commits,
                     if self.commits == 1 { "" } else { "s" },
                     short(&self.previous.value)
                 )
             }
+            None if self.commits > 0 => format!(
+                "ships {} commit{} since {}{prs}{undated}; {rollback}",
+                self.commits,
+                if self.commits == 1 { "" } else { "s" },
+                short(&self.previous.value)
+            ),
             None => format!("ships no new commit since {}; {rollback}", short(&self.previous.value)),
         }
     }
@@ -423,12 +483,104 @@ mod tests {
             authors: 1,
             pull_requests: Vec::new(),
             is_rollback: false,
+            undated: 0,
         };
         assert_eq!(set.median_lead_time(100), 85);
         let fields = set.fields(100);
         let lead = fields.iter().find(|f| f.key == "lead_time").expect("lead time");
         assert_eq!(lead.value, Value::from(100));
-        let capped = ChangeSet { capped: true, ..set };
-        assert!(capped.fields(100).iter().all(|f| f.key != "lead_time" && f.key != "commit_count"));
+        let capped = ChangeSet { capped: true, pull_requests: vec![7], ..set };
+        let keys: Vec<String> = capped.fields(100).into_iter().map(|f| f.key).collect();
+        assert_eq!(keys, ["previous_sha"], "past the limit only the previous deploy is sure");
+        assert!(capped.summary(100).contains("more than 4 commits"), "{}", capped.summary(100));
+    }
+
+    #[test]
+    fn pull_request_numbers_the_api_cannot_take_are_no_pull_requests() {
+        assert!(pull_requests("Big (#2147483648)").is_empty());
+        assert_eq!(pull_requests("Big (#2147483647)"), [2_147_483_647]);
+        assert!(pull_requests("Merge pull request #0 from a/b").is_empty());
+        assert!(pull_requests("Huge (#99999999999999999999999)").is_empty());
+    }
+
+    use crate::git::fixture::{build, build_with, git_ok, Details, History};
+
+    fn linear(n: usize) -> History {
+        (0..n).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, 1_700_000_000 + i as i64 * 60)).collect()
+    }
+
+    fn previous(id: impl ToString) -> Sourced<String> {
+        Sourced::new(id.to_string(), Source::Flag("--previous-sha".into()))
+    }
+
+    #[test]
+    fn commits_without_a_plausible_author_date_count_but_make_no_lead_time() {
+        let history = linear(5);
+        let (_dir, repo, ids) = build_with(&history, |i, (_, time)| Details {
+            author_time: match i {
+                3 => 0,                 // git's "no date"
+                4 => 1_700_000_000_000, // milliseconds
+                _ => *time,
+            },
+            message: format!("c{i}"),
+        });
+        let set = compute(&repo, &ids[4].to_string(), &previous(ids[1]), 100).expect("a change set");
+        assert_eq!(set.commits, 3);
+        assert_eq!(set.undated, 2);
+        assert_eq!(set.author_times, [history[2].1]);
+        assert!(set.summary(history[4].1).contains("2 commits without a plausible author date"), "{}", set.summary(0));
+    }
+
+    #[test]
+    fn an_annotated_tags_id_as_the_previous_deploy_names_its_commit() {
+        let history = linear(4);
+        let (dir, repo, ids) = build(&history);
+        git_ok(dir.path(), &["tag", "-a", "-m", "release", "v1", &ids[1].to_string()]);
+        let tag_id = git_ok(dir.path(), &["rev-parse", "v1"]);
+        assert_ne!(tag_id, ids[1].to_string(), "an annotated tag has an id of its own");
+        let repo = gix::open(repo.path()).expect("reopen to see the tag");
+        let set = compute(&repo, &ids[3].to_string(), &previous(&tag_id), 100).expect("a change set");
+        assert_eq!(set.commits, 2);
+        assert_eq!(set.previous.value, ids[1].to_string(), "the commit is sent, not the tag");
+        // A tree is no previous deploy.
+        let tree = git_ok(dir.path(), &["rev-parse", &format!("{}^{{tree}}", ids[1])]);
+        let no = compute(&repo, &ids[3].to_string(), &previous(&tree), 100).expect_err("a tree is refused");
+        assert!(no.warn && no.reason.contains("tree"), "{}", no.reason);
+    }
+
+    #[test]
+    fn a_previous_sha_that_is_no_full_commit_id_is_warned_about_not_fatal() {
+        let (_dir, repo, ids) = build(&linear(3));
+        for bad in ["abc1234", "null", "HEAD~1"] {
+            let no = compute(&repo, &ids[2].to_string(), &previous(bad), 100).expect_err("no change set");
+            assert!(
+                no.warn && no.reason.contains("not a full commit id") && no.reason.contains("--previous-sha"),
+                "{}",
+                no.reason
+            );
+        }
+    }
+
+    #[test]
+    fn a_shallow_clone_gives_the_range_it_holds_and_names_the_fix_where_it_is_cut() {
+        // main m0..m29 a minute apart; f0, f1 fork from m2 and are merged last (commit 32).
+        let mut history = linear(30);
+        history.push((vec![2], history[29].1 + 10));
+        history.push((vec![30], history[29].1 + 20));
+        history.push((vec![29, 31], history[29].1 + 30));
+        let (dir, _repo, ids) = build(&history);
+        let clone = tempfile::tempdir().expect("temp dir");
+        let url = format!("file://{}", dir.path().display());
+        git_ok(clone.path(), &["clone", "-q", "--no-local", "--depth", "5", &url, "c"]);
+        let shallow = gix::open(clone.path().join("c")).expect("open");
+        // The previous deploy m26 and everything between are in the clone: the range stands.
+        let set = compute(&shallow, &ids[29].to_string(), &previous(ids[26]), 100).expect("within the clone");
+        assert_eq!(set.commits, 3);
+        // m29..merge: the feature side reaches m2..m0, which the clone cannot show m29 reaches.
+        let no = compute(&shallow, &ids[32].to_string(), &previous(ids[29]), 100).expect_err("cut");
+        assert!(no.warn && no.reason.contains("shallow") && no.reason.contains("fetch-depth: 0"), "{}", no.reason);
+        // A previous deploy outside the clone is said so.
+        let no = compute(&shallow, &ids[29].to_string(), &previous(ids[10]), 100).expect_err("outside");
+        assert!(no.warn && no.reason.contains("fetch-depth: 0"), "{}", no.reason);
     }
 }

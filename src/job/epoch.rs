@@ -4,7 +4,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Epoch seconds at or above this are read as milliseconds by mistake: 10^11 seconds is the year
 /// 5138, while 10^11 milliseconds is 1973, so no real job start is ambiguous.
-const MILLIS_THRESHOLD: i64 = 100_000_000_000;
+pub const MILLIS_THRESHOLD: i64 = 100_000_000_000;
 
 /// Why a time could not be read. The texts complete "job_start_time ... ".
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -856,6 +856,7 @@ mod context_tests {
             authors: 2,
             pull_requests: vec![7],
             is_rollback: false,
+            undated: 0,
         };
         let job = resolve(&Inputs {
             stack: &s,
