@@ -6,6 +6,7 @@
 //! never followed, so the `Authorization` header cannot travel to another host.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::secret;
@@ -26,7 +27,12 @@ pub fn user_agent() -> String {
 
 /// The HTTP agent. Build it once per run: it keeps connections alive between requests.
 pub fn agent(transport: &Transport) -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder().root_certs(transport.roots.clone()).build();
+    // ring is named here because ureq is built without a provider of its own: its `rustls`
+    // feature would also bring webpki-roots, a second copy of the roots `transport` hands over.
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(transport.roots.clone())
+        .unversioned_rustls_crypto_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .build();
     ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(REQUEST_TIMEOUT))
