@@ -6,6 +6,7 @@
 //! never followed, so the `Authorization` header cannot travel to another host.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::secret;
@@ -26,7 +27,12 @@ pub fn user_agent() -> String {
 
 /// The HTTP agent. Build it once per run: it keeps connections alive between requests.
 pub fn agent(transport: &Transport) -> ureq::Agent {
-    let tls = ureq::tls::TlsConfig::builder().root_certs(transport.roots.clone()).build();
+    // ring is named here because ureq is built without a provider of its own: its `rustls`
+    // feature would also bring webpki-roots, a second copy of the roots `transport` hands over.
+    let tls = ureq::tls::TlsConfig::builder()
+        .root_certs(transport.roots.clone())
+        .unversioned_rustls_crypto_provider(Arc::new(crypto_provider()))
+        .build();
     ureq::Agent::config_builder()
         .timeout_connect(Some(CONNECT_TIMEOUT))
         .timeout_global(Some(REQUEST_TIMEOUT))
@@ -38,6 +44,28 @@ pub fn agent(transport: &Transport) -> ureq::Agent {
         .proxy(transport.proxy.clone())
         .build()
         .into()
+}
+
+/// rustls with ring, minus the loading of private keys.
+///
+/// customcd never presents a client certificate, so it never loads a private key; with ring's own
+/// key provider in the table, its RSA, ECDSA and Ed25519 signing code would be linked all the same
+/// (40 KB of the static binary). Verifying the server's signatures is untouched.
+fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    rustls::crypto::CryptoProvider { key_provider: &NoPrivateKeys, ..rustls::crypto::ring::default_provider() }
+}
+
+/// The key provider of a client that has no key of its own: every key is refused.
+#[derive(Debug)]
+struct NoPrivateKeys;
+
+impl rustls::crypto::KeyProvider for NoPrivateKeys {
+    fn load_private_key(
+        &self,
+        _key: rustls::pki_types::PrivateKeyDer<'static>,
+    ) -> Result<Arc<dyn rustls::sign::SigningKey>, rustls::Error> {
+        Err(rustls::Error::General("customcd presents no client certificate, so it loads no private key".to_owned()))
+    }
 }
 
 /// The server's answer to one POST.
@@ -209,6 +237,13 @@ mod tests {
     fn excerpts_fold_whitespace_and_truncate() {
         assert_eq!(excerpt("a\n  b\tc", 10), "a b c");
         assert_eq!(excerpt(&"x".repeat(20), 5), "xxxxx…");
+    }
+
+    #[test]
+    fn the_tls_provider_loads_no_private_key() {
+        use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+        let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(vec![0x30, 0x00]));
+        assert!(crypto_provider().key_provider.load_private_key(key).is_err());
     }
 
     #[test]

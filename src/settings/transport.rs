@@ -12,6 +12,7 @@ use crate::env::Env;
 use crate::error::{quote, Problem};
 use crate::git::remote;
 use crate::secret;
+use crate::settings::anchor_cert;
 use crate::settings::names::{flag_name, Key, Stack};
 use crate::settings::source::{Source, Sourced};
 
@@ -85,9 +86,7 @@ fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<P
         }
     } else {
         // A CA file adds to the bundled roots rather than replacing them.
-        certs.extend(
-            webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| Certificate::from_der(c.as_ref()).to_owned()),
-        );
+        certs.extend(anchor_cert::bundled());
         shown.push("bundled Mozilla roots".to_owned());
     }
     if let Some(file) = ca_file {
