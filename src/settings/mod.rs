@@ -3,7 +3,6 @@
 //! [`Settings`] and never read a raw key, so a rule (what `dry_run` means, the range of
 //! `concurrency`, the spool's place) is written once and holds for every command.
 
-pub(crate) mod anchor_cert;
 pub(crate) mod endpoint;
 pub mod names;
 pub mod source;

@@ -12,7 +12,6 @@ use crate::env::Env;
 use crate::error::{quote, Problem};
 use crate::git::remote;
 use crate::secret;
-use crate::settings::anchor_cert;
 use crate::settings::names::{flag_name, Key, Stack};
 use crate::settings::source::{Source, Sourced};
 
@@ -59,9 +58,19 @@ pub fn resolve(stack: &Stack, env: &Env, url: &str, platform: bool, problems: &m
     Transport { roots, roots_shown, proxy, proxy_shown, warnings }
 }
 
+/// Mozilla's roots as bundled in the binary (webpki-root-certs), borrowed, not copied.
+///
+/// This is the binary's only copy of them: ureq's own default (`RootCerts::WebPki`, from the
+/// webpki-roots crate) would be a second one (about 60 KB), so ureq is built without it and the
+/// default roots are handed over as certificates like any others. rustls parses them into trust
+/// anchors when the first TLS connection is made, not at start-up.
+fn bundled() -> impl Iterator<Item = Certificate<'static>> {
+    webpki_root_certs::TLS_SERVER_ROOT_CERTS.iter().map(|c| Certificate::from_der(c.as_ref()))
+}
+
 fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<Problem>) -> (RootCerts, String) {
     if !platform && ca_file.is_none() {
-        return (RootCerts::WebPki, "bundled Mozilla roots".to_owned());
+        return (RootCerts::from(bundled()), "bundled Mozilla roots".to_owned());
     }
     let mut certs: Vec<Certificate<'static>> = Vec::new();
     let mut shown = Vec::new();
@@ -86,7 +95,7 @@ fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<P
         }
     } else {
         // A CA file adds to the bundled roots rather than replacing them.
-        certs.extend(anchor_cert::bundled());
+        certs.extend(bundled());
         shown.push("bundled Mozilla roots".to_owned());
     }
     if let Some(file) = ca_file {
