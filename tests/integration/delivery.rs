@@ -244,6 +244,33 @@ fn a_server_slower_than_the_deadline_fails_with_exit_4_and_the_payload_is_spoole
     assert_eq!(dry.stdout.trim_end(), text);
 }
 
+#[test]
+fn a_server_that_answers_one_byte_at_a_time_is_cut_off_by_the_deadline() {
+    // Unlike a silent server, this one is never idle long enough for a read timeout to fire.
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(Plan::always(Step::Drip(Duration::from_millis(200), Reply::new(200, OK_BODY))));
+    let out = report_to(&repo, &server.url()).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()).output();
+    assert_eq!(out.code, Some(4), "{out}");
+    assert!(out.took < Duration::from_millis(4500), "the deadline of 2 s was kept: {out}");
+    let (_, text) = only_spool_file(spool.path());
+    assert_eq!(text, server.requests()[0].body, "the spool holds exactly what was sent");
+}
+
+#[test]
+fn a_200_whose_answer_is_cut_short_is_delivered_and_not_sent_again() {
+    // The status is the server's verdict; a body lost on the way only loses its message.
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(Plan::always(Step::CutShort(Reply::new(200, &format!("{OK_BODY:<200}")))));
+    let out =
+        report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).expect_exit(0);
+    assert_eq!(server.requests().len(), 1, "{out}");
+    assert!(retry_lines(&out).is_empty(), "{out}");
+    assert!(out.stdout.contains(&format!("sent job {JOB_ID}")), "{out}");
+    assert!(spool_entries(spool.path()).is_empty(), "a delivered job is not spooled");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Refusals and redirects are final.
 
