@@ -371,13 +371,14 @@ mod tests {
     #[test]
     fn a_pause_holds_every_sender_until_it_ends_and_a_shorter_pause_never_shortens_it() {
         let t = Arc::new(Throttle::default());
-        assert!(waiting(&t) < Duration::from_millis(50), "no pause, no wait");
+        // Loose bounds: what these two lines catch is a wait that never ends (`waiting` fails it).
+        assert!(waiting(&t) < Duration::from_millis(300), "no pause, no wait");
         t.pause(Duration::from_millis(100));
         t.pause(Duration::from_millis(400));
         t.pause(Duration::from_millis(50));
         let held = waiting(&t);
         assert!(held >= Duration::from_millis(350) && held < Duration::from_secs(2), "{held:?}");
-        assert!(waiting(&t) < Duration::from_millis(50), "a pause that ended holds nobody");
+        assert!(waiting(&t) < Duration::from_millis(300), "a pause that ended holds nobody");
     }
 
     #[test]
