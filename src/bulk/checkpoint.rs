@@ -69,6 +69,12 @@ pub struct Parsed {
 /// Reads a checkpoint's text. Empty text (a file left empty by a full disk or a crash before its
 /// header) is an empty checkpoint; every line is bounded, however long the file's lines are.
 pub fn parse(reader: impl BufRead, origin: &str) -> anyhow::Result<Parsed> {
+    parse_capped(reader, origin, MAX_ENTRIES)
+}
+
+/// [`parse`] with the cap on records as a parameter: the real cap is millions of records, and a
+/// test shows the boundary with a cap of three instead of building a file of hundreds of MB.
+fn parse_capped(reader: impl BufRead, origin: &str, max_entries: u64) -> anyhow::Result<Parsed> {
     let mut reader = reader;
     let mut parsed = Parsed::default();
     let mut line = Vec::new();
@@ -81,8 +87,9 @@ pub fn parse(reader: impl BufRead, origin: &str) -> anyhow::Result<Parsed> {
             return Ok(parsed);
         }
         number += 1;
-        if number > MAX_ENTRIES + 1 {
-            bail!("{origin} holds more than {MAX_ENTRIES} records, the most one checkpoint may; split the input into smaller files (each gets its own checkpoint)");
+        // The header is line 1, so a checkpoint at the cap has `max_entries + 1` lines.
+        if number > max_entries + 1 {
+            bail!("{origin} holds more than {max_entries} records, the most one checkpoint may; split the input into smaller files (each gets its own checkpoint)");
         }
         let complete = line.last() == Some(&b'\n');
         if !complete && n as u64 >= MAX_LINE {
@@ -264,6 +271,23 @@ mod tests {
         let torn_digest = format!("{HEADER}\n{}", &d[..20]);
         let parsed = parse(torn_digest.as_bytes(), "x").expect("a torn last line is dropped");
         assert!(parsed.torn && parsed.done.is_empty());
+    }
+
+    #[test]
+    fn a_checkpoint_may_hold_exactly_its_cap_of_records_and_one_more_is_refused() {
+        let lines: Vec<String> = (0..5).map(|i| hex(&digest("u", &i.to_string()))).collect();
+        let text = |n: usize| format!("{HEADER}\n{}", lines[..n].iter().map(|l| format!("{l}\n")).collect::<String>());
+        for n in 0..=3 {
+            let parsed = parse_capped(text(n).as_bytes(), "x", 3).expect("at or under the cap");
+            assert_eq!(parsed.done.len(), n);
+        }
+        let err = parse_capped(text(4).as_bytes(), "x", 3).expect_err("one over the cap");
+        assert!(err.to_string().contains("more than 3 records"), "{err}");
+        // A torn line after a full checkpoint is still a line past the cap.
+        let torn = format!("{}{}", text(3), &lines[4][..10]);
+        assert!(parse_capped(torn.as_bytes(), "x", 3).is_err());
+        // The public reader uses the real cap.
+        assert_eq!(parse(text(4).as_bytes(), "x").expect("far under the real cap").done.len(), 4);
     }
 
     #[test]

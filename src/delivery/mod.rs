@@ -247,6 +247,156 @@ pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::env::Env;
+    use crate::secret::Token;
+    use crate::settings::endpoint::{self, Switches};
+    use crate::settings::names::Stack;
+    use crate::settings::source::Source;
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::sync::mpsc;
+    use std::sync::{Arc, Mutex};
+
+    /// A server on 127.0.0.1 that answers one request per connection with the next of `answers`
+    /// (a status and extra header lines), then stops listening. It notes when each request came.
+    fn scripted(answers: &[(u16, &str)]) -> (String, Arc<Mutex<Vec<Instant>>>) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let port = listener.local_addr().expect("an address").port();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (log, answers): (_, Vec<(u16, String)>) =
+            (seen.clone(), answers.iter().map(|(s, h)| (*s, (*h).to_owned())).collect());
+        std::thread::spawn(move || {
+            for (status, extra) in answers {
+                let Ok((mut stream, _)) = listener.accept() else { return };
+                let mut reader = BufReader::new(stream.try_clone().expect("a second handle"));
+                let mut length = 0;
+                loop {
+                    let mut line = String::new();
+                    if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = line.split_once(':') {
+                        if k.eq_ignore_ascii_case("content-length") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                }
+                let _ = reader.read_exact(&mut vec![0; length]);
+                log.lock().expect("lock").push(Instant::now());
+                let _ =
+                    write!(stream, "HTTP/1.1 {status} X\r\n{extra}Content-Length: 2\r\nConnection: close\r\n\r\n{{}}");
+            }
+        });
+        (format!("http://127.0.0.1:{port}/webhook/company/1/cicd_job"), seen)
+    }
+
+    /// A checked connection to `url`, its token from CUSTOMCD_TOKEN.
+    fn connection(url: &str) -> Connection {
+        let stack = Stack::of(&[(Key::Url, url), (Key::Token, "tok-test-1234")], |k| Source::Var(var_name(k)));
+        let mut problems = Vec::new();
+        endpoint::resolve(&stack, &Env::default(), Switches::default(), true, &mut problems)
+            .connection
+            .expect("a valid connection")
+    }
+
+    /// `deliver` run on a thread, so that a delivery that never ends fails the test instead of
+    /// hanging it.
+    fn deliver_within(url: &str, deadline: Duration, throttle: Option<Arc<Throttle>>, limit: Duration) -> Delivery {
+        let conn = connection(url);
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let agent = http::agent(&conn.transport);
+            let _ = tx.send(deliver(&agent, &conn, "{}", deadline, throttle.as_deref()));
+        });
+        rx.recv_timeout(limit).expect("the delivery ended in time")
+    }
+
+    #[test]
+    fn a_retried_delivery_counts_its_attempts_and_ends_with_the_servers_answer() {
+        let (url, _) = scripted(&[(503, ""), (503, ""), (200, "")]);
+        let d = deliver_within(&url, Duration::from_secs(20), None, Duration::from_secs(15));
+        assert!(d.result.is_ok(), "{:?}", d.result.err());
+        assert_eq!((d.attempts, d.http_status), (3, Some(200)));
+    }
+
+    #[test]
+    fn only_a_failure_that_retrying_cannot_fix_names_the_roots_it_trusted() {
+        // Connection refused is transient: retrying may pass once the server is up.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+        let url = format!("http://127.0.0.1:{port}/webhook/company/1/cicd_job");
+        let d = deliver_within(&url, Duration::from_millis(500), None, Duration::from_secs(10));
+        let message = d.result.expect_err("refused").to_string();
+        assert!(message.contains("connection refused"), "{message}");
+        assert!(!message.contains("trusting"), "{message}");
+    }
+
+    #[test]
+    fn the_backoff_ceiling_starts_at_half_a_second_and_doubles_as_a_429_pause_shows() {
+        // After a 429 every sender sharing the throttle waits the whole ceiling (no jitter), so
+        // the gaps between the requests show the ceiling of each retry.
+        let (url, seen) = scripted(&[(429, ""), (429, ""), (200, "")]);
+        let throttle = Arc::new(Throttle::default());
+        let d = deliver_within(&url, Duration::from_secs(20), Some(throttle), Duration::from_secs(15));
+        assert_eq!(d.attempts, 3);
+        let at = seen.lock().expect("lock").clone();
+        let (first, second) = (at[1] - at[0], at[2] - at[1]);
+        assert!(first >= Duration::from_millis(450) && first < Duration::from_millis(900), "{first:?}");
+        assert!(second >= Duration::from_millis(950) && second < Duration::from_millis(1600), "{second:?}");
+    }
+
+    #[test]
+    fn a_retry_that_could_not_start_with_time_to_spare_before_the_deadline_is_not_tried() {
+        // Retry-After: 1 makes the wait exactly a second; with 1.1 s left, the next attempt would
+        // start with less than MIN_ATTEMPT to go, so the first failure is the last.
+        let (url, seen) = scripted(&[(503, "Retry-After: 1\r\n"), (503, "Retry-After: 1\r\n"), (503, "")]);
+        let started = Instant::now();
+        let d = deliver_within(&url, Duration::from_millis(1100), None, Duration::from_secs(10));
+        assert_eq!(d.attempts, 1, "{:?}", d.result.as_ref().err());
+        assert_eq!(seen.lock().expect("lock").len(), 1);
+        assert!(started.elapsed() < Duration::from_millis(900), "gave up at once: {:?}", started.elapsed());
+        let message = d.result.expect_err("a failure").to_string();
+        assert!(message.contains("gave up after 1 attempt in"), "{message}");
+    }
+
+    /// How long `t.wait()` took, failing the test when it takes more than five seconds.
+    fn waiting(t: &Arc<Throttle>) -> Duration {
+        let (t, (tx, rx)) = (t.clone(), mpsc::channel());
+        std::thread::spawn(move || {
+            let started = Instant::now();
+            t.wait();
+            let _ = tx.send(started.elapsed());
+        });
+        rx.recv_timeout(Duration::from_secs(5)).expect("the wait ended")
+    }
+
+    #[test]
+    fn a_pause_holds_every_sender_until_it_ends_and_a_shorter_pause_never_shortens_it() {
+        let t = Arc::new(Throttle::default());
+        // Loose bounds: what these two lines catch is a wait that never ends (`waiting` fails it).
+        assert!(waiting(&t) < Duration::from_millis(300), "no pause, no wait");
+        t.pause(Duration::from_millis(100));
+        t.pause(Duration::from_millis(400));
+        t.pause(Duration::from_millis(50));
+        let held = waiting(&t);
+        assert!(held >= Duration::from_millis(350) && held < Duration::from_secs(2), "{held:?}");
+        assert!(waiting(&t) < Duration::from_millis(300), "a pause that ended holds nobody");
+    }
+
+    #[test]
+    fn a_refused_token_is_traced_to_where_it_came_from_or_else_to_the_variable() {
+        let refused = || Answer { status: 401, body: "no".to_owned(), location: None, retry_after: None };
+        let message = |conn: &Connection| match judge(refused(), conn) {
+            Verdict::Final(Err(e)) => e.to_string(),
+            _ => panic!("a 401 is a final refusal"),
+        };
+        let mut conn = connection("http://127.0.0.1:9/webhook/company/1/cicd_job");
+        let traced = message(&conn);
+        assert!(
+            traced.contains("it came from variable CUSTOMCD_TOKEN: check that it is the current token"),
+            "{traced}"
+        );
+        conn.token = Token::new("tok-test-1234").expect("a token");
+        assert!(message(&conn).contains("(check CUSTOMCD_TOKEN)"), "{}", message(&conn));
+    }
 
     #[test]
     fn retry_after_never_waits_less_than_a_second_nor_the_backoff_nor_more_than_the_cap() {

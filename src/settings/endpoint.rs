@@ -323,6 +323,42 @@ mod tests {
     }
 
     #[test]
+    fn a_connections_debug_form_names_the_endpoint_and_hides_the_token() {
+        let c =
+            conn(&[(Key::Url, "https://a.example/webhook/company/7/cicd_job"), (Key::Token, "tok-secret-99")], false)
+                .expect("valid");
+        let shown = format!("{c:?}");
+        assert!(
+            shown.starts_with("Connection") && shown.contains("https://a.example/webhook/company/7/cicd_job"),
+            "{shown}"
+        );
+        assert!(shown.contains("Token(***)") && !shown.contains("tok-secret-99"), "{shown}");
+    }
+
+    #[test]
+    fn a_half_built_endpoint_is_named_by_the_part_that_is_missing() {
+        let missing = |pairs: &[(Key, &str)]| -> Vec<String> {
+            conn(pairs, false).expect_err("refused").into_iter().map(|p| p.field).collect()
+        };
+        assert_eq!(missing(&[(Key::CompanyId, "77"), (Key::Token, "tok-1234")]), ["server"]);
+        assert_eq!(missing(&[(Key::Server, "a.example"), (Key::Token, "tok-1234")]), ["company_id"]);
+        assert_eq!(missing(&[(Key::Token, "tok-1234")]), ["url"]);
+    }
+
+    #[test]
+    fn port_0_is_refused_and_port_1_is_a_port() {
+        let with_port = |port: &str| {
+            conn(
+                &[(Key::Server, "a.example"), (Key::Port, port), (Key::CompanyId, "77"), (Key::Token, "tok-1234")],
+                false,
+            )
+        };
+        let problems = with_port("0").expect_err("port 0 refused");
+        assert_eq!(problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>(), ["port"]);
+        assert_eq!(with_port("1").expect("valid").endpoint.url, "https://a.example:1/webhook/company/77/cicd_job");
+    }
+
+    #[test]
     fn the_endpoint_is_built_from_server_port_and_company() {
         let c = conn(
             &[

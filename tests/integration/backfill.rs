@@ -60,8 +60,8 @@ fn tag_repo(init: &[&str]) -> Repo {
     repo
 }
 
-fn lines(out: &std::process::Output) -> Vec<serde_json::Value> {
-    String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
+fn lines(out: &Ran) -> Vec<serde_json::Value> {
+    out.stdout.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect()
 }
 
 #[test]
@@ -70,11 +70,9 @@ fn matching_tags_become_jobs_oldest_first() {
     let first = git(&repo.dir, &["rev-parse", "v1.0.0^{commit}"]);
     let second = git(&repo.dir, &["rev-parse", "v1.1.0^{commit}"]);
     let first_time: i64 = git(&repo.dir, &["log", "-1", "--format=%ct", "v1.0.0"]).parse().expect("epoch");
-    let out = customcd(&repo.dir)
-        .args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--job-type", "Production Deploy"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3", "--job-type", "Production Deploy"])
+        .repo(&repo)
+        .expect_exit(0);
     let jobs = lines(&out);
     assert_eq!(jobs.len(), 2, "nightly-7 does not match v*");
     assert_eq!(jobs[0]["job_id"], "acme/app@v1.0.0");
@@ -93,15 +91,13 @@ fn matching_tags_become_jobs_oldest_first() {
         assert_eq!(j["repo_name"], "acme/app");
         assert_eq!(j["job_duration"], 0);
     }
-    assert!(!all_output(&out).contains("hunter2"));
+    assert!(!out.all().contains("hunter2"));
 }
 
 #[test]
 fn sha256_repositories_backfill_too() {
     let repo = tag_repo(&["--object-format=sha256"]);
-    let out =
-        customcd(&repo.dir).args(["backfill", "--from-git-tags", "v1.1*", "--service-id", "3"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = Run::new(&["backfill", "--from-git-tags", "v1.1*", "--service-id", "3"]).repo(&repo).expect_exit(0);
     let jobs = lines(&out);
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0]["commit_sha"].as_str().map(str::len), Some(64));
@@ -110,27 +106,25 @@ fn sha256_repositories_backfill_too() {
 #[test]
 fn a_missing_service_id_is_reported_once() {
     let repo = tag_repo(&[]);
-    let out = customcd(&repo.dir).args(["backfill", "--from-git-tags", "v*"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    let out = Run::new(&["backfill", "--from-git-tags", "v*"]).repo(&repo).output();
+    assert_eq!(out.code, Some(2));
     assert!(out.stdout.is_empty());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("service_id"));
+    assert!(out.stderr.contains("service_id"));
 }
 
 #[test]
 fn send_delivers_every_tag_once_and_a_rerun_sends_nothing_new() {
     let repo = tag_repo(&[]);
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let run = || {
-        customcd(&repo.dir)
-            .args(["backfill", "--from-git-tags", "*", "--service-id", "3", "--send"])
-            .env("CUSTOMCD_URL", rx.url())
-            .env("CUSTOMCD_TOKEN", TOKEN)
+        Run::new(&["backfill", "--from-git-tags", "*", "--service-id", "3", "--send"])
+            .repo(&repo)
+            .server(&rx)
             .env("CUSTOMCD_COMMIT_SHA", "0000000000000000000000000000000000000000")
             .output()
-            .expect("runs")
     };
     let out = run();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(out.code, Some(0), "{}", out.all());
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 3);
     assert!(
@@ -138,7 +132,7 @@ fn send_delivers_every_tag_once_and_a_rerun_sends_nothing_new() {
         "CUSTOMCD_COMMIT_SHA is not stamped on history"
     );
     let out = run();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(out.code, Some(0), "{}", out.all());
     assert_eq!(rx.requests().len(), 3, "the checkpoint remembers what was sent");
 }
 
@@ -161,9 +155,8 @@ fn real_world_tags() -> Repo {
 }
 
 /// The tags `backfill` reports for `pattern`, and its output.
-fn backfilled(repo: &Repo, pattern: &str) -> (Vec<String>, std::process::Output) {
-    let out =
-        customcd(&repo.dir).args(["backfill", "--from-git-tags", pattern, "--service-id", "3"]).output().expect("runs");
+fn backfilled(repo: &Repo, pattern: &str) -> (Vec<String>, Ran) {
+    let out = Run::new(&["backfill", "--from-git-tags", pattern, "--service-id", "3"]).repo(repo).output();
     let mut names: Vec<String> = lines(&out)
         .iter()
         .map(|j| j["job_id"].as_str().unwrap_or_default().trim_start_matches("acme/app@").to_owned())
@@ -186,7 +179,7 @@ fn tag_patterns_match_exactly_what_git_tag_list_matches() {
             .collect();
         want.sort();
         let (got, out) = backfilled(&repo, pattern);
-        assert_eq!(out.status.code(), Some(0), "{pattern}: {}", all_output(&out));
+        assert_eq!(out.code, Some(0), "{pattern}: {}", out.all());
         assert_eq!(got, want, "{pattern}");
     }
     let (got, _) = backfilled(&repo, "v[0-9]*");
@@ -197,32 +190,26 @@ fn tag_patterns_match_exactly_what_git_tag_list_matches() {
 fn tags_of_trees_and_blobs_are_skipped_with_a_warning_naming_each() {
     let repo = real_world_tags();
     let (got, out) = backfilled(&repo, "v*");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(out.code, Some(0), "{}", out.all());
     assert_eq!(got, ["v1.0", "v2.0", "vx"]);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.clone();
     assert!(stderr.contains("warning: tag v8-tree is skipped: it names a tree"), "{stderr}");
     assert!(stderr.contains("warning: tag v9-signing-key is skipped: it names a blob"), "{stderr}");
     assert!(!stderr.contains("run inside the repository"), "{stderr}");
 
     let (got, out) = backfilled(&repo, "v9*");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(out.code, Some(0), "{}", out.all());
     assert!(got.is_empty());
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("no tag of a commit matches \"v9*\""),
-        "{}",
-        all_output(&out)
-    );
+    assert!(out.stderr.contains("no tag of a commit matches \"v9*\""), "{}", out.all());
 }
 
 #[test]
 fn the_job_id_names_the_repository_given_by_flag_when_there_is_no_origin() {
     let repo = Repo::init(&[], None);
     git(&repo.dir, &["tag", "v1"]);
-    let out = customcd(&repo.dir)
-        .args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--repo-name", "acme/other"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", all_output(&out));
-    let job: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON line");
+    let out = Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3", "--repo-name", "acme/other"])
+        .repo(&repo)
+        .expect_exit(0);
+    let job: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON line");
     assert_eq!(job["job_id"], "acme/other@v1");
 }

@@ -32,13 +32,12 @@ fn write_jsonl(dir: &Path, n: usize, bad_every: Option<usize>) -> PathBuf {
     path
 }
 
-fn send(dir: &Path, rx: &Receiver) -> assert_cmd::Command {
-    let mut cmd = customcd(dir);
-    cmd.arg("send").env("CUSTOMCD_URL", rx.url()).env("CUSTOMCD_TOKEN", TOKEN);
-    cmd
+/// `customcd send` in `dir` to `rx`; name the input with `arg`.
+fn send(dir: &Path, rx: &Server) -> Run {
+    Run::send().dir(dir).server(rx)
 }
 
-fn ids(rx: &Receiver) -> BTreeMap<String, usize> {
+fn ids(rx: &Server) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for r in rx.requests() {
         *out.entry(r.json()["job_id"].as_str().expect("a job_id").to_owned()).or_insert(0) += 1;
@@ -51,9 +50,8 @@ fn json_lines_are_sent_and_invalid_records_go_to_the_rejects_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 50, Some(10));
     let rejects = dir.path().join("rejects.jsonl");
-    let rx = Receiver::ok();
-    let out = send(dir.path(), &rx).arg(&input).arg("--rejects").arg(&rejects).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    let rx = Server::ok();
+    let out = send(dir.path(), &rx).arg(&input).arg("--rejects").arg(&rejects).expect_exit(2);
     let seen = ids(&rx);
     assert_eq!(seen.len(), 45);
     assert!(seen.values().all(|n| *n == 1));
@@ -65,7 +63,7 @@ fn json_lines_are_sent_and_invalid_records_go_to_the_rejects_file() {
     assert_eq!(lines.len(), 5);
     assert_eq!(lines[0]["origin"], format!("{}:10", input.display()));
     assert!(lines[0]["problems"][0].as_str().expect("text").contains("JSON integer"), "{}", lines[0]);
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = out.stderr.clone();
     assert!(err.contains("45 sent, 5 rejected"), "{err}");
 }
 
@@ -82,9 +80,8 @@ fn csv_with_optional_columns_is_sent() {
         ),
     )
     .expect("write");
-    let rx = Receiver::ok();
-    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rx = Server::ok();
+    send(dir.path(), &rx).arg(&path).expect_exit(0);
     let reqs = rx.requests();
     assert_eq!(reqs.len(), 2);
     let first = reqs.iter().map(Seen::json).find(|j| j["job_id"] == "d1").expect("d1");
@@ -99,13 +96,13 @@ fn csv_with_optional_columns_is_sent() {
 fn a_finished_input_is_not_sent_twice() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 20, None);
-    let rx = Receiver::ok();
-    send(dir.path(), &rx).arg(&input).assert().success();
+    let rx = Server::ok();
+    send(dir.path(), &rx).arg(&input).expect_exit(0);
     assert_eq!(rx.requests().len(), 20);
-    let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0));
+    let out = send(dir.path(), &rx).arg(&input).output();
+    assert_eq!(out.code, Some(0));
     assert_eq!(rx.requests().len(), 20, "the checkpoint says every record is done");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("20 skipped"));
+    assert!(out.stderr.contains("20 skipped"));
 }
 
 #[test]
@@ -113,10 +110,10 @@ fn standard_input_is_read_as_json_lines_with_an_optional_checkpoint() {
     let dir = tempfile::tempdir().expect("tempdir");
     let text: String = (0..10).map(|i| job_line(i) + "\n").collect();
     let cp = dir.path().join("stdin.checkpoint");
-    let rx = Receiver::ok();
-    send(dir.path(), &rx).args(["-", "--checkpoint"]).arg(&cp).write_stdin(text.clone()).assert().success();
+    let rx = Server::ok();
+    send(dir.path(), &rx).args(["-", "--checkpoint"]).arg(&cp).stdin(text.clone()).expect_exit(0);
     assert_eq!(rx.requests().len(), 10);
-    send(dir.path(), &rx).args(["-", "--checkpoint"]).arg(&cp).write_stdin(text).assert().success();
+    send(dir.path(), &rx).args(["-", "--checkpoint"]).arg(&cp).stdin(text).expect_exit(0);
     assert_eq!(rx.requests().len(), 10, "the checkpoint covers standard input too");
 }
 
@@ -124,54 +121,38 @@ fn standard_input_is_read_as_json_lines_with_an_optional_checkpoint() {
 fn a_429_slows_every_worker_and_every_job_arrives() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 30, None);
-    let rx =
-        Receiver::start_script(vec![Reply::new(429, "slow down").header("Retry-After", "1")], Reply::new(200, "{}"));
+    let rx = Server::start(Plan::script([Step::retry_after(429, "1")]).then(Step::reply(200, "{}")));
     let started = Instant::now();
-    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "4"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "4"]).expect_exit(0);
     assert!(started.elapsed() >= Duration::from_millis(900), "Retry-After was honoured");
     let seen = ids(&rx);
     assert_eq!(seen.len(), 30);
     assert_eq!(seen.values().sum::<usize>(), 31, "one job was sent twice: the 429 and its retry");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 retried"), "{}", all_output(&out));
+    assert!(out.stderr.contains("1 retried"), "{}", out.all());
 }
 
-/// Runs a send of `n` records as a child, stops it with `signal` once the receiver has seen
-/// `after` requests, and returns its exit code.
-fn interrupted_send(dir: &Path, input: &Path, rx: &Receiver, signal: &str, after: usize) -> Option<i32> {
-    let bin = assert_cmd::cargo::cargo_bin("customcd");
-    let mut child = std::process::Command::new(bin)
-        .arg("send")
-        .arg(input)
-        .args(["--concurrency", "4"])
-        .env_clear()
-        .env("HOME", dir)
-        .env("CUSTOMCD_URL", rx.url())
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .current_dir(dir)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("spawns");
+/// Runs a send of `input` as a child, stops it with `signal` once the server has seen `after`
+/// requests, and returns its exit code.
+fn interrupted_send(dir: &Path, input: &Path, rx: &Server, signal: &str, after: usize) -> Option<i32> {
+    let child = send(dir, rx).arg(input).args(["--concurrency", "4"]).spawn();
     let deadline = Instant::now() + Duration::from_secs(30);
     while rx.requests().len() < after && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(5));
     }
-    let status = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().expect("kill");
-    assert!(status.success());
-    child.wait().expect("waits").code()
+    child.signal(signal);
+    child.finish(Duration::from_secs(30)).code
 }
 
 #[test]
 fn resuming_after_sigterm_sends_each_record_exactly_once() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 3000, None);
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let code = interrupted_send(dir.path(), &input, &rx, "-TERM", 300);
     assert_eq!(code, Some(130), "a clean stop after SIGTERM");
     let first_run = rx.requests().len();
     assert!(first_run < 3000, "the run was stopped part way ({first_run})");
-    send(dir.path(), &rx).arg(&input).assert().success();
+    send(dir.path(), &rx).arg(&input).expect_exit(0);
     let seen = ids(&rx);
     assert_eq!(seen.len(), 3000, "nothing lost");
     let twice: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).collect();
@@ -182,10 +163,10 @@ fn resuming_after_sigterm_sends_each_record_exactly_once() {
 fn resuming_after_sigkill_loses_nothing_and_repeats_at_most_the_jobs_in_flight() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 2000, None);
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let code = interrupted_send(dir.path(), &input, &rx, "-KILL", 300);
     assert_eq!(code, None, "killed by a signal");
-    send(dir.path(), &rx).arg(&input).assert().success();
+    send(dir.path(), &rx).arg(&input).expect_exit(0);
     let seen = ids(&rx);
     assert_eq!(seen.len(), 2000, "nothing lost");
     let repeated: usize = seen.values().map(|n| n - 1).sum();
@@ -204,13 +185,12 @@ fn write_csv(path: &Path, rows: &[(&str, &str)]) {
 fn a_nightly_export_reusing_a_file_name_sends_its_new_and_changed_rows() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("deploys.csv");
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     write_csv(&path, &[("d1", "success"), ("d2", "success"), ("d3", "success")]);
-    send(dir.path(), &rx).arg(&path).assert().success();
+    send(dir.path(), &rx).arg(&path).expect_exit(0);
     // Day 2: the same header, so the same first line; d3 was corrected, d4 and d5 are new.
     write_csv(&path, &[("d2", "success"), ("d3", "failed"), ("d4", "success"), ("d5", "success")]);
-    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = send(dir.path(), &rx).arg(&path).expect_exit(0);
     let day2: Vec<(String, String)> = rx.requests()[3..]
         .iter()
         .map(|r| {
@@ -229,39 +209,32 @@ fn a_nightly_export_reusing_a_file_name_sends_its_new_and_changed_rows() {
         ]
     );
     assert_eq!(rx.requests().len(), 6, "d2 was acknowledged on day 1 and is not sent again");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("3 sent, 0 rejected, 0 undelivered, 0 retried, 1 skipped"),
-        "{}",
-        all_output(&out)
-    );
+    assert!(out.stderr.contains("3 sent, 0 rejected, 0 undelivered, 0 retried, 1 skipped"), "{}", out.all());
 }
 
 #[test]
 fn reordered_records_are_recognised_and_not_sent_again() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = dir.path().join("history.jsonl");
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     std::fs::write(&input, (0..6).map(|i| job_line(i) + "\n").collect::<String>()).expect("write");
-    send(dir.path(), &rx).arg(&input).assert().success();
+    send(dir.path(), &rx).arg(&input).expect_exit(0);
     std::fs::write(&input, (0..6).rev().map(|i| job_line(i) + "\n\n").collect::<String>()).expect("write");
-    let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = send(dir.path(), &rx).arg(&input).expect_exit(0);
     assert_eq!(rx.requests().len(), 6);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("6 skipped"), "{}", all_output(&out));
+    assert!(out.stderr.contains("6 skipped"), "{}", out.all());
 }
 
 #[test]
 fn a_rejected_row_fixed_in_place_is_sent_by_the_next_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("deploys.csv");
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     write_csv(&path, &[("d1", "success"), ("d2", "maybe"), ("d3", "success")]);
-    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
+    send(dir.path(), &rx).arg(&path).expect_exit(2);
     assert_eq!(rx.requests().len(), 2);
     write_csv(&path, &[("d1", "success"), ("d2", "success"), ("d3", "success")]);
-    let out = send(dir.path(), &rx).arg(&path).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    send(dir.path(), &rx).arg(&path).expect_exit(0);
     assert_eq!(ids(&rx).get("d2"), Some(&1), "the fixed row is sent once");
     assert_eq!(rx.requests().len(), 3);
 }
@@ -272,10 +245,9 @@ fn a_checkpoint_from_the_position_keyed_format_stops_the_send_with_a_fix() {
     let input = write_jsonl(dir.path(), 5, None);
     let cp = dir.path().join("history.jsonl.customcd-checkpoint");
     std::fs::write(&cp, "customcd-checkpoint v1 first-line=\"x\"\nthrough 5\n").expect("write");
-    let rx = Receiver::ok();
-    let out = send(dir.path(), &rx).arg(&input).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
-    assert!(all_output(&out).contains("delete it"), "{}", all_output(&out));
+    let rx = Server::ok();
+    let out = send(dir.path(), &rx).arg(&input).expect_exit(2);
+    assert!(out.all().contains("delete it"), "{}", out.all());
     assert_eq!(rx.requests().len(), 0, "nothing was sent");
 }
 
@@ -285,13 +257,11 @@ fn records_that_were_refused_or_not_delivered_are_sent_by_the_next_run() {
     let input = write_jsonl(dir.path(), 2, None);
     // One server for both runs, so the checkpoint's key (endpoint and body) is the same: it
     // refuses the first two posts, then accepts.
-    let rx = Receiver::start_script(vec![Reply::new(400, "no"), Reply::new(400, "no")], Reply::new(200, "{}"));
-    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(3), "{}", all_output(&out));
-    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(rx.requests().len(), 4, "both records were tried twice: {}", all_output(&out));
-    assert!(all_output(&out).contains("2 sent"), "{}", all_output(&out));
+    let rx = Server::start(Plan::script([Step::reply(400, "no"), Step::reply(400, "no")]).then(Step::reply(200, "{}")));
+    send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).expect_exit(3);
+    let out = send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).expect_exit(0);
+    assert_eq!(rx.requests().len(), 4, "both records were tried twice: {}", out.all());
+    assert!(out.all().contains("2 sent"), "{}", out.all());
 }
 
 #[test]
@@ -302,14 +272,12 @@ fn a_directory_of_json_lines_and_csv_exports_is_sent_and_other_files_are_named()
     std::fs::write(exports.join("a.jsonl"), format!("{}\n", job_line(1))).expect("write");
     write_csv(&exports.join("b.csv"), &[("hist-csv", "Succeeded")]);
     std::fs::write(exports.join("readme.txt"), "notes").expect("write");
-    let rx = Receiver::ok();
-    let out = send(dir.path(), &rx).arg(&exports).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(rx.requests().len(), 2, "{}", all_output(&out));
-    assert!(all_output(&out).contains("readme.txt is ignored"), "{}", all_output(&out));
+    let rx = Server::ok();
+    let out = send(dir.path(), &rx).arg(&exports).expect_exit(0);
+    assert_eq!(rx.requests().len(), 2, "{}", out.all());
+    assert!(out.all().contains("readme.txt is ignored"), "{}", out.all());
     // The checkpoints written beside them are not inputs the next time.
-    let out = send(dir.path(), &rx).arg(&exports).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert_eq!(rx.requests().len(), 2, "nothing is sent twice: {}", all_output(&out));
-    assert!(!all_output(&out).contains("customcd-checkpoint is ignored"), "{}", all_output(&out));
+    let out = send(dir.path(), &rx).arg(&exports).expect_exit(0);
+    assert_eq!(rx.requests().len(), 2, "nothing is sent twice: {}", out.all());
+    assert!(!out.all().contains("customcd-checkpoint is ignored"), "{}", out.all());
 }

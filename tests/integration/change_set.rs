@@ -36,29 +36,29 @@ fn commit_at(dir: &Path, message: &str, author_time: i64, email: &str) -> String
 }
 
 /// `customcd report --dry-run` of a valid job in `dir`, with extra arguments and variables.
-fn dry_run(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> std::process::Output {
-    let mut cmd = customcd(dir);
-    cmd.args(["report", "--dry-run", "--service-id", "2", "--status", "success"])
+fn dry_run(dir: &Path, args: &[&str], vars: &[(&str, &str)]) -> Ran {
+    let mut run = Run::new(&["report", "--dry-run", "--service-id", "2", "--status", "success"])
         .args(["--job-start-time", "1704018030", "--job-duration", "300", "--repo-name", "acme/app"])
-        .args(args);
+        .args(args)
+        .dir(dir);
     for (k, v) in vars {
-        cmd.env(k, v);
+        run = run.env(k, v);
     }
-    cmd.output().expect("runs")
+    run.output()
 }
 
 /// The optional fields of a dry run's body, by key.
-fn fields(out: &std::process::Output) -> serde_json::Map<String, Value> {
-    assert!(out.status.success(), "{}", all_output(out));
-    let body: Value = serde_json::from_slice(&out.stdout).expect("the dry run prints the JSON body");
+fn fields(out: &Ran) -> serde_json::Map<String, Value> {
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let body: Value = serde_json::from_str(&out.stdout).expect("the dry run prints the JSON body");
     body["optional"]
         .as_array()
         .map(|list| list.iter().map(|f| (f["key"].as_str().unwrap_or("").to_owned(), f["value"].clone())).collect())
         .unwrap_or_default()
 }
 
-fn stderr(out: &std::process::Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
+fn stderr(out: &Ran) -> String {
+    out.stderr.clone()
 }
 
 #[test]
@@ -287,13 +287,8 @@ fn a_backfilled_history_carries_the_change_set_since_each_previous_tag() {
     commit_at(&repo.dir, "two", 1_704_001_000, "a@example.com");
     commit_at(&repo.dir, "Fix it (#9)", 1_704_002_000, "b@example.com");
     git(&repo.dir, &["tag", "v1.1.0"]);
-    let out = customcd(&repo.dir)
-        .args(["backfill", "--from-git-tags", "v[0-9]*", "--service-id", "3"])
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", all_output(&out));
-    let jobs: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).expect("JSON Lines")).collect();
+    let out = Run::new(&["backfill", "--from-git-tags", "v[0-9]*", "--service-id", "3"]).repo(&repo).expect_exit(0);
+    let jobs: Vec<Value> = out.stdout.lines().map(|l| serde_json::from_str(l).expect("JSON Lines")).collect();
     assert_eq!(jobs.len(), 2);
     assert!(jobs[0].get("optional").is_none(), "the first tag has no previous tag: {}", jobs[0]);
     let optional = jobs[1]["optional"].as_array().expect("the second tag has a change set");

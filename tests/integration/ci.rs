@@ -31,7 +31,7 @@ impl GitHub {
         self.files.path().join(name)
     }
 
-    fn apply(&self, cmd: &mut assert_cmd::Command, rx: &Receiver, event: &str, event_json: &str) {
+    fn apply(&self, mut run: Run, rx: &Server, event: &str, event_json: &str) -> Run {
         std::fs::write(self.path("event.json"), event_json).expect("event file");
         for input in [
             "JOB_ID",
@@ -56,9 +56,9 @@ impl GitHub {
             "CI_FIELDS",
             "SPOOL_DIR",
         ] {
-            cmd.env(format!("INPUT_{input}"), "");
+            run = run.env(format!("INPUT_{input}"), "");
         }
-        cmd.env("GITHUB_ACTIONS", "true")
+        run.env("GITHUB_ACTIONS", "true")
             .env("CI", "true")
             .env("GITHUB_REPOSITORY", "acme/app")
             .env("GITHUB_REPOSITORY_ID", "555")
@@ -81,22 +81,21 @@ impl GitHub {
             .env("INPUT_STATUS", "success")
             .env("INPUT_URL", rx.url())
             .env("INPUT_TOKEN", TOKEN)
-            .env("INPUT_FIELDS", "team=web\n");
+            .env("INPUT_FIELDS", "team=web\n")
     }
 }
 
 #[test]
 fn github_docker_action_reports_the_checkout_with_every_field_and_writes_outputs() {
     let repo = Repo::init(&[], Some("https://x-access-token:ghs_CHECKOUTSECRET@github.com/acme/app"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    gh.apply(&mut cmd, &rx, "push", r#"{"ref":"refs/heads/main"}"#);
-    cmd.env("STATE_job_start_time", "1704018030");
-    let out = cmd.output().expect("runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = gh
+        .apply(Run::new(&["report"]).repo(&repo), &rx, "push", r#"{"ref":"refs/heads/main"}"#)
+        .env("STATE_job_start_time", "1704018030")
+        .output();
+    let stdout = out.stdout.clone();
+    assert_eq!(out.code, Some(0), "{}", out.all());
 
     let req = rx.only_request();
     let body = req.json();
@@ -120,7 +119,7 @@ fn github_docker_action_reports_the_checkout_with_every_field_and_writes_outputs
 
     // The token is masked before anything else, and appears nowhere else.
     assert_eq!(stdout.lines().next(), Some(format!("::add-mask::{TOKEN}").as_str()), "{stdout}");
-    let everything = all_output(&out);
+    let everything = out.all();
     assert_eq!(everything.matches(TOKEN).count(), 1, "{everything}");
     assert!(!everything.contains("ghs_CHECKOUTSECRET") && !req.body.contains("ghs_CHECKOUTSECRET"));
 
@@ -140,18 +139,16 @@ fn github_docker_action_reports_the_checkout_with_every_field_and_writes_outputs
 #[test]
 fn github_pull_requests_report_the_head_sha_from_the_event_file() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030"]);
     gh.apply(
-        &mut cmd,
+        Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo),
         &rx,
         "pull_request",
         r#"{"pull_request":{"head":{"sha":"2222222222222222222222222222222222222222"}}}"#,
-    );
-    cmd.env("GITHUB_HEAD_REF", "feature/x");
-    cmd.assert().success();
+    )
+    .env("GITHUB_HEAD_REF", "feature/x")
+    .expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], "2222222222222222222222222222222222222222");
     assert_eq!(body["optional"][3], json!({"key": "branch", "value": "feature/x", "type": "string"}));
@@ -160,12 +157,10 @@ fn github_pull_requests_report_the_head_sha_from_the_event_file() {
 #[test]
 fn github_uses_its_sha_variable_when_the_workspace_is_another_repository() {
     let repo = Repo::init(&[], Some("git@github.com:acme/tools.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030", "--no-ci-fields"]);
-    gh.apply(&mut cmd, &rx, "push", "{}");
-    cmd.assert().success();
+    gh.apply(Run::new(&["report", "--job-start-time", "1704018030", "--no-ci-fields"]).repo(&repo), &rx, "push", "{}")
+        .expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], "1111111111111111111111111111111111111111");
     assert_eq!(body["optional"], json!([{"key": "team", "value": "web", "type": "string"}]), "--no-ci-fields");
@@ -174,12 +169,9 @@ fn github_uses_its_sha_variable_when_the_workspace_is_another_repository() {
 #[test]
 fn github_start_then_report_measures_a_real_duration() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut start = customcd(&repo.dir);
-    start.arg("start");
-    gh.apply(&mut start, &rx, "push", "{}");
-    start.assert().success();
+    gh.apply(Run::new(&["start"]).repo(&repo), &rx, "push", "{}").expect_exit(0);
     let state = file_commands(&gh.path("state"));
     let env = file_commands(&gh.path("env"));
     let recorded: i64 = value_of(&state, "job_start_time").expect("state written").parse().expect("epoch seconds");
@@ -187,11 +179,9 @@ fn github_start_then_report_measures_a_real_duration() {
 
     // The runner hands the state to the main stage as STATE_job_start_time; pretend 5 s passed.
     let earlier = recorded - 5;
-    let mut report = customcd(&repo.dir);
-    report.arg("report");
-    gh.apply(&mut report, &rx, "push", "{}");
-    report.env("STATE_job_start_time", earlier.to_string());
-    report.assert().success();
+    gh.apply(Run::new(&["report"]).repo(&repo), &rx, "push", "{}")
+        .env("STATE_job_start_time", earlier.to_string())
+        .expect_exit(0);
     let after = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
     let body = rx.only_request().json();
     assert_eq!(body["job_start_time"], earlier);
@@ -204,15 +194,11 @@ fn github_start_then_report_measures_a_real_duration() {
 #[test]
 fn github_without_a_start_reports_duration_zero_with_a_loud_annotation() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    gh.apply(&mut cmd, &rx, "push", "{}");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = gh.apply(Run::new(&["report"]).repo(&repo), &rx, "push", "{}").expect_exit(0);
     assert_eq!(rx.only_request().json()["job_duration"], 0);
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.clone();
     assert!(stderr.contains("::warning title=customcd::no start time is known on GitHub Actions"), "{stderr}");
     assert!(stderr.contains("pre-entrypoint"), "{stderr}");
 }
@@ -220,34 +206,29 @@ fn github_without_a_start_reports_duration_zero_with_a_loud_annotation() {
 #[test]
 fn github_dry_run_prints_only_the_json_body_on_stdout_and_annotations_on_stderr() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
     // No start is known, so a warning annotation is printed too.
-    cmd.args(["report", "--dry-run"]);
-    gh.apply(&mut cmd, &rx, "push", "{}");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("stdout is not the JSON body ({e}): {}", String::from_utf8_lossy(&out.stdout)));
+    let out = gh.apply(Run::new(&["report", "--dry-run"]).repo(&repo), &rx, "push", "{}").expect_exit(0);
+    let body: serde_json::Value = serde_json::from_str(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not the JSON body ({e}): {}", out.stdout.clone()));
     assert_eq!(body["repo_name"], "acme/app");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("::warning title=customcd::"), "{}", all_output(&out));
+    assert!(out.stderr.contains("::warning title=customcd::"), "{}", out.all());
     assert!(rx.requests().is_empty());
 }
 
 #[test]
 fn github_errors_are_annotations_and_nothing_is_sent() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030"]);
-    gh.apply(&mut cmd, &rx, "push", "{}");
-    cmd.env("INPUT_STATUS", "");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    let out = gh
+        .apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "push", "{}")
+        .env("INPUT_STATUS", "")
+        .output();
+    assert_eq!(out.code, Some(2));
     assert!(rx.requests().is_empty());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = out.stderr.clone();
     assert!(stderr.contains("::error title=customcd::"), "{stderr}");
     assert!(stderr.contains("status: ${{ job.status }}"), "{stderr}");
 }
@@ -255,23 +236,22 @@ fn github_errors_are_annotations_and_nothing_is_sent() {
 #[test]
 fn github_fail_on_error_input_false_makes_a_failure_an_annotation_and_keeps_http_status() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::start(Reply::new(503, "down for maintenance"));
+    let rx = Server::start(Plan::always(Step::reply(503, "down for maintenance")));
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030"]);
-    gh.apply(&mut cmd, &rx, "push", "{}");
-    cmd.env("INPUT_FAIL_ON_ERROR", "false").env("CUSTOMCD_DEADLINE", "1");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("::warning title=customcd::delivery failed"));
+    let cmd = gh
+        .apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "push", "{}")
+        .env("INPUT_FAIL_ON_ERROR", "false")
+        .env("CUSTOMCD_DEADLINE", "1");
+    let out = cmd.clone().expect_exit(0);
+    assert!(out.stderr.contains("::warning title=customcd::delivery failed"));
     assert_eq!(value_of(&file_commands(&gh.path("output")), "http_status").as_deref(), Some("503"));
 
-    cmd.env("INPUT_FAIL_ON_ERROR", "");
-    assert_eq!(cmd.output().expect("runs").status.code(), Some(4), "the default fails the step");
+    let out = cmd.env("INPUT_FAIL_ON_ERROR", "").output();
+    assert_eq!(out.code, Some(4), "the default fails the step: {out}");
 }
 
-fn gitlab(cmd: &mut assert_cmd::Command, rx: &Receiver, status: &str) {
-    cmd.env("GITLAB_CI", "true")
+fn gitlab(run: Run, rx: &Server, status: &str) -> Run {
+    run.env("GITLAB_CI", "true")
         .env("CI", "true")
         .env("CI_PROJECT_PATH", "group/sub/app")
         .env("CI_COMMIT_SHA", "1111111111111111111111111111111111111111")
@@ -285,19 +265,15 @@ fn gitlab(cmd: &mut assert_cmd::Command, rx: &Receiver, status: &str) {
         .env("CI_JOB_STATUS", status)
         .env("CUSTOMCD_URL", rx.url())
         .env("CUSTOMCD_TOKEN", TOKEN)
-        .env("CUSTOMCD_SERVICE_ID", "7");
+        .env("CUSTOMCD_SERVICE_ID", "7")
 }
 
 #[test]
 fn gitlab_after_script_reports_the_final_status_and_the_job_start() {
     // GitLab checks out with the job token in the remote URL.
     let repo = Repo::init(&[], Some("https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git"));
-    let rx = Receiver::ok();
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    gitlab(&mut cmd, &rx, "failed");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rx = Server::ok();
+    let out = gitlab(Run::new(&["report"]).repo(&repo), &rx, "failed").expect_exit(0);
     let req = rx.only_request();
     let body = req.json();
     assert_eq!(body["status"], "Failed");
@@ -308,24 +284,21 @@ fn gitlab_after_script_reports_the_final_status_and_the_job_start() {
     assert_eq!(body["job_id"], "4242");
     let environment = body["optional"].as_array().and_then(|o| o.iter().find(|f| f["key"] == "environment")).cloned();
     assert_eq!(environment, Some(json!({"key": "environment", "value": "production", "type": "string"})));
-    assert!(!all_output(&out).contains("glcbt-JOBTOKEN") && !req.body.contains("glcbt-JOBTOKEN"));
+    assert!(!out.all().contains("glcbt-JOBTOKEN") && !req.body.contains("glcbt-JOBTOKEN"));
 }
 
 #[test]
 fn gitlab_running_status_says_to_report_from_after_script() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    gitlab(&mut cmd, &rx, "running");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+    let rx = Server::ok();
+    let out = gitlab(Run::new(&["report"]).repo(&repo), &rx, "running").output();
+    assert_eq!(out.code, Some(2));
     assert!(rx.requests().is_empty());
-    assert!(all_output(&out).contains("after_script"), "{}", all_output(&out));
+    assert!(out.all().contains("after_script"), "{}", out.all());
 }
 
-fn jenkins(cmd: &mut assert_cmd::Command, rx: &Receiver, tmp: &Path) {
-    cmd.env("JENKINS_URL", "https://jenkins.example.com/")
+fn jenkins(run: Run, rx: &Server, tmp: &Path) -> Run {
+    run.env("JENKINS_URL", "https://jenkins.example.com/")
         .env("BUILD_TAG", "jenkins-app-deploy-17")
         .env("BUILD_URL", "https://jenkins.example.com/job/app/17/")
         .env("GIT_URL", "https://deployer:JENKINSPASS@git.example.com/acme/app.git")
@@ -335,28 +308,20 @@ fn jenkins(cmd: &mut assert_cmd::Command, rx: &Receiver, tmp: &Path) {
         .env("WORKSPACE_TMP", tmp)
         .env("CUSTOMCD_URL", rx.url())
         .env("CUSTOMCD_TOKEN", TOKEN)
-        .env("CUSTOMCD_SERVICE_ID", "7");
+        .env("CUSTOMCD_SERVICE_ID", "7")
 }
 
 #[test]
 fn jenkins_start_then_report_uses_the_state_file_and_strips_git_url_credentials() {
     let repo = Repo::init(&[], Some("https://deployer:JENKINSPASS@git.example.com/acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let mut start = customcd(&repo.dir);
-    start.arg("start");
-    jenkins(&mut start, &rx, tmp.path());
-    let out = start.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("export CUSTOMCD_JOB_START_TIME="));
+    let out = jenkins(Run::new(&["start"]).repo(&repo), &rx, tmp.path()).expect_exit(0);
+    assert!(out.stdout.starts_with("export CUSTOMCD_JOB_START_TIME="));
     let state = tmp.path().join("customcd-start-jenkins-app-deploy-17");
     let recorded: i64 = std::fs::read_to_string(&state).expect("state file").trim().parse().expect("epoch");
 
-    let mut report = customcd(&repo.dir);
-    report.args(["report", "--status", "UNSTABLE"]);
-    jenkins(&mut report, &rx, tmp.path());
-    let out = report.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = jenkins(Run::new(&["report", "--status", "UNSTABLE"]).repo(&repo), &rx, tmp.path()).expect_exit(0);
     let req = rx.only_request();
     let body = req.json();
     assert_eq!(body["status"], "Failed");
@@ -366,19 +331,16 @@ fn jenkins_start_then_report_uses_the_state_file_and_strips_git_url_credentials(
     assert_eq!(body["commit_sha"], repo.head());
     assert!(body.get("triggered_by").is_none(), "a timer is not a person");
     assert!(!state.exists(), "report removes the state it used");
-    assert!(!all_output(&out).contains("JENKINSPASS") && !req.body.contains("JENKINSPASS"));
+    assert!(!out.all().contains("JENKINSPASS") && !req.body.contains("JENKINSPASS"));
 }
 
 #[test]
 fn env_shows_the_system_and_every_source_without_the_token() {
     let repo = Repo::init(&[], Some("https://gitlab-ci-token:glcbt-JOBTOKEN@gitlab.example.com/group/sub/app.git"));
-    let rx = Receiver::ok();
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("env");
-    gitlab(&mut cmd, &rx, "success");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0));
-    let text = all_output(&out);
+    let rx = Server::ok();
+    let out = gitlab(Run::new(&["env"]).repo(&repo), &rx, "success").output();
+    assert_eq!(out.code, Some(0));
+    let text = out.all();
     assert!(text.contains("CI system: GitLab CI"), "{text}");
     assert!(text.contains("GitLab CI CI_JOB_STARTED_AT"), "{text}");
     assert!(text.contains(&format!("git HEAD of {}", repo.dir.display())), "{text}");
@@ -390,14 +352,11 @@ fn env_shows_the_system_and_every_source_without_the_token() {
 #[test]
 fn a_github_dry_run_writes_the_payload_output_and_sends_nothing() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030"]);
-    gh.apply(&mut cmd, &rx, "push", "{}");
-    cmd.env("INPUT_DRY_RUN", "true");
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    gh.apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "push", "{}")
+        .env("INPUT_DRY_RUN", "true")
+        .expect_exit(0);
     assert!(rx.requests().is_empty());
     let outputs = file_commands(&gh.path("output"));
     let payload: serde_json::Value =
@@ -416,20 +375,21 @@ fn event_fixture(name: &str) -> String {
 fn github_workflow_run_reports_the_head_sha_of_the_run_that_triggered_it_not_the_checkout() {
     // The usual "deploy after CI" trigger: the checkout is the default branch's tip.
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030"]);
-    gh.apply(&mut cmd, &rx, "workflow_run", &event_fixture("workflow_run"));
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = gh
+        .apply(
+            Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo),
+            &rx,
+            "workflow_run",
+            &event_fixture("workflow_run"),
+        )
+        .expect_exit(0);
     assert_eq!(rx.only_request().json()["commit_sha"], "7a7b7c7d7e7f7a7b7c7d7e7f7a7b7c7d7e7f7a7b");
-    assert!(!all_output(&out).contains("warning"), "{}", all_output(&out));
+    assert!(!out.all().contains("warning"), "{}", out.all());
 
-    let mut env = customcd(&repo.dir);
-    env.arg("env");
-    gh.apply(&mut env, &rx, "workflow_run", &event_fixture("workflow_run"));
-    let text = all_output(&env.output().expect("runs"));
+    let env = gh.apply(Run::new(&["env"]).repo(&repo), &rx, "workflow_run", &event_fixture("workflow_run"));
+    let text = env.output().all();
     assert!(
         text.contains("(GitHub Actions GITHUB_EVENT_PATH workflow_run.head_sha (workflow_run event))"),
         "the provenance names the event and the JSON path: {text}"
@@ -439,7 +399,7 @@ fn github_workflow_run_reports_the_head_sha_of_the_run_that_triggered_it_not_the
 #[test]
 fn github_deployment_review_and_check_events_report_the_commit_their_payload_names() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let cases = [
         ("pull_request_review", "2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b"),
         ("deployment_status", "9a9b9c9d9e9f9a9b9c9d9e9f9a9b9c9d9e9f9a9b"),
@@ -447,11 +407,15 @@ fn github_deployment_review_and_check_events_report_the_commit_their_payload_nam
     ];
     for (event, _) in cases {
         let gh = GitHub::new();
-        let mut cmd = customcd(&repo.dir);
-        cmd.args(["report", "--job-start-time", "1704018030"]);
-        gh.apply(&mut cmd, &rx, event, &event_fixture(event));
-        let out = cmd.output().expect("runs");
-        assert_eq!(out.status.code(), Some(0), "{event}: {}", all_output(&out));
+        let out = gh
+            .apply(
+                Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo),
+                &rx,
+                event,
+                &event_fixture(event),
+            )
+            .output();
+        assert_eq!(out.code, Some(0), "{event}: {}", out.all());
     }
     let got: Vec<String> =
         rx.requests().iter().map(|r| r.json()["commit_sha"].as_str().unwrap_or_default().to_owned()).collect();
@@ -461,39 +425,35 @@ fn github_deployment_review_and_check_events_report_the_commit_their_payload_nam
 #[test]
 fn github_an_unreadable_event_file_is_a_warning_with_the_path_and_the_commit_used_instead() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--job-start-time", "1704018030"]);
-    gh.apply(&mut cmd, &rx, "workflow_run", "{}");
+    let cmd = gh.apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "workflow_run", "{}");
     let missing = gh.path("gone/event.json");
-    cmd.env("GITHUB_EVENT_PATH", &missing);
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let cmd = cmd.env("GITHUB_EVENT_PATH", &missing);
+    let out = cmd.clone().expect_exit(0);
     assert_eq!(rx.only_request().json()["commit_sha"], repo.head(), "the checkout is used instead");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    let warning = stderr.lines().find(|l| l.starts_with("::warning title=customcd::GITHUB_EVENT_NAME is workflow_run"));
-    let warning = warning.unwrap_or_else(|| panic!("no warning annotation: {stderr}"));
+    let stderr = out.stderr.clone();
+    let warning = stderr
+        .lines()
+        .find(|l| l.starts_with("::warning title=customcd::GITHUB_EVENT_NAME is workflow_run"))
+        .unwrap_or_else(|| panic!("no warning annotation: {stderr}"));
     assert!(warning.contains(&missing.display().to_string()), "{warning}");
     assert!(warning.contains("the checkout's HEAD"), "{warning}");
 
     // An explicit commit needs no event file, and no warning.
-    cmd.env("INPUT_COMMIT_SHA", "3333333333333333333333333333333333333333");
-    let out = cmd.output().expect("runs");
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("GITHUB_EVENT_NAME is"), "{}", all_output(&out));
+    let out = cmd.env("INPUT_COMMIT_SHA", "3333333333333333333333333333333333333333").expect_exit(0);
+    assert!(!out.all().contains("GITHUB_EVENT_NAME is"), "{out}");
 }
 
 #[test]
 fn github_matrix_legs_report_distinct_job_ids() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     for leg in ["{\n  \"region\": \"us\"\n}", "{\n  \"region\": \"eu\"\n}"] {
         let gh = GitHub::new();
-        let mut cmd = customcd(&repo.dir);
-        cmd.args(["report", "--job-start-time", "1704018030"]);
-        gh.apply(&mut cmd, &rx, "push", "{}");
-        cmd.env("INPUT_MATRIX", leg);
-        cmd.assert().success();
+        gh.apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "push", "{}")
+            .env("INPUT_MATRIX", leg)
+            .expect_exit(0);
     }
     let ids: Vec<String> =
         rx.requests().iter().map(|r| r.json()["job_id"].as_str().unwrap_or_default().to_owned()).collect();
@@ -503,21 +463,14 @@ fn github_matrix_legs_report_distinct_job_ids() {
 #[test]
 fn jenkins_start_creates_the_temp_dir_that_does_not_exist_yet() {
     let repo = Repo::init(&[], Some("https://git.example.com/acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let tmp = tempfile::tempdir().expect("tempdir");
     let workspace_tmp = tmp.path().join("app@tmp");
-    let mut start = customcd(&repo.dir);
-    start.arg("start");
-    jenkins(&mut start, &rx, &workspace_tmp);
-    let out = start.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(workspace_tmp.join("customcd-start-jenkins-app-deploy-17").is_file(), "{}", all_output(&out));
+    let out = jenkins(Run::new(&["start"]).repo(&repo), &rx, &workspace_tmp).expect_exit(0);
+    assert!(workspace_tmp.join("customcd-start-jenkins-app-deploy-17").is_file(), "{}", out.all());
 
-    let mut report = customcd(&repo.dir);
-    report.args(["report", "--status", "NOT_BUILT"]);
-    jenkins(&mut report, &rx, &workspace_tmp);
-    let out = report.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "a post {{ always {{ ... }} }} step must not fail: {}", all_output(&out));
+    let out = jenkins(Run::new(&["report", "--status", "NOT_BUILT"]).repo(&repo), &rx, &workspace_tmp).output();
+    assert_eq!(out.code, Some(0), "a post {{ always {{ ... }} }} step must not fail: {}", out.all());
     assert_eq!(rx.only_request().json()["status"], "Failed");
 }
 
@@ -532,53 +485,50 @@ fn a_planted_start_state_is_ignored_and_a_fifo_never_blocks_the_report() {
     let fake = tmp.path().join("fake");
     std::fs::write(&fake, "1000000000\n").expect("write");
     std::os::unix::fs::symlink(&fake, &state).expect("symlink");
-    let rx = Receiver::ok();
-    let mut report = customcd(&repo.dir);
-    report.args(["report", "--status", "SUCCESS"]).timeout(std::time::Duration::from_secs(20));
-    jenkins(&mut report, &rx, &workspace_tmp);
-    let out = report.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rx = Server::ok();
+    let out = jenkins(
+        Run::new(&["report", "--status", "SUCCESS"]).repo(&repo).timeout(std::time::Duration::from_secs(20)),
+        &rx,
+        &workspace_tmp,
+    )
+    .expect_exit(0);
     assert_ne!(rx.only_request().json()["job_start_time"], 1_000_000_000, "the planted start is not used");
-    assert!(all_output(&out).contains("is not a regular file of this user"), "{}", all_output(&out));
+    assert!(out.all().contains("is not a regular file of this user"), "{}", out.all());
     // A FIFO in its place is refused without opening it (opening would block).
     std::fs::remove_file(&state).expect("rm");
     let status = std::process::Command::new("mkfifo").arg(&state).status().expect("mkfifo");
     assert!(status.success());
-    let rx = Receiver::ok();
-    let mut report = customcd(&repo.dir);
-    report.args(["report", "--status", "SUCCESS"]).timeout(std::time::Duration::from_secs(20));
-    jenkins(&mut report, &rx, &workspace_tmp);
-    let out = report.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rx = Server::ok();
+    jenkins(
+        Run::new(&["report", "--status", "SUCCESS"]).repo(&repo).timeout(std::time::Duration::from_secs(20)),
+        &rx,
+        &workspace_tmp,
+    )
+    .expect_exit(0);
 }
 
 #[test]
 fn start_never_fails_the_job_when_it_cannot_record_the_start() {
     let repo = Repo::init(&[], Some("https://git.example.com/acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let tmp = tempfile::tempdir().expect("tempdir");
     // A temp dir that cannot be created, even by root: its parent is a file.
     let blocker = tmp.path().join("file");
     std::fs::write(&blocker, "").expect("write");
-    let mut start = customcd(&repo.dir);
-    start.arg("start");
-    jenkins(&mut start, &rx, &blocker.join("app@tmp"));
-    let out = start.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = jenkins(Run::new(&["start"]).repo(&repo), &rx, &blocker.join("app@tmp")).expect_exit(0);
+    let stderr = out.stderr.clone();
     assert!(stderr.contains("warning: could not record the job start in"), "{stderr}");
     assert!(stderr.contains("job_duration 0"), "it says what report will do: {stderr}");
-    assert!(String::from_utf8_lossy(&out.stdout).starts_with("export CUSTOMCD_JOB_START_TIME="));
+    assert!(out.stdout.starts_with("export CUSTOMCD_JOB_START_TIME="));
 
     // On GitHub: file-command files that cannot be written.
     let gh = GitHub::new();
-    let mut start = customcd(&repo.dir);
-    start.arg("start");
-    gh.apply(&mut start, &rx, "push", "{}");
-    start.env("GITHUB_STATE", blocker.join("state")).env("GITHUB_ENV", blocker.join("env"));
-    let out = start.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let out = gh
+        .apply(Run::new(&["start"]).repo(&repo), &rx, "push", "{}")
+        .env("GITHUB_STATE", blocker.join("state"))
+        .env("GITHUB_ENV", blocker.join("env"))
+        .expect_exit(0);
+    let stderr = out.stderr.clone();
     assert!(
         stderr.contains("::warning title=customcd::could not record the job start in the GITHUB_STATE file"),
         "{stderr}"
@@ -594,19 +544,14 @@ fn start_succeeds_when_its_working_directory_is_gone() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let gone = tmp.path().join("gone");
     std::fs::create_dir(&gone).expect("mkdir");
-    let bin = assert_cmd::cargo::cargo_bin("customcd");
-    let out = std::process::Command::new("sh")
-        .args(["-c", "cd \"$1\" && rmdir \"$1\" && exec \"$2\" start", "sh"])
-        .arg(&gone)
-        .arg(&bin)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
+    // The shell enters the directory, removes it, and runs the binary there.
+    let gone = gone.to_str().expect("utf-8");
+    Run::new(&["start"])
+        .through(&["sh", "-c", "cd \"$1\" && rmdir \"$1\" && shift && exec \"$@\"", "sh", gone])
         .env("JENKINS_URL", "https://jenkins.example.com/")
         .env("BUILD_TAG", "jenkins-app-deploy-17")
         .env("WORKSPACE_TMP", tmp.path().join("ws@tmp"))
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+        .expect_exit(0);
     assert!(tmp.path().join("ws@tmp/customcd-start-jenkins-app-deploy-17").is_file());
 }
 
@@ -635,8 +580,8 @@ fn jenkins_pr_merge_checkout() -> (Repo, String, String) {
     (repo, pr_head, merge)
 }
 
-fn jenkins_pr(cmd: &mut assert_cmd::Command, rx: &Receiver, workspace: &Path, merge: &str) {
-    cmd.env("JENKINS_URL", "https://jenkins.example.com/")
+fn jenkins_pr(run: Run, rx: &Server, workspace: &Path, merge: &str) -> Run {
+    run.env("JENKINS_URL", "https://jenkins.example.com/")
         .env("BUILD_TAG", "jenkins-app-PR-42-3")
         .env("GIT_URL", "https://github.com/acme/app.git")
         .env("GIT_COMMIT", merge)
@@ -649,28 +594,28 @@ fn jenkins_pr(cmd: &mut assert_cmd::Command, rx: &Receiver, workspace: &Path, me
         .env("WORKSPACE", workspace)
         .env("CUSTOMCD_URL", rx.url())
         .env("CUSTOMCD_TOKEN", TOKEN)
-        .env("CUSTOMCD_SERVICE_ID", "7");
+        .env("CUSTOMCD_SERVICE_ID", "7")
 }
 
 #[test]
 fn jenkins_pull_request_merge_builds_report_the_pull_request_head() {
     let (repo, pr_head, merge) = jenkins_pr_merge_checkout();
-    let rx = Receiver::ok();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]);
-    jenkins_pr(&mut cmd, &rx, &repo.dir, &merge);
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rx = Server::ok();
+    jenkins_pr(
+        Run::new(&["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]).repo(&repo),
+        &rx,
+        &repo.dir,
+        &merge,
+    )
+    .expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], pr_head.as_str(), "not the merge made on the agent");
     assert_eq!(body["triggered_by"], "bob@example.com", "branch indexing is not a person; the PR author is");
     let branch = body["optional"].as_array().and_then(|o| o.iter().find(|f| f["key"] == "branch")).cloned();
     assert_eq!(branch, Some(json!({"key": "branch", "value": "feature", "type": "string"})), "not PR-42");
 
-    let mut env = customcd(&repo.dir);
-    env.arg("env");
-    jenkins_pr(&mut env, &rx, &repo.dir, &merge);
-    let text = all_output(&env.output().expect("runs"));
+    let env = jenkins_pr(Run::new(&["env"]).repo(&repo), &rx, &repo.dir, &merge);
+    let text = env.output().all();
     assert!(
         text.contains(&format!("CHANGE_ID 42: the pull request's head, parent 1 of HEAD {merge}")),
         "the provenance says so: {text}"
@@ -684,12 +629,14 @@ fn jenkins_pull_request_head_builds_whose_tip_is_a_merge_by_a_person_report_that
     git(&repo.dir, &["checkout", "-q", "feature"]);
     git(&repo.dir, &["merge", "-q", "--no-ff", "--no-edit", "main"]);
     let tip = repo.head();
-    let rx = Receiver::ok();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]);
-    jenkins_pr(&mut cmd, &rx, &repo.dir, &tip);
-    let out = cmd.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let rx = Server::ok();
+    jenkins_pr(
+        Run::new(&["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]).repo(&repo),
+        &rx,
+        &repo.dir,
+        &tip,
+    )
+    .expect_exit(0);
     assert_eq!(rx.only_request().json()["commit_sha"], tip.as_str());
 }
 

@@ -6,61 +6,24 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::support::faults::{free_port, FaultServer, Step};
 use crate::support::proxy::ConnectProxy;
 use crate::support::tls::private_ca;
 use crate::support::*;
-use assert_cmd::Command;
 
 /// The job every test reports; its `job_id` is fixed so that retries can be compared.
 const JOB_ID: &str = "deploy-42";
 /// `user:proxypass123` in base64, as it travels in `Proxy-Authorization`.
 const PROXY_BASIC: &str = "dXNlcjpwcm94eXBhc3MxMjM=";
 
-/// `customcd report` of a valid job to `url`, with the token in `CUSTOMCD_TOKEN`. No spool
-/// directory is set: tests that may spool add one.
-fn report_to(cwd: &Path, url: &str) -> Command {
-    let mut cmd = report_to_url(cwd, url);
-    cmd.args(["--job-id", JOB_ID]);
-    cmd
+/// `customcd report` of a valid job in `repo` to `url`, with the token in `CUSTOMCD_TOKEN`. No
+/// spool directory is set: tests that may spool add one.
+fn report_to(repo: &Repo, url: &str) -> Run {
+    Run::report().repo(repo).url(url).args(["--job-id", JOB_ID])
 }
 
-/// `customcd send` to `url`, with the token in `CUSTOMCD_TOKEN`.
-fn send_to(cwd: &Path, url: &str) -> Command {
-    let mut cmd = customcd(cwd);
-    cmd.arg("send").env("CUSTOMCD_URL", url).env("CUSTOMCD_TOKEN", TOKEN);
-    cmd
-}
-
-/// A finished run.
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-}
-
-impl std::fmt::Display for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}", self.code, self.took, self.stdout, self.stderr)
-    }
-}
-
-fn run(cmd: &mut Command) -> Run {
-    let started = Instant::now();
-    let out = cmd.timeout(Duration::from_secs(30)).output().expect("the binary runs");
-    Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        took: started.elapsed(),
-    }
+/// `customcd send` in `repo` to `url`, with the token in `CUSTOMCD_TOKEN`.
+fn send_to(repo: &Repo, url: &str) -> Run {
+    Run::send().repo(repo).url(url)
 }
 
 /// Every entry of a spool directory (temporary files too), sorted; none when it does not exist.
@@ -83,58 +46,95 @@ fn only_spool_file(dir: &Path) -> (PathBuf, String) {
     (path, text)
 }
 
-fn retry_lines(run: &Run) -> Vec<&str> {
+fn retry_lines(run: &Ran) -> Vec<&str> {
     run.stderr.lines().filter(|l| l.contains("retrying")).collect()
 }
 
 // ---------------------------------------------------------------------------------------------
 // The fault server itself.
 
+/// One raw exchange with a server on 127.0.0.1: the request (with `body`) as bytes, and everything
+/// read back until the server closes, with how long that took.
+fn exchange(port: u16, body: &str) -> (String, Duration) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let started = Instant::now();
+    write!(
+        s,
+        "POST /p?q=1 HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\nAuthorization: Bearer t0k\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut answer = Vec::new();
+    let _ = s.read_to_end(&mut answer);
+    (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
+}
+
 #[test]
-fn the_fault_server_follows_its_script_and_records_every_request() {
-    let server = FaultServer::start(vec![
-        Step::Reply(Reply::new(503, "busy").header("Retry-After", "7")),
-        Step::Reset,
-        Step::Slow(Duration::from_millis(300), Reply::new(201, "late")),
-        Step::Huge(200, 1_000_000),
-    ]);
-    let addr = ("127.0.0.1", server.port);
-    let exchange = |body: &str| -> (String, Duration) {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(addr).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
-        let started = Instant::now();
-        write!(s, "POST /p?q=1 HTTP/1.1\r\nHost: x\r\nX-Test: yes\r\nContent-Length: {}\r\n\r\n{body}", body.len())
-            .expect("write");
-        let mut answer = Vec::new();
-        let _ = s.read_to_end(&mut answer);
-        (String::from_utf8_lossy(&answer).into_owned(), started.elapsed())
-    };
-    let (a, _) = exchange("one");
+fn the_fault_server_follows_its_plan_and_records_every_request() {
+    let server = Server::start(
+        Plan::script([
+            Step::Reply(Reply::new(503, "busy").header("Retry-After", "7")),
+            Step::Close,
+            Step::Late(Duration::from_millis(300), Reply::new(201, "late")),
+            Step::Huge(200, 1_000_000),
+            Step::retry_after(429, "2"),
+            Step::redirect(307, "http://elsewhere.test/x"),
+            Step::Drip(Duration::from_millis(2), Reply::new(200, "drip")),
+            Step::CutShort(Reply::new(200, "0123456789")),
+            Step::Echo(400, |r| format!("you sent {} with {}", r.body, r.bearer())),
+        ])
+        .then(Step::status(202)),
+    );
+    let (a, _) = exchange(server.port, "one");
     assert!(a.starts_with("HTTP/1.1 503"), "{a}");
     assert!(a.contains("Retry-After: 7\r\n") && a.ends_with("busy"), "{a}");
-    let (b, _) = exchange("two");
-    assert_eq!(b, "", "a reset answers nothing");
-    let (c, took) = exchange("three");
+    let (b, _) = exchange(server.port, "two");
+    assert_eq!(b, "", "closed without an answer");
+    let (c, took) = exchange(server.port, "three");
     assert!(c.starts_with("HTTP/1.1 201") && c.ends_with("late"), "{c}");
-    assert!(took >= Duration::from_millis(300), "the slow step waited: {took:?}");
-    let (d, _) = exchange("four");
+    assert!(took >= Duration::from_millis(300), "the late step waited: {took:?}");
+    let (d, _) = exchange(server.port, "four");
     assert!(
         d.starts_with("HTTP/1.1 200") && d.contains("Content-Length: 1000000\r\n"),
         "{}",
         d.get(..200).unwrap_or(&d)
     );
     assert_eq!(d.split("\r\n\r\n").nth(1).map(str::len), Some(1_000_000));
-    let (e, _) = exchange("five");
-    assert!(e.starts_with("HTTP/1.1 200"), "after the script, 200: {e}");
+    let (e, _) = exchange(server.port, "five");
+    assert!(e.starts_with("HTTP/1.1 429") && e.contains("Retry-After: 2\r\n"), "{e}");
+    let (f, _) = exchange(server.port, "six");
+    assert!(f.starts_with("HTTP/1.1 307") && f.contains("Location: http://elsewhere.test/x\r\n"), "{f}");
+    let (g, took) = exchange(server.port, "seven");
+    assert!(g.starts_with("HTTP/1.1 200") && g.ends_with("\r\n\r\ndrip"), "{g}");
+    assert!(took >= Duration::from_millis(2 * g.len() as u64), "one byte at a time: {took:?}");
+    let (h, _) = exchange(server.port, "eight");
+    assert!(h.contains("Content-Length: 10\r\n") && h.ends_with("\r\n\r\n01234"), "half the body, then closed: {h}");
+    let (i, _) = exchange(server.port, "nine");
+    assert!(i.starts_with("HTTP/1.1 400") && i.ends_with("you sent nine with t0k"), "{i}");
+    let (j, _) = exchange(server.port, "ten");
+    assert!(j.starts_with("HTTP/1.1 202"), "after the script, its `then`: {j}");
 
-    let hits = server.hits();
-    let bodies: Vec<&str> = hits.iter().map(|h| h.seen.body.as_str()).collect();
-    assert_eq!(bodies, ["one", "two", "three", "four", "five"]);
-    assert!(hits.windows(2).all(|w| w[0].at <= w[1].at));
-    let first = &hits[0].seen;
-    assert_eq!((first.method.as_str(), first.path.as_str()), ("POST", "/p?q=1"));
-    assert_eq!(first.headers["x-test"], "yes");
+    let seen = server.requests();
+    let bodies: Vec<&str> = seen.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(bodies, ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]);
+    assert!(seen.windows(2).all(|w| w[0].at <= w[1].at));
+    assert_eq!((seen[0].method.as_str(), seen[0].path.as_str()), ("POST", "/p?q=1"));
+    assert_eq!(seen[0].headers["x-test"], "yes");
+    assert_eq!(server.broken_connections(), 0);
+}
+
+#[test]
+fn a_greeting_step_answers_before_the_request_and_records_nothing() {
+    use std::io::Read;
+    let server = Server::start(Plan::always(Step::Greet(Reply::new(400, "bad request"))));
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut answer = String::new();
+    let _ = s.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 400") && answer.ends_with("bad request"), "{answer}");
+    assert!(server.requests().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,10 +144,9 @@ fn the_fault_server_follows_its_script_and_records_every_request() {
 fn two_503s_then_200_is_a_success_after_three_identical_requests_and_two_retry_lines() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::status(503), Step::status(503), Step::status(200)]);
+    let server = Server::start(Plan::script([Step::status(503), Step::status(503), Step::status(200)]));
     let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(0), "{out}");
+        report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).expect_exit(0);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 3, "{out}");
     for r in &reqs {
@@ -166,19 +165,18 @@ fn two_503s_then_200_is_a_success_after_three_identical_requests_and_two_retry_l
 fn a_429_with_retry_after_1_is_retried_no_sooner_than_a_second_later() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![
+    let server = Server::start(Plan::script([
         Step::Reply(Reply::new(429, r#"{"detail":"slow down"}"#).header("Retry-After", "1")),
         Step::status(200),
-    ]);
+    ]));
     let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(0), "{out}");
-    let hits = server.hits();
+        report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).expect_exit(0);
+    let hits = server.requests();
     assert_eq!(hits.len(), 2, "{out}");
     let gap = hits[1].at - hits[0].at;
     assert!(gap >= Duration::from_millis(950), "the server saw the retry {gap:?} after the 429");
     assert!(gap < Duration::from_secs(5), "Retry-After: 1 is not a long wait: {gap:?}");
-    assert_eq!(hits[0].seen.body, hits[1].seen.body);
+    assert_eq!(hits[0].body, hits[1].body);
     assert_eq!(retry_lines(&out).len(), 1, "{out}");
 }
 
@@ -186,10 +184,9 @@ fn a_429_with_retry_after_1_is_retried_no_sooner_than_a_second_later() {
 fn a_retry_after_beyond_the_deadline_gives_up_at_once_and_spools() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::Reply(Reply::new(429, "later").header("Retry-After", "3600"))]);
+    let server = Server::start(Plan::script([Step::Reply(Reply::new(429, "later").header("Retry-After", "3600"))]));
     let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(4), "{out}");
+        report_to(&repo, &server.url()).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()).expect_exit(4);
     assert_eq!(server.requests().len(), 1, "{out}");
     assert!(out.took < Duration::from_secs(2), "no point waiting for a retry that cannot happen: {out}");
     let (_, text) = only_spool_file(spool.path());
@@ -200,14 +197,12 @@ fn a_retry_after_beyond_the_deadline_gives_up_at_once_and_spools() {
 fn a_408_request_timeout_is_retried_like_a_5xx_and_other_4xx_are_final() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::status(408), Step::status(200)]);
-    let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
+    let server = Server::start(Plan::script([Step::status(408), Step::status(200)]));
+    let out = report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).output();
     assert_eq!(out.code, Some(0), "408 is retried: {out}");
     assert_eq!(server.requests().len(), 2, "{out}");
-    let server = FaultServer::start(vec![Step::status(409), Step::status(200)]);
-    let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
+    let server = Server::start(Plan::script([Step::status(409), Step::status(200)]));
+    let out = report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).output();
     assert_eq!(out.code, Some(3), "409 is final: {out}");
     assert_eq!(server.requests().len(), 1, "{out}");
 }
@@ -216,10 +211,9 @@ fn a_408_request_timeout_is_retried_like_a_5xx_and_other_4xx_are_final() {
 fn a_connection_closed_without_an_answer_is_retried_and_the_job_succeeds() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::Reset, Step::status(200)]);
+    let server = Server::start(Plan::script([Step::Close, Step::status(200)]));
     let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(0), "{out}");
+        report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).expect_exit(0);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 2, "{out}");
     assert_eq!(reqs[0].body, reqs[1].body);
@@ -231,10 +225,9 @@ fn a_connection_closed_without_an_answer_is_retried_and_the_job_succeeds() {
 fn a_server_slower_than_the_deadline_fails_with_exit_4_and_the_payload_is_spooled() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::Slow(Duration::from_secs(5), Reply::new(200, "too late"))]);
+    let server = Server::start(Plan::script([Step::Late(Duration::from_secs(5), Reply::new(200, "too late"))]));
     let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(4), "{out}");
+        report_to(&repo, &server.url()).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()).expect_exit(4);
     assert!(out.took < Duration::from_millis(4500), "the deadline of 2 s was kept: {out}");
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1, "{out}");
@@ -247,9 +240,35 @@ fn a_server_slower_than_the_deadline_fails_with_exit_4_and_the_payload_is_spoole
     assert!(!text.contains(TOKEN));
 
     // The dry run of the same job is the same body.
-    let dry = run(report_to(&repo.dir, &server.url("http")).arg("--dry-run"));
-    assert_eq!(dry.code, Some(0), "{dry}");
+    let dry = report_to(&repo, &server.url()).arg("--dry-run").expect_exit(0);
     assert_eq!(dry.stdout.trim_end(), text);
+}
+
+#[test]
+fn a_server_that_answers_one_byte_at_a_time_is_cut_off_by_the_deadline() {
+    // Unlike a silent server, this one is never idle long enough for a read timeout to fire.
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(Plan::always(Step::Drip(Duration::from_millis(200), Reply::new(200, OK_BODY))));
+    let out = report_to(&repo, &server.url()).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()).output();
+    assert_eq!(out.code, Some(4), "{out}");
+    assert!(out.took < Duration::from_millis(4500), "the deadline of 2 s was kept: {out}");
+    let (_, text) = only_spool_file(spool.path());
+    assert_eq!(text, server.requests()[0].body, "the spool holds exactly what was sent");
+}
+
+#[test]
+fn a_200_whose_answer_is_cut_short_is_delivered_and_not_sent_again() {
+    // The status is the server's verdict; a body lost on the way only loses its message.
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(Plan::always(Step::CutShort(Reply::new(200, &format!("{OK_BODY:<200}")))));
+    let out =
+        report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).expect_exit(0);
+    assert_eq!(server.requests().len(), 1, "{out}");
+    assert!(retry_lines(&out).is_empty(), "{out}");
+    assert!(out.stdout.contains(&format!("sent job {JOB_ID}")), "{out}");
+    assert!(spool_entries(spool.path()).is_empty(), "a delivered job is not spooled");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -262,11 +281,9 @@ fn a_401_or_403_is_not_retried_exits_3_and_says_the_token_was_refused_without_sh
         let spool = tempfile::tempdir().expect("tempdir");
         // A careless server that echoes the header it refused.
         let echo = format!(r#"{{"detail":"invalid credentials: Bearer {TOKEN}"}}"#);
-        let server = FaultServer::start(vec![Step::reply(status, &echo), Step::status(200), Step::status(200)]);
-        let out = run(report_to(&repo.dir, &server.url("http"))
-            .args(["--deadline", "20"])
-            .arg("--spool-dir")
-            .arg(spool.path()));
+        let server = Server::start(Plan::script([Step::reply(status, &echo), Step::status(200), Step::status(200)]));
+        let out =
+            report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).output();
         assert_eq!(out.code, Some(3), "HTTP {status}: {out}");
         assert_eq!(server.requests().len(), 1, "HTTP {status} is not retried: {out}");
         assert!(retry_lines(&out).is_empty(), "{out}");
@@ -282,12 +299,11 @@ fn a_401_or_403_is_not_retried_exits_3_and_says_the_token_was_refused_without_sh
 fn a_307_redirect_is_not_followed_exits_3_and_names_the_location() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let elsewhere = FaultServer::start(vec![]);
+    let elsewhere = Server::ok();
     let location = format!("http://127.0.0.1:{}/moved/cicd_job", elsewhere.port);
-    let server = FaultServer::start(vec![Step::Reply(Reply::new(307, "").header("Location", &location))]);
+    let server = Server::start(Plan::script([Step::redirect(307, &location)]));
     let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(3), "{out}");
+        report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).expect_exit(3);
     assert_eq!(server.requests().len(), 1, "{out}");
     assert!(elsewhere.requests().is_empty(), "the token must not travel to the Location: {out}");
     let printed = out.all();
@@ -299,9 +315,8 @@ fn a_307_redirect_is_not_followed_exits_3_and_names_the_location() {
 fn a_huge_answer_is_read_only_in_part_and_the_output_stays_short() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::Huge(400, 20_000_000)]);
-    let out =
-        run(report_to(&repo.dir, &server.url("http")).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()));
+    let server = Server::start(Plan::script([Step::Huge(400, 20_000_000)]));
+    let out = report_to(&repo, &server.url()).args(["--deadline", "20"]).arg("--spool-dir").arg(spool.path()).output();
     assert_eq!(out.code, Some(3), "a 400 is a refusal, not retried: {}", out.all().get(..2000).unwrap_or(&out.all()));
     assert_eq!(server.requests().len(), 1);
     assert!(out.took < Duration::from_secs(10), "20 MB are not read: {:?}", out.took);
@@ -319,10 +334,10 @@ fn server_down_spools_then_send_delivers_exactly_once_and_empties_the_spool() {
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/webhook/company/77/cicd_job");
 
-    let down = run(report_to(&repo.dir, &url).args(["--deadline", "1"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(down.code, Some(4), "{down}");
+    let down = report_to(&repo, &url).args(["--deadline", "1"]).arg("--spool-dir").arg(spool.path()).expect_exit(4);
     let (path, text) = only_spool_file(spool.path());
     let printed = down.all();
+    assert!(printed.contains("delivery failed"), "a server that is down is a delivery failure: {down}");
     assert!(printed.contains(&path.display().to_string()), "the message names the file: {down}");
     assert!(printed.contains(&format!("customcd send {}", path.display())), "and the command to resend it: {down}");
     let payload: serde_json::Value = serde_json::from_str(&text).expect("the spool file is JSON");
@@ -330,9 +345,8 @@ fn server_down_spools_then_send_delivers_exactly_once_and_empties_the_spool() {
     assert_eq!(payload["commit_sha"], repo.head());
     assert!(!text.contains(TOKEN));
 
-    let server = FaultServer::start_on(port, vec![]);
-    let sent = run(send_to(&repo.dir, &url).arg(spool.path()));
-    assert_eq!(sent.code, Some(0), "{sent}");
+    let server = Server::start_on(port, Plan::ok());
+    let sent = send_to(&repo, &url).arg(spool.path()).expect_exit(0);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1, "delivered exactly once: {sent}");
     assert_eq!(reqs[0].body, text, "the identical body");
@@ -340,8 +354,7 @@ fn server_down_spools_then_send_delivers_exactly_once_and_empties_the_spool() {
     assert_eq!(spool_entries(spool.path()), Vec::<PathBuf>::new(), "the spool is empty: {sent}");
     assert!(sent.stdout.contains(&format!("sent job {JOB_ID}")), "{sent}");
 
-    let again = run(send_to(&repo.dir, &url).arg(spool.path()));
-    assert_eq!(again.code, Some(0), "{again}");
+    let again = send_to(&repo, &url).arg(spool.path()).expect_exit(0);
     assert_eq!(server.requests().len(), 1, "nothing more was sent: {again}");
 }
 
@@ -349,8 +362,8 @@ fn server_down_spools_then_send_delivers_exactly_once_and_empties_the_spool() {
 fn send_refuses_invalid_payload_files_keeps_them_and_reads_stdin() {
     let repo = Repo::new();
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![]);
-    let url = server.url("http");
+    let server = Server::ok();
+    let url = server.url();
     let good = format!(
         r#"{{"job_id":"{JOB_ID}","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"12345"}}"#
     );
@@ -358,8 +371,7 @@ fn send_refuses_invalid_payload_files_keeps_them_and_reads_stdin() {
     let quoted = dir.path().join("quoted.json");
     let quoted_text = good.replace(r#""service_id":2"#, r#""service_id":"2""#);
     std::fs::write(&quoted, &quoted_text).expect("write");
-    let out = run(send_to(&repo.dir, &url).arg(&quoted));
-    assert_eq!(out.code, Some(2), "{out}");
+    let out = send_to(&repo, &url).arg(&quoted).expect_exit(2);
     let printed = out.all();
     assert!(printed.contains(&quoted.display().to_string()), "names the file: {out}");
     assert!(printed.contains("service_id") && printed.contains("JSON integer"), "names the problem: {out}");
@@ -369,8 +381,7 @@ fn send_refuses_invalid_payload_files_keeps_them_and_reads_stdin() {
     let vendor = dir.path().join("vendor-sample.json");
     let vendor_text = "{\n'job_id': '1',\n'status': 'Succeeded',\n'commit_sha': 'a2e7da86cc392417b0d9f605b28038aae80b002f',\n'triggered_by': 'testuser@org.com',\n'repo_id': '12345',\n}\n";
     std::fs::write(&vendor, vendor_text).expect("write");
-    let out = run(send_to(&repo.dir, &url).arg(&vendor));
-    assert_eq!(out.code, Some(2), "{out}");
+    let out = send_to(&repo, &url).arg(&vendor).expect_exit(2);
     let printed = out.all();
     assert!(printed.contains(&vendor.display().to_string()), "names the file: {out}");
     assert!(printed.contains("line 2"), "says where: {out}");
@@ -379,8 +390,7 @@ fn send_refuses_invalid_payload_files_keeps_them_and_reads_stdin() {
 
     assert!(server.requests().is_empty(), "nothing invalid was sent");
 
-    let out = run(send_to(&repo.dir, &url).arg("-").write_stdin(good.clone()));
-    assert_eq!(out.code, Some(0), "{out}");
+    let out = send_to(&repo, &url).arg("-").stdin(good.clone()).expect_exit(0);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1, "{out}");
     assert_eq!(reqs[0].body, good, "standard input is sent as it is");
@@ -390,9 +400,8 @@ fn send_refuses_invalid_payload_files_keeps_them_and_reads_stdin() {
 fn spool_always_keeps_a_copy_of_a_delivered_job() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![]);
-    let out = run(report_to(&repo.dir, &server.url("http")).arg("--spool-always").arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(0), "{out}");
+    let server = Server::ok();
+    let out = report_to(&repo, &server.url()).arg("--spool-always").arg("--spool-dir").arg(spool.path()).expect_exit(0);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1);
     let (path, text) = only_spool_file(spool.path());
@@ -404,17 +413,17 @@ fn spool_always_keeps_a_copy_of_a_delivered_job() {
 fn fail_on_error_false_turns_a_delivery_failure_into_a_warning_but_still_spools() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::status(503); 20]);
-    let out = run(report_to(&repo.dir, &server.url("http"))
+    let server = Server::start(Plan::always(Step::status(503)));
+    let out = report_to(&repo, &server.url())
         .args(["--deadline", "1", "--fail-on-error=false"])
         .arg("--spool-dir")
-        .arg(spool.path()));
-    assert_eq!(out.code, Some(0), "{out}");
+        .arg(spool.path())
+        .expect_exit(0);
     assert!(out.stderr.contains("warning:") && out.stderr.contains("fail_on_error"), "{out}");
     let (_, text) = only_spool_file(spool.path());
     assert_eq!(text, server.requests()[0].body);
 
-    let out = run(report_to(&repo.dir, &server.url("http")).args(["--fail-on-error=false", "--service-id", "two"]));
+    let out = report_to(&repo, &server.url()).args(["--fail-on-error=false", "--service-id", "two"]).output();
     assert_eq!(out.code, Some(2), "invalid input always fails: {out}");
 }
 
@@ -427,32 +436,26 @@ fn a_private_ca_is_trusted_with_ca_file_or_ssl_cert_file_and_not_without() {
     let pki = tempfile::tempdir().expect("tempdir");
     let spool = tempfile::tempdir().expect("tempdir");
     let ca = private_ca(pki.path());
-    let server = FaultServer::start_tls(vec![], ca.server.clone());
-    let url = server.url("https");
+    let server = Server::tls(Plan::ok(), ca.server.clone());
+    let url = server.url();
 
-    let out = run(report_to(&repo.dir, &url).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(4), "{out}");
+    let out = report_to(&repo, &url).args(["--deadline", "2"]).arg("--spool-dir").arg(spool.path()).expect_exit(4);
     let printed = out.all();
     assert!(printed.contains("certificate"), "the message says it is the certificate: {out}");
     assert!(printed.contains("--ca-file"), "and how to trust a private CA: {out}");
     assert!(server.requests().is_empty(), "no request reached the handler");
-    // The server thread notes the failed handshake a moment after the client has gone.
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    while server.broken_connections() == 0 && std::time::Instant::now() < until {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    server.wait_for_broken_connections(1);
     assert!(server.broken_connections() >= 1, "the client did reach the server and stopped at the handshake");
 
-    let out = run(report_to(&repo.dir, &url).arg("--ca-file").arg(&ca.ca_file));
-    assert_eq!(out.code, Some(0), "{out}");
+    report_to(&repo, &url).arg("--ca-file").arg(&ca.ca_file).expect_exit(0);
     let reqs = server.requests();
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].json()["job_id"], JOB_ID);
     assert_eq!(reqs[0].headers["authorization"], format!("Bearer {TOKEN}"));
 
-    let out = run(report_to(&repo.dir, &url).env("SSL_CERT_FILE", &ca.ca_file));
+    let out = report_to(&repo, &url).env("SSL_CERT_FILE", &ca.ca_file).output();
     assert_eq!(out.code, Some(0), "SSL_CERT_FILE: {out}");
-    let out = run(report_to(&repo.dir, &url).env("CUSTOMCD_CA_FILE", &ca.ca_file));
+    let out = report_to(&repo, &url).env("CUSTOMCD_CA_FILE", &ca.ca_file).output();
     assert_eq!(out.code, Some(0), "CUSTOMCD_CA_FILE: {out}");
     assert_eq!(server.requests().len(), 3);
 }
@@ -463,17 +466,13 @@ fn a_certificate_failure_is_not_retried() {
     let pki = tempfile::tempdir().expect("tempdir");
     let spool = tempfile::tempdir().expect("tempdir");
     let ca = private_ca(pki.path());
-    let server = FaultServer::start_tls(vec![], ca.server.clone());
+    let server = Server::tls(Plan::ok(), ca.server.clone());
     let out =
-        run(report_to(&repo.dir, &server.url("https")).args(["--deadline", "5"]).arg("--spool-dir").arg(spool.path()));
-    assert_eq!(out.code, Some(4), "{out}");
+        report_to(&repo, &server.url()).args(["--deadline", "5"]).arg("--spool-dir").arg(spool.path()).expect_exit(4);
     assert!(retry_lines(&out).is_empty(), "an untrusted certificate will not pass by retrying: {out}");
     assert!(out.all().contains("trusting bundled Mozilla roots"), "the message names the roots trusted: {out}");
-    // The server thread notes the failed handshake a moment after the client has gone.
-    let until = std::time::Instant::now() + Duration::from_secs(5);
-    while server.broken_connections() == 0 && std::time::Instant::now() < until {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.wait_for_broken_connections(1);
+    // Any second handshake would be noted as late as the first.
     std::thread::sleep(Duration::from_millis(200));
     assert_eq!(server.broken_connections(), 1, "one handshake: {out}");
     assert!(out.took < Duration::from_secs(2), "no waiting for the deadline: {out}");
@@ -483,8 +482,7 @@ fn a_certificate_failure_is_not_retried() {
 fn no_flag_switches_certificate_verification_off() {
     let tmp = tempfile::tempdir().expect("tempdir");
     for sub in ["report", "send"] {
-        let out = run(customcd(tmp.path()).args([sub, "--help"]));
-        assert_eq!(out.code, Some(0), "{out}");
+        let out = Run::new(&[sub, "--help"]).dir(tmp.path()).expect_exit(0);
         let help = out.stdout.to_ascii_lowercase();
         assert!(help.contains("--ca-file"), "{sub} --help: {help}");
         for word in ["insecure", "no-verify", "skip-verify", "accept-invalid", "danger", "verify=false"] {
@@ -503,16 +501,16 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
     const NAME: &str = "customcd.test";
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
-    let rx = FaultServer::start(vec![]);
+    let rx = Server::ok();
     let proxy = ConnectProxy::start_with_alias(Some(NAME));
     let other = ConnectProxy::start_with_alias(Some(NAME));
     let url = format!("http://{NAME}:{}/webhook/company/77/cicd_job", rx.port);
-    let through = |cmd: &mut Command| -> Run { run(cmd.env("CUSTOMCD_ALLOW_HTTP", "true")) };
+    let through = |run: Run| -> Ran { run.env("CUSTOMCD_ALLOW_HTTP", "true").output() };
     let creds = Some("user:proxypass123");
     let connect = format!("CONNECT {NAME}:{} HTTP/1.1", rx.port);
     let mut runs = Vec::new();
 
-    let out = through(report_to(&repo.dir, &url).env("HTTP_PROXY", proxy.url(creds)));
+    let out = through(report_to(&repo, &url).env("HTTP_PROXY", proxy.url(creds)));
     assert_eq!(out.code, Some(0), "{out}");
     let seen = proxy.requests();
     assert_eq!(seen.len(), 1, "the proxy was used: {out}");
@@ -522,7 +520,7 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
     assert_eq!(rx.requests()[0].json()["job_id"], JOB_ID);
     runs.push(out);
 
-    let out = through(report_to(&repo.dir, &url).env("http_proxy", proxy.url(creds)));
+    let out = through(report_to(&repo, &url).env("http_proxy", proxy.url(creds)));
     assert_eq!(out.code, Some(0), "lower-case http_proxy: {out}");
     assert_eq!(proxy.requests().len(), 2, "lower-case http_proxy is honoured: {out}");
     assert_eq!(rx.requests().len(), 2);
@@ -530,7 +528,7 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
 
     // NO_PROXY sends the request direct, where the made-up name resolves nowhere.
     let out = through(
-        report_to(&repo.dir, &url)
+        report_to(&repo, &url)
             .env("HTTP_PROXY", proxy.url(creds))
             .env("NO_PROXY", NAME)
             .args(["--deadline", "1"])
@@ -542,8 +540,7 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
     assert_eq!(rx.requests().len(), 2, "and the job cannot arrive without it");
     runs.push(out);
 
-    let out =
-        through(report_to(&repo.dir, &url).env("HTTP_PROXY", other.url(None)).arg("--proxy").arg(proxy.url(creds)));
+    let out = through(report_to(&repo, &url).env("HTTP_PROXY", other.url(None)).arg("--proxy").arg(proxy.url(creds)));
     assert_eq!(out.code, Some(0), "{out}");
     assert_eq!(proxy.requests().len(), 3, "--proxy wins: {out}");
     assert!(other.requests().is_empty(), "the variable's proxy is not used: {out}");
@@ -553,11 +550,7 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
     // A proxy that is down: the error must not show its password either.
     let dead = format!("http://user:proxypass123@127.0.0.1:{}", free_port());
     let out = through(
-        report_to(&repo.dir, &url)
-            .env("HTTP_PROXY", &dead)
-            .args(["--deadline", "1"])
-            .arg("--spool-dir")
-            .arg(spool.path()),
+        report_to(&repo, &url).env("HTTP_PROXY", &dead).args(["--deadline", "1"]).arg("--spool-dir").arg(spool.path()),
     );
     assert_eq!(out.code, Some(4), "{out}");
     assert_eq!(rx.requests().len(), 3);
@@ -577,12 +570,12 @@ fn a_connect_proxy_is_used_from_http_proxy_skipped_for_no_proxy_and_overridden_b
 // No secret in anything printed or written.
 
 /// What a GitHub runner gives a Docker action: every input present (empty unless set).
-fn github(cmd: &mut Command, files: &Path, url: &str, token: &str) {
+fn github(mut run: Run, files: &Path, url: &str, token: &str) -> Run {
     for input in ["JOB_ID", "COMMIT_SHA", "JOB_START_TIME", "JOB_DURATION", "REPO_ID", "REPO_NAME", "SPOOL_DIR"] {
-        cmd.env(format!("INPUT_{input}"), "");
+        run = run.env(format!("INPUT_{input}"), "");
     }
     std::fs::write(files.join("event.json"), r#"{"ref":"refs/heads/main"}"#).expect("event file");
-    cmd.env("GITHUB_ACTIONS", "true")
+    run.env("GITHUB_ACTIONS", "true")
         .env("CI", "true")
         .env("GITHUB_REPOSITORY", "acme/app")
         .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
@@ -604,7 +597,7 @@ fn github(cmd: &mut Command, files: &Path, url: &str, token: &str) {
         .env("INPUT_STATUS", "success")
         .env("INPUT_URL", url)
         .env("INPUT_TOKEN", token)
-        .env("INPUT_DEADLINE", "2");
+        .env("INPUT_DEADLINE", "2")
 }
 
 /// Every regular file under `root`, except git's own.
@@ -644,66 +637,49 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
     let token_file = keys.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write");
 
-    let ok = FaultServer::start(vec![]);
+    let ok = Server::ok();
     let echo = format!(r#"{{"detail":"Bearer {TOKEN} is not valid"}}"#);
-    let refuse = FaultServer::start(vec![Step::reply(401, &echo); 20]);
-    let failing = FaultServer::start(vec![Step::reply(500, &format!("upstream error for Bearer {TOKEN}")); 50]);
+    let refuse = Server::start(Plan::always(Step::reply(401, &echo)));
+    let failing = Server::start(Plan::always(Step::reply(500, &format!("upstream error for Bearer {TOKEN}"))));
     let proxy = ConnectProxy::start();
     let proxy_url = proxy.url(Some(&format!("user:{PROXY_PASS}")));
 
     // (name, run, expected exit code, whether GitHub mode prints the mask line first)
-    let mut runs: Vec<(&str, Run, i32, bool)> = Vec::new();
-    let mut add = |name: &'static str, cmd: &mut Command, code: i32, github_mode: bool| {
-        runs.push((name, run(cmd), code, github_mode));
+    let mut runs: Vec<(&str, Ran, i32, bool)> = Vec::new();
+    let mut add = |name: &'static str, run: Run, code: i32, github_mode: bool| {
+        runs.push((name, run.output(), code, github_mode));
+    };
+    // A valid job without a duration, and no endpoint or token unless the scenario gives them.
+    let bare = || {
+        Run::new(&["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"]).repo(&repo)
     };
 
-    add("success", report_to(&repo.dir, &ok.url("http")).arg("--spool-dir").arg(&spool), 0, false);
-    add(
-        "success, token flag",
-        customcd(&repo.dir)
-            .args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
-            .args(["--url", &ok.url("http"), "--token", TOKEN]),
-        0,
-        false,
-    );
-    add(
-        "success, token file",
-        customcd(&repo.dir)
-            .args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
-            .args(["--url", &ok.url("http")])
-            .arg("--token-file")
-            .arg(&token_file),
-        0,
-        false,
-    );
-    add("401", report_to(&repo.dir, &refuse.url("http")).arg("--spool-dir").arg(&spool), 3, false);
+    add("success", report_to(&repo, &ok.url()).arg("--spool-dir").arg(&spool), 0, false);
+    add("success, token flag", bare().args(["--url", &ok.url(), "--token", TOKEN]), 0, false);
+    add("success, token file", bare().args(["--url", &ok.url()]).arg("--token-file").arg(&token_file), 0, false);
+    add("401", report_to(&repo, &refuse.url()).arg("--spool-dir").arg(&spool), 3, false);
     add(
         "500 with retries",
-        report_to(&repo.dir, &failing.url("http")).args(["--deadline", "2"]).arg("--spool-dir").arg(&spool),
+        report_to(&repo, &failing.url()).args(["--deadline", "2"]).arg("--spool-dir").arg(&spool),
         4,
         false,
     );
-    add("invalid input", report_to(&repo.dir, &ok.url("http")).args(["--service-id", "two"]), 2, false);
-    add("dry run", report_to(&repo.dir, &ok.url("http")).arg("--dry-run").env("CUSTOMCD_PROXY", &proxy_url), 0, false);
+    add("invalid input", report_to(&repo, &ok.url()).args(["--service-id", "two"]), 2, false);
+    add("dry run", report_to(&repo, &ok.url()).arg("--dry-run").env("CUSTOMCD_PROXY", &proxy_url), 0, false);
     add(
         "env",
-        customcd(&repo.dir)
-            .arg("env")
-            .env("CUSTOMCD_TOKEN", TOKEN)
-            .env("CUSTOMCD_URL", ok.url("http"))
-            .env("CUSTOMCD_PROXY", &proxy_url)
-            .env("HTTP_PROXY", &proxy_url),
+        Run::new(&["env"]).repo(&repo).url(&ok.url()).env("CUSTOMCD_PROXY", &proxy_url).env("HTTP_PROXY", &proxy_url),
         0,
         false,
     );
-    add("send the spool", send_to(&repo.dir, &ok.url("http")).arg(&spool), 0, false);
-    add("send stdin refused", send_to(&repo.dir, &refuse.url("http")).arg("-").write_stdin(
+    add("send the spool", send_to(&repo, &ok.url()).arg(&spool), 0, false);
+    add("send stdin refused", send_to(&repo, &refuse.url()).arg("-").stdin(
         r#"{"job_id":"x","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"1"}"#,
     ), 3, false);
-    add("proxy with credentials", report_to(&repo.dir, &ok.url("http")).env("HTTP_PROXY", &proxy_url), 0, false);
+    add("proxy with credentials", report_to(&repo, &ok.url()).env("HTTP_PROXY", &proxy_url), 0, false);
     add(
         "proxy with credentials, --proxy, failing",
-        report_to(&repo.dir, &failing.url("http"))
+        report_to(&repo, &failing.url())
             .arg("--proxy")
             .arg(&proxy_url)
             .args(["--deadline", "1"])
@@ -715,44 +691,31 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
 
     let jenkins_ws = written.path().join("jenkins");
     std::fs::create_dir_all(&jenkins_ws).expect("mkdir");
-    let jenkins = |cmd: &mut Command| {
-        cmd.env("JENKINS_URL", "https://jenkins.example.com/")
+    let jenkins = |run: Run| {
+        run.env("JENKINS_URL", "https://jenkins.example.com/")
             .env("BUILD_TAG", "jenkins-app-7")
             .env("BUILD_URL", "https://jenkins.example.com/job/app/7/")
             .env("GIT_URL", format!("https://jenkins:{JENKINS_PASS}@git.example.com/acme/app.git"))
             .env("GIT_BRANCH", "origin/main")
             .env("WORKSPACE", &jenkins_ws)
-            .env("WORKSPACE_TMP", jenkins_ws.with_extension("tmp"));
+            .env("WORKSPACE_TMP", jenkins_ws.with_extension("tmp"))
     };
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
-        .env("CUSTOMCD_URL", failing.url("http"))
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .env("CUSTOMCD_DEADLINE", "1");
-    jenkins(&mut cmd);
-    add("jenkins, failing", &mut cmd, 4, false);
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("env").env("CUSTOMCD_TOKEN", TOKEN);
-    jenkins(&mut cmd);
-    add("jenkins env", &mut cmd, 0, false);
+    add("jenkins, failing", jenkins(bare().url(&failing.url()).env("CUSTOMCD_DEADLINE", "1")), 4, false);
+    add("jenkins env", jenkins(Run::new(&["env"]).repo(&repo).env("CUSTOMCD_TOKEN", TOKEN)), 0, false);
 
     let gh_ok = written.path().join("github-ok");
     let gh_fail = written.path().join("github-fail");
     std::fs::create_dir_all(&gh_ok).expect("mkdir");
     std::fs::create_dir_all(&gh_fail).expect("mkdir");
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    github(&mut cmd, &gh_ok, &ok.url("http"), &format!("  {TOKEN}\n"));
-    add("github, success", &mut cmd, 0, true);
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    github(&mut cmd, &gh_fail, &failing.url("http"), TOKEN);
-    add("github, failing", &mut cmd, 4, true);
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg("report");
-    github(&mut cmd, &gh_fail, &refuse.url("http"), TOKEN);
-    cmd.env("INPUT_FAIL_ON_ERROR", "false");
-    add("github, refused, fail_on_error false", &mut cmd, 0, true);
+    let action = || Run::new(&["report"]).repo(&repo);
+    add("github, success", github(action(), &gh_ok, &ok.url(), &format!("  {TOKEN}\n")), 0, true);
+    add("github, failing", github(action(), &gh_fail, &failing.url(), TOKEN), 4, true);
+    add(
+        "github, refused, fail_on_error false",
+        github(action(), &gh_fail, &refuse.url(), TOKEN).env("INPUT_FAIL_ON_ERROR", "false"),
+        0,
+        true,
+    );
 
     // Check each run did what it was meant to, then strip the one line GitHub requires.
     let mut printed = Vec::new();

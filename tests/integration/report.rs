@@ -6,8 +6,10 @@ use serde_json::json;
 #[test]
 fn a_job_is_posted_as_exact_json_with_the_right_headers() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    let out = report(&repo.dir, &rx)
+    let rx = Server::ok();
+    let out = Run::report()
+        .repo(&repo)
+        .server(&rx)
         .args(["--job-id", "deploy-1", "--triggered-by", "testuser@org.com", "--job-type", "Production Deploy"])
         .args([
             "--field",
@@ -17,9 +19,7 @@ fn a_job_is_posted_as_exact_json_with_the_right_headers() {
             "--field",
             "lead_time:duration=20",
         ])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+        .expect_exit(0);
     let req = rx.only_request();
     assert_eq!(req.method, "POST");
     assert_eq!(req.path, "/webhook/company/77/cicd_job");
@@ -44,7 +44,7 @@ fn a_job_is_posted_as_exact_json_with_the_right_headers() {
             ]
         })
     );
-    let printed = all_output(&out);
+    let printed = out.all();
     assert!(printed.contains("sent job deploy-1"), "{printed}");
     assert!(printed.contains(r#"{"status":"ok","id":123}"#), "the server's answer is shown: {printed}");
     assert!(!printed.contains(TOKEN) && !printed.contains("hunter2"), "{printed}");
@@ -54,8 +54,8 @@ fn a_job_is_posted_as_exact_json_with_the_right_headers() {
 #[test]
 fn a_sha256_repository_gives_a_64_character_commit() {
     let repo = Repo::init(&["--object-format=sha256"], Some("git@github.com:acme/app256.git"));
-    let rx = Receiver::ok();
-    report(&repo.dir, &rx).assert().success();
+    let rx = Server::ok();
+    Run::report().repo(&repo).server(&rx).expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(repo.head().len(), 64);
     assert_eq!(body["commit_sha"], repo.head());
@@ -68,8 +68,8 @@ fn a_detached_head_is_reported_as_its_commit() {
     let first = repo.head();
     repo.commit("second");
     git(&repo.dir, &["checkout", "-q", "--detach", &first]);
-    let rx = Receiver::ok();
-    report(&repo.dir, &rx).assert().success();
+    let rx = Server::ok();
+    Run::report().repo(&repo).server(&rx).expect_exit(0);
     assert_eq!(rx.only_request().json()["commit_sha"], first);
 }
 
@@ -86,8 +86,8 @@ fn a_shallow_clone_is_read_without_history() {
     // A local path or file:// remote names no repository (see tests/secrets.rs): point origin
     // where a real clone's would point.
     git(&clone, &["remote", "set-url", "origin", "https://github.com/acme/app.git"]);
-    let rx = Receiver::ok();
-    report(&clone, &rx).assert().success();
+    let rx = Server::ok();
+    Run::report().dir(&clone).server(&rx).expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], want);
     assert_eq!(body["repo_name"], "acme/app");
@@ -102,8 +102,8 @@ fn a_linked_worktree_reports_its_own_head_and_the_main_remote() {
     let _ = feature;
     let want = git(&wt, &["rev-parse", "HEAD"]);
     assert_ne!(want, repo.head());
-    let rx = Receiver::ok();
-    report(&wt, &rx).assert().success();
+    let rx = Server::ok();
+    Run::report().dir(&wt).server(&rx).expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], want);
     assert_eq!(body["repo_name"], "acme/app");
@@ -114,13 +114,13 @@ fn a_subdirectory_finds_the_repository_upward_and_repo_flag_picks_another() {
     let repo = Repo::new();
     let sub = repo.dir.join("a/b");
     std::fs::create_dir_all(&sub).expect("mkdir");
-    let rx = Receiver::ok();
-    report(&sub, &rx).assert().success();
+    let rx = Server::ok();
+    Run::report().dir(&sub).server(&rx).expect_exit(0);
     assert_eq!(rx.only_request().json()["commit_sha"], repo.head());
 
     let other = Repo::init(&[], Some("https://gitlab.example.com/group/sub/other.git"));
-    let rx = Receiver::ok();
-    report(&repo.dir, &rx).args(["--repo", other.dir.to_str().expect("utf-8")]).assert().success();
+    let rx = Server::ok();
+    Run::report().repo(&repo).server(&rx).args(["--repo", other.dir.to_str().expect("utf-8")]).expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], other.head());
     assert_eq!(body["repo_name"], "group/sub/other");
@@ -145,8 +145,8 @@ fn a_repository_owned_by_another_user_is_still_read() {
         .output()
         .expect("git");
     assert!(!git_says.status.success(), "git should refuse a repository owned by another user");
-    let rx = Receiver::ok();
-    report(&repo.dir, &rx).assert().success();
+    let rx = Server::ok();
+    Run::report().repo(&repo).server(&rx).expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], head);
     assert_eq!(body["repo_name"], "acme/app");
@@ -157,15 +157,15 @@ fn an_unborn_head_is_an_error_only_when_nothing_else_gives_a_sha() {
     let tmp = tempfile::tempdir().expect("tempdir");
     git(tmp.path(), &["init", "-q"]);
     git(tmp.path(), &["remote", "add", "origin", "git@github.com:acme/new.git"]);
-    let rx = Receiver::ok();
-    let out = report(tmp.path(), &rx).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let printed = all_output(&out);
+    let rx = Server::ok();
+    let out = Run::report().dir(tmp.path()).server(&rx).output();
+    assert_eq!(out.code, Some(2));
+    let printed = out.all();
     assert!(printed.contains("commit_sha") && printed.contains("unborn"), "{printed}");
     assert!(rx.requests().is_empty());
 
     let sha = "a2e7da86cc392417b0d9f605b28038aae80b002f";
-    report(tmp.path(), &rx).args(["--commit-sha", sha]).assert().success();
+    Run::report().dir(tmp.path()).server(&rx).args(["--commit-sha", sha]).expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], sha);
     assert_eq!(body["repo_name"], "acme/new");
@@ -174,17 +174,18 @@ fn an_unborn_head_is_an_error_only_when_nothing_else_gives_a_sha() {
 #[test]
 fn outside_a_repository_the_values_must_come_from_flags() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let rx = Receiver::ok();
-    let out = report(tmp.path(), &rx).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    let printed = all_output(&out);
+    let rx = Server::ok();
+    let out = Run::report().dir(tmp.path()).server(&rx).output();
+    assert_eq!(out.code, Some(2));
+    let printed = out.all();
     assert!(printed.contains("no git repository found"), "{printed}");
     assert!(printed.contains("repo_id / repo_name"), "{printed}");
 
-    report(tmp.path(), &rx)
+    Run::report()
+        .dir(tmp.path())
+        .server(&rx)
         .args(["--commit-sha", "A2E7DA86CC392417B0D9F605B28038AAE80B002F", "--repo-id", "12345"])
-        .assert()
-        .success();
+        .expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["commit_sha"], "a2e7da86cc392417b0d9f605b28038aae80b002f", "sent lowercase");
     assert_eq!(body["repo_id"], "12345");
@@ -194,15 +195,16 @@ fn outside_a_repository_the_values_must_come_from_flags() {
 #[test]
 fn invalid_input_sends_nothing_and_lists_every_problem() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    let out = report(&repo.dir, &rx)
+    let rx = Server::ok();
+    let out = Run::report()
+        .repo(&repo)
+        .server(&rx)
         .args(["--service-id", "two", "--status", "running", "--job-start-time", "1704018030000"])
         .args(["--optional-json", "[{'key': 'microservice', 'value': 'a', 'type': 'string'},]"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
+        .output();
+    assert_eq!(out.code, Some(2));
     assert!(rx.requests().is_empty(), "nothing may be sent");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = out.stderr.clone();
     for needle in [
         "4 problems found, nothing was sent",
         "service_id = \"two\" (from flag --service-id)",
@@ -219,11 +221,10 @@ fn invalid_input_sends_nothing_and_lists_every_problem() {
 #[test]
 fn variables_are_read_and_flags_win_over_them() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    let mut cmd = customcd(&repo.dir);
-    cmd.args(["report", "--status", "failed"])
-        .env("CUSTOMCD_URL", rx.url())
-        .env("CUSTOMCD_TOKEN", TOKEN)
+    let rx = Server::ok();
+    Run::new(&["report", "--status", "failed"])
+        .repo(&repo)
+        .server(&rx)
         .env("CUSTOMCD_SERVICE_ID", "9")
         .env("CUSTOMCD_STATUS", "success")
         .env("CUSTOMCD_JOB_START_TIME", "2024-01-01T10:00:00Z")
@@ -231,8 +232,8 @@ fn variables_are_read_and_flags_win_over_them() {
         .env("CUSTOMCD_REPO_NAME", "acme/override")
         .env("CUSTOMCD_JOB_ID", "from-var")
         .env("CUSTOMCD_FIELDS", "env=prod\nattempt:integer=2\n")
-        .env("CUSTOMCD_OPTIONAL", r#"[{"key":"team","value":"web","type":"string"}]"#);
-    cmd.assert().success();
+        .env("CUSTOMCD_OPTIONAL", r#"[{"key":"team","value":"web","type":"string"}]"#)
+        .expect_exit(0);
     let body = rx.only_request().json();
     assert_eq!(body["status"], "Failed", "the flag wins over CUSTOMCD_STATUS");
     assert_eq!(body["service_id"], 9);
@@ -256,26 +257,32 @@ fn variables_are_read_and_flags_win_over_them() {
 #[test]
 fn a_dry_run_needs_no_endpoint_or_token_and_prints_the_body_and_sources() {
     let repo = Repo::new();
-    let out = customcd(&repo.dir)
-        .args(["report", "--dry-run", "--service-id", "2", "--status", "on_hold", "--job-start-time", "1704018030"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is exactly the JSON body");
+    let out = Run::new(&[
+        "report",
+        "--dry-run",
+        "--service-id",
+        "2",
+        "--status",
+        "on_hold",
+        "--job-start-time",
+        "1704018030",
+    ])
+    .repo(&repo)
+    .expect_exit(0);
+    let body: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is exactly the JSON body");
     assert_eq!(body["status"], "On Hold");
     assert_eq!(body["commit_sha"], repo.head());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = out.stderr.clone();
     assert!(err.contains("nothing was sent"), "{err}");
     assert!(err.contains(&format!("git HEAD of {}", repo.dir.display())), "{err}");
     assert!(err.contains("flag --service-id"), "{err}");
     assert!(!err.contains("hunter2"), "{err}");
 
-    let out = customcd(&repo.dir)
-        .args(["report", "--service-id", "2", "--status", "ok", "--job-start-time", "1704018030"])
+    let out = Run::new(&["report", "--service-id", "2", "--status", "ok", "--job-start-time", "1704018030"])
+        .repo(&repo)
         .env("CUSTOMCD_DRY_RUN", "true")
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2), "an invalid dry run fails like a real one");
+        .output();
+    assert_eq!(out.code, Some(2), "an invalid dry run fails like a real one");
 }
 
 #[test]
@@ -290,10 +297,10 @@ fn server_refusals_and_failures_have_distinct_exit_codes() {
         (503, 4, "HTTP 503", true),
         (429, 4, "HTTP 429", true),
     ] {
-        let rx = Receiver::start(Reply::new(status, &format!("{{\"error\":\"nope {status}\"}}")));
-        let out = report(&repo.dir, &rx).args(["--deadline", "2"]).output().expect("runs");
-        assert_eq!(out.status.code(), Some(code), "HTTP {status}: {}", all_output(&out));
-        let printed = all_output(&out);
+        let rx = Server::start(Plan::always(Step::reply(status, &format!("{{\"error\":\"nope {status}\"}}"))));
+        let out = Run::report().repo(&repo).server(&rx).args(["--deadline", "2"]).output();
+        assert_eq!(out.code, Some(code), "HTTP {status}: {}", out.all());
+        let printed = out.all();
         assert!(printed.contains(needle), "HTTP {status}: {printed}");
         assert!(printed.contains(&format!("nope {status}")), "the server's message is shown: {printed}");
         assert!(!printed.contains(TOKEN), "{printed}");
@@ -308,88 +315,78 @@ fn server_refusals_and_failures_have_distinct_exit_codes() {
 }
 
 #[test]
-fn a_server_that_is_down_is_a_delivery_failure() {
-    let repo = Repo::new();
-    let rx = Receiver::ok();
-    let url = rx.url();
-    drop(rx);
-    let out =
-        report(&repo.dir, &Receiver::ok()).env("CUSTOMCD_URL", &url).args(["--deadline", "1"]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(4), "{}", all_output(&out));
-    assert!(all_output(&out).contains("delivery failed"));
-}
-
-#[test]
 fn plain_http_to_a_remote_host_is_refused_before_sending() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    let out = report(&repo.dir, &rx)
+    let rx = Server::ok();
+    let out = Run::report()
+        .repo(&repo)
+        .server(&rx)
         .env("CUSTOMCD_URL", "http://allstacks.example.com/webhook/company/1/cicd_job")
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(all_output(&out).contains("--allow-http"));
+        .output();
+    assert_eq!(out.code, Some(2));
+    assert!(out.all().contains("--allow-http"));
 }
 
 #[test]
 fn the_endpoint_can_be_built_from_server_port_and_company() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    report(&repo.dir, &rx)
+    let rx = Server::ok();
+    Run::report()
+        .repo(&repo)
+        .server(&rx)
         .env_remove("CUSTOMCD_URL")
         .args(["--server", "http://127.0.0.1", "--port", &rx.port.to_string(), "--company-id", "77"])
-        .assert()
-        .success();
+        .expect_exit(0);
     assert_eq!(rx.only_request().path, "/webhook/company/77/cicd_job");
 }
 
 #[test]
 fn an_endpoint_that_is_not_the_webhook_is_refused_before_sending() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
-    let out = report(&repo.dir, &rx)
+    let rx = Server::ok();
+    let out = Run::report()
+        .repo(&repo)
+        .server(&rx)
         .env_remove("CUSTOMCD_URL")
         .args(["--server", "http://127.0.0.1", "--port", &rx.port.to_string(), "--company-id", "acme-co"])
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(2), "{}", all_output(&out));
-    assert!(all_output(&out).contains("company_id = \"acme-co\""), "{}", all_output(&out));
+        .expect_exit(2);
+    assert!(out.all().contains("company_id = \"acme-co\""), "{}", out.all());
     let url = format!("http://127.0.0.1:{}/api/v2/jobs", rx.port);
-    let out = report(&repo.dir, &rx).env("CUSTOMCD_URL", &url).output().expect("runs");
-    assert_eq!(out.status.code(), Some(2));
-    assert!(all_output(&out).contains("/webhook/company/ID/cicd_job"), "{}", all_output(&out));
+    let out = Run::report().repo(&repo).server(&rx).env("CUSTOMCD_URL", &url).output();
+    assert_eq!(out.code, Some(2));
+    assert!(out.all().contains("/webhook/company/ID/cicd_job"), "{}", out.all());
     assert!(rx.requests().is_empty(), "nothing was sent");
-    report(&repo.dir, &rx).env("CUSTOMCD_URL", &url).arg("--any-endpoint-path").assert().success();
+    Run::report().repo(&repo).server(&rx).env("CUSTOMCD_URL", &url).arg("--any-endpoint-path").expect_exit(0);
     assert_eq!(rx.only_request().path, "/api/v2/jobs");
 }
 
 #[test]
 fn the_token_can_come_from_a_file_or_a_warned_flag() {
     let repo = Repo::new();
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let file = repo.tmp.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).expect("write");
-    report(&repo.dir, &rx)
+    Run::report()
+        .repo(&repo)
+        .server(&rx)
         .env_remove("CUSTOMCD_TOKEN")
         .args(["--token-file", file.to_str().expect("utf-8")])
-        .assert()
-        .success();
+        .expect_exit(0);
     assert_eq!(rx.only_request().headers["authorization"], format!("Bearer {TOKEN}"));
 
-    let rx = Receiver::ok();
-    let out = report(&repo.dir, &rx).env_remove("CUSTOMCD_TOKEN").args(["--token", TOKEN]).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0));
+    let rx = Server::ok();
+    let out = Run::report().repo(&repo).server(&rx).env_remove("CUSTOMCD_TOKEN").args(["--token", TOKEN]).output();
+    assert_eq!(out.code, Some(0));
     assert_eq!(rx.only_request().headers["authorization"], format!("Bearer {TOKEN}"), "the flag's token is sent");
-    let printed = all_output(&out);
+    let printed = out.all();
     assert!(printed.contains("other processes"), "{printed}");
     assert!(!printed.contains(TOKEN), "{printed}");
 }
 
 #[test]
 fn help_documents_every_field_and_version_prints() {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    let out = customcd(tmp.path()).args(["report", "--help"]).output().expect("runs");
-    let help = String::from_utf8_lossy(&out.stdout);
+    let out = Run::new(&["report", "--help"]).expect_exit(0);
+    let help = out.stdout.clone();
     for flag in [
         "--job-id",
         "--commit-sha",
@@ -416,6 +413,6 @@ fn help_documents_every_field_and_version_prints() {
     ] {
         assert!(help.contains(flag), "help lacks {flag}");
     }
-    let out = customcd(tmp.path()).arg("--version").output().expect("runs");
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("customcd {}", env!("CARGO_PKG_VERSION")));
+    let out = Run::new(&["--version"]).expect_exit(0);
+    assert_eq!(out.stdout.trim(), format!("customcd {}", env!("CARGO_PKG_VERSION")));
 }

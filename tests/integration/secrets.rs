@@ -4,68 +4,27 @@
 //! git repositories and clones, and a GitHub runner's environment.
 
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::echo::{base64, percent, EchoServer, PlainHttp};
-use crate::support::faults::{free_port, FaultServer, Step};
 use crate::support::proxy::ConnectProxy;
+use crate::support::server::{base64, percent, Echo};
 use crate::support::*;
-use assert_cmd::Command;
 
 /// A token with every character that changes under an encoding: `/` (JSON's `\/`), `+`, `=`,
 /// `&`, `~` and `"` (percent-encoding, JSON, HTML, base64).
 const SPECIAL: &str = "s3cr3t/TOK+en=Zq&x~42.Ab_Cd\"Qz";
 
-/// A finished run.
-struct Ran {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-    took: Duration,
-}
-
-impl Ran {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
-    }
-
-    /// Every line as the GitHub runner splits them: at LF and at CR.
-    fn lines(&self) -> Vec<String> {
-        self.all().split(['\n', '\r']).map(str::to_owned).collect()
-    }
-}
-
-impl std::fmt::Display for Ran {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "exit {:?} after {:?}\n--- stdout\n{}--- stderr\n{}", self.code, self.took, self.stdout, self.stderr)
-    }
-}
-
-/// Runs `cmd`; whatever it did, no message may speak of "HTTP 0" (a status that never came).
-fn run(cmd: &mut Command) -> Ran {
-    let started = Instant::now();
-    let out = cmd.timeout(Duration::from_secs(40)).output().expect("the binary runs");
-    let run = Ran {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        took: started.elapsed(),
-    };
-    assert!(!run.all().contains("HTTP 0"), "a message speaks of HTTP 0: {run}");
-    run
-}
-
-/// `customcd report` of a valid job to `url`, with the token in `CUSTOMCD_TOKEN` and a spool
-/// directory of its own, so that nothing is written outside `cwd`.
-fn report(cwd: &Path, url: &str, token: &str) -> Command {
-    let mut cmd = customcd(cwd);
-    cmd.args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
+/// `customcd report` of a valid job in `dir` to `url`, with the token in `CUSTOMCD_TOKEN` and a
+/// spool directory of its own, so that nothing is written outside `dir`. (Every run fails its
+/// test on any message that speaks of "HTTP 0", a status that never came.)
+fn report(dir: &Path, url: &str, token: &str) -> Run {
+    Run::new(&["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
         .args(["--repo-name", "acme/app", "--commit-sha", "a2e7da86cc392417b0d9f605b28038aae80b002f"])
         .arg("--spool-dir")
-        .arg(cwd.join("spool"))
+        .arg(dir.join("spool"))
+        .dir(dir)
         .env("CUSTOMCD_URL", url)
-        .env("CUSTOMCD_TOKEN", token);
-    cmd
+        .env("CUSTOMCD_TOKEN", token)
 }
 
 /// The forms `token` takes when a server echoes it, each of which must stay hidden.
@@ -99,10 +58,10 @@ fn retry_after_0_or_a_date_in_the_past_never_makes_a_storm_of_retries() {
     let past = "Wed, 21 Oct 2015 07:28:00 GMT";
     for (status, value) in [(503, "0"), (429, past), (503, "0.001")] {
         let reply = Reply::new(status, "busy").header("Retry-After", value);
-        let server = FaultServer::start(vec![Step::Reply(reply); 10_000]);
-        let out = run(report(dir.path(), &server.url("http"), TOKEN).args(["--deadline", "4"]));
+        let server = Server::start(Plan::always(Step::Reply(reply)));
+        let out = report(dir.path(), &server.url(), TOKEN).args(["--deadline", "4"]).output();
         assert_eq!(out.code, Some(4), "{status} with Retry-After {value}: {out}");
-        let hits = server.hits();
+        let hits = server.requests();
         assert!(
             (2..=6).contains(&hits.len()),
             "{status} with Retry-After {value}: {} requests in 4 s, not a handful: {out}",
@@ -121,19 +80,19 @@ fn retry_after_0_or_a_date_in_the_past_never_makes_a_storm_of_retries() {
 #[test]
 fn a_loopback_endpoint_never_sends_its_token_through_a_proxy() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![]);
+    let server = Server::ok();
     let proxy = ConnectProxy::start();
-    let urls = [server.url("http"), format!("http://localhost:{}/webhook/company/77/cicd_job", server.port)];
+    let urls = [server.url(), format!("http://localhost:{}/webhook/company/77/cicd_job", server.port)];
     let mut sent = 0;
     for url in &urls {
         for (name, value) in
             [("HTTP_PROXY", proxy.url(None)), ("http_proxy", proxy.url(None)), ("ALL_PROXY", proxy.url(None))]
         {
-            let out = run(report(dir.path(), url, TOKEN).env(name, value));
+            let out = report(dir.path(), url, TOKEN).env(name, value).output();
             assert_eq!(out.code, Some(0), "{url} with {name}: {out}");
             sent += 1;
         }
-        let out = run(report(dir.path(), url, TOKEN).arg("--proxy").arg(proxy.url(None)));
+        let out = report(dir.path(), url, TOKEN).arg("--proxy").arg(proxy.url(None)).output();
         assert_eq!(out.code, Some(0), "{url} with --proxy: {out}");
         sent += 1;
     }
@@ -149,26 +108,27 @@ fn a_loopback_endpoint_never_sends_its_token_through_a_proxy() {
 #[test]
 fn a_token_echoed_by_the_server_in_any_encoding_is_never_printed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let echoes: [(&str, crate::support::echo::Echo); 7] = [
-        ("raw", |t| format!(r#"{{"detail":"invalid token {t}"}}"#)),
-        ("JSON", |t| format!(r#"{{"detail":"invalid","token":{}}}"#, serde_json::to_string(t).expect("json"))),
-        ("JSON with \\/", |t| {
-            format!(r#"{{"token":{}}}"#, serde_json::to_string(t).expect("json").replace('/', "\\/"))
+    // Each echoes the request's bearer token as a careless server would.
+    let echoes: [(&str, Echo); 7] = [
+        ("raw", |r| format!(r#"{{"detail":"invalid token {}"}}"#, r.bearer())),
+        ("JSON", |r| format!(r#"{{"detail":"invalid","token":{}}}"#, serde_json::to_string(r.bearer()).expect("json"))),
+        ("JSON with \\/", |r| {
+            format!(r#"{{"token":{}}}"#, serde_json::to_string(r.bearer()).expect("json").replace('/', "\\/"))
         }),
-        ("percent-encoded, upper case", |t| format!("bad request: token={}", percent(t, true))),
-        ("percent-encoded, lower case", |t| format!("bad request: token={}", percent(t, false))),
-        ("base64", |t| format!("credentials {} refused", base64(t.as_bytes()))),
+        ("percent-encoded, upper case", |r| format!("bad request: token={}", percent(r.bearer(), true))),
+        ("percent-encoded, lower case", |r| format!("bad request: token={}", percent(r.bearer(), false))),
+        ("base64", |r| format!("credentials {} refused", base64(r.bearer().as_bytes()))),
         // `{"detail":"` (11) + 272 + `Bearer ` (7): the 300-character excerpt ends 10 characters
         // into the token.
-        ("cut by the excerpt", |t| format!(r#"{{"detail":"{}Bearer {t}"}}"#, "x".repeat(272))),
+        ("cut by the excerpt", |r| format!(r#"{{"detail":"{}Bearer {}"}}"#, "x".repeat(272), r.bearer())),
     ];
     for (name, echo) in echoes {
         for status in [401, 400, 503] {
-            let server = EchoServer::start(status, echo);
-            let out = run(report(dir.path(), &server.url(), SPECIAL).args(["--deadline", "2"]));
+            let server = Server::start(Plan::always(Step::Echo(status, echo)));
+            let out = report(dir.path(), &server.url(), SPECIAL).args(["--deadline", "2"]).output();
             let want = if status == 503 { 4 } else { 3 };
             assert_eq!(out.code, Some(want), "{name}, HTTP {status}: {out}");
-            assert!(server.requests() >= 1);
+            assert!(!server.requests().is_empty());
             assert!(out.all().contains("***"), "{name}, HTTP {status}: the echo is shown, hidden: {out}");
             if let Some(piece) = leak(&out.all(), SPECIAL) {
                 panic!("{name}, HTTP {status}: {piece:?} of the token is printed: {out}");
@@ -180,10 +140,9 @@ fn a_token_echoed_by_the_server_in_any_encoding_is_never_printed() {
 #[test]
 fn a_token_shorter_than_8_characters_is_refused_without_being_shown() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![]);
+    let server = Server::ok();
     for token in ["abc1234", "  x7Q  "] {
-        let out = run(&mut report(dir.path(), &server.url("http"), token));
-        assert_eq!(out.code, Some(2), "{out}");
+        let out = report(dir.path(), &server.url(), token).expect_exit(2);
         assert!(out.all().contains("shorter than 8 characters"), "the rule is named: {out}");
         assert!(out.all().contains("CUSTOMCD_TOKEN"), "and where the token came from: {out}");
         assert!(!out.all().contains(token.trim()), "the short token is printed: {out}");
@@ -194,11 +153,9 @@ fn a_token_shorter_than_8_characters_is_refused_without_being_shown() {
 #[test]
 fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_content() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![]);
+    let server = Server::ok();
     let with_file = |path: &str| {
-        let mut cmd = report(dir.path(), &server.url("http"), TOKEN);
-        cmd.env_remove("CUSTOMCD_TOKEN").args(["--token-file", path]);
-        run(&mut cmd)
+        report(dir.path(), &server.url(), TOKEN).env_remove("CUSTOMCD_TOKEN").args(["--token-file", path]).output()
     };
 
     // `--token-file "$TOKEN"`: the value is a token, not a path.
@@ -207,8 +164,7 @@ fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_c
         assert_eq!(out.code, Some(2), "{out}");
         assert!(out.all().contains("token_file") && out.all().contains("not shown"), "{out}");
         assert!(leak(&out.all(), mistaken).is_none(), "the value given as a path is printed: {out}");
-        let shown = run(customcd(dir.path()).args(["env", "--token-file", mistaken]));
-        assert_eq!(shown.code, Some(0), "{shown}");
+        let shown = Run::new(&["env", "--token-file", mistaken]).dir(dir.path()).expect_exit(0);
         assert!(shown.stdout.contains("token_file") && leak(&shown.all(), mistaken).is_none(), "{shown}");
     }
 
@@ -238,35 +194,32 @@ fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_c
 #[test]
 fn a_refused_token_is_traced_to_the_source_it_came_from() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = EchoServer::start(401, |_| r#"{"detail":"invalid token"}"#.to_owned());
+    let server = Server::start(Plan::always(Step::reply(401, r#"{"detail":"invalid token"}"#)));
     let token_file = dir.path().join("token");
     std::fs::write(&token_file, format!("{TOKEN}\n")).expect("write");
 
-    let out = run(&mut report(dir.path(), &server.url(), TOKEN));
-    assert_eq!(out.code, Some(3), "{out}");
+    let out = report(dir.path(), &server.url(), TOKEN).expect_exit(3);
     assert!(out.all().contains("it came from variable CUSTOMCD_TOKEN"), "{out}");
 
-    let mut cmd = report(dir.path(), &server.url(), TOKEN);
-    cmd.env_remove("CUSTOMCD_TOKEN").arg("--token-file").arg(&token_file);
-    let out = run(&mut cmd);
-    assert_eq!(out.code, Some(3), "{out}");
+    let out = report(dir.path(), &server.url(), TOKEN)
+        .env_remove("CUSTOMCD_TOKEN")
+        .arg("--token-file")
+        .arg(&token_file)
+        .expect_exit(3);
     assert!(
         out.all().contains(&format!("it came from flag --token-file (the file {})", token_file.display())),
         "{out}"
     );
 
-    let mut cmd = report(dir.path(), &server.url(), TOKEN);
-    cmd.env_remove("CUSTOMCD_TOKEN").args(["--token", TOKEN]);
-    let out = run(&mut cmd);
-    assert_eq!(out.code, Some(3), "{out}");
+    let out =
+        report(dir.path(), &server.url(), TOKEN).env_remove("CUSTOMCD_TOKEN").args(["--token", TOKEN]).expect_exit(3);
     assert!(out.all().contains("it came from flag --token"), "{out}");
     assert!(!out.all().contains(TOKEN), "{out}");
 
-    let mut cmd = report(dir.path(), &server.url(), TOKEN);
-    cmd.env_remove("CUSTOMCD_TOKEN").env("INPUT_TOKEN", TOKEN);
-    on_github(&mut cmd, dir.path());
-    let out = run(&mut cmd);
-    assert_eq!(out.code, Some(3), "{out}");
+    let out = on_github(report(dir.path(), &server.url(), TOKEN), dir.path())
+        .env_remove("CUSTOMCD_TOKEN")
+        .env("INPUT_TOKEN", TOKEN)
+        .expect_exit(3);
     assert!(out.all().contains("it came from action input token (INPUT_TOKEN)"), "{out}");
 }
 
@@ -275,8 +228,7 @@ fn a_server_that_is_down_is_named_once_and_the_retries_are_summarised() {
     let dir = tempfile::tempdir().expect("tempdir");
     let port = free_port();
     let url = format!("http://127.0.0.1:{port}/webhook/company/77/cicd_job");
-    let out = run(report(dir.path(), &url, TOKEN).args(["--deadline", "4"]));
-    assert_eq!(out.code, Some(4), "{out}");
+    let out = report(dir.path(), &url, TOKEN).args(["--deadline", "4"]).expect_exit(4);
     let refused = format!("connection refused by 127.0.0.1:{port}");
     assert!(out.all().contains(&refused), "the host and port are named: {out}");
     let explained = out.all().matches("nothing listens there").count();
@@ -289,17 +241,15 @@ fn a_server_that_is_down_is_named_once_and_the_retries_are_summarised() {
 #[test]
 fn a_bulk_send_whose_records_were_refused_never_speaks_of_http_0() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = FaultServer::start(vec![Step::reply(400, r#"{"detail":"unknown service"}"#)]);
+    let server = Server::start(Plan::script([Step::reply(400, r#"{"detail":"unknown service"}"#)]));
     let record = r#"{"job_id":"x","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"1"}"#;
-    let mut cmd = customcd(dir.path());
-    cmd.args(["send", "-", "--checkpoint"])
+    // Every run fails the test on any "HTTP 0".
+    let out = Run::new(&["send", "-", "--checkpoint"])
         .arg(dir.path().join("checkpoint"))
-        .env("CUSTOMCD_URL", server.url("http"))
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .write_stdin(record);
-    // `run` fails the test on any "HTTP 0".
-    let out = run(&mut cmd);
-    assert_eq!(out.code, Some(3), "{out}");
+        .dir(dir.path())
+        .server(&server)
+        .stdin(record)
+        .expect_exit(3);
     assert!(out.all().contains("HTTP 400"), "the real status is told: {out}");
     assert!(out.all().contains("1 record(s) were refused"), "{out}");
 }
@@ -308,18 +258,18 @@ fn a_bulk_send_whose_records_were_refused_never_speaks_of_http_0() {
 fn a_host_that_does_not_resolve_is_named_as_such() {
     let dir = tempfile::tempdir().expect("tempdir");
     let url = "http://customcd.test:8080/webhook/company/77/cicd_job";
-    let out = run(report(dir.path(), url, TOKEN).env("CUSTOMCD_ALLOW_HTTP", "true").args(["--deadline", "2"]));
-    assert_eq!(out.code, Some(4), "{out}");
+    let out =
+        report(dir.path(), url, TOKEN).env("CUSTOMCD_ALLOW_HTTP", "true").args(["--deadline", "2"]).expect_exit(4);
     assert!(out.all().contains("customcd.test was not found (DNS)"), "{out}");
 }
 
 #[test]
 fn https_to_a_plain_http_port_suggests_http_and_is_not_retried() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = PlainHttp::start();
+    let server =
+        Server::start(Plan::always(Step::Greet(Reply::new(400, "bad request").header("Content-Type", "text/plain"))));
     let https = format!("https://127.0.0.1:{}/webhook/company/77/cicd_job", server.port);
-    let out = run(report(dir.path(), &https, TOKEN).args(["--deadline", "10"]));
-    assert_eq!(out.code, Some(4), "{out}");
+    let out = report(dir.path(), &https, TOKEN).args(["--deadline", "10"]).expect_exit(4);
     assert!(out.all().contains("plain HTTP"), "{out}");
     assert!(out.all().contains(&https.replacen("https", "http", 1)), "the http:// URL is suggested: {out}");
     assert!(out.all().contains("--allow-http"), "with the rule for hosts that are not loopback: {out}");
@@ -332,13 +282,13 @@ fn a_proxy_that_wants_credentials_is_final_and_says_so() {
     // The fault server plays a proxy that answers every CONNECT with 407. The endpoint is named by
     // a name that is not loopback (loopback is never proxied); it is never reached.
     let dir = tempfile::tempdir().expect("tempdir");
-    let proxy = FaultServer::start(vec![Step::status(407); 50]);
+    let proxy = Server::start(Plan::always(Step::status(407)));
     let url = "http://customcd.test:8080/webhook/company/77/cicd_job";
-    let out = run(report(dir.path(), url, TOKEN)
+    let out = report(dir.path(), url, TOKEN)
         .env("CUSTOMCD_ALLOW_HTTP", "true")
         .env("HTTP_PROXY", format!("http://127.0.0.1:{}", proxy.port))
-        .args(["--deadline", "10"]));
-    assert_eq!(out.code, Some(4), "{out}");
+        .args(["--deadline", "10"])
+        .expect_exit(4);
     assert_eq!(proxy.requests().len(), 1, "a 407 is not retried: {out}");
     assert!(proxy.requests()[0].method == "CONNECT", "{:?}", proxy.requests());
     assert!(out.all().contains("407") && out.all().contains("USER:PASSWORD"), "{out}");
@@ -349,9 +299,9 @@ fn a_proxy_that_wants_credentials_is_final_and_says_so() {
 // Workflow commands cannot be injected on GitHub.
 
 /// What a GitHub runner gives a Docker action, minus the inputs.
-fn on_github(cmd: &mut Command, files: &Path) {
+fn on_github(run: Run, files: &Path) -> Run {
     std::fs::write(files.join("event.json"), r#"{"ref":"refs/heads/main"}"#).expect("event file");
-    cmd.env("GITHUB_ACTIONS", "true")
+    run.env("GITHUB_ACTIONS", "true")
         .env("CI", "true")
         .env("GITHUB_REPOSITORY", "acme/app")
         .env("GITHUB_SHA", "1111111111111111111111111111111111111111")
@@ -364,33 +314,33 @@ fn on_github(cmd: &mut Command, files: &Path) {
         .env("GITHUB_ENV", files.join("env"))
         .env("GITHUB_STATE", files.join("state"))
         .env("GITHUB_STEP_SUMMARY", files.join("summary"))
-        .env("RUNNER_TEMP", files);
+        .env("RUNNER_TEMP", files)
 }
 
 #[test]
 fn outside_values_printed_on_github_never_form_a_workflow_command() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ok = FaultServer::start(vec![]);
-    let refusing = FaultServer::start(vec![Step::reply(400, "rejected: ##[error]legacy\r::warning::pwned2")]);
+    let ok = Server::ok();
+    let refusing = Server::start(Plan::script([Step::reply(400, "rejected: ##[error]legacy\r::warning::pwned2")]));
     // A newline in an identifier is refused before anything is printed from it or sent; a value
     // that only looks like a command is sent as given and printed defused.
     let forged = "x\n::error::pwned\r::notice::pwned3";
     let job_id = "::error::pwned";
     let mut runs = Vec::new();
     for (server, id, code) in [(&ok, forged, 2), (&refusing, job_id, 3)] {
-        let mut cmd = report(dir.path(), &server.url("http"), TOKEN);
-        cmd.args(["--job-id", id]);
-        on_github(&mut cmd, dir.path());
-        let out = run(&mut cmd);
+        let out = on_github(report(dir.path(), &server.url(), TOKEN).args(["--job-id", id]), dir.path()).output();
         assert_eq!(out.code, Some(code), "{out}");
         runs.push(out);
     }
     assert!(ok.requests().is_empty(), "a job id with a newline is never sent");
-    let mut dry = report(dir.path(), &ok.url("http"), TOKEN);
-    dry.args(["--job-id", job_id, "--job-type", "##[error]in the body", "--dry-run"]);
-    on_github(&mut dry, dir.path());
-    let out = run(&mut dry);
-    assert_eq!(out.code, Some(0), "{out}");
+    let dry = report(dir.path(), &ok.url(), TOKEN).args([
+        "--job-id",
+        job_id,
+        "--job-type",
+        "##[error]in the body",
+        "--dry-run",
+    ]);
+    let out = on_github(dry, dir.path()).expect_exit(0);
     let body = out.stdout.lines().filter(|l| !l.starts_with("::")).collect::<Vec<_>>().join("\n");
     let body: serde_json::Value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}: {out}"));
     assert_eq!(body["job_id"], job_id, "the dry run's body is the same JSON: {out}");
@@ -427,7 +377,7 @@ fn outside_values_printed_on_github_never_form_a_workflow_command() {
 
 #[test]
 fn credentials_in_unusual_remote_forms_are_neither_printed_nor_sent() {
-    let server = FaultServer::start(vec![]);
+    let server = Server::ok();
     for origin in [
         "user:tok-remote-5150@github.com:acme/app.git",
         "https://github.com/acme/app.git?access_token=tok-remote-5150",
@@ -437,17 +387,15 @@ fn credentials_in_unusual_remote_forms_are_neither_printed_nor_sent() {
         "https://user:tok@remote-5150@github.com/acme/app.git",
     ] {
         let repo = Repo::init(&[], Some(origin));
-        let mut cmd = customcd(&repo.dir);
-        cmd.args(["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
-            .env("CUSTOMCD_URL", server.url("http"))
-            .env("CUSTOMCD_TOKEN", TOKEN);
-        let out = run(&mut cmd);
+        let out = Run::new(&["report", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
+            .repo(&repo)
+            .server(&server)
+            .output();
         assert_eq!(out.code, Some(0), "{origin}: {out}");
         let sent = server.requests().pop().expect("a request");
         assert_eq!(sent.json()["repo_name"], "acme/app", "{origin}");
         assert!(!sent.body.contains("remote-5150"), "{origin}: {}", sent.body);
-        let mut env = customcd(&repo.dir);
-        let shown = run(env.arg("env"));
+        let shown = Run::new(&["env"]).repo(&repo).output();
         assert!(!out.all().contains("remote-5150") && !shown.all().contains("remote-5150"), "{origin}: {shown}");
     }
 }
@@ -463,17 +411,27 @@ fn a_clone_of_a_local_path_gives_no_repository_name() {
         };
         git(tmp.path(), &["clone", "-q", &from, "clone"]);
         let clone = tmp.path().join("clone");
-        let mut cmd = customcd(&clone);
-        cmd.args(["report", "--dry-run", "--service-id", "1", "--status", "success", "--job-start-time", "1704018030"]);
-        let out = run(&mut cmd);
+        let dry_run = || {
+            Run::new(&[
+                "report",
+                "--dry-run",
+                "--service-id",
+                "1",
+                "--status",
+                "success",
+                "--job-start-time",
+                "1704018030",
+            ])
+            .dir(&clone)
+        };
+        let out = dry_run().output();
         assert_eq!(out.code, Some(2), "{how}: a local origin names no repository: {out}");
         assert!(out.stderr.contains("--repo-name"), "{how}: the fix is named: {out}");
         assert!(!out.stdout.contains("repo_name"), "{how}: no body is printed: {out}");
 
-        let mut cmd = customcd(&clone);
-        cmd.args(["report", "--dry-run", "--service-id", "1", "--status", "success", "--job-start-time", "1704018030"])
-            .args(["--repo-name", "acme/app", "--commit-sha", "a2e7da86cc392417b0d9f605b28038aae80b002f"]);
-        let out = run(&mut cmd);
+        let out = dry_run()
+            .args(["--repo-name", "acme/app", "--commit-sha", "a2e7da86cc392417b0d9f605b28038aae80b002f"])
+            .output();
         assert_eq!(out.code, Some(0), "{how}: with --repo-name it is fine: {out}");
     }
 }

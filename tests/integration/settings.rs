@@ -13,24 +13,18 @@ fn tagged_repo() -> Repo {
 #[test]
 fn a_backfill_that_would_send_sends_nothing_on_a_dry_run() {
     let repo = tagged_repo();
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     for (how, extra) in [("flag", Some("--dry-run")), ("variable", None)] {
-        let mut cmd = customcd(&repo.dir);
-        cmd.args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"])
-            .env("CUSTOMCD_URL", rx.url())
-            .env("CUSTOMCD_TOKEN", TOKEN);
-        match extra {
-            Some(flag) => {
-                cmd.arg(flag);
-            }
-            None => {
-                cmd.env("CUSTOMCD_DRY_RUN", "true");
-            }
+        let backfill =
+            Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"]).repo(&repo).server(&rx);
+        let out = match extra {
+            Some(flag) => backfill.arg(flag),
+            None => backfill.env("CUSTOMCD_DRY_RUN", "true"),
         }
-        let out = cmd.output().expect("runs");
-        assert!(out.status.success(), "{how}: {}", all_output(&out));
-        assert!(all_output(&out).contains("nothing was sent"), "{how}: {}", all_output(&out));
-        assert!(String::from_utf8_lossy(&out.stdout).contains("\"job_id\":\"acme/app@v1.0.0\""), "{how}");
+        .output();
+        assert_eq!(out.code, Some(0), "{how}: {}", out.all());
+        assert!(out.all().contains("nothing was sent"), "{how}: {}", out.all());
+        assert!(out.stdout.contains("\"job_id\":\"acme/app@v1.0.0\""), "{how}");
     }
     assert!(rx.requests().is_empty(), "a dry run sent {} request(s)", rx.requests().len());
 }
@@ -38,27 +32,19 @@ fn a_backfill_that_would_send_sends_nothing_on_a_dry_run() {
 #[test]
 fn concurrency_out_of_range_is_refused_by_send_and_backfill_alike() {
     let repo = tagged_repo();
-    let rx = Receiver::ok();
-    let send = customcd(&repo.dir)
-        .args(["send", "--concurrency", "0", "-"])
-        .env("CUSTOMCD_URL", rx.url())
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .write_stdin("")
-        .output()
-        .expect("runs");
-    let backfill = customcd(&repo.dir)
-        .args(["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"])
+    let rx = Server::ok();
+    let send = Run::new(&["send", "--concurrency", "0", "-"]).repo(&repo).server(&rx).stdin("").output();
+    let backfill = Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"])
+        .repo(&repo)
         .env("CUSTOMCD_CONCURRENCY", "100")
-        .env("CUSTOMCD_URL", rx.url())
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
+        .server(&rx)
+        .output();
     for (what, out, source) in
         [("send", &send, "flag --concurrency"), ("backfill", &backfill, "variable CUSTOMCD_CONCURRENCY")]
     {
-        assert_eq!(out.status.code(), Some(2), "{what}: {}", all_output(out));
-        assert!(all_output(out).contains("from 1 to 64"), "{what}: {}", all_output(out));
-        assert!(all_output(out).contains(source), "{what}: {}", all_output(out));
+        assert_eq!(out.code, Some(2), "{what}: {}", out.all());
+        assert!(out.all().contains("from 1 to 64"), "{what}: {}", out.all());
+        assert!(out.all().contains(source), "{what}: {}", out.all());
     }
     assert!(rx.requests().is_empty());
 }
@@ -66,52 +52,45 @@ fn concurrency_out_of_range_is_refused_by_send_and_backfill_alike() {
 #[test]
 fn send_with_fail_on_error_false_warns_and_keeps_the_job_like_report() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let rx = Receiver::start(Reply::new(400, "{\"error\":\"nope\"}"));
+    let rx = Server::start(Plan::always(Step::reply(400, "{\"error\":\"nope\"}")));
     let file = dir.path().join("job.json");
     let body = r#"{"job_id":"1","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":5,"status":"Succeeded","repo_name":"acme/app"}"#;
     std::fs::write(&file, body).expect("write");
-    let out = customcd(dir.path())
-        .args(["send", "--fail-on-error=false"])
-        .arg(&file)
-        .env("CUSTOMCD_URL", rx.url())
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(all_output(&out).contains("fail_on_error is false"), "{}", all_output(&out));
+    let out = Run::new(&["send", "--fail-on-error=false"]).dir(dir.path()).arg(&file).server(&rx).expect_exit(0);
+    assert!(out.all().contains("fail_on_error is false"), "{}", out.all());
     assert_eq!(rx.requests().len(), 1, "the job was tried");
     assert!(file.exists(), "a refused job is kept for a later send");
-    let strict = customcd(dir.path())
-        .arg("send")
-        .arg(&file)
-        .env("CUSTOMCD_URL", rx.url())
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
-    assert_eq!(strict.status.code(), Some(3), "without the flag a refusal fails: {}", all_output(&strict));
+    let strict = Run::new(&["send"]).dir(dir.path()).arg(&file).server(&rx).output();
+    assert_eq!(strict.code, Some(3), "without the flag a refusal fails: {}", strict.all());
 }
 
 #[test]
 fn the_promised_variable_spellings_work_and_a_misspelling_is_named() {
     let repo = Repo::new();
-    let out = customcd(&repo.dir)
-        .args(["report", "--dry-run", "--status", "success", "--job-start-time", "1704018030"])
+    let out = Run::new(&["report", "--dry-run", "--status", "success", "--job-start-time", "1704018030"])
+        .repo(&repo)
         .env("CUSTOMCD_SERVICEID", "42")
         .env("CUSTOMCD_FIELD", "region=eu")
         .env("CUSTOMCD_OPTIONAL_JSON", r#"[{"key":"tier","value":1,"type":"integer"}]"#)
-        .output()
-        .expect("runs");
-    let text = all_output(&out);
-    assert_eq!(out.status.code(), Some(2), "service_id is still missing: {text}");
+        .output();
+    let text = out.all();
+    assert_eq!(out.code, Some(2), "service_id is still missing: {text}");
     assert!(text.contains("CUSTOMCD_SERVICEID") && text.contains("did you mean CUSTOMCD_SERVICE_ID?"), "{text}");
-    let out = customcd(&repo.dir)
-        .args(["report", "--dry-run", "--status", "success", "--job-start-time", "1704018030", "--service-id", "4"])
-        .env("CUSTOMCD_FIELD", "region=eu")
-        .env("CUSTOMCD_OPTIONAL_JSON", r#"[{"key":"tier","value":1,"type":"integer"}]"#)
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", all_output(&out));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the dry run prints the JSON body");
+    let out = Run::new(&[
+        "report",
+        "--dry-run",
+        "--status",
+        "success",
+        "--job-start-time",
+        "1704018030",
+        "--service-id",
+        "4",
+    ])
+    .repo(&repo)
+    .env("CUSTOMCD_FIELD", "region=eu")
+    .env("CUSTOMCD_OPTIONAL_JSON", r#"[{"key":"tier","value":1,"type":"integer"}]"#)
+    .expect_exit(0);
+    let body: serde_json::Value = serde_json::from_str(&out.stdout).expect("the dry run prints the JSON body");
     let keys: Vec<&str> =
         body["optional"].as_array().expect("optional fields").iter().filter_map(|f| f["key"].as_str()).collect();
     assert!(keys.contains(&"region") && keys.contains(&"tier"), "{body}");
@@ -120,54 +99,43 @@ fn the_promised_variable_spellings_work_and_a_misspelling_is_named() {
 #[test]
 fn an_unknown_flag_gets_a_suggestion() {
     let out = Run::new(&["report", "--servce-id", "4"]).expect_exit(2);
-    assert!(
-        all_output(&out).contains("similar argument") && all_output(&out).contains("--service-id"),
-        "{}",
-        all_output(&out)
-    );
+    assert!(out.all().contains("similar argument") && out.all().contains("--service-id"), "{}", out.all());
     let out = Run::new(&["reprot"]).expect_exit(2);
-    assert!(
-        all_output(&out).contains("similar subcommand") && all_output(&out).contains("report"),
-        "{}",
-        all_output(&out)
-    );
+    assert!(out.all().contains("similar subcommand") && out.all().contains("report"), "{}", out.all());
 }
 
 #[test]
 fn a_dry_run_says_where_it_would_send_and_what_is_missing() {
     let repo = Repo::new();
-    let args = ["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"];
-    let out = customcd(&repo.dir).args(args).output().expect("runs");
-    assert!(out.status.success(), "{}", all_output(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let dry_run = || {
+        Run::new(&["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
+            .repo(&repo)
+    };
+    let out = dry_run().expect_exit(0);
+    let err = out.stderr.clone();
     assert!(err.contains("endpoint  not set"), "{err}");
     assert!(err.contains("token     not set"), "{err}");
-    let out = customcd(&repo.dir)
-        .args(args)
-        .env("CUSTOMCD_URL", "https://allstacks.example/webhook/company/9/cicd_job")
-        .env("CUSTOMCD_TOKEN", TOKEN)
-        .output()
-        .expect("runs");
-    let err = String::from_utf8_lossy(&out.stderr);
+    let out = dry_run().url("https://allstacks.example/webhook/company/9/cicd_job").output();
+    let err = out.stderr.clone();
     assert!(
         err.contains("endpoint  https://allstacks.example/webhook/company/9/cicd_job  (variable CUSTOMCD_URL)"),
         "{err}"
     );
     assert!(err.contains("token     set (variable CUSTOMCD_TOKEN)"), "{err}");
-    assert!(!all_output(&out).contains(TOKEN));
+    assert!(!out.all().contains(TOKEN));
 }
 
 #[test]
 fn the_resend_hint_names_the_settings_that_came_from_flags() {
     let repo = Repo::new();
-    let rx = Receiver::start(Reply::new(503, "down"));
+    let rx = Server::start(Plan::always(Step::reply(503, "down")));
     let spool = repo.dir.join("spool");
     let out = Run::report()
         .repo(&repo)
         .env("CUSTOMCD_TOKEN", TOKEN)
         .args(["--url", &rx.url(), "--deadline", "1", "--spool-dir", spool.to_str().expect("utf-8")])
         .expect_exit(4);
-    let text = all_output(&out);
+    let text = out.all();
     assert!(text.contains("customcd send "), "{text}");
     assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");
     // An endpoint built from --server, --port and --company-id came from flags just as well.
@@ -196,19 +164,26 @@ fn the_resend_hint_names_the_settings_that_came_from_flags() {
 #[test]
 fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
     let repo = Repo::new();
-    let out = customcd(&repo.dir)
-        .args(["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
-        .args(["--matrix", r#"{"region":"eu"}"#])
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_RUN_ID", "987")
-        .env("GITHUB_RUN_ATTEMPT", "2")
-        .env("GITHUB_JOB", "deploy")
-        .env("GITHUB_REPOSITORY", "acme/app")
-        .env("INPUT_MATRIX", r#"{"region":"us"}"#)
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", all_output(&out));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the JSON body");
+    let out = Run::new(&[
+        "report",
+        "--dry-run",
+        "--service-id",
+        "2",
+        "--status",
+        "success",
+        "--job-start-time",
+        "1704018030",
+    ])
+    .repo(&repo)
+    .args(["--matrix", r#"{"region":"eu"}"#])
+    .env("GITHUB_ACTIONS", "true")
+    .env("GITHUB_RUN_ID", "987")
+    .env("GITHUB_RUN_ATTEMPT", "2")
+    .env("GITHUB_JOB", "deploy")
+    .env("GITHUB_REPOSITORY", "acme/app")
+    .env("INPUT_MATRIX", r#"{"region":"us"}"#)
+    .expect_exit(0);
+    let body: serde_json::Value = serde_json::from_str(&out.stdout).expect("the JSON body");
     assert_eq!(body["job_id"], "987-2-deploy-eu", "the flag outranks the input");
     // Without the flag, CUSTOMCD_MATRIX outranks the input, as every variable outranks its input.
     let out = customcd(&repo.dir)
@@ -236,13 +211,13 @@ fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
 fn a_setting_that_is_not_utf8_is_refused_not_sent_with_replacement_characters() {
     use std::os::unix::ffi::OsStrExt;
     let repo = Repo::new();
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let out = Run::report()
         .repo(&repo)
         .server(&rx)
         .env("CUSTOMCD_JOB_TYPE", std::ffi::OsStr::from_bytes(b"deploy \xff"))
         .expect_exit(2);
-    let text = all_output(&out);
+    let text = out.all();
     assert!(text.contains("job_type") && text.contains("not valid UTF-8"), "{text}");
     assert!(rx.requests().is_empty());
     // A variable that is no setting (the packaging's, say) is not customcd's to refuse.
