@@ -644,38 +644,33 @@ fn jenkins_pull_request_head_builds_whose_tip_is_a_merge_by_a_person_report_that
 /// runner runs them. `main` gets the inputs and the pre stage's state; `post` gets what the runner
 /// gives it at the end of the job (`job_status` evaluated again) plus the variables `main` set
 /// through GITHUB_ENV.
-fn one_step_stage(
-    repo: &Repo,
-    gh: &GitHub,
-    rx: &Receiver,
-    stage: &str,
-    extra: &[(&str, &str)],
-) -> std::process::Output {
-    let mut cmd = customcd(&repo.dir);
-    cmd.arg(stage);
-    gh.apply(&mut cmd, rx, "push", "{}");
-    cmd.env("INPUT_STATUS", "").env("INPUT_REPORT_AT", "job-end").env("GITHUB_ACTION", "report");
+fn one_step_stage(repo: &Repo, gh: &GitHub, rx: &Server, stage: &str, extra: &[(&str, &str)]) -> Ran {
+    let mut run = gh
+        .apply(Run::new(&[stage]).repo(repo), rx, "push", "{}")
+        .env("INPUT_STATUS", "")
+        .env("INPUT_REPORT_AT", "job-end")
+        .env("GITHUB_ACTION", "report");
     for (name, value) in extra {
-        cmd.env(name, value);
+        run = run.env(name, value);
     }
-    cmd.output().expect("runs")
+    run.output()
 }
 
 #[test]
 fn github_one_step_main_stage_sends_nothing_and_its_post_stage_reports_the_final_status_once() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
     let start = (now - 5).to_string();
 
     let main =
         one_step_stage(&repo, &gh, &rx, "report", &[("INPUT_JOB_STATUS", "success"), ("STATE_job_start_time", &start)]);
-    assert_eq!(main.status.code(), Some(0), "{}", all_output(&main));
+    assert_eq!(main.code, Some(0), "{main}");
     assert!(rx.requests().is_empty(), "the main stage of job-end sends nothing");
     let pending = value_of(&file_commands(&gh.path("env")), "CUSTOMCD_REPORT_PENDING");
     assert_eq!(pending.as_deref(), Some("report"), "the main stage names its step for the post stage");
-    assert!(all_output(&main).contains("post stage"), "{}", all_output(&main));
+    assert!(main.all().contains("post stage"), "{main}");
 
     let post = one_step_stage(
         &repo,
@@ -684,7 +679,7 @@ fn github_one_step_main_stage_sends_nothing_and_its_post_stage_reports_the_final
         "post",
         &[("INPUT_JOB_STATUS", "failure"), ("STATE_job_start_time", &start), ("CUSTOMCD_REPORT_PENDING", "report")],
     );
-    assert_eq!(post.status.code(), Some(0), "{}", all_output(&post));
+    assert_eq!(post.code, Some(0), "{post}");
     let body = rx.only_request().json();
     assert_eq!(body["status"], "Failed", "the job's final status, from job_status");
     assert_eq!(body["job_start_time"], now - 5, "the start the pre stage recorded");
@@ -694,7 +689,7 @@ fn github_one_step_main_stage_sends_nothing_and_its_post_stage_reports_the_final
 #[test]
 fn github_post_stage_after_a_step_that_reported_itself_sends_nothing_and_never_fails() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
     // The last-step form: report_at is now, the main stage reported, nothing is pending. Even a
     // setting that would be invalid cannot fail a post stage that has nothing to do.
@@ -705,74 +700,69 @@ fn github_post_stage_after_a_step_that_reported_itself_sends_nothing_and_never_f
         "post",
         &[("INPUT_REPORT_AT", ""), ("INPUT_JOB_STATUS", "failure"), ("CUSTOMCD_DEADLINE", "soon")],
     );
-    assert_eq!(post.status.code(), Some(0), "{}", all_output(&post));
-    assert!(all_output(&post).contains("nothing to report"), "{}", all_output(&post));
+    assert_eq!(post.code, Some(0), "{post}");
+    assert!(post.all().contains("nothing to report"), "{post}");
     // Another step of the job deferred, not this one.
     let other = one_step_stage(&repo, &gh, &rx, "post", &[("CUSTOMCD_REPORT_PENDING", "deploy report_2")]);
-    assert_eq!(other.status.code(), Some(0), "{}", all_output(&other));
+    assert_eq!(other.code, Some(0), "{other}");
     assert!(rx.requests().is_empty(), "a post stage reports only for its own deferred step");
 }
 
 #[test]
 fn a_link_named_customcd_post_runs_the_post_stage() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let bin = assert_cmd::cargo::cargo_bin("customcd");
     let link = dir.path().join("customcd-post");
-    std::os::unix::fs::symlink(&bin, &link).expect("symlink");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_customcd"), &link).expect("symlink");
     let out = std::process::Command::new(&link).env_clear().current_dir(dir.path()).output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(all_output(&out).contains("nothing to report"), "{}", all_output(&out));
+    let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("nothing to report"), "{all}");
 }
 
 #[test]
 fn under_act_the_post_stage_reads_job_status_from_the_variable_act_names_after_the_input() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
     let pending = ("CUSTOMCD_REPORT_PENDING", "report");
     // act leaves INPUT_JOB_STATUS out of a Docker action's post stage, and sets job_status.
     let elsewhere = one_step_stage(&repo, &gh, &rx, "post", &[pending, ("job_status", "failure")]);
-    assert_eq!(elsewhere.status.code(), Some(2), "only act's own variable is read: {}", all_output(&elsewhere));
+    assert_eq!(elsewhere.code, Some(2), "only act's own variable is read: {elsewhere}");
     assert!(rx.requests().is_empty());
 
     let act = one_step_stage(&repo, &gh, &rx, "post", &[pending, ("job_status", "failure"), ("ACT", "true")]);
-    assert_eq!(act.status.code(), Some(0), "{}", all_output(&act));
+    assert_eq!(act.code, Some(0), "{act}");
     assert_eq!(rx.only_request().json()["status"], "Failed");
 }
 
 #[test]
 fn a_given_status_wins_over_job_status_and_job_status_shows_as_the_source() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let gh = GitHub::new();
-    let env = |cmd: &mut assert_cmd::Command, status: &str| {
-        gh.apply(cmd, &rx, "push", "{}");
-        cmd.env("INPUT_STATUS", status).env("INPUT_JOB_STATUS", "failure").env("STATE_job_start_time", "1704018030");
+    let dry_run = |status: &str| {
+        gh.apply(Run::new(&["report", "--dry-run"]).repo(&repo), &rx, "push", "{}")
+            .env("INPUT_STATUS", status)
+            .env("INPUT_JOB_STATUS", "failure")
+            .env("STATE_job_start_time", "1704018030")
+            .expect_exit(0)
     };
-    let mut given = customcd(&repo.dir);
-    given.args(["report", "--dry-run"]);
-    env(&mut given, "success");
-    let out = given.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains(r#""status":"Succeeded""#), "{}", all_output(&out));
+    let given = dry_run("success");
+    assert!(given.stdout.contains(r#""status":"Succeeded""#), "{given}");
 
-    let mut fallback = customcd(&repo.dir);
-    fallback.args(["report", "--dry-run"]);
-    env(&mut fallback, "");
-    let out = fallback.output().expect("runs");
-    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let all = all_output(&out);
+    let fallback = dry_run("");
+    let all = fallback.all();
     assert!(all.contains(r#""status":"Failed""#), "{all}");
     assert!(all.contains("action input job_status (INPUT_JOB_STATUS)"), "provenance names job_status: {all}");
 }
 
 #[test]
 fn report_at_job_end_is_refused_outside_github_actions() {
-    let rx = Receiver::ok();
+    let rx = Server::ok();
     let out = Run::report().server(&rx).args(["--report-at", "job-end"]).expect_exit(2);
-    let all = all_output(&out);
+    let all = out.all();
     assert!(all.contains("report_at") && all.contains("GitHub Action"), "{all}");
     assert!(rx.requests().is_empty());
     let out = Run::report().server(&rx).args(["--report-at", "later"]).expect_exit(2);
-    assert!(all_output(&out).contains("must be now or job-end"), "{}", all_output(&out));
+    assert!(out.all().contains("must be now or job-end"), "{out}");
 }

@@ -147,7 +147,7 @@ fn the_resend_hint_names_the_settings_that_came_from_flags() {
         .args(["--server", "127.0.0.1", "--port", port, "--company-id", "1", "--deadline", "1"])
         .args(["--spool-dir", spool.to_str().expect("utf-8")])
         .expect_exit(4);
-    let text = all_output(&out);
+    let text = out.all();
     assert!(text.contains("the endpoint (--url or CUSTOMCD_URL)"), "{text}");
     // And from the environment alone there is nothing to add.
     let out = Run::report()
@@ -156,7 +156,7 @@ fn the_resend_hint_names_the_settings_that_came_from_flags() {
         .env("CUSTOMCD_URL", &url)
         .args(["--deadline", "1", "--spool-dir", spool.to_str().expect("utf-8")])
         .expect_exit(4);
-    let text = all_output(&out);
+    let text = out.all();
     assert!(text.contains("customcd send "), "{text}");
     assert!(!text.contains("from flags"), "{text}");
 }
@@ -186,8 +186,9 @@ fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
     let body: serde_json::Value = serde_json::from_str(&out.stdout).expect("the JSON body");
     assert_eq!(body["job_id"], "987-2-deploy-eu", "the flag outranks the input");
     // Without the flag, CUSTOMCD_MATRIX outranks the input, as every variable outranks its input.
-    let out = customcd(&repo.dir)
-        .args(["report", "--dry-run", "--service-id", "2", "--status", "success", "--job-start-time", "1704018030"])
+    let out = Run::new(&["report", "--dry-run", "--service-id", "2", "--status", "success"])
+        .repo(&repo)
+        .args(["--job-start-time", "1704018030"])
         .env("GITHUB_ACTIONS", "true")
         .env("GITHUB_RUN_ID", "987")
         .env("GITHUB_RUN_ATTEMPT", "2")
@@ -195,16 +196,9 @@ fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
         .env("GITHUB_REPOSITORY", "acme/app")
         .env("INPUT_MATRIX", r#"{"region":"us"}"#)
         .env("CUSTOMCD_MATRIX", "canary")
-        .output()
-        .expect("runs");
-    assert!(out.status.success(), "{}", all_output(&out));
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the JSON body");
-    assert_eq!(body["job_id"], "987-2-deploy-canary");
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("the matrix leg (variable CUSTOMCD_MATRIX)"),
-        "{}",
-        all_output(&out)
-    );
+        .expect_exit(0);
+    assert_eq!(out.json()["job_id"], "987-2-deploy-canary");
+    assert!(out.stderr.contains("the matrix leg (variable CUSTOMCD_MATRIX)"), "{out}");
 }
 
 #[test]
