@@ -16,7 +16,7 @@
 # /customcd-report and /customcd-post (docker/links/): the binary dispatches on the name it was
 # run as, so the GitHub Action's pre-entrypoint, entrypoint and post-entrypoint each name a
 # subcommand without `args:` (which the runner would pass to every stage).
-# TLS uses the roots compiled into the binary (webpki-roots), so no CA bundle is needed.
+# TLS uses Mozilla's roots compiled into the binary (webpki-root-certs), so no CA bundle is needed.
 # No USER (GitHub runs Docker actions as root) and no WORKDIR (the runner sets it).
 
 ARG RUST_VERSION=1.88
