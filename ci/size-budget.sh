@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
-# Fails when the static release binary (glibc, crt-static) outgrows its budget of 4,400 KiB, so
-# that growth is a decision (raise the budget here and in BENCHMARKS.md, with the reason in the
-# commit), not an accident. Issues 6 and 14 ask for 4 MiB: issue 14's size work took 105 KB off
-# (one copy of the roots, no private-key loading), the change-set walk's speed put 26 KB back
-# (opt-level 3 for gix's zlib and commit parsing), and BENCHMARKS.md ("The binary size budget")
-# says, lever by lever, what that took and what the rest would cost. The budget sits about 40 KB
-# above today's size, so that growth fails CI.
-# usage: ci/size-budget.sh [STATIC_BINARY]
+# Fails when a static release binary outgrows its budget, so that growth is a decision (raise the
+# budget here and in BENCHMARKS.md, with the reason in the commit), not an accident.
+#   musl  4 MiB: the binary users get. The release workflow and the image's builder stage build
+#         x86_64/aarch64-unknown-linux-musl; issues 6 and 14 ask for 4 MiB, and it is 3.4 MiB.
+#   glibc 4,400 KiB: the documented local build (x86_64-unknown-linux-gnu, crt-static), which the
+#         e2e suites and bench/bench.sh run. glibc's static runtime costs about 0.9 MB more than
+#         musl's; BENCHMARKS.md ("The binary size budget") says, lever by lever, what the rest is
+#         and what it would cost. The budget sits about 40 KB above today's size.
+# usage: ci/size-budget.sh [STATIC_BINARY] [glibc|musl]   (default: the glibc build, glibc)
 set -euo pipefail
 SCRIPT_NAME="size-budget"
 # shellcheck source=ci/lib.sh
 source "$(dirname "$0")/lib.sh"
-BUDGET=$((4400 * 1024))
+kind=${2:-glibc}
+case $kind in
+  musl) BUDGET=$((4 * 1024 * 1024)) ;;
+  glibc) BUDGET=$((4400 * 1024)) ;;
+  *) die "unknown build kind '$kind': glibc or musl" ;;
+esac
 bin=$(resolve_binary "${1:-}")
 size=$(stat -c %s "$bin")
-((size <= BUDGET)) || die "$bin is $size bytes, over the budget of $BUDGET bytes (4,400 KiB; see BENCHMARKS.md)"
-log "ok: $bin is $size bytes (budget $BUDGET)"
+((size <= BUDGET)) || die "$bin ($kind) is $size bytes, over its budget of $BUDGET bytes (see BENCHMARKS.md)"
+log "ok: $bin ($kind) is $size bytes (budget $BUDGET)"
