@@ -5,9 +5,11 @@
 //! twice, and needs an object cache to make the second read cheap; that cache is what made memory
 //! grow with the range. This walk is git's `limit_list` instead: one priority queue ordered by
 //! committer time, a flag per commit saying whether the hidden tip reaches it, and the rule that
-//! the walk ends once only hidden commits are left in the queue (plus git's few extra steps of
-//! slop for clocks that go backwards). What a commit shows is taken by the caller when the commit
-//! is read, so no object is kept; per commit the walk holds its id, time, flags and parents.
+//! the walk ends once only hidden commits are left in the queue and they are older than the last
+//! commit counted (plus git's few extra steps of slop for clocks that go backwards). What a commit
+//! shows is taken by the caller when the commit is read, so no object is kept; per commit the
+//! walk holds its id, time, flags and parents. Where a shallow clone's cut may have made git's
+//! answer wrong, the walk says so (`Range::cut_at`).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -156,8 +158,7 @@ pub fn walk<T>(
         if cut_at.is_none() {
             if node.cut {
                 cut_at = Some(i);
-            } else if let Some((h, boundary)) = hidden_cut.filter(|(_, b)| node.time <= b.time) {
-                let _ = boundary;
+            } else if let Some((h, _)) = hidden_cut.filter(|(_, b)| node.time <= b.time) {
                 cut_at = Some(h);
             }
         }
