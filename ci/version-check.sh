@@ -38,17 +38,18 @@ fresh_copy() {
   cp -R "$ROOT/README.md" "$ROOT/action.yml" "$ROOT/templates" "$ROOT/vars" "$WORK/tree/"
 }
 
-# replace_once FILE OLD NEW: replaces the one occurrence of OLD; dies when there is not exactly one.
-replace_once() {
+# replace_first FILE OLD NEW: replaces the first occurrence of OLD (one wrong example among
+# several must be caught as surely as a lone one); dies when there is none.
+replace_first() {
   python3 - "$WORK/tree/$1" "$2" "$3" <<'PY' || die "self-test: cannot edit $1"
 import sys
 path, old, new = sys.argv[1:4]
 with open(path, encoding="utf-8") as f:
     text = f.read()
-if text.count(old) != 1:
-    sys.exit(f"{path}: {old!r} occurs {text.count(old)} times, not once")
+if old not in text:
+    sys.exit(f"{path}: {old!r} does not occur")
 with open(path, "w", encoding="utf-8") as f:
-    f.write(text.replace(old, new))
+    f.write(text.replace(old, new, 1))
 PY
 }
 
@@ -71,65 +72,65 @@ fresh_copy
 must_pass "an unchanged copy"
 
 fresh_copy
-replace_once README.md "uses: $REPO@$MAJOR" "uses: $REPO@v$((${MAJOR#v} + 1))"
+replace_first README.md "uses: $REPO@$MAJOR" "uses: $REPO@v$((${MAJOR#v} + 1))"
 must_fail "README uses: a major that no release made" "uses: names 'v$((${MAJOR#v} + 1))'"
 
 fresh_copy
-replace_once README.md "uses: $REPO@$MAJOR" "uses: $REPO@v0"
+replace_first README.md "uses: $REPO@$MAJOR" "uses: $REPO@v0"
 must_fail "README uses: the v0 the 0.1.0 release would have moved" "uses: names 'v0'"
 
 fresh_copy
-replace_once README.md "uses: $REPO@$MAJOR" "uses: $REPO@$SHA"
+replace_first README.md "uses: $REPO@$MAJOR" "uses: $REPO@$SHA"
 must_fail "README uses: a commit pin without a version comment" "pins a commit without"
 
 fresh_copy
-replace_once README.md "uses: $REPO@$MAJOR" "uses: $REPO@$SHA # v$VERSION"
+replace_first README.md "uses: $REPO@$MAJOR" "uses: $REPO@$SHA # v$VERSION"
 must_pass "README uses: a commit pin with # v$VERSION"
 
 fresh_copy
-replace_once README.md "customcd/customcd@v$VERSION" "customcd/customcd@v0.1.0"
+replace_first README.md "customcd/customcd@v$VERSION" "customcd/customcd@v0.1.0"
 must_fail "README component: an old version" "component: names 'v0.1.0'"
 
 fresh_copy
-replace_once templates/README.md "customcd/customcd@v$VERSION" "customcd/customcd@<tag>"
+replace_first templates/README.md "customcd/customcd@v$VERSION" "customcd/customcd@<tag>"
 must_fail "templates/README.md component: a placeholder" "component: names '<tag>'"
 
 fresh_copy
-replace_once templates/customcd.yml "customcd/customcd@v$VERSION" "customcd/customcd@$VERSION"
+replace_first templates/customcd.yml "customcd/customcd@v$VERSION" "customcd/customcd@$VERSION"
 must_fail "the component's comment: a version without v" "component: names '$VERSION'"
 
 fresh_copy
-replace_once README.md "customcd-action/v$VERSION/templates" "customcd-action/main/templates"
+replace_first README.md "customcd-action/v$VERSION/templates" "customcd-action/main/templates"
 must_fail "README remote include: a branch" "remote include names 'main'"
 
 fresh_copy
-replace_once README.md "sha256: '<sha256 of customcd-$VERSION-x86_64" "sha256: '<sha256 of customcd-0.1.0-x86_64"
+replace_first README.md "sha256: '<sha256 of customcd-$VERSION-x86_64" "sha256: '<sha256 of customcd-0.1.0-x86_64"
 must_fail "README Jenkins example: an old binary" "names the release binary customcd-0.1.0"
 
 fresh_copy
-replace_once README.md "gh release verify-asset v$VERSION" "gh release verify-asset $MAJOR"
+replace_first README.md "gh release verify-asset v$VERSION" "gh release verify-asset $MAJOR"
 must_fail "README's verify commands: the moving tag, which has no release" "names the release '$MAJOR'"
 
 fresh_copy
-replace_once vars/customcdReport.groovy "DEFAULT_VERSION = '$VERSION'" "DEFAULT_VERSION = '0.1.0'"
+replace_first vars/customcdReport.groovy "DEFAULT_VERSION = '$VERSION'" "DEFAULT_VERSION = '0.1.0'"
 must_fail "the Jenkins step's default version" "DEFAULT_VERSION: is '0.1.0'"
 
 fresh_copy
-replace_once vars/customcdReport.txt "default $VERSION." "default 0.1.0."
+replace_first vars/customcdReport.txt "default $VERSION." "default 0.1.0."
 must_fail "the Jenkins reference page's default version" "documents the default version 0.1.0"
 
 fresh_copy
-replace_once templates/customcd.yml "      default: $VERSION
+replace_first templates/customcd.yml "      default: $VERSION
 " "      default: 0.1.0
 "
 must_fail "the component's default version" "spec.inputs.version.default: is '0.1.0'"
 
 fresh_copy
-replace_once action.yml "customcd-action:v$VERSION" "customcd-action:v0.1.0"
+replace_first action.yml "customcd-action:v$VERSION" "customcd-action:v0.1.0"
 must_fail "action.yml's image tag" "names the image tag 'v0.1.0'"
 
 fresh_copy
-replace_once action.yml "customcd-action:v$VERSION" "customcd-action@sha256:$(printf '%064d' 7)"
+replace_first action.yml "customcd-action:v$VERSION" "customcd-action@sha256:$(printf '%064d' 7)"
 must_pass "action.yml naming its image by digest (a release commit)"
 
 fresh_copy
