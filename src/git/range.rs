@@ -37,6 +37,9 @@ pub struct Range<T> {
     /// uncertain: one in the range (what lies below it is unknown), or one the hidden side
     /// reached whose cut-off history may hold commits counted here (see [`walk`]).
     pub cut_at: Option<ObjectId>,
+    /// How many commits the walk read: the range, the previous deploy's side down to where the
+    /// histories meet, and a few more; not the whole history.
+    pub read: usize,
 }
 
 /// Why the walk could not finish.
@@ -75,7 +78,7 @@ pub fn walk<T>(
     take: impl FnMut(ObjectId, &CommitRef<'_>) -> Result<T, WalkError>,
 ) -> Result<Range<T>, WalkError> {
     if tip == hidden {
-        return Ok(Range { commits: Vec::new(), capped: false, hidden_is_parent: false, cut_at: None });
+        return Ok(Range { commits: Vec::new(), capped: false, hidden_is_parent: false, cut_at: None, read: 0 });
     }
     // A shallow clone's boundary commits have parents that are not here. git treats them as roots
     // and counts on; this walk does too, but says when that may have made the answer wrong.
@@ -167,7 +170,7 @@ pub fn walk<T>(
         }
     }
     let cut_at = cut_at.and_then(|c| walk.index.iter().find(|(_, i)| **i == c).map(|(id, _)| *id));
-    Ok(Range { commits, capped, hidden_is_parent, cut_at })
+    Ok(Range { commits, capped, hidden_is_parent, cut_at, read: walk.nodes.len() })
 }
 
 /// The walk's state: the commits met so far, the queue, and what was taken from shown commits.
@@ -364,6 +367,18 @@ mod tests {
         let (_dir, repo, ids) = build(&history);
         let range = range_of(&repo, &ids, 4, 3, u64::MAX);
         assert_eq!(range.commits, vec![4]);
+    }
+
+    #[test]
+    fn the_walk_stops_a_few_commits_past_where_the_histories_meet_not_at_the_root() {
+        // 1,000 commits a minute apart; the last 3 are the range. Memory and time follow the
+        // range: the walk reads the range, the previous deploy, and SLOP commits below it.
+        let history: History =
+            (0..1000).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, 1_700_000_000 + i as i64 * 60)).collect();
+        let (_dir, repo, ids) = build(&history);
+        let range = range_of(&repo, &ids, 999, 996, u64::MAX);
+        assert_eq!(range.commits, vec![999, 998, 997]);
+        assert!(range.read <= 3 + 1 + SLOP as usize + 1, "read {} commits", range.read);
     }
 
     #[test]
