@@ -45,13 +45,7 @@ jobs:
           job_start_time: "1704018030"
           fields: region=\${{ matrix.region }}
 YAML
-echo "app" >"$REPO/README.md"
-git -C "$REPO" init -q -b main
-git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com add -A
-git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com commit -q -m "deploy workflow"
-git -C "$REPO" remote add origin https://github.com/acme/e2e-app.git
-HEAD_SHA=$(git -C "$REPO" rev-parse HEAD)
-log "temp repo $REPO at $HEAD_SHA"
+commit_app_repo "$REPO"
 
 code=0
 run_act_job "$REPO" .github/workflows/deploy.yml deploy --secret "CUSTOMCD_TOKEN=$TOKEN" >"$WORK/act.log" 2>&1 || code=$?

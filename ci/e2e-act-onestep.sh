@@ -76,13 +76,7 @@ jobs:
       - name: break
         run: exit 1
 YAML
-echo "app" >"$REPO/README.md"
-git -C "$REPO" init -q -b main
-git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com add -A
-git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com commit -q -m "deploy workflow"
-git -C "$REPO" remote add origin https://github.com/acme/e2e-app.git
-HEAD_SHA=$(git -C "$REPO" rev-parse HEAD)
-log "temp repo $REPO at $HEAD_SHA"
+commit_app_repo "$REPO"
 
 # run_job JOB WANT_EXIT: runs one job; WANT_EXIT is "pass" or "fail"; checks that act ran the
 # action's three stages and that the main stage deferred. Sets T_BEFORE and T_AFTER (epoch s).

@@ -63,13 +63,7 @@ jobs:
           token: \${{ secrets.CUSTOMCD_TOKEN }}
           job_type: deploy
 YAML
-echo "app" >"$REPO/README.md"
-git -C "$REPO" init -q -b main
-git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com add -A
-git -C "$REPO" -c user.name=e2e -c user.email=e2e@example.com commit -q -m "deploy workflow"
-git -C "$REPO" remote add origin https://github.com/acme/e2e-app.git
-HEAD_SHA=$(git -C "$REPO" rev-parse HEAD)
-log "temp repo $REPO at $HEAD_SHA"
+commit_app_repo "$REPO"
 
 run_act() { run_act_job "$REPO" .github/workflows/deploy.yml "$1" --secret "CUSTOMCD_TOKEN=$TOKEN"; }
 

@@ -277,6 +277,19 @@ stop_act_suite() {
   remove_workdir "${WORK:-}"
 }
 
+# commit_app_repo REPO: makes REPO (holding the workflow the suite wrote) a git repository with
+# one commit on main and a GitHub origin, as a user's checkout would be; sets HEAD_SHA.
+commit_app_repo() {
+  local repo=$1
+  echo "app" >"$repo/README.md"
+  git -C "$repo" init -q -b main
+  git -C "$repo" -c user.name=e2e -c user.email=e2e@example.com add -A
+  git -C "$repo" -c user.name=e2e -c user.email=e2e@example.com commit -q -m "deploy workflow"
+  git -C "$repo" remote add origin https://github.com/acme/e2e-app.git
+  HEAD_SHA=$(git -C "$repo" rev-parse HEAD)
+  log "temp repo $repo at $HEAD_SHA"
+}
+
 # run_act_job REPO WORKFLOW JOB [ACT_ARGS...]: `act push` for one job of REPO's WORKFLOW on the
 # host (-P ubuntu-latest=-self-hosted), with Docker actions run by the podman API
 # (start_podman_api) and acme/customcd-action@v1 mapped to this checkout, so the action runs as
