@@ -146,6 +146,23 @@ pub struct Inputs<'a> {
     pub change_set: Option<&'a ChangeSet>,
 }
 
+#[cfg(test)]
+impl<'a> Inputs<'a> {
+    /// Inputs of `stack` alone: no optional fields, hints, context or change set, at time 0.
+    pub fn of(stack: &'a Stack) -> Inputs<'a> {
+        Inputs {
+            stack,
+            optional: &[],
+            git_error: None,
+            now: 0,
+            hints: &[],
+            context: Vec::new(),
+            primary: Vec::new(),
+            change_set: None,
+        }
+    }
+}
+
 /// Resolves and validates a job; on failure, every problem found.
 pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     let stack = inputs.stack;
@@ -508,16 +525,7 @@ mod tests {
 
     fn run(pairs: &[(Key, &str)]) -> Result<Job, Vec<Problem>> {
         let s = stack(pairs);
-        resolve(&Inputs {
-            stack: &s,
-            optional: &[],
-            git_error: None,
-            now: 1_704_018_330,
-            hints: &[],
-            context: Vec::new(),
-            primary: Vec::new(),
-            change_set: None,
-        })
+        resolve(&Inputs { now: 1_704_018_330, ..Inputs::of(&s) })
     }
 
     fn problems(pairs: &[(Key, &str)]) -> Vec<Problem> {
@@ -659,17 +667,8 @@ mod tests {
     #[test]
     fn a_git_failure_is_named_only_when_git_was_needed() {
         let s = stack(&without(Key::CommitSha));
-        let p = resolve(&Inputs {
-            stack: &s,
-            optional: &[],
-            git_error: Some("no repository found above /tmp/x".into()),
-            now: 0,
-            hints: &[],
-            context: Vec::new(),
-            primary: Vec::new(),
-            change_set: None,
-        })
-        .expect_err("no sha");
+        let p = resolve(&Inputs { git_error: Some("no repository found above /tmp/x".into()), ..Inputs::of(&s) })
+            .expect_err("no sha");
         assert!(p[0].rule.contains("no repository found above /tmp/x"), "{}", p[0]);
     }
 
@@ -679,17 +678,7 @@ mod tests {
         assert_eq!(job.job_duration.value, 300);
         assert!(matches!(job.job_duration.source, Source::Default(_)));
         let s = stack(&without(Key::JobDuration));
-        let job = resolve(&Inputs {
-            stack: &s,
-            optional: &[],
-            git_error: None,
-            now: 1_704_000_000,
-            hints: &[],
-            context: Vec::new(),
-            primary: Vec::new(),
-            change_set: None,
-        })
-        .expect("valid");
+        let job = resolve(&Inputs { now: 1_704_000_000, ..Inputs::of(&s) }).expect("valid");
         assert_eq!(job.job_duration.value, 0);
     }
 
@@ -719,17 +708,7 @@ mod tests {
             (0..21).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
         let opt = [OptionalInput { specs, json: None }];
         let s = stack(&valid());
-        let p = resolve(&Inputs {
-            stack: &s,
-            optional: &opt,
-            git_error: None,
-            now: 0,
-            hints: &[],
-            context: Vec::new(),
-            primary: Vec::new(),
-            change_set: None,
-        })
-        .expect_err("too many");
+        let p = resolve(&Inputs { optional: &opt, ..Inputs::of(&s) }).expect_err("too many");
         assert!(p[0].rule.contains("at most 20"), "{}", p[0]);
     }
     #[test]
@@ -784,17 +763,8 @@ mod context_tests {
             specs: vec![Sourced::new("branch=mine".into(), Source::Flag("--field".into()))],
             json: None,
         }];
-        let job = resolve(&Inputs {
-            stack: &s,
-            optional: &opt,
-            git_error: None,
-            now: 0,
-            hints: &[],
-            context: vec![ctx("ci_system"), ctx("branch")],
-            primary: Vec::new(),
-            change_set: None,
-        })
-        .expect("valid");
+        let job = resolve(&Inputs { optional: &opt, context: vec![ctx("ci_system"), ctx("branch")], ..Inputs::of(&s) })
+            .expect("valid");
         let keys: Vec<_> = job.optional.iter().map(|f| (f.key.as_str(), f.value.as_str().unwrap_or(""))).collect();
         assert_eq!(keys, [("branch", "mine"), ("ci_system", "ci-ci_system")]);
         assert!(job.warnings.is_empty());
@@ -806,16 +776,7 @@ mod context_tests {
         let run = |n: usize| {
             let specs = (0..n).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
             let opt = [OptionalInput { specs, json: None }];
-            resolve(&Inputs {
-                stack: &s,
-                optional: &opt,
-                git_error: None,
-                now: 0,
-                hints: &[],
-                context: Vec::new(),
-                primary: Vec::new(),
-                change_set: None,
-            })
+            resolve(&Inputs { optional: &opt, ..Inputs::of(&s) })
         };
         assert_eq!(run(20).expect("twenty fit").optional.len(), 20);
         let p = run(21).expect_err("twenty-one do not");
@@ -827,17 +788,9 @@ mod context_tests {
         let s = base_stack();
         let specs = (0..19).map(|i| Sourced::new(format!("k{i}=v"), Source::Flag("--field".into()))).collect();
         let opt = [OptionalInput { specs, json: None }];
-        let job = resolve(&Inputs {
-            stack: &s,
-            optional: &opt,
-            git_error: None,
-            now: 0,
-            hints: &[],
-            context: vec![ctx("ci_system"), ctx("run_url")],
-            primary: Vec::new(),
-            change_set: None,
-        })
-        .expect("valid");
+        let job =
+            resolve(&Inputs { optional: &opt, context: vec![ctx("ci_system"), ctx("run_url")], ..Inputs::of(&s) })
+                .expect("valid");
         assert_eq!(job.optional.len(), 20);
         assert_eq!(job.warnings.len(), 1);
         assert!(job.warnings[0].contains("run_url"), "{}", job.warnings[0]);
@@ -859,14 +812,11 @@ mod context_tests {
             undated: 0,
         };
         let job = resolve(&Inputs {
-            stack: &s,
             optional: &opt,
-            git_error: None,
-            now: 0,
-            hints: &[],
             context: vec![ctx("ci_system")],
             primary: vec![ctx("environment")],
             change_set: Some(&set),
+            ..Inputs::of(&s)
         })
         .expect("valid");
         let keys: Vec<&str> = job.optional.iter().map(|f| f.key.as_str()).skip(15).collect();
@@ -887,17 +837,7 @@ mod context_tests {
         let mut s = Stack::default();
         s.push(layer);
         let hints = [(Key::Status, "report from after_script".to_owned())];
-        let p = resolve(&Inputs {
-            stack: &s,
-            optional: &[],
-            git_error: None,
-            now: 0,
-            hints: &hints,
-            context: Vec::new(),
-            primary: Vec::new(),
-            change_set: None,
-        })
-        .expect_err("invalid");
+        let p = resolve(&Inputs { hints: &hints, ..Inputs::of(&s) }).expect_err("invalid");
         let status = p.iter().find(|p| p.field == "status").expect("a status problem");
         assert!(
             status.fix.starts_with("report from after_script; or --status")
