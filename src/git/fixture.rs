@@ -10,6 +10,11 @@ use gix::ObjectId;
 /// A history: per commit, its parents (earlier commits) and its committer time.
 pub type History = Vec<(Vec<usize>, i64)>;
 
+/// A linear history of `n` commits, the first at `start`, each `step` seconds after its parent.
+pub fn linear(n: usize, start: i64, step: i64) -> History {
+    (0..n).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, start + i as i64 * step)).collect()
+}
+
 /// What a commit says beyond its place in the history: author time and message.
 pub struct Details {
     pub author_time: i64,
@@ -77,4 +82,15 @@ pub fn build_with(
     }
     let repo = gix::open(dir.path()).expect("open");
     (dir, repo, ids)
+}
+
+/// A clone of `dir` with `depth` commits of history from its main branch (`git clone --depth`,
+/// as `actions/checkout` makes one).
+pub fn shallow_clone(dir: &Path, depth: u32) -> (tempfile::TempDir, gix::Repository) {
+    let clone = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", dir.display());
+    let depth = depth.to_string();
+    git_ok(clone.path(), &["clone", "-q", "--no-local", "--depth", &depth, &url, "c"]);
+    let repo = gix::open(clone.path().join("c")).expect("open the clone");
+    (clone, repo)
 }

@@ -245,7 +245,7 @@ mod tests {
 
     use super::*;
 
-    use crate::git::fixture::{build, git_ok, History};
+    use crate::git::fixture::{build, linear, shallow_clone, History};
 
     /// Every commit `from` reaches, itself included: the answer computed the slow, sure way.
     fn reach(history: &History, from: usize) -> BTreeSet<usize> {
@@ -373,8 +373,7 @@ mod tests {
     fn the_walk_stops_a_few_commits_past_where_the_histories_meet_not_at_the_root() {
         // 1,000 commits a minute apart; the last 3 are the range. Memory and time follow the
         // range: the walk reads the range, the previous deploy, and SLOP commits below it.
-        let history: History =
-            (0..1000).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, 1_700_000_000 + i as i64 * 60)).collect();
+        let history: History = linear(1000, 1_700_000_000, 60);
         let (_dir, repo, ids) = build(&history);
         let range = range_of(&repo, &ids, 999, 996, u64::MAX);
         assert_eq!(range.commits, vec![999, 998, 997]);
@@ -420,16 +419,6 @@ mod tests {
         assert!(range.commits.is_empty(), "{:?}", range.commits);
     }
 
-    /// A clone of `dir` with `depth` commits of history from its main branch.
-    fn shallow_clone(dir: &std::path::Path, depth: u32) -> (tempfile::TempDir, gix::Repository) {
-        let clone = tempfile::tempdir().expect("temp dir");
-        let url = format!("file://{}", dir.display());
-        let depth = depth.to_string();
-        git_ok(clone.path(), &["clone", "-q", "--no-local", "--depth", &depth, &url, "c"]);
-        let repo = gix::open(clone.path().join("c")).expect("open the clone");
-        (clone, repo)
-    }
-
     #[test]
     fn a_shallow_clone_whose_cut_the_range_reaches_is_said_to_be_uncertain() {
         // main m0..m39, one a day; a feature forked at m4 (f0..f2, recent) merged at the end; the
@@ -437,8 +426,7 @@ mod tests {
         // histories meet: the old m4..m0 look shipped. git rev-list counts them; the walk says
         // where the clone is cut instead.
         let day = 86_400;
-        let mut history: History =
-            (0..40).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, i as i64 * day)).collect();
+        let mut history: History = linear(40, 0, day);
         history.push((vec![4], 37 * day));
         history.push((vec![40], 38 * day));
         history.push((vec![41], 39 * day));
@@ -456,7 +444,7 @@ mod tests {
     #[test]
     fn a_shallow_clone_that_holds_the_whole_range_gives_it_without_doubt() {
         // fetch-depth: 2 on a push: HEAD and the previous deploy HEAD~1, which is the cut.
-        let history: History = (0..20).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, 1000 + i as i64)).collect();
+        let history: History = linear(20, 1000, 1);
         let (dir, _full, ids) = build(&history);
         let (_clone, shallow) = shallow_clone(dir.path(), 2);
         let range = range_of(&shallow, &ids, 19, 18, u64::MAX);

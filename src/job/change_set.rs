@@ -503,10 +503,10 @@ mod tests {
         assert!(pull_requests("Huge (#99999999999999999999999)").is_empty());
     }
 
-    use crate::git::fixture::{build, build_with, git_ok, Details, History};
+    use crate::git::fixture::{self, build, build_with, git_ok, shallow_clone, Details, History};
 
     fn linear(n: usize) -> History {
-        (0..n).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, 1_700_000_000 + i as i64 * 60)).collect()
+        fixture::linear(n, 1_700_000_000, 60)
     }
 
     fn previous(id: impl ToString) -> Sourced<String> {
@@ -569,10 +569,7 @@ mod tests {
         history.push((vec![30], history[29].1 + 20));
         history.push((vec![29, 31], history[29].1 + 30));
         let (dir, _repo, ids) = build(&history);
-        let clone = tempfile::tempdir().expect("temp dir");
-        let url = format!("file://{}", dir.path().display());
-        git_ok(clone.path(), &["clone", "-q", "--no-local", "--depth", "5", &url, "c"]);
-        let shallow = gix::open(clone.path().join("c")).expect("open");
+        let (_clone, shallow) = shallow_clone(dir.path(), 5);
         // The previous deploy m26 and everything between are in the clone: the range stands.
         let set = compute(&shallow, &ids[29].to_string(), &previous(ids[26]), 100).expect("within the clone");
         assert_eq!(set.commits, 3);
