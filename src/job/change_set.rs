@@ -328,8 +328,9 @@ pub fn pull_requests(message: &str) -> Vec<u64> {
         }
     }
     let mut unique = Vec::new();
-    // The API's integers stop at 2^31-1, and no forge numbers a request 0: a number outside that
-    // would have the whole job refused, so it is no pull request here.
+    // No forge numbers a request 0 or past 2^31-1 (MAX_API_INTEGER, the largest integer customcd
+    // trusts the API to store): such a number is a message's noise, not a pull request, and is
+    // not worth a job the API might refuse.
     for n in found.into_iter().filter(|n| (1..=MAX_API_INTEGER).contains(n)) {
         if !unique.contains(&n) {
             unique.push(n);
