@@ -69,9 +69,18 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
     match &ci {
         Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
             let mut recorded = Vec::new();
+            // The key binds the one-step mode's pending record to this step (see cmd::post); it
+            // goes to this step's state only, which no other step can read or write.
+            let key = crate::cmd::post::new_key()
+                .map_err(|e| output::warn(&format!("no key for the one-step mode could be made ({e}); report_at: job-end will report when the main stage runs")))
+                .ok();
             for (var, name) in [("GITHUB_ENV", "CUSTOMCD_JOB_START_TIME"), ("GITHUB_STATE", "job_start_time")] {
                 let Some(path) = env.get(var) else { continue };
-                match github::append(path.as_ref(), &[(name, now.to_string())]) {
+                let mut pairs = vec![(name, now.to_string())];
+                if let (Some(key), "GITHUB_STATE") = (&key, var) {
+                    pairs.push((crate::cmd::post::STATE_KEY, key.clone()));
+                }
+                match github::append(path.as_ref(), &pairs) {
                     Ok(()) => recorded.push(var),
                     Err(e) => output::warn(&format!(
                         "could not record the job start in the {var} file {path}: {e}. {}",
