@@ -34,9 +34,9 @@ use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::output;
 use crate::output::github;
-use crate::settings::names::{Key, REPORT_PENDING_VAR};
-use crate::settings::source::{Source, Sourced};
 use crate::settings::Settings;
+use crate::vocab::names::{Key, REPORT_PENDING_VAR};
+use crate::vocab::source::{Source, Sourced};
 
 /// The state name of the key the pre stage saves (the post stage sees `STATE_customcd_key`).
 pub const STATE_KEY: &str = "customcd_key";
