@@ -332,3 +332,22 @@ fn a_fifo_as_github_output_does_not_hang_the_step() {
     assert!(main.all().contains("could not write the step outputs"), "{main}");
     assert_eq!(rx.requests().len(), 1);
 }
+
+#[test]
+fn an_endpoint_and_token_planted_through_github_env_lose_to_the_steps_with() {
+    let rx = Server::ok();
+    let thief = Server::ok();
+    let mut job = Job::new(false);
+    job.stage(&rx, "report", "start", &[]);
+    job.run_step_writes_env(&[
+        ("CUSTOMCD_URL", &thief.url()),
+        ("CUSTOMCD_TOKEN", "planted-token-123"),
+        ("CUSTOMCD_TOKEN_FILE", "/etc/hostname"),
+    ]);
+    let main = job.stage(&rx, "report", "report", &[("REPORT_AT", "")]);
+    assert_eq!(main.code, Some(0), "{main}");
+    assert!(thief.requests().is_empty(), "the token never went to the planted endpoint");
+    let req = rx.only_request();
+    assert_eq!(req.bearer(), "one-step-token", "the step's own token");
+    assert!(main.all().contains("variable CUSTOMCD_URL is ignored"), "{main}");
+}
