@@ -15,6 +15,7 @@ pub mod error;
 pub mod git;
 pub mod job;
 pub mod output;
+pub(crate) mod platform;
 pub(crate) mod secret;
 pub mod settings;
 

@@ -107,6 +107,9 @@ pub struct Settings {
     pub change_set_limit: Sourced<u64>,
     /// When `report` sends the job.
     pub report_at: Sourced<ReportAt>,
+    /// What the CI platform can be asked, and where the previous deploy comes from (`report`,
+    /// `env`).
+    pub platform: Option<crate::platform::Platform>,
     /// Things the user should know that do not stop the command.
     pub warnings: Vec<String>,
     /// Problems that stop nothing because the command only shows them (`env`).
@@ -185,6 +188,10 @@ impl Settings {
         };
         let mut warnings = sources.warnings;
         warnings.extend(conn.warnings);
+        let platform = job.as_ref().map(|job| {
+            crate::platform::plan(job.ci.as_ref(), &job.stack, env, switches.allow_http, switches.platform_roots)
+        });
+        warnings.extend(platform.iter().flat_map(|p| p.warnings.iter().cloned()));
 
         let settings = Settings {
             command,
@@ -204,6 +211,7 @@ impl Settings {
             repo_dir,
             change_set_limit,
             report_at,
+            platform,
             warnings,
             problems: Vec::new(),
         };

@@ -11,6 +11,7 @@ mod change_set;
 mod ci;
 mod delivery;
 mod fuzz_regressions;
+mod platform;
 mod properties;
 mod report;
 mod secrets;
