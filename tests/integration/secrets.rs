@@ -139,7 +139,6 @@ fn a_token_echoed_by_the_server_in_any_encoding_is_never_printed() {
 
 #[test]
 fn a_platform_token_echoed_by_its_api_in_any_encoding_is_never_printed_nor_sent_elsewhere() {
-    let dir = tempfile::tempdir().expect("tempdir");
     let repo = Repo::new();
     let header = |r: &Seen| r.headers.get("private-token").cloned().unwrap_or_default();
     // GitLab's API answering 200 with a page that is not JSON, quoting the token it was sent.
