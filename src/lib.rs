@@ -15,9 +15,11 @@ pub mod error;
 pub mod git;
 pub mod job;
 pub mod output;
-pub(crate) mod platform;
+pub(crate) mod records;
 pub(crate) mod secret;
 pub mod settings;
+pub(crate) mod start_state;
+pub mod vocab; // the field table and setting names are fuzzed and property-tested
 
 use crate::cli::{Cli, Command};
 use crate::cmd::{backfill, post, report, send, start};

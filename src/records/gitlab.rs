@@ -3,42 +3,13 @@
 
 use serde_json::Value;
 
-use crate::env::Env;
-use crate::settings::names::{Key, Stack};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::source::{Source, Sourced};
 
-use super::{query_value, sha, Api, Budget, Found, Kind, Own};
+use super::{query_value, sha, Budget, Found};
+use crate::settings::records::{Api, Own};
 
 /// Deployments read per lookup: this pipeline's own and the one before fit many times over.
 const DEPLOYMENTS_PAGE: usize = 10;
-
-/// GitLab's API for this job: `CI_API_V4_URL`, `CI_PROJECT_ID`, and `gitlab_token` (as
-/// `PRIVATE-TOKEN`) else the job's own `CI_JOB_TOKEN` (as `JOB-TOKEN`).
-pub(super) fn api(
-    stack: &Stack,
-    env: &Env,
-    github: bool,
-    warnings: &mut Vec<String>,
-) -> Option<(Kind, String, &'static str, crate::secret::Token, String, String)> {
-    let base = env.get("CI_API_V4_URL").map(str::trim).filter(|b| !b.is_empty())?;
-    let project =
-        env.get("CI_PROJECT_ID").map(str::trim).filter(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))?;
-    let (token, header, shown) = match super::token(stack, Key::GitlabToken, github, warnings) {
-        Some((t, shown)) => (t, "PRIVATE-TOKEN", shown),
-        None if stack.get(Key::GitlabToken).is_some() => return None,
-        None => {
-            let raw = env.get("CI_JOB_TOKEN").map(str::trim).filter(|t| !t.is_empty())?;
-            match crate::secret::Token::new(raw) {
-                Ok(t) => (t, "JOB-TOKEN", "CI_JOB_TOKEN".to_owned()),
-                Err(refusal) => {
-                    warnings.push(format!("CI_JOB_TOKEN {}; GitLab's deployments are not asked", refusal.rule()));
-                    return None;
-                }
-            }
-        }
-    };
-    Some((Kind::GitLab, base.trim_end_matches('/').to_owned(), header, token, shown, project.to_owned()))
-}
 
 /// The newest successful deployment to `environment` that is not this job's or this pipeline's.
 pub(super) fn previous_deploy(

@@ -3,29 +3,15 @@
 
 use serde_json::Value;
 
-use crate::env::Env;
-use crate::settings::names::{Key, Stack};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::source::{Source, Sourced};
 
-use super::{query_value, sha, Api, Budget, Found, Kind, Own};
+use super::{query_value, sha, Budget, Found};
+use crate::settings::records::{Api, Own};
 
 /// Deployments read per lookup: the newest, enough to pass this run's own and a few failures.
 const DEPLOYMENTS_PAGE: usize = 10;
 /// Deployments whose statuses are read, at most, before giving up.
 const STATUS_LOOKUPS: usize = 5;
-
-/// GitHub's API for this job: `GITHUB_API_URL` (github.com or a GitHub Enterprise Server),
-/// `GITHUB_REPOSITORY`, and the `github_token` setting.
-pub(super) fn api(
-    stack: &Stack,
-    env: &Env,
-    warnings: &mut Vec<String>,
-) -> Option<(Kind, String, &'static str, crate::secret::Token, String, String)> {
-    let (token, shown) = super::token(stack, Key::GithubToken, true, warnings)?;
-    let base = env.get("GITHUB_API_URL").map(str::trim).filter(|b| !b.is_empty()).unwrap_or("https://api.github.com");
-    let repo = env.get("GITHUB_REPOSITORY").map(str::trim).filter(|r| r.contains('/'))?;
-    Some((Kind::GitHub, base.trim_end_matches('/').to_owned(), "Authorization", token, shown, repo.to_owned()))
-}
 
 /// The newest deployment to `environment` whose latest status is `success` (or `inactive` after
 /// a `success`: GitHub marks a successful deployment inactive when a newer one to the same
