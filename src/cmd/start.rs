@@ -8,8 +8,6 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::Context;
-
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::output;
@@ -20,37 +18,35 @@ use crate::settings::Settings;
 /// The state file for this CI job, if the job has an identity.
 pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
     let key = ci.job_key.as_deref()?;
-    let safe: String = key
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-        .collect();
-    let dir = ci.temp_dir.clone().or_else(|| env.get("TMPDIR").map(PathBuf::from)).unwrap_or_else(std::env::temp_dir);
+    let safe = crate::fs::safe_name(key, 200);
+    let dir = ci.temp_dir.clone().unwrap_or_else(|| crate::fs::system_temp_dir(env.get("TMPDIR")));
     Some(dir.join(format!("customcd-start-{safe}")))
 }
 
 /// Reads a start recorded in the state file: the value and the file it came from. The file is
 /// a few bytes; reading is capped because the directory may be shared.
 pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
-    use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let path = state_file(ci, env)?;
     // The job's temporary directory may be shared: only a regular file of this user, opened
     // without following a link and without blocking (a FIFO), may say when the job began; a
     // planted file would fake the duration.
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    let me = rustix::process::geteuid().as_raw();
-    if !meta.file_type().is_file() || meta.uid() != me {
-        output::warn(&format!(
-            "the start state {} is not a regular file of this user (uid {me}); it is ignored",
-            path.display()
-        ));
-        return None;
-    }
-    let flags = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(flags).open(&path).ok()?;
-    let mut text = String::new();
-    file.take(256).read_to_string(&mut text).ok()?;
-    let value = text.trim().to_owned();
+    let bytes = match crate::fs::read_own_file(&path, 256) {
+        Ok(bytes) => bytes,
+        Err(crate::fs::OwnFileError::Refused(why)) => {
+            output::warn(&format!(
+                "the start state {} is not a regular file of this user ({}): it {why}; it is ignored",
+                path.display(),
+                crate::fs::my_label()
+            ));
+            return None;
+        }
+        Err(crate::fs::OwnFileError::Io(e)) => {
+            output::warn(&format!("the start state {} cannot be read: {e}; it is ignored", path.display()));
+            return None;
+        }
+        Err(crate::fs::OwnFileError::Missing) => return None,
+    };
+    let value = String::from_utf8_lossy(&bytes).trim().to_owned();
     (!value.is_empty()).then(|| (Sourced::new(value, Source::State(path.display().to_string())), path))
 }
 
@@ -118,37 +114,10 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
 }
 
 /// Writes the state file: in the job's temporary directory, which is created when missing
-/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new file
-/// beside the final name (created exclusively, 0600, never through a symlink someone left there)
+/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new private
+/// file beside the final name (created exclusively, never through a symlink someone left there)
 /// and is renamed over it, so a reader never sees half a file.
 fn write_state(path: &Path, now: i64) -> anyhow::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).with_context(|| format!("creating the directory {}", dir.display()))?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    // A leftover of an earlier, killed run (or anything else by that name) is replaced, not
-    // followed: removing a symlink removes the link.
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(format!("{now}\n").as_bytes()))
-        .with_context(|| format!("writing {}", tmp.display()));
-    let renamed = written.and_then(|()| {
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-    });
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
+    crate::fs::create_private_dir(crate::fs::parent_dir(path))?;
+    crate::fs::write_replace(path, format!("{now}\n").as_bytes(), ".customcd-start-")
 }

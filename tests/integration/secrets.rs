@@ -4,6 +4,7 @@
 //! git repositories and clones, and a GitHub runner's environment.
 
 use std::path::Path;
+use std::process::Command as Std;
 use std::time::Duration;
 
 use crate::support::proxy::ConnectProxy;
@@ -178,6 +179,15 @@ fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_c
     let out = with_file(folder.to_str().expect("utf-8"));
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.all().contains(&format!("cannot read {}", folder.display())), "a directory is unreadable: {out}");
+    // A FIFO named as the token file is refused at once, never waited on for a writer.
+    let fifo = dir.path().join("secrets").join("fifo");
+    let made = Std::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let out = with_file(fifo.to_str().expect("utf-8"));
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.all().contains("a FIFO, not a regular file"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the FIFO was waited on");
 
     // A file holding something else than a token: its content is never shown.
     let odd = dir.path().join("odd");
