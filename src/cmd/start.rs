@@ -6,49 +6,13 @@
 //! CI job's identity in the job's temporary directory, which `report` reads and removes. Outside
 //! CI there is no job identity to key a file by, so only the `export` line is printed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::ci::Ci;
 use crate::env::Env;
 use crate::output;
 use crate::output::github;
-use crate::settings::source::{Source, Sourced};
 use crate::settings::Settings;
-
-/// The state file for this CI job, if the job has an identity.
-pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
-    let key = ci.job_key.as_deref()?;
-    let safe = crate::fs::safe_name(key, 200);
-    let dir = ci.temp_dir.clone().unwrap_or_else(|| crate::fs::system_temp_dir(env.get("TMPDIR")));
-    Some(dir.join(format!("customcd-start-{safe}")))
-}
-
-/// Reads a start recorded in the state file: the value and the file it came from. The file is
-/// a few bytes; reading is capped because the directory may be shared.
-pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
-    let path = state_file(ci, env)?;
-    // The job's temporary directory may be shared: only a regular file of this user, opened
-    // without following a link and without blocking (a FIFO), may say when the job began; a
-    // planted file would fake the duration.
-    let bytes = match crate::fs::read_own_file(&path, 256) {
-        Ok(bytes) => bytes,
-        Err(crate::fs::OwnFileError::Refused(why)) => {
-            output::warn(&format!(
-                "the start state {} is not a regular file of this user ({}): it {why}; it is ignored",
-                path.display(),
-                crate::fs::my_label()
-            ));
-            return None;
-        }
-        Err(crate::fs::OwnFileError::Io(e)) => {
-            output::warn(&format!("the start state {} cannot be read: {e}; it is ignored", path.display()));
-            return None;
-        }
-        Err(crate::fs::OwnFileError::Missing) => return None,
-    };
-    let value = String::from_utf8_lossy(&bytes).trim().to_owned();
-    (!value.is_empty()).then(|| (Sourced::new(value, Source::State(path.display().to_string())), path))
-}
+use crate::start_state;
 
 /// What `report` does when `start` could not record anything, for the warning.
 const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 and job_start_time as the time of the report, with a warning, unless it is given --job-start-time (or CUSTOMCD_JOB_START_TIME)";
@@ -91,7 +55,7 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
             }
         }
         Some(ci) => {
-            match state_file(ci, env) {
+            match start_state::state_file(ci, env) {
                 Some(path) => match write_state(&path, now) {
                     Ok(()) => {
                         output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()))
