@@ -227,7 +227,8 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
         stdin_checkpoint: None,
         progress_every: std::time::Duration::from_secs(5),
     };
-    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))
+    // The jobs are in the `out` file, which a rerun resumes.
+    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts), true)
 }
 
 /// The repository and its matching tags, to give each tag's job the change set since the nearest
