@@ -12,6 +12,7 @@ pub(crate) mod cmd;
 pub(crate) mod delivery;
 pub mod env;
 pub mod error;
+pub(crate) mod fs; // private files; every platform-specific call is behind it
 pub mod git;
 pub mod job;
 pub mod output;

@@ -10,7 +10,6 @@
 //! server that echoes the request, cannot leak them either.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
@@ -324,23 +323,20 @@ impl TokenFileError {
 
 /// Reads the token from the file at `path`: at most [`MAX_TOKEN_FILE_BYTES`], trimmed, checked.
 pub fn read_token_file(path: &str) -> Result<Token, TokenFileError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    // Bounded and never blocking: a FIFO or device named as the token file is refused, not read.
+    let bytes = match crate::fs::read_bounded(std::path::Path::new(path), MAX_TOKEN_FILE_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(TokenFileError::Missing { path: path.to_owned() });
         }
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(TokenFileError::Unreadable {
+                path: path.to_owned(),
+                why: format!("it is larger than {} KiB, far more than a token", MAX_TOKEN_FILE_BYTES / 1024),
+            });
+        }
         Err(e) => return Err(TokenFileError::Unreadable { path: path.to_owned(), why: e.to_string() }),
     };
-    let mut bytes = Vec::new();
-    if let Err(e) = file.take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        return Err(TokenFileError::Unreadable { path: path.to_owned(), why: e.to_string() });
-    }
-    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
-        return Err(TokenFileError::Unreadable {
-            path: path.to_owned(),
-            why: format!("it is larger than {} KiB, far more than a token", MAX_TOKEN_FILE_BYTES / 1024),
-        });
-    }
     let text = String::from_utf8(bytes)
         .map_err(|_| TokenFileError::Unreadable { path: path.to_owned(), why: "it is not UTF-8 text".to_owned() })?;
     Token::new(&text).map_err(|refusal| TokenFileError::Refused { path: path.to_owned(), refusal })

@@ -103,7 +103,8 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
         let _ = std::fs::remove_file(path);
     }
-    settings.judge(result)
+    let kept = spooled.is_some();
+    settings.judge(result, kept)
 }
 
 /// What the deploy ships: the change set, or why it is not known (said in provenance, and warned

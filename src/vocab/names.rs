@@ -229,8 +229,8 @@ settings! {
     /// Add CI context (ci_system, run_url, branch) as optional fields [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     ci_fields => CiFields,
-    /// Exit non-zero when the job cannot be delivered; false only warns [default: true]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither) [default: refusal]
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     fail_on_error => FailOnError,
     /// Give up retrying after this many seconds in all [default: 60]
     #[arg(long, value_name = "SECONDS")]

@@ -4,6 +4,7 @@
 //! git repositories and clones, and a GitHub runner's environment.
 
 use std::path::Path;
+use std::process::Command as Std;
 use std::time::Duration;
 
 use crate::support::proxy::ConnectProxy;
@@ -25,6 +26,9 @@ fn report(dir: &Path, url: &str, token: &str) -> Run {
         .dir(dir)
         .env("CUSTOMCD_URL", url)
         .env("CUSTOMCD_TOKEN", token)
+        // Failures are told apart by exit code here (3 refused, 4 outage); the default, under
+        // which an outage exits 0, is tested in delivery.rs.
+        .env("CUSTOMCD_FAIL_ON_ERROR", "true")
 }
 
 /// The forms `token` takes when a server echoes it, each of which must stay hidden.
@@ -221,6 +225,15 @@ fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_c
     let out = with_file(folder.to_str().expect("utf-8"));
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.all().contains(&format!("cannot read {}", folder.display())), "a directory is unreadable: {out}");
+    // A FIFO named as the token file is refused at once, never waited on for a writer.
+    let fifo = dir.path().join("secrets").join("fifo");
+    let made = Std::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let out = with_file(fifo.to_str().expect("utf-8"));
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.all().contains("a FIFO, not a regular file"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the FIFO was waited on");
 
     // A file holding something else than a token: its content is never shown.
     let odd = dir.path().join("odd");
