@@ -35,15 +35,13 @@ use crate::error::{Error, Problem};
 use crate::output;
 use crate::output::github;
 use crate::settings::Settings;
-use crate::vocab::names::{Key, REPORT_PENDING_VAR};
+use crate::vocab::names::{Key, JOB_IDS_VAR, REPORT_PENDING_VAR};
 use crate::vocab::source::{Source, Sourced};
 
 /// The state name of the key the pre stage saves (the post stage sees `STATE_customcd_key`).
 pub const STATE_KEY: &str = "customcd_key";
 /// The state name of the pending record the main stage saves.
 pub const STATE_PENDING: &str = "customcd_pending";
-/// The job ids the action's steps of this job reported or deferred, space-separated, base64.
-pub const JOB_IDS_VAR: &str = "CUSTOMCD_JOB_IDS";
 /// Bytes of the key.
 const KEY_LEN: usize = 32;
 /// What the tag is computed over before the step id and the job id: a version, so that a record

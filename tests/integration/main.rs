@@ -14,6 +14,7 @@ mod docs;
 mod fuzz_regressions;
 mod layers;
 mod one_step;
+mod platform;
 mod properties;
 mod report;
 mod secrets;
