@@ -5,7 +5,7 @@ use crate::git::remote;
 use crate::settings::names::Key;
 use crate::settings::source::{Source, Sourced};
 
-use super::{Ci, Vars};
+use super::{Ci, Context, Vars};
 
 pub fn detect(env: &Env) -> bool {
     env.get("GITHUB_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -68,8 +68,8 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
         }
         _ => None,
     };
-    ci.context("run_url", run_url);
-    ci.context("branch", v.first(&["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]));
+    ci.context(Context::RunUrl, run_url);
+    ci.context(Context::Branch, v.first(&["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]));
     ci.temp_dir = v.raw("RUNNER_TEMP").map(Into::into);
     ci.spool_dir = v.get("RUNNER_TEMP").map(|d| d.map(|d| format!("{d}/customcd-spool")));
     // nektos/act leaves the INPUT_* variables of inputs that keep their default out of a Docker

@@ -3,7 +3,7 @@
 use crate::env::Env;
 use crate::settings::names::Key;
 
-use super::{Ci, Vars};
+use super::{Ci, Context, Vars};
 
 const SYSTEM: &str = "GitLab CI";
 
@@ -33,9 +33,9 @@ pub fn read(env: &Env) -> Ci {
     ci.commit = v.get("CI_COMMIT_SHA");
     // In merged-results and merge-train pipelines CI_COMMIT_SHA is an internal merge commit.
     ci.pr_head = v.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA");
-    ci.context("run_url", v.get("CI_JOB_URL"));
+    ci.context(Context::RunUrl, v.get("CI_JOB_URL"));
     ci.context(
-        "branch",
+        Context::Branch,
         v.first(&["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_COMMIT_REF_NAME"]),
     );
     ci.set(Key::Environment, v.get("CI_ENVIRONMENT_NAME"));
@@ -79,7 +79,7 @@ mod tests {
         assert_eq!(value(&ci, Key::JobStartTime).as_deref(), Some("2022-01-31T16:47:55Z"));
         assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"));
         assert_eq!(value(&ci, Key::Status).as_deref(), Some("success"));
-        let ctx: Vec<_> = ci.context.iter().map(|(k, v)| (*k, v.value.as_str())).collect();
+        let ctx: Vec<_> = ci.context.iter().map(|(k, v)| (k.name(), v.value.as_str())).collect();
         assert_eq!(ctx, [("run_url", "https://gitlab.example.com/group/sub/app/-/jobs/4242"), ("branch", "main")]);
         assert_eq!(value(&ci, Key::Environment).as_deref(), Some("production"), "environment is a setting");
     }
@@ -227,7 +227,7 @@ mod tests {
             if let Some(head) = &ci.pr_head {
                 assert_eq!(head.source.to_string(), "GitLab CI CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "{shape}");
             }
-            let got_branch = ci.context.iter().find(|(k, _)| *k == "branch").map(|(_, b)| b.value.as_str());
+            let got_branch = ci.context_value(Context::Branch).map(|b| b.value.as_str());
             assert_eq!(got_branch, Some(*branch), "{shape}");
             assert_eq!(value(&ci, Key::RepoName).as_deref(), Some("group/sub/app"), "{shape}");
             assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"), "{shape}");

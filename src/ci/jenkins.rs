@@ -4,7 +4,7 @@ use crate::env::Env;
 use crate::git::remote;
 use crate::settings::names::Key;
 
-use super::{Ci, Vars};
+use super::{Ci, Context, Vars};
 
 const SYSTEM: &str = "Jenkins";
 
@@ -63,12 +63,12 @@ pub fn read(env: &Env) -> Ci {
     ci.set(Key::JobId, job_id);
     ci.commit = v.get("GIT_COMMIT");
     pull_request_head(&v, &mut ci);
-    ci.context("run_url", v.get("BUILD_URL"));
+    ci.context(Context::RunUrl, v.get("BUILD_URL"));
     // A pull request's own branch rather than multibranch's `PR-42`.
     let branch = v
         .first(&["CHANGE_BRANCH", "BRANCH_NAME", "GIT_BRANCH"])
         .map(|b| b.map(|s| s.strip_prefix("origin/").map(str::to_owned).unwrap_or(s)));
-    ci.context("branch", branch);
+    ci.context(Context::Branch, branch);
     ci.temp_dir = v.raw("WORKSPACE_TMP").map(Into::into);
     // In the workspace, where `archiveArtifacts` can keep it.
     ci.spool_dir = v.get("WORKSPACE").map(|d| d.map(|d| format!("{d}/.customcd-spool")));
@@ -308,11 +308,7 @@ mod tests {
                 want.who,
                 "{shape}: GIT_AUTHOR_EMAIL is not who triggered"
             );
-            assert_eq!(
-                ci.context.iter().find(|(k, _)| *k == "branch").map(|(_, b)| b.value.as_str()),
-                Some(want.branch),
-                "{shape}"
-            );
+            assert_eq!(ci.context_value(Context::Branch).map(|b| b.value.as_str()), Some(want.branch), "{shape}");
             assert_eq!(
                 ci.commit.as_ref().map(|c| c.value.as_str()),
                 Some("1111111111111111111111111111111111111111"),

@@ -5,6 +5,8 @@
 //! module owns the detection order and the shared reading helpers; it never decides precedence
 //! between CI and other sources (that is `settings::sources`).
 
+mod context;
+pub use context::Context;
 mod github;
 pub use github::add_matrix_leg;
 mod gitlab;
@@ -34,8 +36,8 @@ pub struct Ci {
     pub commit: Option<Sourced<String>>,
     /// The repository the CI runs for, as `owner/name`, to recognise a checkout of it.
     pub repo: Option<String>,
-    /// Context worth sending as optional fields (`ci_system`, `run_url`, `branch`, `environment`).
-    pub context: Vec<(&'static str, Sourced<String>)>,
+    /// Context worth sending as optional fields, by key (see [`Context`]).
+    pub context: Vec<(Context, Sourced<String>)>,
     /// Extra advice for a field that stays missing, e.g. GitLab's `running` status.
     pub hints: Vec<(Key, String)>,
     /// Why the system could not name the commit it built (an event file that cannot be read, an
@@ -105,10 +107,17 @@ impl Ci {
         }
     }
 
-    pub fn context(&mut self, key: &'static str, value: Option<Sourced<String>>) {
+    /// Sets a context field (once: a second value for the same key replaces the first).
+    pub fn context(&mut self, key: Context, value: Option<Sourced<String>>) {
         if let Some(v) = value {
+            self.context.retain(|(k, _)| *k != key);
             self.context.push((key, v));
         }
+    }
+
+    /// A context field's value, if set.
+    pub fn context_value(&self, key: Context) -> Option<&Sourced<String>> {
+        self.context.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 

@@ -10,7 +10,7 @@ use crate::job::epoch;
 use crate::settings::names::Key;
 use crate::settings::source::Sourced;
 
-use super::{exit_code_status, Ci, Vars};
+use super::{exit_code_status, Ci, Context, Vars};
 
 fn set_repo(ci: &mut Ci, repo: Option<Sourced<String>>) {
     ci.repo = repo.as_ref().map(|r| r.value.clone());
@@ -42,7 +42,7 @@ pub fn read_bitbucket(env: &Env) -> Ci {
     // Set in after-script only: the step's exit code.
     ci.set(Key::Status, v.get("BITBUCKET_EXIT_CODE").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("BITBUCKET_COMMIT");
-    ci.context("branch", v.first(&["BITBUCKET_BRANCH", "BITBUCKET_TAG"]));
+    ci.context(Context::Branch, v.first(&["BITBUCKET_BRANCH", "BITBUCKET_TAG"]));
     ci.set(Key::Environment, v.get("BITBUCKET_DEPLOYMENT_ENVIRONMENT"));
     ci
 }
@@ -64,8 +64,8 @@ pub fn read_circleci(env: &Env) -> Ci {
     set_job_id(&mut ci, v.first(&["CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_BUILD_NUM"]));
     ci.set(Key::TriggeredBy, v.get("CIRCLE_USERNAME"));
     ci.commit = v.get("CIRCLE_SHA1");
-    ci.context("run_url", v.get("CIRCLE_BUILD_URL"));
-    ci.context("branch", v.first(&["CIRCLE_BRANCH", "CIRCLE_TAG"]));
+    ci.context(Context::RunUrl, v.get("CIRCLE_BUILD_URL"));
+    ci.context(Context::Branch, v.first(&["CIRCLE_BRANCH", "CIRCLE_TAG"]));
     ci
 }
 
@@ -94,8 +94,8 @@ pub fn read_azure(env: &Env) -> Ci {
         )),
         _ => None,
     };
-    ci.context("run_url", run_url);
-    ci.context("branch", v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]));
+    ci.context(Context::RunUrl, run_url);
+    ci.context(Context::Branch, v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]));
     ci.set(Key::Environment, v.get("ENVIRONMENT_NAME"));
     ci.temp_dir = v.raw("AGENT_TEMPDIRECTORY").map(Into::into);
     ci
@@ -115,8 +115,8 @@ pub fn read_buildkite(env: &Env) -> Ci {
     ci.set(Key::Status, v.get("BUILDKITE_COMMAND_EXIT_STATUS").map(|s| s.map(|c| exit_code_status(&c))));
     // BUILDKITE_COMMIT may be the symbolic "HEAD": then the checkout's HEAD is the answer.
     ci.commit = v.get("BUILDKITE_COMMIT").filter(|c| !c.value.eq_ignore_ascii_case("HEAD"));
-    ci.context("run_url", v.get("BUILDKITE_BUILD_URL"));
-    ci.context("branch", v.first(&["BUILDKITE_BRANCH", "BUILDKITE_TAG"]));
+    ci.context(Context::RunUrl, v.get("BUILDKITE_BUILD_URL"));
+    ci.context(Context::Branch, v.first(&["BUILDKITE_BRANCH", "BUILDKITE_TAG"]));
     ci
 }
 
@@ -132,8 +132,8 @@ pub fn read_travis(env: &Env) -> Ci {
     ci.set(Key::Status, v.get("TRAVIS_TEST_RESULT").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("TRAVIS_COMMIT");
     ci.pr_head = v.get("TRAVIS_PULL_REQUEST_SHA");
-    ci.context("run_url", v.get("TRAVIS_JOB_WEB_URL"));
-    ci.context("branch", v.first(&["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"]));
+    ci.context(Context::RunUrl, v.get("TRAVIS_JOB_WEB_URL"));
+    ci.context(Context::Branch, v.first(&["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"]));
     ci
 }
 
@@ -166,8 +166,8 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
     ci.set(Key::JobStartTime, v.first(&["DRONE_STAGE_STARTED", "DRONE_BUILD_STARTED"]));
     ci.set(Key::Status, v.first(&["DRONE_STAGE_STATUS", "DRONE_BUILD_STATUS"]));
     ci.commit = v.get("DRONE_COMMIT_SHA");
-    ci.context("run_url", v.get("DRONE_BUILD_LINK"));
-    ci.context("branch", v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]));
+    ci.context(Context::RunUrl, v.get("DRONE_BUILD_LINK"));
+    ci.context(Context::Branch, v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]));
     ci.set(Key::Environment, v.get("DRONE_DEPLOY_TO"));
     ci
 }
@@ -189,8 +189,8 @@ pub fn read_woodpecker(env: &Env) -> Ci {
     ci.set(Key::JobStartTime, v.first(&["CI_STEP_STARTED", "CI_PIPELINE_STARTED"]));
     ci.set(Key::Status, v.get("CI_PIPELINE_STATUS"));
     ci.commit = v.get("CI_COMMIT_SHA");
-    ci.context("run_url", v.first(&["CI_STEP_URL", "CI_PIPELINE_URL"]));
-    ci.context("branch", v.first(&["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG"]));
+    ci.context(Context::RunUrl, v.first(&["CI_STEP_URL", "CI_PIPELINE_URL"]));
+    ci.context(Context::Branch, v.first(&["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG"]));
     ci.set(Key::Environment, v.get("CI_PIPELINE_DEPLOY_TARGET"));
     ci
 }
@@ -213,7 +213,7 @@ pub fn read_semaphore(env: &Env) -> Ci {
     ci.set(Key::Status, status);
     ci.commit = v.get("SEMAPHORE_GIT_SHA");
     ci.pr_head = v.get("SEMAPHORE_GIT_PR_SHA");
-    ci.context("branch", v.first(&["SEMAPHORE_GIT_PR_BRANCH", "SEMAPHORE_GIT_BRANCH"]));
+    ci.context(Context::Branch, v.first(&["SEMAPHORE_GIT_PR_BRANCH", "SEMAPHORE_GIT_BRANCH"]));
     ci
 }
 
@@ -235,7 +235,7 @@ pub fn read_codebuild(env: &Env) -> Ci {
         .map(|s| s.map(|b| if b.trim() == "1" { "success" } else { "failed" }.to_owned()));
     ci.set(Key::Status, status);
     ci.commit = v.get("CODEBUILD_RESOLVED_SOURCE_VERSION");
-    ci.context("run_url", v.get("CODEBUILD_BUILD_URL"));
+    ci.context(Context::RunUrl, v.get("CODEBUILD_BUILD_URL"));
     ci
 }
 
@@ -250,8 +250,8 @@ pub fn read_bitrise(env: &Env) -> Ci {
     set_job_id(&mut ci, v.get("BITRISE_BUILD_SLUG"));
     ci.set(Key::JobStartTime, v.get("BITRISE_BUILD_TRIGGER_TIMESTAMP"));
     ci.commit = v.first(&["GIT_CLONE_COMMIT_HASH", "BITRISE_GIT_COMMIT"]);
-    ci.context("run_url", v.get("BITRISE_BUILD_URL"));
-    ci.context("branch", v.get("BITRISE_GIT_BRANCH"));
+    ci.context(Context::RunUrl, v.get("BITRISE_BUILD_URL"));
+    ci.context(Context::Branch, v.get("BITRISE_GIT_BRANCH"));
     ci
 }
 
@@ -267,7 +267,7 @@ pub fn read_appveyor(env: &Env) -> Ci {
     ci.set(Key::TriggeredBy, v.first(&["APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"]));
     ci.commit = v.get("APPVEYOR_REPO_COMMIT");
     ci.pr_head = v.get("APPVEYOR_PULL_REQUEST_HEAD_COMMIT");
-    ci.context("branch", v.first(&["APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH", "APPVEYOR_REPO_BRANCH"]));
+    ci.context(Context::Branch, v.first(&["APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH", "APPVEYOR_REPO_BRANCH"]));
     ci
 }
 

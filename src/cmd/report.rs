@@ -1,7 +1,7 @@
 //! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
-use crate::ci::previous;
+use crate::ci::{previous, Context};
 use crate::cmd::post;
 use crate::delivery::http;
 use crate::delivery::outbox;
@@ -190,9 +190,9 @@ fn resolve(
         hints = &ci.hints;
         if ci_fields {
             let system = Source::Ci { system: ci.system, detail: "(detected)".to_owned() };
-            context.push(string_field("ci_system", ci.system, system));
+            context.push(string_field(Context::CiSystem.name(), ci.system, system));
             for (key, value) in &ci.context {
-                context.push(string_field(key, &value.value, value.source.clone()));
+                context.push(string_field(key.name(), &value.value, value.source.clone()));
             }
         }
     }
