@@ -34,6 +34,11 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let Some(gathered) = &settings.job else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
+        // The CI system itself says this job deploys nothing: one line, nothing sent, exit 0.
+        output::stdout(&format!("customcd: not reported: {why}"));
+        return Ok(());
+    }
     let github = settings.github();
     settings.announce();
     let mut problems = Vec::new();
@@ -106,6 +111,9 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
 /// about when the user can fix it). Never a reason to fail the report.
 fn shipped(settings: &Settings, gathered: &Gathered, env: &Env) -> Shipped {
     let stack = &gathered.stack;
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.ships_nothing.as_ref()) {
+        return Shipped { set: None, why_not: Some(NoChangeSet { reason: why.clone(), warn: true }) };
+    }
     let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
         return Shipped::default();
     };
@@ -191,8 +199,12 @@ fn resolve(
         if ci_fields {
             let system = Source::Ci { system: ci.system, detail: "(detected)".to_owned() };
             context.push(string_field(Context::CiSystem.name(), ci.system, system));
-            for (key, value) in &ci.context {
-                context.push(string_field(key.name(), &value.value, value.source.clone()));
+            // The CI's own result word: `job_status` (the action's `${{ job.status }}`, Jenkins'
+            // currentResult, or the user's) when given, else the word the system's variables gave.
+            let job_status = stack.get(Key::JobStatus).map(|v| (Context::CiResult, v.clone()));
+            let ci_context = ci.context.iter().filter(|(k, _)| job_status.is_none() || *k != Context::CiResult);
+            for (key, value) in ci_context.chain(job_status.as_ref()) {
+                context.push(string_field(key.name(), value.value.trim(), value.source.clone()));
             }
         }
     }
