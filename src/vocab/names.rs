@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::source::{Source, Sourced};
 
 macro_rules! settings {
     (
@@ -330,6 +330,10 @@ impl PayloadField {
         self.key.name()
     }
 }
+
+/// The largest integer sent for `service_id` and `job_duration`: the API's integers are taken to be
+/// 32-bit signed (as database integer columns are), so a bigger value could not be stored.
+pub const MAX_API_INTEGER: u64 = 2_147_483_647;
 
 /// The payload's scalar fields, in the order the body writes them; `optional` is the list of
 /// optional fields (see `optional`). This is the one list of payload fields: stored payloads and
