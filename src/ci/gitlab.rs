@@ -55,7 +55,7 @@ const NOBODY_SOURCES: &[&str] = &["schedule", "trigger"];
 /// Who started the job: `GITLAB_USER_*` is "the user who started the pipeline, unless the job is
 /// a manual job", where it is the one who started the job. A manual job always has its person;
 /// otherwise scheduled and trigger-token pipelines have nobody.
-fn triggered_by(v: &Vars<'_>) -> Option<crate::settings::source::Sourced<String>> {
+fn triggered_by(v: &Vars<'_>) -> Option<crate::vocab::source::Sourced<String>> {
     let manual = v.raw("CI_JOB_MANUAL").is_some_and(|m| m.eq_ignore_ascii_case("true"));
     let source = v.raw("CI_PIPELINE_SOURCE").unwrap_or("");
     if !manual && NOBODY_SOURCES.contains(&source) {

@@ -49,7 +49,7 @@ const USER_CAUSE: &str = "hudson.model.Cause$UserIdCause";
 /// remote trigger, is nobody), else the plugin's user id when it names a person; on a
 /// multibranch pull request that no person and no timer started, the pull request's author,
 /// whose push started it.
-fn triggered_by(v: &Vars<'_>) -> Option<crate::settings::source::Sourced<String>> {
+fn triggered_by(v: &Vars<'_>) -> Option<crate::vocab::source::Sourced<String>> {
     if let Some(email) = v.get("BUILD_USER_EMAIL") {
         return Some(email);
     }
