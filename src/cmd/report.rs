@@ -1,6 +1,7 @@
 //! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
+use crate::ci::Context;
 use crate::cmd::post;
 use crate::delivery::http;
 use crate::delivery::outbox;
@@ -27,7 +28,7 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     if settings.report_at.value == ReportAt::JobEnd {
         post::check_job_end(&settings, env)?;
     }
-    let prepared = prepare(&settings, env, now, None)?;
+    let Some(prepared) = prepare(&settings, env, now, None)? else { return Ok(()) };
     if settings.report_at.value == ReportAt::JobEnd && !settings.dry_run.value {
         let id = prepared.job.job_id.value.clone();
         match post::defer(env, &id) {
@@ -52,7 +53,7 @@ pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
 /// the job id the main stage chose, with the job's final status.
 pub fn deliver_at_job_end(settings: Settings, env: &Env, now: i64, job_id: String) -> Result<(), Error> {
     let id = Sourced::new(job_id, Source::Default("chosen by this step's main stage (report_at: job-end)".to_owned()));
-    let prepared = prepare(&settings, env, now, Some(id))?;
+    let Some(prepared) = prepare(&settings, env, now, Some(id))? else { return Ok(()) };
     send(&settings, env, prepared, true)
 }
 
@@ -64,10 +65,21 @@ pub struct Prepared {
 
 /// Resolves the job (and its change set) from the settings, `job_id` overriding the job id when
 /// given; every problem at once, nothing sent.
-fn prepare(settings: &Settings, env: &Env, now: i64, job_id: Option<Sourced<String>>) -> Result<Prepared, Error> {
+/// `None` when the CI system says the job deploys nothing (said on standard output).
+fn prepare(
+    settings: &Settings,
+    env: &Env,
+    now: i64,
+    job_id: Option<Sourced<String>>,
+) -> Result<Option<Prepared>, Error> {
     let Some(gathered) = &settings.job else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
+        // The CI system itself says this job deploys nothing: one line, nothing sent, exit 0.
+        output::stdout(&format!("customcd: not reported: {why}"));
+        return Ok(None);
+    }
     settings.announce();
     let mut problems = Vec::new();
     let shipped = shipped(settings, gathered);
@@ -102,7 +114,7 @@ fn prepare(settings: &Settings, env: &Env, now: i64, job_id: Option<Sourced<Stri
         output::warn(&format!("the change set (commits, lead time) is left out: {}", no.reason));
     }
     let shipped_line = shipped.line(job.end());
-    Ok(Prepared { job, shipped_line })
+    Ok(Some(Prepared { job, shipped_line }))
 }
 
 /// Posts a prepared job (or prints it on a dry run); `at_job_end` is the action's post stage,
@@ -173,6 +185,13 @@ fn send(settings: &Settings, env: &Env, prepared: Prepared, at_job_end: bool) ->
 /// about when the user can fix it). Never a reason to fail the report.
 fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
     let stack = &gathered.stack;
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.ships_nothing.as_ref()) {
+        return Shipped {
+            set: None,
+            why_not: Some(NoChangeSet { reason: why.clone(), warn: true }),
+            notices: Vec::new(),
+        };
+    }
     let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
         return Shipped::default();
     };
@@ -321,9 +340,13 @@ fn resolve_with(
         hints = &ci.hints;
         if ci_fields {
             let system = Source::Ci { system: ci.system, detail: "(detected)".to_owned() };
-            context.push(string_field("ci_system", ci.system, system));
-            for (key, value) in &ci.context {
-                context.push(string_field(key, &value.value, value.source.clone()));
+            context.push(string_field(Context::CiSystem.name(), ci.system, system));
+            // The CI's own result word: `job_status` (the action's `${{ job.status }}`, Jenkins'
+            // currentResult, or the user's) when given, else the word the system's variables gave.
+            let job_status = stack.get(Key::JobStatus).map(|v| (Context::CiResult, v.clone()));
+            let ci_context = ci.context.iter().filter(|(k, _)| job_status.is_none() || *k != Context::CiResult);
+            for (key, value) in ci_context.chain(job_status.as_ref()) {
+                context.push(string_field(key.name(), value.value.trim(), value.source.clone()));
             }
         }
     }
