@@ -3,14 +3,13 @@
 //! module owns where that file is and how it is read back (`settings` reads it as a source below
 //! the CI system's own variables); `cmd::start` writes it.
 //!
-//! It sits below `settings` and imports only the CI reader's result, the environment, output and
-//! the vocabulary.
+//! It sits below `settings` and imports only the CI reader's result, the environment and the
+//! vocabulary.
 
 use std::path::PathBuf;
 
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::output;
 use crate::vocab::source::{Source, Sourced};
 
 /// The state file for this CI job, if the job has an identity.
@@ -25,8 +24,9 @@ pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
 }
 
 /// Reads a start recorded in the state file: the value and the file it came from. The file is
-/// a few bytes; reading is capped because the directory may be shared.
-pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
+/// a few bytes; reading is capped because the directory may be shared. A file that may not speak
+/// is ignored with a warning in `warnings`.
+pub fn read_state(ci: &Ci, env: &Env, warnings: &mut Vec<String>) -> Option<(Sourced<String>, PathBuf)> {
     use std::io::Read;
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let path = state_file(ci, env)?;
@@ -36,7 +36,7 @@ pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
     let meta = std::fs::symlink_metadata(&path).ok()?;
     let me = rustix::process::geteuid().as_raw();
     if !meta.file_type().is_file() || meta.uid() != me {
-        output::warn(&format!(
+        warnings.push(format!(
             "the start state {} is not a regular file of this user (uid {me}); it is ignored",
             path.display()
         ));
