@@ -10,11 +10,13 @@ use crate::job::change_set::{self, ChangeSet, NoChangeSet};
 use crate::job::optional::{FieldType, OptionalField};
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
+use crate::records::{self, Found};
+use crate::settings::records::{Api, Platform, Previous};
 use crate::settings::runner::Runner;
-use crate::settings::sources::{Gathered, Previous};
+use crate::settings::sources::Gathered;
 use crate::settings::{ReportAt, Settings};
 use crate::vocab::names::Key;
-use crate::vocab::source::Source;
+use crate::vocab::source::{Source, Sourced};
 use std::path::Path;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
@@ -43,6 +45,9 @@ pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
     };
     for w in gathered.warnings.iter().chain(&job.warnings) {
         output::warn(w);
+    }
+    for n in &shipped.notices {
+        output::notice(n);
     }
     if let Some(no) = shipped.why_not.as_ref().filter(|n| n.warn) {
         output::warn(&format!("the change set (commits, lead time) is left out: {}", no.reason));
@@ -97,7 +102,8 @@ pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
         let _ = std::fs::remove_file(path);
     }
-    settings.judge(result)
+    let kept = spooled.is_some();
+    settings.judge(result, kept)
 }
 
 /// What the deploy ships: the change set, or why it is not known (said in provenance, and warned
@@ -109,30 +115,84 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
         return Shipped::default();
     };
     let limit = settings.change_set_limit().value;
+    // Every lookup of the platform's records shares one short deadline and a few requests.
+    let mut lookups = Lookups::new(settings.platform());
+    let mut notices = Vec::new();
     // The repository is opened once, and only when a previous deploy needs it.
     let mut repo = None;
     // A previous_sha that is no commit id is warned about and leaves the change set out, as every
     // other trouble here does: the deploy is reported either way (see change_set::compute).
-    let previous = match &gathered.previous {
-        Some(Previous::Sha(v) | Previous::Ci(v)) => Ok(v.clone()),
-        Some(Previous::Tag(pattern)) => opened(&mut repo, settings.repo_dir())
-            .and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit)),
-        None => Err(NoChangeSet {
-            reason: format!(
-                "no previous deploy is known: pass {} or {} for the change set",
-                crate::vocab::names::flag_name(Key::PreviousSha),
-                crate::vocab::names::flag_name(Key::PreviousTag)
-            ),
-            warn: false,
-        }),
+    let previous = if let Some(v) = stack.get(Key::PreviousSha) {
+        Ok(v.clone())
+    } else if let Some(pattern) = stack.get(Key::PreviousTag) {
+        opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
+    } else {
+        from_platform(settings.platform(), &mut lookups, &mut notices)
     };
     let set = previous.and_then(|prev| match change_set::null_previous(&prev) {
         Some(no) => Err(no),
         None => opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
     });
     match set {
-        Ok(set) => Shipped { set: Some(set), why_not: None },
-        Err(no) => Shipped { set: None, why_not: Some(no) },
+        Ok(set) => Shipped { set: Some(set), why_not: None, notices },
+        Err(no) => Shipped { set: None, why_not: Some(no), notices },
+    }
+}
+
+/// The agent and budget of the platform lookups: the agent is built when the first request is
+/// about to be made, and the budget starts then.
+struct Lookups<'a> {
+    api: Option<&'a Api>,
+    agent: Option<ureq::Agent>,
+    budget: records::Budget,
+}
+
+impl<'a> Lookups<'a> {
+    fn new(platform: Option<&'a Platform>) -> Self {
+        Lookups { api: platform.and_then(|p| p.api.as_ref()), agent: None, budget: records::Budget::start() }
+    }
+
+    /// The API, its agent and the budget, when the API can be asked.
+    fn ready(&mut self) -> Option<(&'a Api, &ureq::Agent, &mut records::Budget)> {
+        let api = self.api?;
+        if self.agent.is_none() {
+            self.agent = Some(records::agent(api));
+            self.budget = records::Budget::start();
+        }
+        let agent = self.agent.as_ref()?;
+        Some((api, agent, &mut self.budget))
+    }
+}
+
+/// The previous deploy when the user names none: the platform's record, else what the CI system
+/// names (with a notice when it is a stand-in), else why none is known.
+fn from_platform(
+    platform: Option<&Platform>,
+    lookups: &mut Lookups<'_>,
+    notices: &mut Vec<String>,
+) -> Result<Sourced<String>, NoChangeSet> {
+    let quiet = |reason: String| NoChangeSet { reason, warn: false };
+    match platform.map(|p| &p.previous) {
+        Some(Previous::Ask { environment, own }) => {
+            let Some((api, agent, budget)) = lookups.ready() else {
+                return Err(quiet("the platform's API is not configured".to_owned()));
+            };
+            match records::ask_previous(api, agent, environment, own, budget) {
+                Ok(Found::Deploy(previous)) => Ok(previous),
+                Ok(Found::None(why)) => Err(quiet(why)),
+                Err(warning) => Err(NoChangeSet { reason: warning, warn: true }),
+            }
+        }
+        Some(Previous::Named { previous, notice }) => {
+            notices.extend(notice.iter().cloned());
+            Ok(previous.clone())
+        }
+        Some(Previous::Unknown(why)) => Err(quiet(why.clone())),
+        None => Err(quiet(format!(
+            "no previous deploy is known: pass {} or {} for the change set",
+            crate::vocab::names::flag_name(Key::PreviousSha),
+            crate::vocab::names::flag_name(Key::PreviousTag)
+        ))),
     }
 }
 
@@ -149,6 +209,8 @@ fn opened<'a>(slot: &'a mut Option<gix::Repository>, dir: &Path) -> Result<&'a g
 struct Shipped {
     set: Option<ChangeSet>,
     why_not: Option<NoChangeSet>,
+    /// What the user should know about where the previous deploy came from (a stand-in).
+    notices: Vec<String>,
 }
 
 impl Shipped {
@@ -252,7 +314,7 @@ pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
         };
         // URLs (endpoint, server, proxy) may carry user-info; the token is never shown.
         let shown = match key {
-            Key::Token => "***".to_owned(),
+            Key::Token | Key::GithubToken | Key::GitlabToken => "***".to_owned(),
             Key::TokenFile => crate::secret::shown_token_file(v.value.trim())
                 .map_or_else(|| "(not shown: not a path, and may be the token itself)".to_owned(), str::to_owned),
             _ => remote::redact(&v.value),

@@ -452,6 +452,11 @@ fn text(stack: &Stack, key: Key) -> Option<Sourced<String>> {
     stack.get(key).map(|v| v.clone().map(|s| s.trim().to_owned())).filter(|v| !v.value.is_empty())
 }
 
+/// Whether `sha` is a full commit id: 40 (SHA-1) or 64 (SHA-256) hex digits, either case.
+pub fn is_full_sha(sha: &str) -> bool {
+    matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// The commit a job deploys, as the payload will carry it (trimmed, lowercased), when the stack's
 /// `commit_sha` is a valid one; [`resolve`] says what is wrong with it otherwise. Commands that
 /// need the commit before the job is whole (the change set) take it from here, so the rule is

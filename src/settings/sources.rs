@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use crate::ci::{self, previous, Ci};
+use crate::ci::{self, Ci};
 use crate::env::Env;
 use crate::git;
 use crate::git::remote;
@@ -97,8 +97,6 @@ pub struct Gathered {
     pub ci: Option<Ci>,
     /// A `customcd start` state file that was used, to remove once the job is reported.
     pub state_file: Option<PathBuf>,
-    /// Where the previous deploy comes from, for the change set: the first source that names it.
-    pub previous: Option<Previous>,
     /// Things the user should know that do not stop the report.
     pub warnings: Vec<String>,
 }
@@ -179,32 +177,7 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
             stack.push(layer);
         }
     }
-    let previous = previous_deploy(&stack, ci.as_ref(), env);
-    Gathered { stack, optional, git_error, ci, state_file, previous, warnings }
-}
-
-/// Where the previous deploy comes from, in precedence order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Previous {
-    /// `previous_sha`: the commit, as given (the change set checks it).
-    Sha(Sourced<String>),
-    /// `previous_tag`: the nearest tag matching this pattern below the deployed commit.
-    Tag(Sourced<String>),
-    /// The CI system's own record of the branch's previous build or push.
-    Ci(Sourced<String>),
-}
-
-/// The previous deploy's source: `previous_sha`, else `previous_tag`, else what the CI system
-/// names. The CI system is asked only when no setting names it (its answer may mean reading its
-/// event file).
-fn previous_deploy(stack: &Stack, ci: Option<&Ci>, env: &Env) -> Option<Previous> {
-    if let Some(v) = stack.get(Key::PreviousSha) {
-        return Some(Previous::Sha(v.clone()));
-    }
-    if let Some(pattern) = stack.get(Key::PreviousTag) {
-        return Some(Previous::Tag(pattern.clone()));
-    }
-    ci.and_then(|ci| previous::previous(ci, env)).map(Previous::Ci)
+    Gathered { stack, optional, git_error, ci, state_file, warnings }
 }
 
 /// Adds a layer of named settings, and its optional fields, below those pushed so far.
