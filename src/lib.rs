@@ -27,8 +27,9 @@ use crate::cmd::{backfill, post, report, send, start};
 use crate::env::Env;
 use crate::error::Error;
 use crate::job::epoch;
+use crate::settings::runner::Runner;
 use crate::settings::sources::Flags;
-use crate::settings::{Command as Kind, Settings};
+use crate::settings::{Command as Kind, Resolved, Settings};
 
 /// Runs one command with the given environment. Every command starts from the one resolved
 /// [`Settings`] value.
@@ -36,7 +37,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     // The action's post stage runs in every job that uses the action; unless this step deferred
     // its report, it has nothing to do and must not fail on settings it will not use.
     let deferred = match cli.command {
-        Command::Post => match post::pending(env) {
+        Command::Post => match post::pending(&Runner::read(env)) {
             post::Pending::Mine(job_id) => Some(job_id),
             post::Pending::Nothing { ignored } => {
                 post::nothing_pending(ignored);
@@ -46,7 +47,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         _ => None,
     };
     // A working directory that was removed matters only where it is needed (git discovery when
-    // no commit and repository were given, a relative path): those say so themselves. Every
+    // no commit and repository were given, a relative path): those say so themselves. With every
     // field given, the job is sent or kept as usual.
     let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
     let now = epoch::now();
@@ -60,16 +61,27 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         // stage: inputs, CUSTOMCD_* variables (the start among them) and STATE_*.
         Command::Post => (Kind::Report, Flags::default()),
     };
-    let settings = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
+    let Resolved { settings, problems } = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
+    // Output follows the CI system from the first line on, and the token is masked in the GitHub
+    // log before any line that could hold it.
+    output::set_github(settings.github());
+    if let Some(token) = settings.token_to_mask() {
+        output::github::mask(token);
+    }
+    if !problems.is_empty() {
+        // A misspelled variable is often why a setting is missing: say so beside the problems.
+        settings.announce();
+        return Err(Error::Invalid(problems));
+    }
     match cli.command {
-        Command::Report(_) => report::run(settings, env, now),
-        Command::Env(_) => report::show_env(settings, env, now),
+        Command::Report(_) => report::run(settings, now),
+        Command::Env(_) => report::show_env(settings, now),
         Command::Send(args) => send::run(&args, settings, cwd),
         Command::Backfill(args) => backfill::run(&args, settings),
-        Command::Start => Ok(start::run(&settings, env, now)?),
+        Command::Start => Ok(start::run(&settings, now)?),
         // Deferred by this step's main stage: deliver, whatever report_at says now.
         Command::Post => match deferred {
-            Some(job_id) => report::deliver_at_job_end(settings, env, now, job_id),
+            Some(job_id) => report::deliver_at_job_end(settings, now, job_id),
             None => Err(Error::Internal(anyhow::anyhow!("the post stage ran without a pending report"))),
         },
     }

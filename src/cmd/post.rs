@@ -30,18 +30,14 @@ use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
-use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::output;
 use crate::output::github;
+use crate::settings::runner::{Runner, STATE_KEY, STATE_PENDING};
 use crate::settings::Settings;
 use crate::vocab::names::{Key, JOB_IDS_VAR, REPORT_PENDING_VAR};
 use crate::vocab::source::{Source, Sourced};
 
-/// The state name of the key the pre stage saves (the post stage sees `STATE_customcd_key`).
-pub const STATE_KEY: &str = "customcd_key";
-/// The state name of the pending record the main stage saves.
-pub const STATE_PENDING: &str = "customcd_pending";
 /// Bytes of the key.
 const KEY_LEN: usize = 32;
 /// What the tag is computed over before the step id and the job id: a version, so that a record
@@ -60,9 +56,8 @@ pub fn new_key() -> Result<String, getrandom::Error> {
 }
 
 /// The key this step's pre (or main) stage saved, when it is one.
-fn key(env: &Env) -> Option<Vec<u8>> {
-    let text = env.get(&format!("STATE_{STATE_KEY}"))?;
-    b64().decode(text.trim()).ok().filter(|k| k.len() == KEY_LEN)
+fn key(runner: &Runner) -> Option<Vec<u8>> {
+    b64().decode(runner.key()?).ok().filter(|k| k.len() == KEY_LEN)
 }
 
 fn mac(key: &[u8], step: &str, job_id: &str) -> Option<Hmac<Sha256>> {
@@ -97,11 +92,6 @@ fn verify(key: &[u8], step: &str, text: &str) -> Option<String> {
     Some(job_id)
 }
 
-/// The step id, the same in every stage of one step.
-fn step(env: &Env) -> Option<&str> {
-    env.get("GITHUB_ACTION").map(str::trim).filter(|s| !s.is_empty())
-}
-
 /// What the post stage found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Pending {
@@ -113,11 +103,10 @@ pub enum Pending {
 
 /// Whether this step's main stage deferred its report: a record in this step's state or in the
 /// `GITHUB_ENV` list whose tag checks under this step's key.
-pub fn pending(env: &Env) -> Pending {
-    let state = env.get(&format!("STATE_{STATE_PENDING}")).map(str::trim);
-    let listed = env.get(REPORT_PENDING_VAR).map(|v| v.split_whitespace().collect::<Vec<_>>()).unwrap_or_default();
-    let candidates: Vec<&str> = state.into_iter().chain(listed).collect();
-    let (Some(key), Some(step)) = (key(env), step(env)) else {
+pub fn pending(runner: &Runner) -> Pending {
+    let candidates: Vec<&str> =
+        runner.state_pending().into_iter().chain(runner.pending().iter().map(String::as_str)).collect();
+    let (Some(key), Some(step)) = (key(runner), runner.step()) else {
         return Pending::Nothing { ignored: candidates.len() };
     };
     let mut ignored = 0;
@@ -142,19 +131,13 @@ pub fn nothing_pending(ignored: usize) {
     }
 }
 
-/// Whether this run is the action's own stage: the runner names the step (`GITHUB_ACTION`) and
-/// passes every declared input as `INPUT_*`, blank or not.
-fn is_action_stage(env: &Env) -> bool {
-    step(env).is_some() && env.names().any(|n| n == "INPUT_REPORT_AT")
-}
-
 /// `job-end` needs the action's post stage, which runs only when the action is a step of the job
 /// (`uses:`) and the setting came from that step's `with:`. From a variable or a flag (a `run:`
 /// step, a job-level `env:`) there is no post stage, and the job would never be reported.
-pub fn check_job_end(settings: &Settings, env: &Env) -> Result<(), Error> {
-    let at = &settings.report_at;
+pub fn check_job_end(settings: &Settings) -> Result<(), Error> {
+    let at = settings.report_at();
     let from_input = matches!(at.source, Source::Input(_));
-    if from_input && is_action_stage(env) {
+    if from_input && settings.runner().action_stage() {
         return Ok(());
     }
     let why = if from_input {
@@ -174,14 +157,12 @@ pub fn check_job_end(settings: &Settings, env: &Env) -> Result<(), Error> {
 /// The job id to use: a default id (from the CI system) that another step of this job already
 /// reported or deferred gets this step's id appended, so that two reporting steps (staging and
 /// production) never report the same job id. An id the user gave is kept as given.
-pub fn distinct_job_id(id: &Sourced<String>, env: &Env) -> Option<Sourced<String>> {
+pub fn distinct_job_id(id: &Sourced<String>, runner: &Runner) -> Option<Sourced<String>> {
     if matches!(id.source, Source::Flag(_) | Source::Var(_) | Source::Input(_) | Source::File(_)) {
         return None;
     }
-    let step = step(env)?;
-    let taken = env.get(JOB_IDS_VAR).into_iter().flat_map(str::split_whitespace).filter_map(record_job_id);
-    let listed = env.get(REPORT_PENDING_VAR).into_iter().flat_map(str::split_whitespace).filter_map(record_job_id);
-    let mut taken = taken.chain(listed);
+    let step = runner.step()?;
+    let mut taken = runner.job_ids().iter().chain(runner.pending()).filter_map(|r| record_job_id(r));
     if !taken.any(|t| t == id.value) {
         return None;
     }
@@ -198,10 +179,9 @@ pub fn distinct_job_id(id: &Sourced<String>, env: &Env) -> Option<Sourced<String
 
 /// Records in `GITHUB_ENV` that this step reports `job_id`, for a later step's distinct-id rule.
 /// Best effort: a later step that cannot read it only risks the same id.
-pub fn claim_job_id(env: &Env, job_id: &str) {
-    let Some(file) = env.get("GITHUB_ENV").filter(|_| step(env).is_some()) else { return };
-    let mut ids: Vec<String> =
-        env.get(JOB_IDS_VAR).into_iter().flat_map(str::split_whitespace).map(str::to_owned).collect();
+pub fn claim_job_id(runner: &Runner, job_id: &str) {
+    let Some(file) = runner.env_file().filter(|_| runner.step().is_some()) else { return };
+    let mut ids: Vec<String> = runner.job_ids().to_vec();
     ids.push(format!("{}.", b64().encode(job_id)));
     if let Err(e) = github::append(file.as_ref(), &[(JOB_IDS_VAR, ids.join(" "))]) {
         output::info(&format!("customcd: could not note job {job_id} in GITHUB_ENV ({e}); a later customcd step of this job could report the same default job id"));
@@ -218,15 +198,15 @@ pub enum Handover {
 
 /// `report` with `report_at: job-end`, after the job was validated: writes the pending record
 /// for `job_id` where this step's post stage will read it. Sends nothing.
-pub fn defer(env: &Env, job_id: &str) -> Handover {
-    let Some(step) = step(env) else {
+pub fn defer(runner: &Runner, job_id: &str) -> Handover {
+    let Some(step) = runner.step() else {
         return Handover::ReportNow("GITHUB_ACTION, the step's id, is not set".to_owned());
     };
-    let act = env.get("ACT").is_some();
+    let act = runner.act();
     let mut why = Vec::new();
     // The pre stage's key reaches the post stage on both runners; a key the main stage makes
     // reaches it only through the state file on GitHub's runner.
-    let (key_bytes, new) = match key(env) {
+    let (key_bytes, new) = match key(runner) {
         Some(k) => (k, None),
         None if act => {
             return Handover::ReportNow(
@@ -247,7 +227,7 @@ pub fn defer(env: &Env, job_id: &str) -> Handover {
     let mut channels = Vec::new();
     // GitHub's runner: the state file, which no other step can write or erase.
     if !act {
-        match env.get("GITHUB_STATE") {
+        match runner.state_file() {
             Some(path) => {
                 let mut pairs = Vec::new();
                 if let Some(text) = &new {
@@ -264,10 +244,9 @@ pub fn defer(env: &Env, job_id: &str) -> Handover {
     }
     // Both runners: GITHUB_ENV, which act's post stage sees; worth it only with the pre stage's key.
     if new.is_none() {
-        match env.get("GITHUB_ENV") {
+        match runner.env_file() {
             Some(path) => {
-                let mut list: Vec<&str> =
-                    env.get(REPORT_PENDING_VAR).map(|v| v.split_whitespace().collect()).unwrap_or_default();
+                let mut list: Vec<&str> = runner.pending().iter().map(String::as_str).collect();
                 list.push(&rec);
                 match github::append(path.as_ref(), &[(REPORT_PENDING_VAR, list.join(" "))]) {
                     Ok(()) => channels.push("GITHUB_ENV"),
@@ -288,8 +267,8 @@ pub fn defer(env: &Env, job_id: &str) -> Handover {
 mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs.iter().map(|(k, v)| (*k, *v)).collect()
+    fn env(pairs: &[(&str, &str)]) -> Runner {
+        Runner::read(&pairs.iter().map(|(k, v)| (*k, *v)).collect())
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! `%`→`%25`, CR→`%0D`, LF→`%0A`, properties also `:`→`%3A`, `,`→`%2C`), and file commands as
 //! `NAME<<DELIMITER` blocks appended to the files the runner names.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
@@ -120,16 +119,9 @@ pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
 /// Appends to a file the runner reads. Step outputs and summaries end up in logs and later
 /// steps: no registered secret goes there.
 fn append_redacted(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut options = OpenOptions::new();
-    options.create(true).append(true);
     // A FIFO (or a device) named as one of the runner's files must not block the step: opened
     // without waiting, and refused unless it is a regular file.
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, rustix::fs::OFlags::NONBLOCK.bits() as i32);
-    let mut file = options.open(path)?;
-    if !file.metadata()?.file_type().is_file() {
-        return Err(std::io::Error::other("not a regular file (a FIFO, socket or device is never written to)"));
-    }
+    let mut file = crate::fs::open_append(path, true).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
     // One write, so a full disk leaves no half block the runner would fail to parse.
     file.write_all(secret::redact(text).as_bytes())
 }
