@@ -105,7 +105,7 @@ private List<String> fieldSpecs(def fields) {
 
 /**
  * Whether `customcd start` recorded this build's start: its state file, named as customcd names
- * it (src/cmd/start.rs: customcd-start-<BUILD_TAG, unsafe characters as _> in WORKSPACE_TMP, else
+ * it (src/start_state.rs: customcd-start-<BUILD_TAG, unsafe characters as _> in WORKSPACE_TMP, else
  * TMPDIR, else /tmp). A recorded start wins over the build's, so a start stage still times a part.
  */
 private boolean startRecorded() {

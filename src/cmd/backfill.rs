@@ -17,9 +17,9 @@ use crate::job::change_set;
 use crate::job::optional::MAX_FIELDS;
 use crate::job::{self, Job};
 use crate::output;
-use crate::settings::names::{Key, Layer, Stack};
-use crate::settings::source::{Source, Sourced};
 use crate::settings::Settings;
+use crate::vocab::names::{Key, Layer, Stack};
+use crate::vocab::source::{Source, Sourced};
 
 /// What one tag says.
 #[derive(Debug, Clone, PartialEq, Eq)]

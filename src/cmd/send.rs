@@ -10,8 +10,8 @@ use crate::cli::SendArgs;
 use crate::delivery::spool;
 use crate::error::Error;
 use crate::output;
-use crate::settings::source::Sourced;
 use crate::settings::Settings;
+use crate::vocab::source::Sourced;
 
 /// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
 pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {

@@ -4,24 +4,22 @@
 //! `concurrency`, the spool's place) is written once and holds for every command.
 
 pub(crate) mod endpoint;
-pub mod names;
-pub mod source;
 pub(crate) mod sources;
+pub(crate) mod spool_dir;
 pub(crate) mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ci::Ci;
-use crate::delivery::spool;
 use crate::env::Env;
 use crate::error::{self, Error, Problem};
 use crate::output;
 use crate::output::github;
 use crate::settings::endpoint::{Connection, Endpoint};
-use crate::settings::names::{flag_name, var_name, Key, Layer, Stack};
-use crate::settings::source::{Source, Sourced};
 use crate::settings::sources::{Flags, Gathered, Sources};
+use crate::vocab::names::{flag_name, var_name, Key, Layer, Stack};
+use crate::vocab::source::{Source, Sourced};
 
 /// The total time for all attempts at one job, when `deadline` is not set.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
@@ -126,8 +124,8 @@ impl Settings {
 
         // A setting whose variable is not UTF-8 would be sent with replacement characters in it.
         let is_setting = |name: &str| {
-            Key::ALL.iter().any(|k| var_name(*k) == name || names::input_var_name(*k) == name)
-                || names::VAR_ALIASES.iter().any(|(alias, _)| *alias == name)
+            Key::ALL.iter().any(|k| var_name(*k) == name || crate::vocab::names::input_var_name(*k) == name)
+                || crate::vocab::names::VAR_ALIASES.iter().any(|(alias, _)| *alias == name)
         };
         for name in env.not_utf8().iter().filter(|n| is_setting(n)) {
             problems.push(
@@ -151,7 +149,7 @@ impl Settings {
             });
         let spool_dir = match stack.get(Key::SpoolDir) {
             Some(v) => v.clone().map(|d| PathBuf::from(d.trim())),
-            None => spool::default_dir(sources.ci.as_ref(), env, &cwd),
+            None => spool_dir::default_dir(sources.ci.as_ref(), env, &cwd),
         };
         let repo_dir = stack.get(Key::Repo).map_or_else(|| cwd.clone(), |r| PathBuf::from(r.value.trim()));
         let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)
