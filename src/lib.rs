@@ -12,9 +12,11 @@ pub(crate) mod cmd;
 pub(crate) mod delivery;
 pub mod env;
 pub mod error;
+pub(crate) mod fs; // private files; every platform-specific call is behind it
 pub mod git;
 pub mod job;
 pub mod output;
+pub(crate) mod records;
 pub(crate) mod secret;
 pub mod settings;
 pub(crate) mod start_state;

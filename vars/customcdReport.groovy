@@ -5,7 +5,7 @@
 //     agent any
 //     environment {
 //       CUSTOMCD_URL = 'https://allstacks.example.com/webhook/company/123/cicd_job'  // or CUSTOMCD_SERVER + CUSTOMCD_COMPANY_ID
-//       CUSTOMCD_TOKEN = credentials('allstacks-token')                                // a secret-text credential
+//       CUSTOMCD_TOKEN = credentials('CUSTOMCD_TOKEN')                                // a secret-text credential
 //       CUSTOMCD_SERVICE_ID = '42'
 //     }
 //     stages {
@@ -19,7 +19,8 @@
 // the build's. The status is currentBuild.currentResult unless `status` is given.
 //
 // Options (all optional): status, jobType, serviceId, jobId, environment, fields (a list of
-// KEY[:TYPE]=VALUE, or one string with one spec per line), start (true: only record the start, for
+// KEY[:TYPE]=VALUE, or one string with one spec per line), failOnError ('refusal', the default: a
+// refused token fails the build, an outage only warns; true; false), start (true: only record the start, for
 // timing a part of the build), version, sha256 (pin the binary), releaseUrl. See customcdReport.txt.
 //
 // The binary: with no pin, a `customcd` on the agent's PATH is used as it is. With a pin, only bytes
@@ -33,7 +34,8 @@
 import groovy.transform.Field
 
 @Field static final Set<String> OPTIONS = [
-    'status', 'jobType', 'serviceId', 'jobId', 'environment', 'fields', 'start', 'version', 'sha256', 'releaseUrl',
+    'status', 'jobType', 'serviceId', 'jobId', 'environment', 'fields', 'failOnError', 'start', 'version', 'sha256',
+    'releaseUrl',
 ] as Set
 
 @Field static final String DEFAULT_VERSION = '1.0.0'
@@ -69,11 +71,19 @@ def call(Map args = [:]) {
     if (args.start) {
         cmd = ['start']
     } else {
-        cmd = ['report', '--status', (args.status ?: currentBuild.currentResult) as String]
+        // The build's result travels as job_status, Jenkins' own word (sent as ci_result; ABORTED
+        // is no FAILURE there); a status option, when given, is the status.
+        cmd = ['report', '--job-status', currentBuild.currentResult as String]
+        if (args.status) { cmd += ['--status', args.status as String] }
+        // Who started the build: its causes, which customcd reads (a user's UserIdCause is a
+        // person; a timer, an SCM change or an upstream build is nobody).
+        extraEnv << "CUSTOMCD_STEP_CAUSES=${buildCauses()}".toString()
         if (args.jobType) { cmd += ['--job-type', args.jobType as String] }
         if (args.serviceId) { cmd += ['--service-id', args.serviceId as String] }
         if (args.jobId) { cmd += ['--job-id', args.jobId as String] }
         if (args.environment) { cmd += ['--environment', args.environment as String] }
+        // false is a value here, so the key decides: refusal (customcd's default), true or false.
+        if (args.containsKey('failOnError')) { cmd += ["--fail-on-error=${args.failOnError}" as String] }
         fieldSpecs(args.fields).each { cmd += ['--field', it] }
         if (!env.CUSTOMCD_JOB_START_TIME && !startRecorded()) {
             // startTimeInMillis is epoch milliseconds; customcd takes seconds.
@@ -93,6 +103,15 @@ def call(Map args = [:]) {
         "CUSTOMCD_STEP_ARGS=${cmd.join('\n')}".toString(),
     ]) {
         sh(label: args.start ? 'customcd start' : 'customcd report', script: SCRIPT)
+    }
+}
+
+/** currentBuild.getBuildCauses() as JSON on one line ('[]' where it cannot be read). */
+private String buildCauses() {
+    try {
+        return (currentBuild.getBuildCauses()?.toString() ?: '[]').replaceAll(/[\r\n]+/, ' ')
+    } catch (Exception ignored) {
+        return '[]'
     }
 }
 

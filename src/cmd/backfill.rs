@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::bulk;
 use crate::bulk::records::{Format, Input};
 use crate::cli::BackfillArgs;
@@ -218,9 +216,7 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
     let work = settings.spool_dir.value.with_file_name("customcd-backfill");
     let out =
         args.out.clone().unwrap_or_else(|| work.join(format!("{}.jsonl", file_stem(repo_dir, &args.from_git_tags))));
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
+    crate::fs::create_private_dir(crate::fs::parent_dir(&out))?;
     write_new(&out, &lines)?;
     output::info(&format!("{} job(s) written to {}; sending", tags.len(), out.display()));
     bulk::stop_on_signal();
@@ -231,7 +227,8 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
         stdin_checkpoint: None,
         progress_every: std::time::Duration::from_secs(5),
     };
-    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))
+    // The jobs are in the `out` file, which a rerun resumes.
+    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts), true)
 }
 
 /// The repository and its matching tags, to give each tag's job the change set since the nearest
@@ -281,30 +278,14 @@ impl<'a> History<'a> {
 /// leaves the previous file rather than an empty one. Its checkpoint is keyed by record digests,
 /// so rewriting the file in another order (a tag added in the middle) resends nothing.
 fn write_new(path: &Path, text: &str) -> Result<(), Error> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".customcd-backfill-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
-    tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
-    Ok(())
+    Ok(crate::fs::write_replace(path, text.as_bytes(), ".customcd-backfill-")?)
 }
 
 /// A readable file name for one repository's backfill with one pattern.
 fn file_stem(repo: &Path, pattern: &str) -> String {
     let repo = std::fs::canonicalize(repo).unwrap_or_else(|_| repo.to_path_buf());
     let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let safe = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).take(60).collect()
-    };
-    format!("{}-{}", safe(&name), safe(pattern))
+    format!("{}-{}", crate::fs::safe_name(&name, 60), crate::fs::safe_name(pattern, 60))
 }
 
 #[cfg(test)]

@@ -31,7 +31,9 @@ pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Erro
         stdin_checkpoint: args.checkpoint.clone(),
         progress_every: Duration::from_secs(5),
     };
-    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts))
+    // Records from files stay in them until delivered; standard input keeps nothing.
+    let kept = !args.paths.iter().any(|p| p == "-");
+    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts), kept)
 }
 
 /// The inputs of a `send`: the paths given (`-` is standard input), else the spool `dir`.

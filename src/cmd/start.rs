@@ -8,8 +8,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::env::Env;
 use crate::output;
 use crate::output::github;
@@ -80,37 +78,10 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
 }
 
 /// Writes the state file: in the job's temporary directory, which is created when missing
-/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new file
-/// beside the final name (created exclusively, 0600, never through a symlink someone left there)
+/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new private
+/// file beside the final name (created exclusively, never through a symlink someone left there)
 /// and is renamed over it, so a reader never sees half a file.
 fn write_state(path: &Path, now: i64) -> anyhow::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).with_context(|| format!("creating the directory {}", dir.display()))?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    // A leftover of an earlier, killed run (or anything else by that name) is replaced, not
-    // followed: removing a symlink removes the link.
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(format!("{now}\n").as_bytes()))
-        .with_context(|| format!("writing {}", tmp.display()));
-    let renamed = written.and_then(|()| {
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-    });
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
+    crate::fs::create_private_dir(crate::fs::parent_dir(path))?;
+    crate::fs::write_replace(path, format!("{now}\n").as_bytes(), ".customcd-start-")
 }

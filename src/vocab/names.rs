@@ -214,6 +214,12 @@ settings! {
     /// Read the API token from this file (surrounding whitespace is trimmed)
     #[arg(long, value_name = "PATH")]
     token_file => TokenFile,
+    /// GitHub token to read the previous deploy from GitHub's deployments (the action passes github.token; the workflow needs permissions: deployments: read)
+    #[arg(long, value_name = "TOKEN")]
+    github_token => GithubToken,
+    /// GitLab token for the deployments API where job tokens may not read it (sent as PRIVATE-TOKEN) [default: CI_JOB_TOKEN]
+    #[arg(long, value_name = "TOKEN")]
+    gitlab_token => GitlabToken,
     /// Validate and print the JSON body and where each field came from; send nothing
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     dry_run => DryRun,
@@ -223,8 +229,8 @@ settings! {
     /// Add CI context (ci_system, run_url, branch) as optional fields [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     ci_fields => CiFields,
-    /// Exit non-zero when the job cannot be delivered; false only warns [default: true]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither) [default: refusal]
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     fail_on_error => FailOnError,
     /// Give up retrying after this many seconds in all [default: 60]
     #[arg(long, value_name = "SECONDS")]
@@ -372,9 +378,10 @@ pub const REPORT_PENDING_VAR: &str = "CUSTOMCD_REPORT_PENDING";
 const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 
 /// Whether a setting has an action input. The token file does not (the action takes the secret
-/// itself), nor does the bulk senders' concurrency (the action reports one job).
+/// itself), nor does the bulk senders' concurrency (the action reports one job), nor GitLab's
+/// token (an action runs on GitHub).
 pub fn has_input(key: Key) -> bool {
-    !matches!(key, Key::TokenFile | Key::Concurrency)
+    !matches!(key, Key::TokenFile | Key::Concurrency | Key::GitlabToken)
 }
 
 /// A warning for each `CUSTOMCD_*` variable that names no setting, with the closest known name:

@@ -32,6 +32,7 @@ pub const LAYERS: &[(&str, &[(&str, &str)])] = &[
     ("start state", &[("start_state", "where `start` records a job's start")]),
     ("settings", &[("settings", "the one resolved Settings value and its sources")]),
     ("delivery", &[("delivery", "posting one job: HTTP, retries, the spool")]),
+    ("records", &[("records", "the CI platforms' own records (deployments, pull request commits) over their APIs")]),
     ("bulk", &[("bulk", "many jobs: records, checkpoints, concurrency")]),
     ("command line", &[("cli", "the clap definitions")]),
     ("commands", &[("cmd", "one file per command, each starting from Settings")]),
