@@ -2,8 +2,10 @@
 //! redaction of every registered secret, in every encoding a server or library is likely to echo
 //! it in, from anything printed.
 //!
-//! The token is the only secret customcd is given on purpose; credentials found in git URLs are
-//! stripped where they are read (see `remote`). Registered secrets are replaced by `***` in every
+//! The secrets customcd is given on purpose are the API token and the CI platforms' tokens
+//! (`github_token`, `gitlab_token`, GitLab's `CI_JOB_TOKEN`, registered by `platform` as they are
+//! read, and sent to their own API host only); credentials found in git URLs are stripped where
+//! they are read (see `remote`). Registered secrets are replaced by `***` in every
 //! line that `output` prints, so that an error from a library that echoes a header or URL, or a
 //! server that echoes the request, cannot leak them either.
 
@@ -419,6 +421,22 @@ mod tests {
         assert_eq!(redact("ends in cut-sec"), "ends in ***");
         // Fewer than four characters say nothing, and are common.
         assert_eq!(redact("a cut…"), "a cut…");
+    }
+
+    #[test]
+    fn several_secrets_are_hidden_together_however_they_nest() {
+        // The webhook token and a platform token in one message (a proxy's error page quoting
+        // both headers); one secret's text inside another's is hidden whole.
+        let webhook = Token::new("tok_webhook_AAAA1111").expect("valid");
+        let github = Token::new("ghs_platform_BBBB2222").expect("valid");
+        register("tok_webhook_AAAA1111-and-more");
+        let text = format!(
+            "Authorization: {} / Authorization: {} / {}",
+            webhook.bearer(),
+            github.bearer(),
+            "tok_webhook_AAAA1111-and-more"
+        );
+        assert_eq!(redact(&text), "Authorization: Bearer *** / Authorization: Bearer *** / ***");
     }
 
     #[test]
