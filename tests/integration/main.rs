@@ -19,3 +19,4 @@ mod properties;
 mod report;
 mod secrets;
 mod settings;
+mod setup_action;
