@@ -18,3 +18,4 @@ mod properties;
 mod report;
 mod secrets;
 mod settings;
+mod squash;
