@@ -1,6 +1,7 @@
 //! The `report` command (gather the sources, resolve one valid job, print it or post it and judge
 //! the answer) and `env` (show what would be reported and where each value comes from).
 
+use crate::ci::Context;
 use crate::cmd::post;
 use crate::delivery::http;
 use crate::delivery::outbox;
@@ -36,6 +37,11 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     let Some(gathered) = &settings.job else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
+        // The CI system itself says this job deploys nothing: one line, nothing sent, exit 0.
+        output::stdout(&format!("customcd: not reported: {why}"));
+        return Ok(());
+    }
     let github = settings.github();
     settings.announce();
     let mut problems = Vec::new();
@@ -112,6 +118,13 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
 /// about when the user can fix it). Never a reason to fail the report.
 fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
     let stack = &gathered.stack;
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.ships_nothing.as_ref()) {
+        return Shipped {
+            set: None,
+            why_not: Some(NoChangeSet { reason: why.clone(), warn: true }),
+            notices: Vec::new(),
+        };
+    }
     let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
         return Shipped::default();
     };
@@ -340,9 +353,13 @@ fn resolve(
         hints = &ci.hints;
         if ci_fields {
             let system = Source::Ci { system: ci.system, detail: "(detected)".to_owned() };
-            context.push(string_field("ci_system", ci.system, system));
-            for (key, value) in &ci.context {
-                context.push(string_field(key, &value.value, value.source.clone()));
+            context.push(string_field(Context::CiSystem.name(), ci.system, system));
+            // The CI's own result word: `job_status` (the action's `${{ job.status }}`, Jenkins'
+            // currentResult, or the user's) when given, else the word the system's variables gave.
+            let job_status = stack.get(Key::JobStatus).map(|v| (Context::CiResult, v.clone()));
+            let ci_context = ci.context.iter().filter(|(k, _)| job_status.is_none() || *k != Context::CiResult);
+            for (key, value) in ci_context.chain(job_status.as_ref()) {
+                context.push(string_field(key.name(), value.value.trim(), value.source.clone()));
             }
         }
     }
