@@ -122,7 +122,7 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
         return Shipped {
             set: None,
             why_not: Some(NoChangeSet { reason: why.clone(), warn: true }),
-            notices: Vec::new(),
+            ..Shipped::default()
         };
     }
     let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
