@@ -3,14 +3,13 @@
 //! module owns where that file is and how it is read back (`settings` reads it as a source below
 //! the CI system's own variables); `cmd::start` writes it.
 //!
-//! It sits below `settings` and imports only the CI reader's result, the environment, output and
-//! the vocabulary.
+//! It sits below `settings` and imports only the CI reader's result, the environment, `fs` and the
+//! vocabulary.
 
 use std::path::PathBuf;
 
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::output;
 use crate::vocab::source::{Source, Sourced};
 
 /// The state file for this CI job, if the job has an identity.
@@ -22,8 +21,9 @@ pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
 }
 
 /// Reads a start recorded in the state file: the value and the file it came from. The file is
-/// a few bytes; reading is capped because the directory may be shared.
-pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
+/// a few bytes; reading is capped because the directory may be shared. A file that may not speak
+/// is ignored with a warning in `warnings`.
+pub fn read_state(ci: &Ci, env: &Env, warnings: &mut Vec<String>) -> Option<(Sourced<String>, PathBuf)> {
     let path = state_file(ci, env)?;
     // The job's temporary directory may be shared: only a regular file of this user, opened
     // without following a link and without blocking (a FIFO), may say when the job began; a
@@ -31,7 +31,7 @@ pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
     let bytes = match crate::fs::read_own_file(&path, 256) {
         Ok(bytes) => bytes,
         Err(crate::fs::OwnFileError::Refused(why)) => {
-            output::warn(&format!(
+            warnings.push(format!(
                 "the start state {} is not a regular file of this user ({}): it {why}; it is ignored",
                 path.display(),
                 crate::fs::my_label()
@@ -39,7 +39,7 @@ pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
             return None;
         }
         Err(crate::fs::OwnFileError::Io(e)) => {
-            output::warn(&format!("the start state {} cannot be read: {e}; it is ignored", path.display()));
+            warnings.push(format!("the start state {} cannot be read: {e}; it is ignored", path.display()));
             return None;
         }
         Err(crate::fs::OwnFileError::Missing) => return None,

@@ -5,17 +5,16 @@ use crate::ci::Context;
 use crate::cmd::post;
 use crate::delivery::http;
 use crate::delivery::outbox;
-use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::git::remote;
 use crate::job::change_set::{self, ChangeSet, NoChangeSet};
-use crate::job::is_full_sha;
 use crate::job::optional::{FieldType, OptionalField};
 use crate::job::squash;
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
 use crate::records::{self, Found};
 use crate::settings::records::{Api, Kind, Platform, Previous};
+use crate::settings::runner::Runner;
 use crate::settings::sources::Gathered;
 use crate::settings::{ReportAt, Settings};
 use crate::vocab::names::Key;
@@ -24,17 +23,17 @@ use std::path::Path;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
 /// it only hands the report to the action's post stage (`post::defer`).
-pub fn run(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
-    if settings.report_at.value == ReportAt::JobEnd {
-        return post::defer(&settings, env);
+pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
+    if settings.report_at().value == ReportAt::JobEnd {
+        return post::defer(&settings);
     }
-    deliver(settings, env, now)
+    deliver(settings, now)
 }
 
 /// Builds the job and posts it (or prints it on a dry run): `report` with `report_at: now`, and
 /// the action's post stage.
-pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
-    let Some(gathered) = &settings.job else {
+pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
+    let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };
     if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
@@ -46,7 +45,7 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     settings.announce();
     let mut problems = Vec::new();
     let shipped = shipped(&settings, gathered);
-    let job = resolve(gathered, settings.ci_fields.value, &shipped, now, &mut problems);
+    let job = resolve(gathered, settings.ci_fields().value, &shipped, now, &mut problems);
     let job = match job {
         Some(job) if problems.is_empty() => job,
         _ => return Err(Error::Invalid(problems)),
@@ -62,26 +61,26 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     }
     let shipped_line = shipped.line(job.end());
 
-    if settings.dry_run.value {
+    if settings.dry_run().value {
         print_sources(&settings, &job, shipped_line.as_deref());
         output::stdout(&job.body());
         if github {
-            write_outputs(env, &job, None, None);
+            write_outputs(settings.runner(), &job, None, None);
         }
         return Ok(());
     }
-    let Some(connection) = &settings.connection else {
+    let Some(connection) = settings.connection() else {
         return Err(Error::Internal(anyhow::anyhow!("a connection was expected once all problems were ruled out")));
     };
-    let deadline = settings.deadline.value;
+    let deadline = settings.deadline().value;
     let body = job.body();
     let agent = http::agent(&connection.transport);
-    let dir = &settings.spool_dir;
+    let dir = settings.spool_dir();
     let plan = outbox::Plan {
         job_id: &job.job_id.value,
         deadline,
         dir,
-        spool_always: settings.spool_always.value,
+        spool_always: settings.spool_always().value,
         resend_note: settings.resend_note(),
     };
     let outcome = outbox::deliver(&agent, connection, &body, plan);
@@ -103,8 +102,8 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     };
     let spooled = outcome.spooled;
     if github {
-        write_outputs(env, &job, delivery.http_status, spooled.as_deref());
-        write_summary(env, &job, delivery.http_status, &result, shipped_line.as_deref());
+        write_outputs(settings.runner(), &job, delivery.http_status, spooled.as_deref());
+        write_summary(settings.runner(), &job, delivery.http_status, &result, shipped_line.as_deref());
     }
     if let Some(path) = &gathered.state_file {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
@@ -125,16 +124,13 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
             ..Shipped::default()
         };
     }
-    let Some(deployed) = stack.get(Key::CommitSha).map(|v| v.value.trim().to_ascii_lowercase()) else {
+    // Without a valid deployed commit there is nothing to ship; job::resolve says what is wrong.
+    let Some(deployed) = job::deployed_commit(stack) else {
         return Shipped::default();
     };
-    if !is_full_sha(&deployed) {
-        // job::resolve says what is wrong with it.
-        return Shipped::default();
-    }
-    let limit = settings.change_set_limit.value;
+    let limit = settings.change_set_limit().value;
     // Every lookup of the platform's records shares one short deadline and a few requests.
-    let mut lookups = Lookups::new(settings.platform.as_ref());
+    let mut lookups = Lookups::new(settings.platform());
     let mut notices = Vec::new();
     // The repository is opened once, and only when a previous deploy needs it.
     let mut repo = None;
@@ -143,13 +139,13 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
     let previous = if let Some(v) = stack.get(Key::PreviousSha) {
         Ok(v.clone())
     } else if let Some(pattern) = stack.get(Key::PreviousTag) {
-        opened(&mut repo, &settings.repo_dir).and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
+        opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
     } else {
-        from_platform(settings.platform.as_ref(), &mut lookups, &mut notices)
+        from_platform(settings.platform(), &mut lookups, &mut notices)
     };
     let set = previous.and_then(|prev| match change_set::null_previous(&prev) {
         Some(no) => Err(no),
-        None => opened(&mut repo, &settings.repo_dir).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
+        None => opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
     });
     match set {
         Ok(mut set) => {
@@ -396,7 +392,7 @@ fn string_field(key: &str, value: &str, source: Source) -> OptionalField {
 /// standard error.
 fn print_sources(settings: &Settings, job: &Job, shipped: Option<&str>) {
     output::info("dry run: this job is valid; nothing was sent. Fields and their sources:");
-    if let Some(ci) = &settings.ci {
+    if let Some(ci) = settings.ci() {
         output::info(&format!("  CI system       {}", ci.system));
     }
     for (name, value, source) in job.provenance() {
@@ -414,11 +410,11 @@ fn print_sources(settings: &Settings, job: &Job, shipped: Option<&str>) {
 /// Runs `customcd env`: the detected CI system, every setting with its winning source, where the
 /// job would be sent, and the job as it would be reported (or what stops it). Needs no token and
 /// sends nothing.
-pub fn show_env(settings: Settings, _env: &Env, now: i64) -> Result<(), Error> {
-    let Some(gathered) = &settings.job else {
+pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
+    let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("env was resolved without the job's sources")));
     };
-    let system = settings.ci.as_ref().map_or("none detected", |c| c.system);
+    let system = settings.ci().as_ref().map_or("none detected", |c| c.system);
     output::stdout(&format!("CI system: {system}"));
     output::stdout("settings (the highest source wins):");
     for key in Key::ALL {
@@ -438,9 +434,9 @@ pub fn show_env(settings: Settings, _env: &Env, now: i64) -> Result<(), Error> {
     for line in settings.connection_lines() {
         output::stdout(&format!("  {line}"));
     }
-    let mut problems = settings.problems.clone();
+    let mut problems = settings.problems().to_vec();
     let shipped = shipped(&settings, gathered);
-    let job = resolve(gathered, settings.ci_fields.value, &shipped, now, &mut problems);
+    let job = resolve(gathered, settings.ci_fields().value, &shipped, now, &mut problems);
     match job {
         Some(job) if problems.is_empty() => {
             output::stdout("job as it would be reported:");
@@ -450,7 +446,7 @@ pub fn show_env(settings: Settings, _env: &Env, now: i64) -> Result<(), Error> {
             if let Some(line) = shipped.line(job.end()) {
                 output::stdout(&format!("  change set      {line}"));
             }
-            for w in settings.warnings.iter().chain(&gathered.warnings).chain(&job.warnings) {
+            for w in settings.warnings().iter().chain(&gathered.warnings).chain(&job.warnings) {
                 output::stdout(&format!("  warning: {w}"));
             }
         }
@@ -459,7 +455,7 @@ pub fn show_env(settings: Settings, _env: &Env, now: i64) -> Result<(), Error> {
             for p in &problems {
                 output::stdout(&format!("  - {p}"));
             }
-            for w in settings.warnings.iter().chain(&gathered.warnings) {
+            for w in settings.warnings().iter().chain(&gathered.warnings) {
                 output::stdout(&format!("  warning: {w}"));
             }
         }
@@ -469,8 +465,8 @@ pub fn show_env(settings: Settings, _env: &Env, now: i64) -> Result<(), Error> {
 
 /// The step outputs on GitHub Actions. Failing to write them is worth a warning, not a failed
 /// report.
-fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option<&std::path::Path>) {
-    let Some(path) = env.get("GITHUB_OUTPUT") else { return };
+fn write_outputs(runner: &Runner, job: &Job, http_status: Option<u16>, spooled: Option<&std::path::Path>) {
+    let Some(path) = runner.output_file() else { return };
     // The change set's outputs are empty when it was not sent, so a later step can test them.
     let field = |key: &str| {
         job.optional
@@ -496,8 +492,14 @@ fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option
 }
 
 /// The step summary on GitHub Actions: what was reported, each field with its source.
-fn write_summary(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<(), Error>, shipped: Option<&str>) {
-    let Some(path) = env.get("GITHUB_STEP_SUMMARY") else { return };
+fn write_summary(
+    runner: &Runner,
+    job: &Job,
+    http_status: Option<u16>,
+    result: &Result<(), Error>,
+    shipped: Option<&str>,
+) {
+    let Some(path) = runner.summary_file() else { return };
     let outcome = match (result, http_status) {
         (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
         (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),

@@ -8,11 +8,9 @@
 
 use std::path::Path;
 
-use crate::env::Env;
 use crate::output;
 use crate::output::github;
 use crate::settings::Settings;
-use crate::start_state;
 
 /// What `report` does when `start` could not record anything, for the warning.
 const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 and job_start_time as the time of the report, with a warning, unless it is given --job-start-time (or CUSTOMCD_JOB_START_TIME)";
@@ -22,15 +20,20 @@ const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 
 /// It never fails the job: it runs first in a pipeline (the action's pre-entrypoint, a Jenkins
 /// start stage), where customcd's own trouble must not stop a deployment. When the start cannot
 /// be recorded, it warns, says what `report` does instead, and still succeeds.
-pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
+pub fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
     settings.announce();
-    let ci = &settings.ci;
+    let ci = settings.ci();
+    let runner = settings.runner();
     let export = format!("export CUSTOMCD_JOB_START_TIME={now}");
-    match &ci {
-        Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
+    match ci {
+        Some(ci) if ci.github_like && (runner.env_file().is_some() || runner.state_file().is_some()) => {
             let mut recorded = Vec::new();
-            for (var, name) in [("GITHUB_ENV", "CUSTOMCD_JOB_START_TIME"), ("GITHUB_STATE", "job_start_time")] {
-                let Some(path) = env.get(var) else { continue };
+            let files = [
+                ("GITHUB_ENV", runner.env_file(), "CUSTOMCD_JOB_START_TIME"),
+                ("GITHUB_STATE", runner.state_file(), "job_start_time"),
+            ];
+            for (var, path, name) in files {
+                let Some(path) = path else { continue };
                 match github::append(path.as_ref(), &[(name, now.to_string())]) {
                     Ok(()) => recorded.push(var),
                     Err(e) => output::warn(&format!(
@@ -55,8 +58,8 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
             }
         }
         Some(ci) => {
-            match start_state::state_file(ci, env) {
-                Some(path) => match write_state(&path, now) {
+            match settings.start_file() {
+                Some(path) => match write_state(path, now) {
                     Ok(()) => {
                         output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()))
                     }

@@ -136,7 +136,7 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
         }
         stack.push(ci.layer.clone());
         if stack.get(Key::JobStartTime).is_none() {
-            if let Some((start, path)) = start_state::read_state(ci, env) {
+            if let Some((start, path)) = start_state::read_state(ci, env, &mut warnings) {
                 let mut layer = Layer::default();
                 layer.set(Key::JobStartTime, start);
                 stack.push(layer);

@@ -76,6 +76,15 @@ macro_rules! settings {
                 $( set_if_present(layer, Key::$jvariant, self.$jname, origin); )*
             }
 
+            /// Sets the raw value of `key`, when it is one of the job's settings (a command line
+            /// that takes only some of them, as `backfill` does, fills them by key).
+            pub fn set(&mut self, key: Key, value: Option<String>) {
+                match key {
+                    $( Key::$jvariant => self.$jname = value, )*
+                    _ => {}
+                }
+            }
+
             /// The values that are set, each tagged with the source `origin` names for its key.
             pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
                 let mut layer = Layer::default();
@@ -357,6 +366,11 @@ pub const PAYLOAD_FIELDS: &[PayloadField] = &[
     PayloadField { key: Key::TriggeredBy, json: JsonType::String, need: Need::Optional },
     PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional },
 ];
+
+/// The job settings `backfill` takes, in the order its help lists them: what applies to every
+/// tag's job. The others (a commit, a start, a status) come from each tag, and one left in the
+/// environment must not stamp all of history.
+pub const BACKFILL_KEYS: &[Key] = &[Key::ServiceId, Key::JobType, Key::RepoName, Key::RepoId, Key::Repo];
 
 /// The body's list of optional fields, beside [`PAYLOAD_FIELDS`].
 pub const OPTIONAL_FIELD: &str = "optional";

@@ -40,8 +40,8 @@ pub const LAYERS: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// Folders whose files must never see the raw environment: commands and output start from
-/// `Settings` (or values it owns). `cmd` and `output` join once they take `Settings` only.
-const NO_ENV: &[&str] = &[];
+/// `Settings` (or values it owns).
+const NO_ENV: &[&str] = &["cmd", "output"];
 
 /// One file of `src/`, as read for its imports.
 struct File {
