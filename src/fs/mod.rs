@@ -17,6 +17,8 @@
 //!   user is one), as git checks `safe.directory`; `FILE_FLAG_OPEN_REPARSE_POINT` opens instead of
 //!   `O_NOFOLLOW` (a link is opened as itself, then refused); `LockFileEx` claims (std's
 //!   `File::try_lock`); (volume serial, file index) identity.
+//!
+//! Layer: platform (see tests/integration/layers.rs). May import: nothing.
 
 #[cfg(unix)]
 mod unix;
