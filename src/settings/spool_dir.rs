@@ -30,10 +30,11 @@ pub fn default_dir(ci: Option<&Ci>, env: &Env) -> Sourced<PathBuf> {
         .get("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| env.get("LOCALAPPDATA").map(PathBuf::from))
-        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local/state")));
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local").join("state")));
     match state {
         Some(s) => Sourced::new(
-            s.join("customcd/spool"),
+            // Component by component, so a Windows path has no `/` in it.
+            s.join("customcd").join("spool"),
             Source::Default("XDG_STATE_HOME, LOCALAPPDATA or ~/.local/state".to_owned()),
         ),
         None => private_temp(env, "neither XDG_STATE_HOME, LOCALAPPDATA nor HOME is set"),

@@ -20,3 +20,4 @@ mod report;
 mod secrets;
 mod settings;
 mod setup_action;
+mod squash;
