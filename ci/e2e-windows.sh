@@ -11,6 +11,8 @@
 #      claims);
 #   6. Jenkins-style `start` then `report`: the start state file in WORKSPACE_TMP gives the start
 #      time and duration, and is removed;
+#   6b. `send` of JSON Lines (a reject, a checkpoint that makes the rerun a no-op) and
+#      `backfill --from-git-tags --send`;
 #   7. `env` shows the settings without the token;
 #   8. the token is never printed by any run above, and never written to the spool.
 # Installs what it needs when missing (apt: mingw-w64, wine64; rustup: the Windows target) and
@@ -231,6 +233,38 @@ expect --count 1 0.body.job_id~jenkins-win-app-5 "0.body.job_start_time==$record
   "0.body.commit_sha==$HEAD_SHA" || die "report did not take the start recorded by start"
 [[ ! -e "$state" ]] || die "report left the start state $state behind"
 log "start then report: start $recorded, state file read and removed"
+stop_receiver
+
+# 6b. History: a JSON Lines file with one invalid record (rejected into the rejects file, never
+# sent) and a resend that the checkpoint makes a no-op; then a backfill of git tags, sent.
+BULK="$WORK/bulk"
+mkdir -p "$BULK"
+{
+  printf '{"job_id":"win-bulk-1","commit_sha":"%s","service_id":42,"job_start_time":1700000000,"job_duration":3,"status":"Succeeded","repo_name":"acme/win-app"}\n' "$HEAD_SHA"
+  printf '{"job_id":"win-bulk-2","commit_sha":"not-a-sha","service_id":42,"job_start_time":1700000000,"job_duration":3,"status":"Succeeded"}\n'
+  printf '{"job_id":"win-bulk-3","commit_sha":"%s","service_id":42,"job_start_time":1700000100,"job_duration":4,"status":"Failed","repo_name":"acme/win-app"}\n' "$HEAD_SHA"
+} >"$BULK/jobs.jsonl"
+start_receiver "$WORK" 300
+URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+win bulk "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" jobs.jsonl
+[[ $WIN_RC -eq 2 ]] || fail_with bulk "a bulk send with an invalid record exited $WIN_RC, not 2"
+win bulk-again "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" jobs.jsonl
+[[ $WIN_RC -eq 2 ]] || fail_with bulk-again "the resend exited $WIN_RC, not 2 (the invalid record is still there)"
+expect --count 2 "*.body.job_id==win-bulk-1" "*.body.job_id==win-bulk-3" || die "the bulk send did not send the two valid records once"
+grep -q 'win-bulk-2' "$BULK/customcd-rejects.jsonl" || die "the invalid record is not in the rejects file"
+[[ -s "$BULK/jobs.jsonl.customcd-checkpoint" ]] || die "no checkpoint beside the input"
+log "bulk: 2 sent once, 1 rejected, the rerun sent nothing"
+git -C "$APP" -c user.name=Rel -c user.email=rel@example.com tag -a v1.0.0 -m v1.0.0
+git -C "$APP" -c user.name=Dev -c user.email=dev@example.com commit -q --allow-empty -m "second"
+git -C "$APP" -c user.name=Rel -c user.email=rel@example.com tag -a v1.1.0 -m v1.1.0
+win backfill "$APP" CUSTOMCD_TOKEN="$TOKEN" -- backfill --from-git-tags 'v*' --send --url "$URL" --service-id 42 \
+  --spool-dir "$(winpath "$WORK/spool-backfill")"
+[[ $WIN_RC -eq 0 ]] || fail_with backfill "backfill --send exited $WIN_RC"
+# The two tags' jobs (sent concurrently, so in either order).
+expect --count 4 "*.body.job_id==acme/win-app@v1.0.0" "*.body.job_id==acme/win-app@v1.1.0" \
+  "*.body.commit_sha==$(git -C "$APP" rev-parse HEAD)" "2.body.job_id~@v1" "3.body.job_id~@v1" \
+  || die "backfill did not send the two tags"
+log "backfill: two tags sent from the Windows binary"
 stop_receiver
 
 # 7. env: the settings, the token not shown.
