@@ -59,6 +59,7 @@ if [[ "${1:-}" == --build-only ]]; then
   exe="$ROOT/target/$TARGET/release/customcd.exe"
   file -b "$exe"
   echo "windows binary size: $(stat -c %s "$exe") bytes"
+  bash "$CI_DIR/size-budget.sh" "$exe" windows
   exit 0
 fi
 if [[ -n "${CUSTOMCD_WINDOWS_EXE:-}" ]]; then
