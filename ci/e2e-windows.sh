@@ -6,7 +6,8 @@
 #   3. a real report (body, Authorization header);
 #   4. an outage: the job is spooled in a private directory, a warning says so, and one `send`
 #      resends it exactly once (a second `send` sends nothing); with no --spool-dir the job is
-#      kept under %LOCALAPPDATA%\customcd\spool and a bare `send` sends it;
+#      kept under %LOCALAPPDATA%\customcd\spool and a bare `send` sends it; Ctrl-C (CTRL_C_EVENT)
+#      during the attempts exits 130 and names the kept job;
 #   5. two concurrent `send`s over one spool of several jobs deliver each job once (LockFileEx
 #      claims);
 #   6. Jenkins-style `start` then `report`: the start state file in WORKSPACE_TMP gives the start
@@ -179,6 +180,50 @@ win default-send "$APP" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL"
 expect --count 1 0.body.job_id==win-default-1 || die "a bare send did not send the default spool's job once"
 log "default spool: LOCALAPPDATA\\customcd\\spool, sent by a bare send"
 stop_receiver
+
+# 4c. Ctrl-C during the attempts (Wine turns SIGINT into CTRL_C_EVENT, as a console or GitHub's
+# Windows runner sends it): exit 130, the job kept and named. The server accepts and never answers.
+python3 - "$WORK/hang.port" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+s.settimeout(1)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held, end = [], time.time() + 120
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+PY
+HANG_PID=$!
+wait_for 15 "the silent server" test -s "$WORK/hang.port"
+SPOOL="$WORK/spool-ctrlc"
+OUTS+=("$WORK/ctrlc.out")
+(cd "$APP" && exec env -i PATH="$PATH" HOME="$WORK/home" WINEPREFIX="$WINEPREFIX" WINEDEBUG=-all \
+  WINEDLLOVERRIDES="$WINEDLLOVERRIDES" CUSTOMCD_TOKEN="$TOKEN" wine "$WORK/bin/customcd.exe" report \
+  --url "http://127.0.0.1:$(cat "$WORK/hang.port")/webhook/company/7/cicd_job" --job-id "win-ctrlc-$$" "${COMMON[@]}" \
+  --spool-dir "$(winpath "$SPOOL")") >"$WORK/ctrlc.out" 2>&1 &
+REPORT_PID=$!
+# Once the job is on disk the attempt is under way; then Ctrl-C.
+wait_for 60 "the job to be spooled" sh -c "ls '$SPOOL'/*-win-ctrlc-$$.json"
+sleep 1
+ctrlc_pid=$(pgrep -f "customcd.exe report .*win-ctrlc-$$" | head -1)
+[[ -n "$ctrlc_pid" ]] || die "the report to interrupt is not running"
+kill -INT "$ctrlc_pid"
+rc=0
+wait "$REPORT_PID" || rc=$?
+stop_process "$HANG_PID"
+sed -i 's/\r$//' "$WORK/ctrlc.out"
+[[ $rc -eq 130 ]] || fail_with ctrlc "Ctrl-C during the attempts exited $rc, not 130"
+grep -q "interrupted before the server confirmed job win-ctrlc-$$; it is kept in" "$WORK/ctrlc.out" \
+  || fail_with ctrlc "the interrupted report did not name the kept job"
+[[ $(find "$SPOOL" -name "*-win-ctrlc-$$.json" | wc -l) -eq 1 ]] || die "the interrupted job is not in the spool"
+log "Ctrl-C: exit 130, the job kept and named"
 
 # 5. Two concurrent senders over one spool deliver each job once.
 SPOOL="$WORK/spool-many"
