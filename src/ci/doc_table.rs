@@ -383,6 +383,27 @@ fn the_ci_systems_page_table_is_what_the_readers_do() {
 }
 
 #[test]
+fn steps_of_one_stage_share_the_start_state_but_report_distinct_jobs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for system in ["Drone", "Woodpecker"] {
+        let shape = shapes(tmp.path()).into_iter().find(|s| s.system == system).expect("a shape");
+        let step = |n: &str| {
+            let mut vars = shape.vars.clone();
+            for name in ["DRONE_STEP_NUMBER", "CI_STEP_NUMBER"] {
+                vars.retain(|(k, _)| k != name);
+                vars.push((name.to_owned(), n.to_owned()));
+            }
+            let env: Env = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            detect(&env).expect("detected")
+        };
+        let (start, report) = (step("1"), step("4"));
+        assert_eq!(start.job_key, report.job_key, "{system}: `start` in one step, `report` in another");
+        let id = |ci: &Ci| ci.layer.get(Key::JobId).map(|j| j.value.clone());
+        assert_ne!(id(&start), id(&report), "{system}: two steps that report are two jobs");
+    }
+}
+
+#[test]
 fn every_system_detected_has_a_row() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let systems: std::collections::BTreeSet<_> = shapes(tmp.path()).iter().map(|s| s.system).collect();

@@ -195,6 +195,11 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
         .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]))
         .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER"]));
     set_job_id(&mut ci, job);
+    // `customcd start` and `report` may run in different steps of the stage: its start state is
+    // the stage's.
+    if let Some(stage) = v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]) {
+        ci.job_key = Some(stage.value);
+    }
     // DRONE_BUILD_TRIGGER is `@hook` for a webhook (a push or pull request: its author),
     // `@cron` for a cron job (nobody), else the user who started the build, a promotion or a
     // rollback. The author's forge login first: Drone documents DRONE_COMMIT_AUTHOR_EMAIL as "a
@@ -234,6 +239,10 @@ pub fn read_woodpecker(env: &Env) -> Ci {
         .joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER", "CI_STEP_NUMBER"])
         .or_else(|| v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER"]));
     set_job_id(&mut ci, job);
+    // `customcd start` and `report` may run in different steps of the workflow.
+    if let Some(workflow) = v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER"]) {
+        ci.job_key = Some(workflow.value);
+    }
     // A cron pipeline has nobody; the pipeline's author (who pushed, or started a manual or
     // deployment pipeline) where Woodpecker gives it; else, for the events a push starts,
     // CI_COMMIT_AUTHOR, which Woodpecker fills with the hook's sender (the forge login that
