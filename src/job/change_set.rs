@@ -2,11 +2,13 @@
 //! deploy (`previous..deployed`), read from git at the moment of the deploy, and the optional
 //! fields that describe them (commit count, lead time, authors, pull requests, rollback).
 //!
-//! It never guesses a range: without a previous deploy that this clone holds and that is an
-//! ancestor of the deployed commit (or, for a rollback, a descendant), no fields are sent and the
-//! reason is said. It never fails a report either: every trouble here is a reason, not an error.
+//! The range is git's `git rev-list PREVIOUS..DEPLOYED` whatever the shape of the history: the
+//! previous deploy may be an ancestor, a descendant (a rollback) or on another line (a hotfix
+//! branch, a force-push), as Datadog and DevLake count it. It never guesses: a commit this clone
+//! does not hold, or a shallow clone's cut the range reaches, leaves the fields out with the
+//! reason. It never fails a report either: every trouble here is a reason, not an error.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::Path;
 
 use gix::bstr::ByteSlice;
@@ -33,7 +35,11 @@ pub const FIELD_NAMES: &[&str] = &[
     "author_count",
     "pull_requests",
     "is_rollback",
+    "reverts",
 ];
+
+/// The most reverted commits looked up per change set (one walk finds them all).
+const MAX_REVERT_TARGETS: usize = 1_000;
 
 /// The commits a deploy ships.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,8 +56,16 @@ pub struct ChangeSet {
     pub authors: usize,
     /// Pull/merge request numbers named by merge and squash commits, newest first, at most 20.
     pub pull_requests: Vec<u64>,
-    /// The deployed commit is an ancestor of the previous deploy: this deploy goes back in time.
+    /// This deploy goes back in time: the deployed commit is an ancestor of the previous deploy,
+    /// or (with the platform's record of earlier deploys) it is a commit an earlier deploy
+    /// already shipped (see [`compute_with_earlier`]).
     pub is_rollback: bool,
+    /// Commits of the range whose message carries git's own `This reverts commit <sha>` line for
+    /// a commit an earlier deploy shipped (not one of this range).
+    pub reverts: u64,
+    /// The previous deploy is not an ancestor of the deployed commit (another line, a hotfix
+    /// branch, a force-push): the range is still git's, said so in the summary.
+    pub diverged: bool,
     /// Commits whose author time is not a plausible date (0, negative, or milliseconds): counted,
     /// but left out of the times, so they make no lead time of decades.
     pub undated: u64,
@@ -99,6 +113,22 @@ pub fn compute(
     previous: &Sourced<String>,
     limit: u64,
 ) -> Result<ChangeSet, NoChangeSet> {
+    compute_with_earlier(repo, deployed, previous, &[], limit)
+}
+
+/// As [`compute`], with the platform's record of the deploys before the previous one (`earlier`:
+/// their commits, any order, the previous deploy itself may be among them): a deploy of a commit
+/// one of them already shipped (that commit, or one it reaches) is a rollback too, as Datadog
+/// defines it ("the version differs from the previous one and matches one deployed before"),
+/// and a revert of a commit they shipped counts in `reverts`. Commits of `earlier` this clone
+/// does not hold are skipped.
+pub fn compute_with_earlier(
+    repo: &gix::Repository,
+    deployed: &str,
+    previous: &Sourced<String>,
+    earlier: &[String],
+    limit: u64,
+) -> Result<ChangeSet, NoChangeSet> {
     if let Some(no) = null_previous(previous) {
         return Err(no);
     }
@@ -132,10 +162,10 @@ pub fn compute(
             )))
         }
     };
-    // Per commit of the range: its author time, its author (an index into `emails`) and the pull
-    // requests its message names. Emails are interned so that memory per commit stays small.
-    // Emails are compared as bytes (two different non-UTF-8 addresses stay two), ASCII letters
-    // folded to lowercase as mail domains are.
+    // Per commit of the range: its id, author time, author (an index into `emails`), the pull
+    // requests and the reverted commits its message names. Emails are interned so that memory
+    // per commit stays small. Emails are compared as bytes (two different non-UTF-8 addresses
+    // stay two), ASCII letters folded to lowercase as mail domains are.
     let mut emails: HashMap<Vec<u8>, u32> = HashMap::new();
     let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
@@ -148,7 +178,9 @@ pub fn compute(
                 *emails.entry(email.to_ascii_lowercase()).or_insert(next)
             }
         };
-        Ok((author.seconds(), who, pull_requests(&commit.message.to_str_lossy())))
+        let message = commit.message.as_bstr();
+        let reverted = if message.find(REVERT_LINE).is_some() { reverted_commits(message) } else { Vec::new() };
+        Ok((id, author.seconds(), who, pull_requests(&message.to_str_lossy()), reverted))
     })
     .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
     if let Some(cut) = range.cut_at {
@@ -166,11 +198,20 @@ pub fn compute(
         authors: 0,
         pull_requests: Vec::new(),
         is_rollback: false,
+        reverts: 0,
+        // A previous deploy that is an ancestor is a parent of some commit of the set.
+        diverged: !range.hidden_is_parent && !range.commits.is_empty() && !range.capped,
         undated: 0,
     };
-    let previous_is_parent = range.hidden_is_parent;
+    let earlier: Vec<ObjectId> = earlier
+        .iter()
+        .filter_map(|e| ObjectId::from_hex(e.trim().to_ascii_lowercase().as_bytes()).ok())
+        .filter(|e| repo.find_commit(*e).is_ok())
+        .collect();
     let mut authors = BTreeSet::new();
-    for (seconds, who, numbers) in range.commits {
+    let mut in_range = HashSet::new();
+    let mut reverting: Vec<Vec<ObjectId>> = Vec::new();
+    for (id, seconds, who, numbers, reverted) in range.commits {
         // git writes 0 for a missing or unreadable date, and some tools wrote milliseconds: such
         // a commit counts, but its time would make a lead time of decades (or of nothing).
         if (1..MILLIS_THRESHOLD).contains(&seconds) {
@@ -184,21 +225,99 @@ pub fn compute(
                 set.pull_requests.push(n);
             }
         }
+        in_range.insert(id);
+        if !reverted.is_empty() {
+            reverting.push(reverted);
+        }
     }
     set.authors = authors.len();
     set.author_times.sort_unstable();
-    if set.commits == 0 {
-        // Everything the deployed commit reaches, the previous one reaches too.
-        set.is_rollback = deployed_id != previous_id;
-    } else if !previous_is_parent && !set.capped {
-        // A previous deploy that is an ancestor is a parent of some commit of the set; here it is
-        // not, so the histories diverged (a force-push): the range would not be what shipped.
-        return Err(NoChangeSet::loud(format!(
-            "the previous commit {prev} ({}) is not an ancestor of {deployed} (a force-push or another branch); pass --previous-sha with the last deployed commit",
-            previous.source
-        )));
+    if set.capped {
+        // Past the limit neither a rollback nor every revert is known; neither is sent.
+        return Ok(set);
+    }
+    // A deploy that ships nothing new (everything the deployed commit reaches, the previous one
+    // reaches too) and is not a redeploy of the same commit goes back in time.
+    set.is_rollback = set.commits == 0 && deployed_id != previous_id;
+    if !set.is_rollback && deployed_id != previous_id && !earlier.is_empty() {
+        let deployed_only = HashSet::from([deployed_id]);
+        set.is_rollback = !reached_from(repo, &earlier, &deployed_only, limit).is_empty();
+    }
+    // A revert of a commit of this range undoes nothing that was deployed; one of a commit the
+    // previous deploy (or an earlier one) reaches undoes what went out before.
+    let targets: HashSet<ObjectId> = reverting
+        .iter()
+        .flatten()
+        .filter(|t| !in_range.contains(*t) && repo.find_commit(**t).is_ok())
+        .take(MAX_REVERT_TARGETS)
+        .copied()
+        .collect();
+    if !targets.is_empty() {
+        let tips: Vec<ObjectId> = std::iter::once(previous_id).chain(earlier).collect();
+        let shipped = reached_from(repo, &tips, &targets, limit);
+        set.reverts = reverting.iter().filter(|t| t.iter().any(|t| shipped.contains(t))).count() as u64;
     }
     Ok(set)
+}
+
+/// The line git writes in a revert's message (`git revert`), followed by the reverted commit's
+/// full id: "This reverts commit <sha>." (or ", reversing\nchanges made to <sha>." for a merge).
+const REVERT_LINE: &str = "This reverts commit ";
+
+/// The commits named by git's revert lines in `message`: full ids only, as git writes them (an
+/// abbreviated id written by hand may name another commit, or none).
+fn reverted_commits(message: &gix::bstr::BStr) -> Vec<ObjectId> {
+    let mut found = Vec::new();
+    let mut rest: &[u8] = message.as_ref();
+    while let Some(at) = rest.find(REVERT_LINE) {
+        rest = &rest[at + REVERT_LINE.len()..];
+        let hex = rest.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+        if hex == 40 || hex == 64 {
+            if let Ok(id) = ObjectId::from_hex(&rest[..hex].to_ascii_lowercase()) {
+                if !found.contains(&id) {
+                    found.push(id);
+                }
+            }
+        }
+    }
+    found
+}
+
+/// How far behind a commit's clock may run behind its descendant's and still be found by
+/// [`reached_from`]: past this below the oldest target the walk stops.
+const CLOCK_SKEW: i64 = 86_400;
+
+/// Which of `targets` the commits `tips` reach (themselves included), in one walk newest
+/// committer time first over at most `limit` commits, stopping once every target is found or
+/// the walk is a day older than the oldest target. A target not found so is taken as not
+/// reached: a revert or a rollback is then not flagged, rather than flagged wrongly.
+fn reached_from(repo: &gix::Repository, tips: &[ObjectId], targets: &HashSet<ObjectId>, limit: u64) -> HashSet<ObjectId> {
+    let mut found = HashSet::new();
+    let oldest = targets
+        .iter()
+        .filter_map(|t| repo.find_commit(*t).ok().and_then(|c| c.time().ok()).map(|t| t.seconds))
+        .min();
+    let (Some(oldest), false) = (oldest, tips.is_empty()) else { return found };
+    let Ok(walk) = repo
+        .rev_walk(tips.iter().copied())
+        .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
+        .all()
+    else {
+        return found;
+    };
+    for info in walk.take(usize::try_from(limit).unwrap_or(usize::MAX)) {
+        let Ok(info) = info else { break };
+        if targets.contains(&info.id) {
+            found.insert(info.id);
+            if found.len() == targets.len() {
+                break;
+            }
+        }
+        if info.commit_time.is_some_and(|t| t < oldest.saturating_sub(CLOCK_SKEW)) {
+            break;
+        }
+    }
+    found
 }
 
 /// The nearest commit on `deployed`'s history, not `deployed` itself, that a tag matching
@@ -372,6 +491,9 @@ impl ChangeSet {
             out.push(field("pull_requests", FieldType::Integer, Value::from(self.pull_requests.clone())));
         }
         out.push(field("is_rollback", FieldType::Integer, Value::from(u8::from(self.is_rollback))));
+        // Sent as a count, 0 included, like is_rollback: the range was read whole, so "none" is
+        // known (the contract only asks that a field be left out rather than sent empty).
+        out.push(field("reverts", FieldType::Integer, Value::from(self.reverts)));
         out
     }
 
@@ -401,7 +523,21 @@ impl ChangeSet {
                 list.iter().map(|n| format!("#{n}")).collect::<Vec<_>>().join(", ")
             ),
         };
-        let rollback = if self.is_rollback { "a rollback" } else { "not a rollback" };
+        let mut rollback = if self.is_rollback { "a rollback" } else { "not a rollback" }.to_owned();
+        if self.reverts > 0 {
+            rollback.push_str(&format!(
+                "; {} revert{} of what an earlier deploy shipped",
+                self.reverts,
+                if self.reverts == 1 { "" } else { "s" }
+            ));
+        }
+        if self.diverged {
+            rollback.push_str(&format!(
+                "; {} is not an ancestor of the deployed commit (another line or a rewritten history): counted as git rev-list {}..DEPLOYED counts",
+                short(&self.previous.value),
+                short(&self.previous.value)
+            ));
+        }
         if self.capped {
             return format!(
                 "ships more than {} commit{} since {} (the walk stopped at --change-set-limit; only previous_sha is sent: count, lead time, pull requests and rollback are not known)",
@@ -484,6 +620,8 @@ mod tests {
             authors: 1,
             pull_requests: Vec::new(),
             is_rollback: false,
+            reverts: 0,
+            diverged: false,
             undated: 0,
         };
         assert_eq!(set.median_lead_time(100), 85);
@@ -580,5 +718,88 @@ mod tests {
         // A previous deploy outside the clone is said so.
         let no = compute(&shallow, &ids[29].to_string(), &previous(ids[10]), 100).expect_err("outside");
         assert!(no.warn && no.reason.contains("fetch-depth: 0"), "{}", no.reason);
+    }
+
+    /// `git rev-list --count A..B` in `dir`, the answer a test checks against.
+    fn git_count(dir: &std::path::Path, range: &str) -> u64 {
+        git_ok(dir, &["rev-list", "--count", range]).parse().expect("a count")
+    }
+
+    #[test]
+    fn a_previous_deploy_on_another_line_gives_gits_range_and_says_it_diverged() {
+        // main m0..m5 a minute apart; a hotfix h6 forked from m2 was deployed last; now m5 goes
+        // out: git counts m3, m4, m5.
+        let mut history = linear(6);
+        history.push((vec![2], history[5].1 + 60));
+        let (dir, repo, ids) = build(&history);
+        let set = compute(&repo, &ids[5].to_string(), &previous(ids[6]), 100).expect("git's range");
+        assert_eq!(set.commits, git_count(dir.path(), &format!("{}..{}", ids[6], ids[5])));
+        assert_eq!(set.commits, 3);
+        assert!(set.diverged && !set.is_rollback);
+        assert!(set.summary(history[6].1).contains("not an ancestor"), "{}", set.summary(0));
+        // The other way round, the hotfix after main: h6 alone.
+        let set = compute(&repo, &ids[6].to_string(), &previous(ids[5]), 100).expect("git's range");
+        assert_eq!(set.commits, git_count(dir.path(), &format!("{}..{}", ids[5], ids[6])));
+        assert_eq!(set.commits, 1);
+        // An ancestor is no divergence.
+        let set = compute(&repo, &ids[5].to_string(), &previous(ids[2]), 100).expect("git's range");
+        assert!(!set.diverged);
+    }
+
+    #[test]
+    fn a_commit_an_earlier_deploy_shipped_is_a_rollback_with_the_platforms_record() {
+        // Deploys: m5 (earlier), then the hotfix h6 from m2 (previous); now m4 goes out. m4 is no
+        // ancestor of h6, so git's range is m3, m4; but m5's deploy shipped m4 already.
+        let mut history = linear(6);
+        history.push((vec![2], history[5].1 + 60));
+        let (_dir, repo, ids) = build(&history);
+        let earlier = [ids[5].to_string()];
+        let hex = |i: usize| ids[i].to_string();
+        let without = compute(&repo, &hex(4), &previous(ids[6]), 100).expect("a change set");
+        assert!(!without.is_rollback, "without the record the previous deploy is all there is");
+        let with = compute_with_earlier(&repo, &hex(4), &previous(ids[6]), &earlier, 100).expect("a change set");
+        assert!(with.is_rollback);
+        assert_eq!(with.commits, 2, "the range stays git's");
+        // Redeploying an earlier deploy's very commit is one (Datadog's definition) ...
+        let again = compute_with_earlier(&repo, &hex(5), &previous(ids[6]), &earlier, 100).expect("a change set");
+        assert!(again.is_rollback);
+        // ... redeploying the previous one's is not, nor is going past every earlier deploy.
+        let same = compute_with_earlier(&repo, &hex(6), &previous(ids[6]), &earlier, 100).expect("a change set");
+        assert!(!same.is_rollback);
+        let older = [ids[1].to_string(), "f".repeat(40), "not a sha".to_owned()];
+        let ahead = compute_with_earlier(&repo, &hex(4), &previous(ids[6]), &older, 100).expect("a change set");
+        assert!(!ahead.is_rollback, "m1 does not reach m4; unknown commits are skipped");
+    }
+
+    #[test]
+    fn reverts_count_commits_of_the_range_that_revert_what_an_earlier_deploy_shipped() {
+        let (dir, _repo, ids) = build(&linear(4));
+        git_ok(dir.path(), &["checkout", "-q", "main"]);
+        let commit = |message: String| {
+            git_ok(dir.path(), &["commit", "-q", "--allow-empty", "-m", &message]);
+            git_ok(dir.path(), &["rev-parse", "HEAD"])
+        };
+        // Deployed last: c3. Since then: a revert of c1 (shipped), a revert of c4 (this range),
+        // a revert naming a commit this clone does not have, one with an abbreviated id, and a
+        // merge's revert of c2 (shipped) written as git writes it.
+        let c4 = commit("c4".to_owned());
+        commit(format!("Revert \"c1\"\n\nThis reverts commit {}.", ids[1]));
+        commit(format!("Revert \"c4\"\n\nThis reverts commit {c4}."));
+        commit(format!("Revert \"gone\"\n\nThis reverts commit {}.", "e".repeat(40)));
+        commit(format!("Revert \"short\"\n\nThis reverts commit {}.", &ids[0].to_string()[..12]));
+        let head = commit(format!(
+            "Revert \"Merge\"\n\nThis reverts commit {}, reversing\nchanges made to {}.",
+            ids[2], ids[1]
+        ));
+        let repo = gix::open(dir.path()).expect("reopen");
+        let set = compute(&repo, &head, &previous(ids[3]), 100).expect("a change set");
+        assert_eq!(set.commits, 6);
+        assert_eq!(set.reverts, 2, "c1 and c2 went out before; c4 did not; the others name no commit here");
+        let field = set.fields(0).into_iter().find(|f| f.key == "reverts").expect("sent");
+        assert_eq!(field.value, Value::from(2));
+        // Counted from c0 instead, the revert of c1 undoes part of this very range.
+        let set = compute(&repo, &head, &previous(ids[0]), 100).expect("a change set");
+        assert_eq!(set.reverts, 0);
+        assert_eq!(set.fields(0).into_iter().find(|f| f.key == "reverts").map(|f| f.value), Some(Value::from(0)));
     }
 }
