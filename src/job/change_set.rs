@@ -291,12 +291,15 @@ const CLOCK_SKEW: i64 = 86_400;
 /// committer time first over at most `limit` commits, stopping once every target is found or
 /// the walk is a day older than the oldest target. A target not found so is taken as not
 /// reached: a revert or a rollback is then not flagged, rather than flagged wrongly.
-fn reached_from(repo: &gix::Repository, tips: &[ObjectId], targets: &HashSet<ObjectId>, limit: u64) -> HashSet<ObjectId> {
+fn reached_from(
+    repo: &gix::Repository,
+    tips: &[ObjectId],
+    targets: &HashSet<ObjectId>,
+    limit: u64,
+) -> HashSet<ObjectId> {
     let mut found = HashSet::new();
-    let oldest = targets
-        .iter()
-        .filter_map(|t| repo.find_commit(*t).ok().and_then(|c| c.time().ok()).map(|t| t.seconds))
-        .min();
+    let oldest =
+        targets.iter().filter_map(|t| repo.find_commit(*t).ok().and_then(|c| c.time().ok()).map(|t| t.seconds)).min();
     let (Some(oldest), false) = (oldest, tips.is_empty()) else { return found };
     let Ok(walk) = repo
         .rev_walk(tips.iter().copied())
@@ -320,8 +323,10 @@ fn reached_from(repo: &gix::Repository, tips: &[ObjectId], targets: &HashSet<Obj
     found
 }
 
-/// The nearest commit on `deployed`'s history, not `deployed` itself, that a tag matching
-/// `pattern` (git's wildmatch, as `git tag -l`) points at, within `limit` commits.
+/// The previous release of `deployed` among the tags matching `pattern` (git's wildmatch, as
+/// `git tag -l`), by [`TagIndex::previous_release`]'s rule. When the deployed commit carries a
+/// matching tag, only tags made before it count, as backfill counts them; tags on the deployed
+/// commit itself never do.
 pub fn previous_from_tag(
     repo: &gix::Repository,
     deployed: &str,
@@ -329,37 +334,62 @@ pub fn previous_from_tag(
     limit: u64,
 ) -> Result<Sourced<String>, NoChangeSet> {
     let index = TagIndex::new(repo, &pattern.value)?;
-    match index.nearest_below(repo, deployed, None, limit)? {
-        Some((id, name)) => {
-            let how = format!("tag {name}, the nearest matching {} ({})", pattern.value, pattern.source);
-            Ok(Sourced::new(id.to_hex().to_string(), Source::Git(how)))
+    let deployed_id = ObjectId::from_hex(deployed.as_bytes())
+        .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
+    let own = index.tags.iter().filter(|t| t.commit == deployed_id).map(|t| (t.made, t.name.as_str())).min();
+    match index.previous_release(repo, deployed_id, own, limit) {
+        Some(found) => {
+            let how = format!(
+                "tag {}, the matching {} ({}) this commit differs least from: {}",
+                found.name, pattern.value, pattern.source, found.why
+            );
+            Ok(Sourced::new(found.commit.to_hex().to_string(), Source::Git(how)))
         }
         // In a shallow clone the tag may be below the cut, or not fetched at all: say how to get
         // it rather than call the deploy a first one.
         None if repo.is_shallow().unwrap_or(false) => Err(NoChangeSet::loud(format!(
-            "no tag matching {:?} ({}) is on the history of {deployed} in this shallow clone; fetch the whole history and the tags (actions/checkout: fetch-depth: 0, fetch-tags: true)",
+            "no tag matching {:?} ({}) made before {deployed} is within reach in this shallow clone; fetch the whole history and the tags (actions/checkout: fetch-depth: 0, fetch-tags: true)",
             pattern.value, pattern.source
         ))),
         None => Err(NoChangeSet::quiet(format!(
-            "no tag matching {:?} ({}) is on the history of {deployed} below it: a first deploy",
+            "no tag matching {:?} ({}) was made before {deployed}: a first deploy",
             pattern.value, pattern.source
         ))),
     }
 }
 
-/// The commits that tags matching a pattern point at: a deploy's previous deploy is the nearest
-/// of them on its history. Tags of trees and blobs name no deploy and are left out.
+/// One matching tag of a commit.
+#[derive(Debug, Clone)]
+struct TagAt {
+    name: String,
+    commit: ObjectId,
+    /// When the tag was made: the tagger's time, else (a lightweight tag) the commit's.
+    made: i64,
+    /// The commit's committer time.
+    committed: i64,
+}
+
+/// The previous release found for a commit, and why it is the one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousRelease {
+    pub name: String,
+    pub commit: ObjectId,
+    /// "3 commits differ (git rev-list --count v1..v2 is 2, v2..v1 is 1)".
+    pub why: String,
+}
+
+/// The tags matching a pattern, to find each release's previous release.
 pub struct TagIndex {
-    /// Per tagged commit, its tags: name and time (the tagger's, else the commit's).
-    tagged: HashMap<ObjectId, Vec<(String, i64)>>,
+    tags: Vec<TagAt>,
 }
 
 impl TagIndex {
+    /// Reads the tags matching `pattern`; tags of trees and blobs name no deploy and are left out.
     pub fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
-        let mut tagged = HashMap::new();
+        let mut tags = Vec::new();
         let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
-        let tags = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
-        for mut reference in tags.flatten() {
+        let listed = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
+        for mut reference in listed.flatten() {
             let name = reference.name().shorten().to_string();
             if !crate::git::tag_matches(pattern, &name) {
                 continue;
@@ -369,49 +399,129 @@ impl TagIndex {
             let id = id.detach();
             let Ok(commit) = repo.find_commit(id) else { continue };
             let committed = commit.time().map(|t| t.seconds).unwrap_or(0);
-            let tagged_at = target
+            let made = target
                 .filter(|t| *t != id)
                 .and_then(|t| repo.find_tag(t).ok())
                 .and_then(|tag| tag.tagger().ok().flatten().and_then(|sig| sig.time().ok().map(|t| t.seconds)))
                 .unwrap_or(committed);
-            tagged.entry(id).or_insert_with(Vec::new).push((name, tagged_at));
+            tags.push(TagAt { name, commit: id, made, committed });
         }
-        Ok(TagIndex { tagged })
+        Ok(TagIndex { tags })
     }
 
-    /// The nearest tagged commit on `deployed`'s history below it (newest commit time first),
-    /// within `limit` commits, and its tag's name; with `before`, only tags made before that time
-    /// count (a tag made later on an older commit was no earlier deploy).
-    pub fn nearest_below(
+    /// The release `deployed` came after, as a person reads release history: among the matching
+    /// tags made before `made_before` (its own tag's time and name; `None`: any tag) and not on
+    /// `deployed` itself, the one it differs least from, i.e. the fewest commits in
+    /// `git rev-list --count PREV...DEPLOYED` (what this release has that PREV has not, plus what
+    /// PREV has that this release has not); among equals, the one made last.
+    ///
+    /// On a line of releases where each is an ancestor of the next, only the first term counts
+    /// and this is the tag `git describe` names (the fewest commits since the tag). On releases
+    /// tagged on side commits never merged back (a version bump), the release made just before
+    /// differs by its own bump commit and what the line gained since, where an old ancestor tag
+    /// differs by every release in between. On maintenance lines merged up, a sibling line's
+    /// release is an ancestor far away (the whole development cycle between), and a newer line's
+    /// release differs by that cycle the other way: both lose to the same line's previous release.
+    ///
+    /// Candidates are tried newest commit first, each walk stopped at the best count so far, and
+    /// the search ends when more of `deployed`'s history is newer than a candidate's commit (by
+    /// a day of clock skew) than the best count: those commits cannot be in the older candidate,
+    /// so it cannot do better. Walks are bounded by `limit`; a candidate whose count passes it,
+    /// or that a shallow clone's cut makes uncertain, is not chosen.
+    pub fn previous_release(
         &self,
         repo: &gix::Repository,
-        deployed: &str,
-        before: Option<i64>,
+        deployed: ObjectId,
+        made_before: Option<(i64, &str)>,
         limit: u64,
-    ) -> Result<Option<(ObjectId, String)>, NoChangeSet> {
-        let deployed_id = ObjectId::from_hex(deployed.as_bytes())
-            .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
-        if self.tagged.is_empty() {
-            return Ok(None);
-        }
-        let walk = repo
-            .rev_walk([deployed_id])
-            .sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default()))
-            .all()
-            .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
-        for info in walk.take(usize::try_from(limit).unwrap_or(usize::MAX).saturating_add(1)) {
-            let Ok(info) = info else { break };
-            if info.id == deployed_id {
+    ) -> Option<PreviousRelease> {
+        // One candidate per commit: the tag made last on it names it.
+        let mut by_commit: HashMap<ObjectId, &TagAt> = HashMap::new();
+        for tag in &self.tags {
+            if tag.commit == deployed || made_before.is_some_and(|(t, n)| (tag.made, tag.name.as_str()) >= (t, n)) {
                 continue;
             }
-            let earlier = self.tagged.get(&info.id).and_then(|tags| {
-                tags.iter().find(|(_, at)| before.is_none_or(|b| *at < b)).map(|(name, _)| name.clone())
-            });
-            if let Some(name) = earlier {
-                return Ok(Some((info.id, name)));
+            let slot = by_commit.entry(tag.commit).or_insert(tag);
+            if (tag.made, &tag.name) > (slot.made, &slot.name) {
+                *slot = tag;
             }
         }
-        Ok(None)
+        let mut candidates: Vec<&TagAt> = by_commit.into_values().collect();
+        candidates.sort_by(|a, b| b.committed.cmp(&a.committed).then_with(|| b.made.cmp(&a.made)));
+        let mut newer = NewerThan::new(repo, deployed, limit);
+        // (commits that differ, ahead, behind, the tag)
+        let mut best: Option<(u64, u64, u64, &TagAt)> = None;
+        for tag in candidates {
+            let bound = best.map_or(limit, |b| b.0);
+            if newer.count(tag.committed.saturating_add(CLOCK_SKEW)) > bound {
+                break;
+            }
+            let Some(ahead) = count(repo, deployed, tag.commit, bound) else { continue };
+            let Some(behind) = count(repo, tag.commit, deployed, bound - ahead) else { continue };
+            let differ = ahead + behind;
+            let better = match best {
+                None => true,
+                Some((d, _, _, b)) => differ < d || (differ == d && (tag.made, &tag.name) > (b.made, &b.name)),
+            };
+            if better {
+                best = Some((differ, ahead, behind, tag));
+            }
+        }
+        best.map(|(differ, ahead, behind, tag)| PreviousRelease {
+            name: tag.name.clone(),
+            commit: tag.commit,
+            why: format!(
+                "{differ} commit{} differ ({ahead} ahead, {behind} behind)",
+                if differ == 1 { "" } else { "s" }
+            ),
+        })
+    }
+}
+
+/// `git rev-list --count hidden..tip` when it is at most `limit` and sure (no shallow cut).
+fn count(repo: &gix::Repository, tip: ObjectId, hidden: ObjectId, limit: u64) -> Option<u64> {
+    let range = crate::git::range::walk(repo, tip, hidden, limit, |_, _| Ok(())).ok()?;
+    (!range.capped && range.cut_at.is_none()).then_some(range.commits.len() as u64)
+}
+
+/// How many commits of one commit's history are newer than a time, read lazily newest first, for
+/// times that only go down.
+struct NewerThan<'r> {
+    walk: Option<gix::revision::Walk<'r>>,
+    /// Commits read so far that are newer than the last time asked about.
+    newer: u64,
+    /// The commit time read but not yet counted (not newer than the last time asked about).
+    pending: Option<i64>,
+    left: u64,
+}
+
+impl<'r> NewerThan<'r> {
+    fn new(repo: &'r gix::Repository, tip: ObjectId, limit: u64) -> Self {
+        let walk =
+            repo.rev_walk([tip]).sorting(gix::revision::walk::Sorting::ByCommitTime(Default::default())).all().ok();
+        NewerThan { walk, newer: 0, pending: None, left: limit.saturating_add(1) }
+    }
+
+    /// The commits newer than `time` (asked with times that only go down).
+    fn count(&mut self, time: i64) -> u64 {
+        loop {
+            let next = match self.pending.take() {
+                Some(t) => Some(t),
+                None if self.left == 0 => None,
+                None => {
+                    self.left -= 1;
+                    self.walk.as_mut().and_then(Iterator::next).and_then(Result::ok).map(|i| i.commit_time.unwrap_or(0))
+                }
+            };
+            match next {
+                Some(t) if t > time => self.newer += 1,
+                Some(t) => {
+                    self.pending = Some(t);
+                    return self.newer;
+                }
+                None => return self.newer,
+            }
+        }
     }
 }
 
@@ -801,5 +911,182 @@ mod tests {
         let set = compute(&repo, &head, &previous(ids[0]), 100).expect("a change set");
         assert_eq!(set.reverts, 0);
         assert_eq!(set.fields(0).into_iter().find(|f| f.key == "reverts").map(|f| f.value), Some(Value::from(0)));
+    }
+
+    /// A repository built step by step with git itself, each commit and tag at a given time.
+    struct Script {
+        dir: tempfile::TempDir,
+    }
+
+    impl Script {
+        fn new() -> Script {
+            let dir = tempfile::tempdir().expect("temp dir");
+            git_ok(dir.path(), &["init", "-q"]);
+            Script { dir }
+        }
+
+        fn run(&self, time: i64, args: &[&str]) -> String {
+            let date = format!("@{time} +0000");
+            let out = std::process::Command::new("git")
+                .args(["-c", "user.name=T", "-c", "user.email=t@example.com", "-c", "init.defaultBranch=main"])
+                .args(args)
+                .current_dir(self.dir.path())
+                .env("GIT_CONFIG_NOSYSTEM", "1")
+                .env("GIT_CONFIG_GLOBAL", "/dev/null")
+                .env("GIT_AUTHOR_DATE", &date)
+                .env("GIT_COMMITTER_DATE", &date)
+                .output()
+                .expect("git runs");
+            assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+            String::from_utf8_lossy(&out.stdout).trim().to_owned()
+        }
+
+        fn commit(&self, time: i64, message: &str) {
+            self.run(time, &["commit", "-q", "--allow-empty", "-m", message]);
+        }
+
+        /// An annotated tag made at `time`, as release tags are.
+        fn tag(&self, time: i64, name: &str) {
+            self.run(time, &["tag", "-a", "-m", name, name]);
+        }
+
+        fn repo(&self) -> gix::Repository {
+            gix::open(self.dir.path()).expect("open")
+        }
+
+        /// Each tag matching `pattern` (oldest made first) with the previous release the rule
+        /// chooses, checked against `git rev-list --count` through the change set.
+        fn releases(&self, pattern: &str) -> Vec<(String, Option<String>)> {
+            let repo = self.repo();
+            let index = TagIndex::new(&repo, pattern).expect("tags");
+            let mut tags = index.tags.clone();
+            tags.sort_by(|a, b| (a.made, &a.name).cmp(&(b.made, &b.name)));
+            tags.iter()
+                .map(|t| {
+                    let found = index.previous_release(&repo, t.commit, Some((t.made, &t.name)), 10_000);
+                    if let Some(f) = &found {
+                        let set = compute(&repo, &t.commit.to_string(), &previous(f.commit), 10_000).expect("a set");
+                        let want = git_count(self.dir.path(), &format!("{}..{}", f.name, t.name));
+                        assert_eq!(set.commits, want, "{}..{}", f.name, t.name);
+                    }
+                    (t.name.clone(), found.map(|f| f.name))
+                })
+                .collect()
+        }
+    }
+
+    fn pairs(list: &[(&str, Option<&str>)]) -> Vec<(String, Option<String>)> {
+        list.iter().map(|(a, b)| ((*a).to_owned(), b.map(ToOwned::to_owned))).collect()
+    }
+
+    #[test]
+    fn releases_tagged_on_side_commits_follow_the_release_made_just_before() {
+        // casey/just's shape: each release is a version-bump commit on a side branch off main,
+        // tagged and never merged back; main goes on. v0.1 was tagged on main itself.
+        let s = Script::new();
+        let t = 1_700_000_000;
+        s.commit(t, "m0");
+        s.tag(t + 1, "v0.1");
+        for (i, release) in ["v0.2", "v0.3", "v0.4"].iter().enumerate() {
+            let base = t + 1_000 * (i as i64 + 1);
+            for k in 0..3 {
+                s.commit(base + k * 10, &format!("work {release} {k}"));
+            }
+            s.run(base + 50, &["checkout", "-q", "-b", &format!("release-{release}")]);
+            s.commit(base + 60, &format!("Bump version to {release}"));
+            s.tag(base + 70, release);
+            s.run(base + 80, &["checkout", "-q", "main"]);
+        }
+        let got = s.releases("v*");
+        assert_eq!(
+            got,
+            pairs(&[("v0.1", None), ("v0.2", Some("v0.1")), ("v0.3", Some("v0.2")), ("v0.4", Some("v0.3"))])
+        );
+        // git rev-list counts v0.3..v0.4 as main's three new commits and the bump: 4, where the
+        // nearest ancestor tag (what `git describe` sees) would count every release since.
+        assert_eq!(git_count(s.dir.path(), "v0.3..v0.4"), 4);
+        assert_eq!(git_ok(s.dir.path(), &["describe", "--abbrev=0", "v0.4^"]), "v0.1");
+        assert_eq!(git_count(s.dir.path(), "v0.1..v0.4"), 10);
+    }
+
+    #[test]
+    fn maintenance_lines_merged_up_follow_their_own_line_as_git_describe_does() {
+        // git/git's shape: v1.0 and v1.1 on main, a maintenance branch per line; main takes the
+        // maintenance fixes early (so a main release is close to v1.1.1 counted one way); a
+        // security release is made on maint-1.0 (v1.0.1), merged up into maint-1.1 and tagged
+        // v1.1.1 minutes later; v1.2-rc0 on main was tagged in between.
+        let s = Script::new();
+        let t = 1_700_000_000;
+        s.commit(t, "m0");
+        s.tag(t + 10, "v1.0");
+        s.run(t + 20, &["branch", "maint-1.0"]);
+        for k in 0..6 {
+            s.commit(t + 100 + k * 10, &format!("feature {k}"));
+        }
+        s.tag(t + 200, "v1.1");
+        s.run(t + 210, &["branch", "maint-1.1"]);
+        s.run(t + 300, &["checkout", "-q", "maint-1.1"]);
+        for k in 0..5 {
+            s.commit(t + 310 + k * 10, &format!("maint fix {k}"));
+        }
+        s.run(t + 400, &["checkout", "-q", "main"]);
+        s.run(t + 410, &["merge", "-q", "--no-ff", "-m", "Merge maint-1.1", "maint-1.1"]);
+        for k in 0..8 {
+            s.commit(t + 500 + k * 10, &format!("feature 1.2 {k}"));
+        }
+        s.tag(t + 600, "v1.2-rc0");
+        s.run(t + 700, &["checkout", "-q", "maint-1.0"]);
+        s.commit(t + 710, "security fix");
+        s.tag(t + 720, "v1.0.1");
+        s.run(t + 730, &["checkout", "-q", "maint-1.1"]);
+        s.run(t + 740, &["merge", "-q", "--no-ff", "-m", "Sync with 1.0.1", "maint-1.0"]);
+        s.commit(t + 750, "Git 1.1.1");
+        s.tag(t + 760, "v1.1.1");
+        let got = s.releases("v*");
+        assert_eq!(
+            got,
+            pairs(&[
+                ("v1.0", None),
+                ("v1.1", Some("v1.0")),
+                ("v1.2-rc0", Some("v1.1")),
+                ("v1.0.1", Some("v1.0")),
+                ("v1.1.1", Some("v1.1")),
+            ])
+        );
+        // As git describe names each (its own tag left out).
+        for (tag, previous) in &got[1..] {
+            let described = git_ok(s.dir.path(), &["describe", "--abbrev=0", "--exclude", tag, tag]);
+            assert_eq!(Some(described), previous.clone(), "{tag}");
+        }
+        // The traps: the same-day sibling v1.0.1 is an ancestor far behind, and v1.2-rc0 has all
+        // but 4 of v1.1.1's commits; counted one way only it would be the nearest.
+        assert!(git_count(s.dir.path(), "v1.0.1..v1.1.1") > git_count(s.dir.path(), "v1.1..v1.1.1"));
+        assert!(git_count(s.dir.path(), "v1.2-rc0..v1.1.1") < git_count(s.dir.path(), "v1.1..v1.1.1"));
+    }
+
+    #[test]
+    fn the_previous_tag_of_a_report_skips_the_deployed_commits_own_tags_and_later_ones() {
+        let s = Script::new();
+        let t = 1_700_000_000;
+        s.commit(t, "one");
+        s.tag(t + 1, "v1");
+        s.commit(t + 100, "two");
+        s.tag(t + 101, "v2");
+        s.commit(t + 200, "three");
+        let head = s.run(t, &["rev-parse", "HEAD"]);
+        s.tag(t + 201, "v3");
+        let repo = s.repo();
+        let pattern = Sourced::new("v*".to_owned(), Source::Flag("--previous-tag".into()));
+        let prev = previous_from_tag(&repo, &head, &pattern, 100).expect("a previous tag");
+        assert_eq!(prev.value, s.run(t, &["rev-parse", "v2^{commit}"]));
+        assert!(prev.source.to_string().contains("tag v2"), "{}", prev.source);
+        // Redeploying v2 after v3 went out: v3 was made after v2, so v2's previous stays v1.
+        let v2 = s.run(t, &["rev-parse", "v2^{commit}"]);
+        let prev = previous_from_tag(&repo, &v2, &pattern, 100).expect("a previous tag");
+        assert_eq!(prev.value, s.run(t, &["rev-parse", "v1^{commit}"]));
+        // An untagged commit deployed after v3 (a rollback to "two" untagged would be v2's).
+        let first = s.run(t, &["rev-parse", "v1^{commit}"]);
+        let no = previous_from_tag(&repo, &first, &pattern, 100).expect_err("v1 is the first");
+        assert!(!no.warn && no.reason.contains("first deploy"), "{}", no.reason);
     }
 }
