@@ -8,7 +8,7 @@ carry a `# vX` or `# vX.Y.Z` comment; the binaries a component or the Jenkins st
 customcd-X.Y.Z-<arch>, and their default version is X.Y.Z.
 
 Facts come from parsers: the version is given (ci/version-check.sh reads it with cargo metadata),
-action.yml and the component's spec are read with PyYAML, and README's ```yaml blocks are composed
+action.yml and the component's spec are read with PyYAML, and the ```yaml blocks of README and docs/ are composed
 with PyYAML (node marks give the line and the rest of it, where a version comment sits). Only
 text that is not YAML (prose, comments, Groovy, HTML) is matched with patterns, each of which
 must find what it expects, so an example that moves cannot slip past unchecked.
@@ -135,7 +135,7 @@ class Check:
             if found[0] != want:
                 self.problem(f"{rel}: {name}", f"is {found[0]!r}; want {want!r}")
 
-    # --- README's YAML examples, composed by the parser ---------------------------------------
+    # --- the YAML examples of README and docs/, composed by the parser ---------------------------------------
     def yaml_blocks(self, rel: str) -> list[tuple[int, str]]:
         """The ```yaml / ```yml fenced blocks of a Markdown file: (first line number, text)."""
         blocks, lines, start, body = [], self.read(rel).splitlines(), None, []
@@ -253,7 +253,11 @@ class Check:
         self.component_inputs_table()
         self.groovy_defaults()
         before = Counter(self.found)
-        for rel in ("README.md", "templates/README.md"):
+        # README and every reference page in docs/ (sorted, so messages come in a stable order).
+        pages = ["README.md", *sorted(str(p.relative_to(self.root)) for p in (self.root / "docs").glob("*.md")), "templates/README.md"]
+        if len(pages) == 2:
+            raise Broken("docs/ has no pages")
+        for rel in pages:
             self.markdown_yaml(rel)
             self.text(rel, skip_yaml_blocks=True)
         for rel in ("templates/customcd.yml", "vars/customcdReport.txt", "vars/customcdReport.groovy"):

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Fails when README's `uses:` lines, the GitLab `component:` lines (README, templates/README.md,
+# Fails when the `uses:` lines of README and docs/, the GitLab `component:` lines (those, templates/README.md,
 # the component's own comments) or the Jenkins examples and defaults name a version the release
 # process would not produce. A release of the Cargo.toml version X.Y.Z (read with cargo metadata)
 # pushes vX.Y.Z, which never moves, and moves vX; so references may name vX or vX.Y.Z, and a
 # commit pin needs a `# vX.Y.Z` comment (as Renovate and Dependabot write it). The checks are
-# ci/version-check.py (PyYAML for action.yml, the component and README's YAML examples).
+# ci/version-check.py (PyYAML for action.yml, the component and the YAML examples of README and docs/).
 #
 # usage: ci/version-check.sh              check this checkout
 #        ci/version-check.sh --self-test  also prove, on temporary copies of the docs, that the
@@ -35,7 +35,7 @@ SHA=0123456789abcdef0123456789abcdef01234567
 fresh_copy() {
   rm -rf "$WORK/tree"
   mkdir -p "$WORK/tree"
-  cp -R "$ROOT/README.md" "$ROOT/action.yml" "$ROOT/templates" "$ROOT/vars" "$WORK/tree/"
+  cp -R "$ROOT/README.md" "$ROOT/docs" "$ROOT/action.yml" "$ROOT/templates" "$ROOT/vars" "$WORK/tree/"
 }
 
 # replace_first FILE OLD NEW: replaces the first occurrence of OLD (one wrong example among
@@ -92,6 +92,10 @@ replace_first README.md "customcd/customcd@v$VERSION" "customcd/customcd@v0.1.0"
 must_fail "README component: an old version" "component: names 'v0.1.0'"
 
 fresh_copy
+replace_first docs/github-action.md "customcd-action@<commit sha> # v$VERSION" "customcd-action@<commit sha> # v0.1.0"
+must_fail "docs/github-action.md: a commit pin commented with an old version" "v0.1.0"
+
+fresh_copy
 replace_first templates/README.md "customcd/customcd@v$VERSION" "customcd/customcd@<tag>"
 must_fail "templates/README.md component: a placeholder" "component: names '<tag>'"
 
@@ -100,16 +104,16 @@ replace_first templates/customcd.yml "customcd/customcd@v$VERSION" "customcd/cus
 must_fail "the component's comment: a version without v" "component: names '$VERSION'"
 
 fresh_copy
-replace_first README.md "customcd-action/v$VERSION/templates" "customcd-action/main/templates"
-must_fail "README remote include: a branch" "remote include names 'main'"
+replace_first docs/ci-systems.md "customcd-action/v$VERSION/templates" "customcd-action/main/templates"
+must_fail "docs/ci-systems.md remote include: a branch" "remote include names 'main'"
 
 fresh_copy
 replace_first README.md "sha256: '<sha256 of customcd-$VERSION-x86_64" "sha256: '<sha256 of customcd-0.1.0-x86_64"
 must_fail "README Jenkins example: an old binary" "names the release binary customcd-0.1.0"
 
 fresh_copy
-replace_first README.md "gh release verify-asset v$VERSION" "gh release verify-asset $MAJOR"
-must_fail "README's verify commands: the moving tag, which has no release" "names the release '$MAJOR'"
+replace_first docs/releases.md "gh release verify-asset v$VERSION" "gh release verify-asset $MAJOR"
+must_fail "docs/releases.md's verify commands: the moving tag, which has no release" "names the release '$MAJOR'"
 
 fresh_copy
 replace_first vars/customcdReport.groovy "DEFAULT_VERSION = '$VERSION'" "DEFAULT_VERSION = '0.1.0'"

@@ -1,7 +1,7 @@
 //! The other CI systems: Bitbucket, CircleCI, Azure Pipelines, Buildkite, Travis, Drone, Harness,
 //! Woodpecker, Semaphore, CodeBuild, Bitrise, AppVeyor, TeamCity and Google Cloud Build.
 //!
-//! Variables follow each system's own list of predefined variables (README's "What customcd derives
+//! Variables follow each system's own list of predefined variables (docs/ci-systems.md's "What customcd derives
 //! in CI" names them); each reader takes what its system has.
 
 use crate::env::Env;

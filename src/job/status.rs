@@ -11,7 +11,7 @@ pub enum Status {
 }
 
 /// Every accepted word (compared case-insensitively, with `-`, `_` and spaces treated alike), and
-/// the status it means. The README's status table is this list.
+/// the status it means. The status table in docs/settings.md is this list (a test checks it).
 pub const WORDS: &[(&str, Status)] = &[
     ("succeeded", Status::Succeeded),
     ("success", Status::Succeeded),
@@ -140,6 +140,32 @@ mod tests {
         let words = Status::accepted_words();
         for (w, _) in WORDS {
             assert!(words.contains(w));
+        }
+    }
+
+    #[test]
+    fn the_status_table_in_the_docs_is_this_list() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/settings.md");
+        let doc = std::fs::read_to_string(&path).expect("docs/settings.md is readable");
+        let section = doc.split("\n## Status").nth(1).expect("docs/settings.md has a Status section");
+        let mut documented = Vec::new();
+        for row in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = row.trim_matches('|').split(" | ").map(str::trim).collect();
+            assert_eq!(cells.len(), 2, "row {row:?}: you pass | sent");
+            let sent = Status::parse(cells[1].trim_matches('`')).expect("the sent column names an API status");
+            assert_eq!(cells[1].trim_matches('`'), sent.as_api(), "the sent column is the API's own word");
+            for word in cells[0].split(", ").map(|w| w.trim_matches('`')) {
+                assert_eq!(Status::parse(word), Some(sent), "docs/settings.md: {word:?} is sent as {sent}");
+                documented.push(word.to_owned());
+            }
+        }
+        for (w, s) in WORDS {
+            assert!(
+                documented
+                    .iter()
+                    .any(|d| Status::parse(d) == Some(*s) && d.to_ascii_lowercase().replace(['_', '-'], " ") == *w),
+                "docs/settings.md's status table lacks {w:?}"
+            );
         }
     }
 }

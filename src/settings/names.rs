@@ -229,7 +229,7 @@ settings! {
     /// Give up retrying after this many seconds in all [default: 60]
     #[arg(long, value_name = "SECONDS")]
     deadline => Deadline,
-    /// Where undelivered jobs are saved for `customcd send` [default: per CI system, see README]
+    /// Where undelivered jobs are saved for `customcd send` [default: per CI system, see docs/delivery.md]
     #[arg(long, value_name = "DIR")]
     spool_dir => SpoolDir,
     /// Also save the payload to the spool directory when it was delivered (audit, relays)
@@ -541,10 +541,10 @@ mod tests {
         }
     }
 
-    /// The rows of README's option tables (those whose header starts with `| setting |`).
+    /// The rows of docs/settings.md's option tables (those whose header starts with `| setting |`).
     fn readme_rows() -> Vec<Vec<String>> {
-        let readme = repo_file("README.md");
-        let options = readme.split("\n## Options").nth(1).expect("README has an Options section");
+        let readme = repo_file("docs/settings.md");
+        let options = readme.split("\n## Options").nth(1).expect("docs/settings.md has an Options section");
         let options = options.split("\n## ").next().unwrap_or(options);
         let mut rows = Vec::new();
         let mut in_table = false;
@@ -569,23 +569,28 @@ mod tests {
         let rows = readme_rows();
         for key in Key::ALL {
             let matching: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == format!("`{}`", key.name())).collect();
-            assert_eq!(matching.len(), 1, "README's option tables should have one row for {}", key.name());
+            assert_eq!(matching.len(), 1, "docs/settings.md's option tables should have one row for {}", key.name());
             let row = matching[0];
             assert_eq!(row.len(), 5, "row for {}: setting | flag | variable | action input | default", key.name());
-            assert!(row[1].contains(&format!("`{}", flag_name(*key))), "README's flag for {}: {}", key.name(), row[1]);
+            assert!(
+                row[1].contains(&format!("`{}", flag_name(*key))),
+                "docs/settings.md's flag for {}: {}",
+                key.name(),
+                row[1]
+            );
             assert!(
                 row[2].contains(&format!("`{}", var_name(*key))),
-                "README's variable for {}: {}",
+                "docs/settings.md's variable for {}: {}",
                 key.name(),
                 row[2]
             );
             if has_input(*key) {
-                assert_eq!(row[3], format!("`{}`", key.name()), "README's action input for {}", key.name());
+                assert_eq!(row[3], format!("`{}`", key.name()), "docs/settings.md's action input for {}", key.name());
             } else {
-                assert!(row[3].starts_with('—'), "README names an input for {}, which has none", key.name());
+                assert!(row[3].starts_with('—'), "docs/settings.md names an input for {}, which has none", key.name());
             }
         }
-        assert_eq!(rows.len(), Key::ALL.len(), "README's option tables have rows for unknown settings");
+        assert_eq!(rows.len(), Key::ALL.len(), "docs/settings.md's option tables have rows for unknown settings");
     }
 
     #[test]
@@ -594,7 +599,7 @@ mod tests {
             assert_ne!(*alias, var_name(*key));
             let rows = readme_rows();
             let row = rows.iter().find(|r| r[0] == format!("`{}`", key.name())).expect("documented");
-            assert!(row[2].contains(alias), "README documents the alias {alias}");
+            assert!(row[2].contains(alias), "docs/settings.md documents the alias {alias}");
         }
     }
 }

@@ -10,6 +10,7 @@ mod bulk;
 mod change_set;
 mod ci;
 mod delivery;
+mod docs;
 mod fuzz_regressions;
 mod properties;
 mod report;
