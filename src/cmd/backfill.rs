@@ -228,7 +228,8 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
         concurrency: settings.concurrency.value,
         deadline: settings.deadline.value,
         rejects: Some(out.with_extension("rejects.jsonl")),
-        stdin_checkpoint: None,
+        ledger: Some(crate::bulk::checkpoint::ledger_path(&settings.spool_dir.value)),
+        resend: args.resend,
         progress_every: std::time::Duration::from_secs(5),
     };
     settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))

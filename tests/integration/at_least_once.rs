@@ -160,9 +160,12 @@ fn a_delivered_job_leaves_nothing_in_the_spool() {
     let spool = dir.path().join("spool");
     let rx = Server::ok();
     Run::new(&report_args(&spool.to_string_lossy(), "ok-1", "10")).dir(dir.path()).server(&rx).expect_exit(0);
-    assert_eq!(std::fs::read_dir(&spool).expect("the spool was made").count(), 0, "no file, no temporary");
+    let left: Vec<_> =
+        std::fs::read_dir(&spool).expect("the spool was made").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert_eq!(left, [LEDGER], "no file, no temporary; only the acknowledgement ledger");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&spool).expect("stat").permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(spool.join(LEDGER)).expect("stat").permissions().mode() & 0o777, 0o600);
 }
 
 #[test]
@@ -373,12 +376,12 @@ fn spool_checkpoint_and_rejects_are_private_even_with_umask_000() {
     std::fs::write(&input, format!("{}\n{{'bad': 1}}\n", payload("private-1"))).expect("write");
     let umask_000 = |run: Run| run.dir(dir.path()).through(&["sh", "-c", "umask 000; exec \"$@\"", "sh"]);
     umask_000(Run::new(&report_args(&spool.to_string_lossy(), "private-2", "1")).server(&down)).expect_exit(4);
-    umask_000(Run::send().arg(&input).server(&rx)).expect_exit(2);
+    umask_000(Run::send().arg(&input).args(["--spool-dir", &spool.to_string_lossy()]).server(&rx)).expect_exit(2);
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode(&spool), 0o700);
     let kept = spool_files(&spool);
     assert_eq!(kept.len(), 1);
     assert_eq!(mode(&kept[0].0), 0o600);
-    assert_eq!(mode(&dir.path().join("jobs.jsonl.customcd-checkpoint")), 0o600);
+    assert_eq!(mode(&spool.join(LEDGER)), 0o600);
     assert_eq!(mode(&dir.path().join("customcd-rejects.jsonl")), 0o600);
 }
