@@ -411,17 +411,20 @@ impl TagIndex {
 
     /// The release `deployed` came after, as a person reads release history: among the matching
     /// tags made before `made_before` (its own tag's time and name; `None`: any tag) and not on
-    /// `deployed` itself, the one it differs least from, i.e. the fewest commits in
-    /// `git rev-list --count PREV...DEPLOYED` (what this release has that PREV has not, plus what
-    /// PREV has that this release has not); among equals, the one made last.
+    /// `deployed` itself, the one this release adds the fewest commits to, i.e. the fewest in
+    /// `git rev-list --count PREV..DEPLOYED` (the change set itself), leaving out any that is
+    /// further along than this release: one with more commits this release lacks
+    /// (`DEPLOYED..PREV`) than this release adds to it, a newer line's release or a later commit.
+    /// Among equals, the one made last.
     ///
-    /// On a line of releases where each is an ancestor of the next, only the first term counts
-    /// and this is the tag `git describe` names (the fewest commits since the tag). On releases
-    /// tagged on side commits never merged back (a version bump), the release made just before
-    /// differs by its own bump commit and what the line gained since, where an old ancestor tag
-    /// differs by every release in between. On maintenance lines merged up, a sibling line's
-    /// release is an ancestor far away (the whole development cycle between), and a newer line's
-    /// release differs by that cycle the other way: both lose to the same line's previous release.
+    /// On a line of releases where each is an ancestor of the next, this is the tag
+    /// `git describe` names (the fewest commits since it). On releases tagged on side commits
+    /// never merged back (a version bump, or a few release fixes), the release made just before
+    /// lacks only its own side commits and misses only what the line gained since, where an
+    /// older tag misses every release in between too. On maintenance lines merged up, a sibling
+    /// line's release is an ancestor that misses the whole development cycle between, and a
+    /// newer line's release, which may miss only a fix or two, is further along (it has that
+    /// cycle): both lose to the same line's previous release.
     ///
     /// Candidates are tried newest commit first, each walk stopped at the best count so far, and
     /// the search ends when more of `deployed`'s history is newer than a candidate's commit (by
@@ -449,30 +452,30 @@ impl TagIndex {
         let mut candidates: Vec<&TagAt> = by_commit.into_values().collect();
         candidates.sort_by(|a, b| b.committed.cmp(&a.committed).then_with(|| b.made.cmp(&a.made)));
         let mut newer = NewerThan::new(repo, deployed, limit);
-        // (commits that differ, ahead, behind, the tag)
-        let mut best: Option<(u64, u64, u64, &TagAt)> = None;
+        // (commits this release adds to it, commits it has that this release lacks, the tag)
+        let mut best: Option<(u64, u64, &TagAt)> = None;
         for tag in candidates {
             let bound = best.map_or(limit, |b| b.0);
             if newer.count(tag.committed.saturating_add(CLOCK_SKEW)) > bound {
                 break;
             }
             let Some(ahead) = count(repo, deployed, tag.commit, bound) else { continue };
-            let Some(behind) = count(repo, tag.commit, deployed, bound - ahead) else { continue };
-            let differ = ahead + behind;
+            // Further along than this release (more it lacks than it adds): a newer line's.
+            let Some(behind) = count(repo, tag.commit, deployed, ahead) else { continue };
             let better = match best {
                 None => true,
-                Some((d, _, _, b)) => differ < d || (differ == d && (tag.made, &tag.name) > (b.made, &b.name)),
+                Some((a, _, b)) => ahead < a || (ahead == a && (tag.made, &tag.name) > (b.made, &b.name)),
             };
             if better {
-                best = Some((differ, ahead, behind, tag));
+                best = Some((ahead, behind, tag));
             }
         }
-        best.map(|(differ, ahead, behind, tag)| PreviousRelease {
+        best.map(|(ahead, behind, tag)| PreviousRelease {
             name: tag.name.clone(),
             commit: tag.commit,
             why: format!(
-                "{differ} commit{} differ ({ahead} ahead, {behind} behind)",
-                if differ == 1 { "" } else { "s" }
+                "{ahead} commit{} since it, {behind} of its own not in this release",
+                if ahead == 1 { "" } else { "s" }
             ),
         })
     }
@@ -1007,6 +1010,37 @@ mod tests {
         assert_eq!(git_count(s.dir.path(), "v0.3..v0.4"), 4);
         assert_eq!(git_ok(s.dir.path(), &["describe", "--abbrev=0", "v0.4^"]), "v0.1");
         assert_eq!(git_count(s.dir.path(), "v0.1..v0.4"), 10);
+    }
+
+    #[test]
+    fn a_release_whose_side_branch_needed_fixes_of_its_own_is_still_the_previous_release() {
+        // casey/just 0.9.8: released from a side branch after four commits fixing the release
+        // workflow, never merged; 0.9.7 before it was on main. 0.9.9's previous release is
+        // 0.9.8 (12 commits since, as git counts); 0.9.7, an ancestor, would count 2 commits
+        // 0.9.8 already shipped, though 0.9.9 "differs" from it by fewer commits both ways.
+        let s = Script::new();
+        let t = 1_700_000_000;
+        s.commit(t, "m0");
+        s.commit(t + 10, "m1");
+        s.tag(t + 20, "v0.7");
+        for k in 0..2 {
+            s.commit(t + 100 + k * 10, &format!("work {k}"));
+        }
+        s.run(t + 150, &["checkout", "-q", "-b", "release-0.8"]);
+        for k in 0..4 {
+            s.commit(t + 160 + k * 10, &format!("Fix the release workflow {k}"));
+        }
+        s.tag(t + 210, "v0.8");
+        s.run(t + 220, &["checkout", "-q", "main"]);
+        for k in 0..4 {
+            s.commit(t + 300 + k * 10, &format!("more work {k}"));
+        }
+        s.tag(t + 400, "v0.9");
+        let got = s.releases("v*");
+        assert_eq!(got, pairs(&[("v0.7", None), ("v0.8", Some("v0.7")), ("v0.9", Some("v0.8"))]));
+        assert_eq!(git_count(s.dir.path(), "v0.8..v0.9"), 4);
+        assert_eq!(git_count(s.dir.path(), "v0.9..v0.8"), 4);
+        assert_eq!(git_count(s.dir.path(), "v0.7..v0.9"), 6, "2 of them shipped in v0.8");
     }
 
     #[test]
