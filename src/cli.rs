@@ -4,8 +4,8 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::bulk::records::Format;
-use crate::settings::names::{BulkValues, ConnectionValues, JobValues, Values};
 use crate::settings::sources::Flags;
+use crate::vocab::names::{BulkValues, ConnectionValues, JobValues, Values};
 
 const AFTER_HELP: &str = "\
 Every flag --some-name can also be set as the variable CUSTOMCD_SOME_NAME (flags win; empty values

@@ -11,7 +11,7 @@
 
 use std::fmt;
 
-use crate::settings::source::Source;
+use crate::vocab::source::Source;
 
 /// Exit code: sent, or dry run valid.
 pub const EXIT_OK: u8 = 0;
@@ -75,15 +75,15 @@ impl fmt::Display for Problem {
 /// Reads a sourced value with `parse`; when it does not parse, records a problem that names the
 /// field, the value, its source, the rule and the fix, and gives `None`.
 pub fn read<T>(
-    v: &crate::settings::source::Sourced<String>,
+    v: &crate::vocab::source::Sourced<String>,
     field: &str,
     parse: impl FnOnce(&str) -> Option<T>,
     rule: impl Into<String>,
     fix: impl Into<String>,
     problems: &mut Vec<Problem>,
-) -> Option<crate::settings::source::Sourced<T>> {
+) -> Option<crate::vocab::source::Sourced<T>> {
     match parse(v.value.trim()) {
-        Some(t) => Some(crate::settings::source::Sourced::new(t, v.source.clone())),
+        Some(t) => Some(crate::vocab::source::Sourced::new(t, v.source.clone())),
         None => {
             problems.push(Problem::new(field, rule, fix).value(v.value.clone()).source(v.source.clone()));
             None

@@ -17,6 +17,8 @@ pub mod job;
 pub mod output;
 pub(crate) mod secret;
 pub mod settings;
+pub(crate) mod start_state;
+pub mod vocab; // the field table and setting names are fuzzed and property-tested
 
 use crate::cli::{Cli, Command};
 use crate::cmd::{backfill, post, report, send, start};

@@ -5,7 +5,7 @@
 //     agent any
 //     environment {
 //       CUSTOMCD_URL = 'https://allstacks.example.com/webhook/company/123/cicd_job'  // or CUSTOMCD_SERVER + CUSTOMCD_COMPANY_ID
-//       CUSTOMCD_TOKEN = credentials('allstacks-token')                                // a secret-text credential
+//       CUSTOMCD_TOKEN = credentials('CUSTOMCD_TOKEN')                                // a secret-text credential
 //       CUSTOMCD_SERVICE_ID = '42'
 //     }
 //     stages {
@@ -19,7 +19,8 @@
 // the build's. The status is currentBuild.currentResult unless `status` is given.
 //
 // Options (all optional): status, jobType, serviceId, jobId, environment, fields (a list of
-// KEY[:TYPE]=VALUE, or one string with one spec per line), start (true: only record the start, for
+// KEY[:TYPE]=VALUE, or one string with one spec per line), failOnError ('refusal', the default: a
+// refused token fails the build, an outage only warns; true; false), start (true: only record the start, for
 // timing a part of the build), version, sha256 (pin the binary), releaseUrl. See customcdReport.txt.
 //
 // The binary: with no pin, a `customcd` on the agent's PATH is used as it is. With a pin, only bytes
@@ -33,7 +34,8 @@
 import groovy.transform.Field
 
 @Field static final Set<String> OPTIONS = [
-    'status', 'jobType', 'serviceId', 'jobId', 'environment', 'fields', 'start', 'version', 'sha256', 'releaseUrl',
+    'status', 'jobType', 'serviceId', 'jobId', 'environment', 'fields', 'failOnError', 'start', 'version', 'sha256',
+    'releaseUrl',
 ] as Set
 
 @Field static final String DEFAULT_VERSION = '1.0.0'
@@ -74,6 +76,8 @@ def call(Map args = [:]) {
         if (args.serviceId) { cmd += ['--service-id', args.serviceId as String] }
         if (args.jobId) { cmd += ['--job-id', args.jobId as String] }
         if (args.environment) { cmd += ['--environment', args.environment as String] }
+        // false is a value here, so the key decides: refusal (customcd's default), true or false.
+        if (args.containsKey('failOnError')) { cmd += ["--fail-on-error=${args.failOnError}" as String] }
         fieldSpecs(args.fields).each { cmd += ['--field', it] }
         if (!env.CUSTOMCD_JOB_START_TIME && !startRecorded()) {
             // startTimeInMillis is epoch milliseconds; customcd takes seconds.
@@ -105,7 +109,7 @@ private List<String> fieldSpecs(def fields) {
 
 /**
  * Whether `customcd start` recorded this build's start: its state file, named as customcd names
- * it (src/cmd/start.rs: customcd-start-<BUILD_TAG, unsafe characters as _> in WORKSPACE_TMP, else
+ * it (src/start_state.rs: customcd-start-<BUILD_TAG, unsafe characters as _> in WORKSPACE_TMP, else
  * TMPDIR, else /tmp). A recorded start wins over the build's, so a start stage still times a part.
  */
 private boolean startRecorded() {

@@ -162,6 +162,14 @@ test('jobId, environment, fields and the other options reach the arguments') {
                          '--field', 'team=pay ments', '--field', 'lead_time:duration=20', '--field', 'glob=*']
 }
 
+test('failOnError passes each of its values, false included, and is absent by default') {
+    assert !argsOf(runStep(released)).any { it.startsWith('--fail-on-error') }
+    ['refusal', true, false].each { value ->
+        Run r = runStep(released + [failOnError: value])
+        assert argsOf(r).contains("--fail-on-error=${value}" as String)
+    }
+}
+
 test('fields may be one string with one spec per line') {
     Run r = runStep(released + [fields: 'a=1\n\n  b:integer=2  \n'])
     assert argsOf(r).drop(3) == ['--field', 'a=1', '--field', 'b:integer=2']

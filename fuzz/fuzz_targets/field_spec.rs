@@ -4,7 +4,7 @@
 #![no_main]
 
 use customcd::job::optional;
-use customcd::settings::source::{Source, Sourced};
+use customcd::vocab::source::{Source, Sourced};
 use libfuzzer_sys::fuzz_target;
 
 #[path = "common.rs"]

@@ -7,8 +7,8 @@
 #![no_main]
 
 use customcd::job::{self, Inputs};
-use customcd::settings::source::{Source, Sourced};
-use customcd::settings::names::{flag_name, Key, Layer, Stack};
+use customcd::vocab::source::{Source, Sourced};
+use customcd::vocab::names::{flag_name, Key, Layer, Stack};
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
 

@@ -511,12 +511,18 @@ fn summary(c: &Counts, started: Instant, opts: &Options, dry_run: bool) -> Resul
             what.push(format!("{unreadable} input(s) could not be read (or not all of it)"));
         }
         Err(Error::Rejected(format!("{}; fix them as the messages above say", what.join(", and "))))
+    } else if refused > 0 {
+        // A refusal needs a person, so it decides the outcome over an outage (which by default
+        // only warns): a run with both must not pass.
+        let also = if failed > 0 { format!(", and {failed} could not be delivered") } else { String::new() };
+        Err(Error::Refused {
+            status: 0,
+            message: format!("{refused} record(s) were refused by the server{also}; all were kept"),
+        })
     } else if failed > 0 {
         Err(Error::Delivery(format!(
             "{failed} record(s) could not be delivered and were kept; run the same command again to resend them"
         )))
-    } else if refused > 0 {
-        Err(Error::Refused { status: 0, message: format!("{refused} record(s) were refused by the server and kept") })
     } else {
         Ok(())
     }

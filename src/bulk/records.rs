@@ -15,8 +15,8 @@ use crate::error::Problem;
 use crate::job::optional::OptionalInput;
 use crate::job::stored;
 use crate::job::{self, Job};
-use crate::settings::names::{Key, Layer, Stack, PAYLOAD_FIELDS};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::{Key, Layer, Stack, PAYLOAD_FIELDS};
+use crate::vocab::source::{Source, Sourced};
 
 /// The largest record: a JSON Lines line, a CSV row or a single payload. A bigger one is a reject
 /// (its first bytes are kept for the rejects file), and is never read into memory whole.

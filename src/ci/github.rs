@@ -2,8 +2,8 @@
 
 use crate::env::Env;
 use crate::git::remote;
-use crate::settings::names::Key;
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::Key;
+use crate::vocab::source::{Source, Sourced};
 
 use super::{Ci, Vars};
 

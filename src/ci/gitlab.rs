@@ -1,7 +1,7 @@
 //! GitLab CI.
 
 use crate::env::Env;
-use crate::settings::names::Key;
+use crate::vocab::names::Key;
 
 use super::{Ci, Vars};
 

@@ -2,7 +2,7 @@
 
 use crate::env::Env;
 use crate::git::remote;
-use crate::settings::names::Key;
+use crate::vocab::names::Key;
 
 use super::{Ci, Vars};
 

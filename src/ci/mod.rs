@@ -15,8 +15,8 @@ pub mod previous;
 use std::path::PathBuf;
 
 use crate::env::Env;
-use crate::settings::names::{Key, Layer};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::{Key, Layer};
+use crate::vocab::source::{Source, Sourced};
 
 /// What a CI system tells about the running job.
 #[derive(Default, Clone)]

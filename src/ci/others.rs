@@ -7,8 +7,8 @@
 use crate::env::Env;
 use crate::git::remote;
 use crate::job::epoch;
-use crate::settings::names::Key;
-use crate::settings::source::Sourced;
+use crate::vocab::names::Key;
+use crate::vocab::source::Sourced;
 
 use super::{exit_code_status, Ci, Vars};
 

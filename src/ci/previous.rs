@@ -4,7 +4,7 @@
 
 use crate::ci::Ci;
 use crate::env::Env;
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::source::{Source, Sourced};
 
 /// The previous commit the CI system names for this job, if it names one.
 pub fn previous(ci: &Ci, env: &Env) -> Option<Sourced<String>> {

@@ -17,9 +17,9 @@ use crate::job::change_set;
 use crate::job::optional::MAX_FIELDS;
 use crate::job::{self, Job};
 use crate::output;
-use crate::settings::names::{Key, Layer, Stack};
-use crate::settings::source::{Source, Sourced};
 use crate::settings::Settings;
+use crate::vocab::names::{Key, Layer, Stack};
+use crate::vocab::source::{Source, Sourced};
 
 /// What one tag says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -232,7 +232,8 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
         resend: args.resend,
         progress_every: std::time::Duration::from_secs(5),
     };
-    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts))
+    // The jobs are in the `out` file, which a rerun resumes.
+    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts), true)
 }
 
 /// The repository and its matching tags, to give each tag's job the change set since its

@@ -19,8 +19,8 @@ use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::output;
 use crate::output::github;
-use crate::settings::names::{Key, REPORT_PENDING_VAR};
 use crate::settings::Settings;
+use crate::vocab::names::{Key, REPORT_PENDING_VAR};
 
 /// The step ids in the pending list, in the order they were added.
 fn pending_steps(env: &Env) -> Vec<&str> {

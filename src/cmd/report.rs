@@ -13,10 +13,10 @@ use crate::job::is_full_sha;
 use crate::job::optional::{FieldType, OptionalField};
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
-use crate::settings::names::Key;
-use crate::settings::source::Source;
 use crate::settings::sources::Gathered;
 use crate::settings::{ReportAt, Settings};
+use crate::vocab::names::Key;
+use crate::vocab::source::Source;
 use std::path::Path;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
@@ -55,7 +55,7 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         print_sources(&settings, &job, shipped_line.as_deref());
         output::stdout(&job.body());
         if github {
-            github::write_outputs(env, &job, None, None);
+            write_outputs(env, &job, None, None);
         }
         return Ok(());
     }
@@ -103,14 +103,15 @@ pub fn deliver(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
     };
     let spooled = outcome.spooled;
     if github {
-        github::write_outputs(env, &job, delivery.http_status, spooled.as_deref());
-        github::write_summary(env, &job, delivery.http_status, &result, shipped_line.as_deref());
+        write_outputs(env, &job, delivery.http_status, spooled.as_deref());
+        write_summary(env, &job, delivery.http_status, &result, shipped_line.as_deref());
     }
     if let Some(path) = &gathered.state_file {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
         let _ = std::fs::remove_file(path);
     }
-    settings.judge(result)
+    let kept = spooled.is_some();
+    settings.judge(result, kept)
 }
 
 /// What the deploy ships: the change set, or why it is not known (said in provenance, and warned
@@ -139,8 +140,8 @@ fn shipped(settings: &Settings, gathered: &Gathered, env: &Env) -> Shipped {
         Err(NoChangeSet {
             reason: format!(
                 "no previous deploy is known: pass {} or {} for the change set",
-                crate::settings::names::flag_name(Key::PreviousSha),
-                crate::settings::names::flag_name(Key::PreviousTag)
+                crate::vocab::names::flag_name(Key::PreviousSha),
+                crate::vocab::names::flag_name(Key::PreviousTag)
             ),
             warn: false,
         })
@@ -309,4 +310,60 @@ pub fn show_env(settings: Settings, env: &Env, now: i64) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The step outputs on GitHub Actions. Failing to write them is worth a warning, not a failed
+/// report.
+fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option<&std::path::Path>) {
+    let Some(path) = env.get("GITHUB_OUTPUT") else { return };
+    // The change set's outputs are empty when it was not sent, so a later step can test them.
+    let field = |key: &str| {
+        job.optional
+            .iter()
+            .find(|f| f.key == key)
+            .map(|f| f.value.as_str().map_or_else(|| f.value.to_string(), str::to_owned))
+            .unwrap_or_default()
+    };
+    let pairs = [
+        ("job_id", job.job_id.value.clone()),
+        ("commit_sha", job.commit_sha.value.clone()),
+        ("status", job.status.value.to_string()),
+        ("http_status", http_status.map(|s| s.to_string()).unwrap_or_default()),
+        ("payload", job.body()),
+        ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
+        ("previous_sha", field("previous_sha")),
+        ("commit_count", field("commit_count")),
+        ("lead_time", field("lead_time")),
+    ];
+    if let Err(e) = github::append(path.as_ref(), &pairs) {
+        output::warn(&format!("could not write the step outputs to {path}: {e}"));
+    }
+}
+
+/// The step summary on GitHub Actions: what was reported, each field with its source.
+fn write_summary(env: &Env, job: &Job, http_status: Option<u16>, result: &Result<(), Error>, shipped: Option<&str>) {
+    let Some(path) = env.get("GITHUB_STEP_SUMMARY") else { return };
+    let outcome = match (result, http_status) {
+        (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
+        (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),
+        (Ok(()), None) => "sent".to_owned(),
+    };
+    let mut md = format!(
+        "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
+        github::cell(&job.job_id.value),
+        github::cell(&outcome)
+    );
+    for (name, value, source) in job.provenance() {
+        md.push_str(&format!("| `{name}` | {} | {} |\n", github::cell(&value), github::cell(&source)));
+    }
+    if let Some(line) = shipped {
+        md.push_str(&format!("\n**Change set:** {}\n", github::cell(line)));
+    }
+    if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
+        md.push_str(&format!("\n[The run]({url})\n"));
+    }
+    md.push('\n');
+    if let Err(e) = github::append_summary(path.as_ref(), &md) {
+        output::warn(&format!("could not write the step summary to {path}: {e}"));
+    }
 }

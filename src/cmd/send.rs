@@ -10,8 +10,8 @@ use crate::cli::SendArgs;
 use crate::delivery::spool;
 use crate::error::Error;
 use crate::output;
-use crate::settings::source::Sourced;
 use crate::settings::Settings;
+use crate::vocab::source::Sourced;
 
 /// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
 pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
@@ -34,7 +34,9 @@ pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Erro
         resend: args.resend,
         progress_every: Duration::from_secs(5),
     };
-    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts))
+    // Records from files stay in them until delivered; standard input keeps nothing.
+    let kept = !args.paths.iter().any(|p| p == "-");
+    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts), kept)
 }
 
 /// The inputs of a `send`: the paths given (`-` is standard input), else the spool `dir`.

@@ -6,53 +6,15 @@
 //! CI job's identity in the job's temporary directory, which `report` reads and removes. Outside
 //! CI there is no job identity to key a file by, so only the `export` line is printed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Context;
 
-use crate::ci::Ci;
 use crate::env::Env;
 use crate::output;
 use crate::output::github;
-use crate::settings::source::{Source, Sourced};
 use crate::settings::Settings;
-
-/// The state file for this CI job, if the job has an identity.
-pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
-    let key = ci.job_key.as_deref()?;
-    let safe: String = key
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
-        .collect();
-    let dir = ci.temp_dir.clone().or_else(|| env.get("TMPDIR").map(PathBuf::from)).unwrap_or_else(std::env::temp_dir);
-    Some(dir.join(format!("customcd-start-{safe}")))
-}
-
-/// Reads a start recorded in the state file: the value and the file it came from. The file is
-/// a few bytes; reading is capped because the directory may be shared.
-pub fn read_state(ci: &Ci, env: &Env) -> Option<(Sourced<String>, PathBuf)> {
-    use std::io::Read;
-    use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-    let path = state_file(ci, env)?;
-    // The job's temporary directory may be shared: only a regular file of this user, opened
-    // without following a link and without blocking (a FIFO), may say when the job began; a
-    // planted file would fake the duration.
-    let meta = std::fs::symlink_metadata(&path).ok()?;
-    let me = rustix::process::geteuid().as_raw();
-    if !meta.file_type().is_file() || meta.uid() != me {
-        output::warn(&format!(
-            "the start state {} is not a regular file of this user (uid {me}); it is ignored",
-            path.display()
-        ));
-        return None;
-    }
-    let flags = (rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32;
-    let file = std::fs::OpenOptions::new().read(true).custom_flags(flags).open(&path).ok()?;
-    let mut text = String::new();
-    file.take(256).read_to_string(&mut text).ok()?;
-    let value = text.trim().to_owned();
-    (!value.is_empty()).then(|| (Sourced::new(value, Source::State(path.display().to_string())), path))
-}
+use crate::start_state;
 
 /// What `report` does when `start` could not record anything, for the warning.
 const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 and job_start_time as the time of the report, with a warning, unless it is given --job-start-time (or CUSTOMCD_JOB_START_TIME)";
@@ -95,7 +57,7 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
             }
         }
         Some(ci) => {
-            match state_file(ci, env) {
+            match start_state::state_file(ci, env) {
                 Some(path) => match write_state(&path, now) {
                     Ok(()) => {
                         output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()))

@@ -16,7 +16,7 @@ use crate::error::Error;
 use crate::git::remote;
 use crate::output;
 use crate::settings::endpoint::Connection;
-use crate::settings::names::{var_name, Key};
+use crate::vocab::names::{var_name, Key};
 
 /// The first backoff ceiling; it doubles per retry up to [`MAX_BACKOFF`].
 const BASE_BACKOFF: Duration = Duration::from_millis(500);
@@ -250,8 +250,8 @@ mod tests {
     use crate::env::Env;
     use crate::secret::Token;
     use crate::settings::endpoint::{self, Switches};
-    use crate::settings::names::Stack;
-    use crate::settings::source::Source;
+    use crate::vocab::names::Stack;
+    use crate::vocab::source::Source;
     use std::io::{BufRead, BufReader, Read, Write};
     use std::sync::mpsc;
     use std::sync::{Arc, Mutex};

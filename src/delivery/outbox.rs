@@ -18,7 +18,7 @@ use crate::delivery::{self, Delivery};
 use crate::error::EXIT_INTERRUPTED;
 use crate::output;
 use crate::settings::endpoint::Connection;
-use crate::settings::source::Sourced;
+use crate::vocab::source::Sourced;
 
 /// Where the job is, for the signal handler.
 enum Phase {

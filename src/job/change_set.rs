@@ -18,8 +18,8 @@ use serde_json::Value;
 use crate::git::range::WalkError;
 use crate::job::epoch::MILLIS_THRESHOLD;
 use crate::job::optional::{FieldType, OptionalField, MAX_VALUES};
-use crate::job::MAX_API_INTEGER;
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::MAX_API_INTEGER;
+use crate::vocab::source::{Source, Sourced};
 
 /// The most commits a change set walks by default; past it the lead time is left out.
 pub const DEFAULT_LIMIT: u64 = 10_000;

@@ -17,8 +17,8 @@ use crate::error::{self, quote, Problem};
 use crate::job::change_set::ChangeSet;
 use crate::job::optional::{OptionalField, OptionalInput, MAX_FIELDS};
 use crate::job::status::Status;
-use crate::settings::names::{flag_name, var_name, Key, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::{flag_name, var_name, Key, Stack, MAX_API_INTEGER, OPTIONAL_FIELD, PAYLOAD_FIELDS};
+use crate::vocab::source::{Source, Sourced};
 
 /// A job that satisfies every rule of the contract, with the source of each field.
 #[derive(Debug, Clone)]
@@ -420,10 +420,6 @@ pub fn resolve_stored(
     }
 }
 
-/// The largest integer sent for `service_id` and `job_duration`: the API's integers are taken to be
-/// 32-bit signed (as database integer columns are), so a bigger value could not be stored.
-pub const MAX_API_INTEGER: u64 = 2_147_483_647;
-
 /// The longest identifier (`job_id`, `repo_name`, ...) accepted, in characters: far above any real
 /// one, and low enough that a runaway value is refused instead of sent and echoed.
 pub const MAX_IDENTIFIER: usize = 1024;
@@ -718,7 +714,7 @@ mod tests {
         let job = run(&pairs).expect("valid");
         let body: serde_json::Value = serde_json::from_str(&job.body()).expect("JSON");
         let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
-        let mut want: Vec<&str> = crate::settings::names::PAYLOAD_FIELDS.iter().map(|f| f.name()).collect();
+        let mut want: Vec<&str> = crate::vocab::names::PAYLOAD_FIELDS.iter().map(|f| f.name()).collect();
         want.sort_unstable();
         let mut keys = keys;
         keys.sort_unstable();
@@ -729,7 +725,7 @@ mod tests {
 #[cfg(test)]
 mod context_tests {
     use super::*;
-    use crate::settings::names::Layer;
+    use crate::vocab::names::Layer;
 
     fn base_stack() -> Stack {
         let mut layer = Layer::default();

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::error::{quote, Problem};
 use crate::job::epoch;
 use crate::job::json_diag;
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::source::{Source, Sourced};
 
 /// Most optional fields one job may carry, and most values one field's list may hold.
 pub const MAX_FIELDS: usize = 20;

@@ -8,8 +8,8 @@ use crate::error::Problem;
 use crate::job::json_diag;
 use crate::job::optional::OptionalInput;
 use crate::job::{self, Job};
-use crate::settings::names::{JsonType, Layer, Need, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::{JsonType, Layer, Need, Stack, OPTIONAL_FIELD, PAYLOAD_FIELDS};
+use crate::vocab::source::{Source, Sourced};
 
 /// Checks one payload (JSON text) against the contract; `origin` names it in messages.
 pub fn validate(text: &str, origin: &str) -> Result<Job, Vec<Problem>> {

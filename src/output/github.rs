@@ -9,9 +9,6 @@ use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
-use crate::env::Env;
-use crate::error::Error;
-use crate::job::Job;
 use crate::secret;
 
 /// Escapes a workflow command's message.
@@ -122,68 +119,6 @@ fn append_redacted(path: &Path, text: &str) -> std::io::Result<()> {
 /// Escapes text for a markdown table cell.
 pub fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
-}
-
-/// The step outputs on GitHub Actions. Failing to write them is worth a warning, not a failed
-/// report.
-pub fn write_outputs(env: &Env, job: &Job, http_status: Option<u16>, spooled: Option<&std::path::Path>) {
-    let Some(path) = env.get("GITHUB_OUTPUT") else { return };
-    // The change set's outputs are empty when it was not sent, so a later step can test them.
-    let field = |key: &str| {
-        job.optional
-            .iter()
-            .find(|f| f.key == key)
-            .map(|f| f.value.as_str().map_or_else(|| f.value.to_string(), str::to_owned))
-            .unwrap_or_default()
-    };
-    let pairs = [
-        ("job_id", job.job_id.value.clone()),
-        ("commit_sha", job.commit_sha.value.clone()),
-        ("status", job.status.value.to_string()),
-        ("http_status", http_status.map(|s| s.to_string()).unwrap_or_default()),
-        ("payload", job.body()),
-        ("spool_file", spooled.map(|p| p.display().to_string()).unwrap_or_default()),
-        ("previous_sha", field("previous_sha")),
-        ("commit_count", field("commit_count")),
-        ("lead_time", field("lead_time")),
-    ];
-    if let Err(e) = append(path.as_ref(), &pairs) {
-        crate::output::warn(&format!("could not write the step outputs to {path}: {e}"));
-    }
-}
-
-/// The step summary on GitHub Actions: what was reported, each field with its source.
-pub fn write_summary(
-    env: &Env,
-    job: &Job,
-    http_status: Option<u16>,
-    result: &Result<(), Error>,
-    shipped: Option<&str>,
-) {
-    let Some(path) = env.get("GITHUB_STEP_SUMMARY") else { return };
-    let outcome = match (result, http_status) {
-        (Ok(()), Some(s)) => format!("sent, HTTP {s}"),
-        (Err(e), _) => format!("not delivered: {}", e.to_string().lines().next().unwrap_or("")),
-        (Ok(()), None) => "sent".to_owned(),
-    };
-    let mut md = format!(
-        "### customcd: job {} reported ({})\n\n| field | value | source |\n|---|---|---|\n",
-        cell(&job.job_id.value),
-        cell(&outcome)
-    );
-    for (name, value, source) in job.provenance() {
-        md.push_str(&format!("| `{name}` | {} | {} |\n", cell(&value), cell(&source)));
-    }
-    if let Some(line) = shipped {
-        md.push_str(&format!("\n**Change set:** {}\n", cell(line)));
-    }
-    if let Some(url) = job.optional.iter().find(|f| f.key == "run_url").and_then(|f| f.value.as_str()) {
-        md.push_str(&format!("\n[The run]({url})\n"));
-    }
-    md.push('\n');
-    if let Err(e) = append_summary(path.as_ref(), &md) {
-        crate::output::warn(&format!("could not write the step summary to {path}: {e}"));
-    }
 }
 
 #[cfg(test)]

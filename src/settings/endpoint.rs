@@ -6,9 +6,9 @@ use std::net::IpAddr;
 use crate::env::Env;
 use crate::error::{quote, Problem};
 use crate::secret::Token;
-use crate::settings::names::{flag_name, var_name, Key, Stack};
-use crate::settings::source::Source;
 use crate::settings::transport::{self, Transport};
+use crate::vocab::names::{flag_name, var_name, Key, Stack};
+use crate::vocab::source::Source;
 
 /// A checked endpoint.
 #[derive(Debug, Clone)]

@@ -4,24 +4,22 @@
 //! `concurrency`, the spool's place) is written once and holds for every command.
 
 pub(crate) mod endpoint;
-pub mod names;
-pub mod source;
 pub(crate) mod sources;
+pub(crate) mod spool_dir;
 pub(crate) mod transport;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::ci::Ci;
-use crate::delivery::spool;
 use crate::env::Env;
 use crate::error::{self, Error, Problem};
 use crate::output;
 use crate::output::github;
 use crate::settings::endpoint::{Connection, Endpoint};
-use crate::settings::names::{flag_name, var_name, Key, Layer, Stack};
-use crate::settings::source::{Source, Sourced};
 use crate::settings::sources::{Flags, Gathered, Sources};
+use crate::vocab::names::{flag_name, var_name, Key, Layer, Stack};
+use crate::vocab::source::{Source, Sourced};
 
 /// The total time for all attempts at one job, when `deadline` is not set.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
@@ -72,6 +70,41 @@ impl ReportAt {
     }
 }
 
+/// What a delivery problem does to the exit code: the `fail_on_error` setting. Invalid input fails
+/// whatever it says, and so does a job that was neither delivered nor kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailOnError {
+    /// The default: a refusal that needs a person (401/403, another 4xx, a redirect) fails with
+    /// exit 3; an outage (network, timeout, 408, 429, 5xx) is a warning with exit 0, the job kept
+    /// for `customcd send`. An outage of the metrics service must not turn a deploy red, and a
+    /// refusal would repeat on every run until someone acts, so it must be seen.
+    Refusal,
+    /// Every delivery problem fails: a refusal with 3, an outage with 4.
+    Always,
+    /// No delivery problem fails: both are warnings with exit 0, the job kept.
+    Never,
+}
+
+impl FailOnError {
+    /// The word the setting takes for each choice (`true` and `false` also as yes/no, 1/0, on/off).
+    pub fn word(self) -> &'static str {
+        match self {
+            FailOnError::Refusal => "refusal",
+            FailOnError::Always => "true",
+            FailOnError::Never => "false",
+        }
+    }
+
+    fn parse(word: &str) -> Option<FailOnError> {
+        match word.to_ascii_lowercase().as_str() {
+            "refusal" | "refused" => Some(FailOnError::Refusal),
+            "true" | "yes" | "1" | "on" => Some(FailOnError::Always),
+            "false" | "no" | "0" | "off" => Some(FailOnError::Never),
+            _ => None,
+        }
+    }
+}
+
 /// Every setting a command uses, typed, each with its source.
 pub struct Settings {
     pub command: Command,
@@ -79,8 +112,8 @@ pub struct Settings {
     pub ci: Option<Ci>,
     /// Validate and print; send nothing. The same in every command.
     pub dry_run: Sourced<bool>,
-    /// Whether a refused or failed delivery fails the command (invalid input always does).
-    pub fail_on_error: Sourced<bool>,
+    /// Which delivery problems fail the command (invalid input always does).
+    pub fail_on_error: Sourced<FailOnError>,
     /// Keep a copy of every delivered payload in the spool.
     pub spool_always: Sourced<bool>,
     /// Whether CI context is added as optional fields.
@@ -126,8 +159,8 @@ impl Settings {
 
         // A setting whose variable is not UTF-8 would be sent with replacement characters in it.
         let is_setting = |name: &str| {
-            Key::ALL.iter().any(|k| var_name(*k) == name || names::input_var_name(*k) == name)
-                || names::VAR_ALIASES.iter().any(|(alias, _)| *alias == name)
+            Key::ALL.iter().any(|k| var_name(*k) == name || crate::vocab::names::input_var_name(*k) == name)
+                || crate::vocab::names::VAR_ALIASES.iter().any(|(alias, _)| *alias == name)
         };
         for name in env.not_utf8().iter().filter(|n| is_setting(n)) {
             problems.push(
@@ -140,7 +173,7 @@ impl Settings {
             );
         }
         let dry_run = boolean(&stack, Key::DryRun, false, &mut problems);
-        let fail_on_error = boolean(&stack, Key::FailOnError, true, &mut problems);
+        let fail_on_error = fail_on_error(&stack, &mut problems);
         let spool_always = boolean(&stack, Key::SpoolAlways, false, &mut problems);
         let ci_fields = boolean(&stack, Key::CiFields, true, &mut problems);
         let deadline = number(&stack, Key::Deadline, (1, u64::from(u32::MAX)), "seconds", &mut problems)
@@ -151,7 +184,7 @@ impl Settings {
             });
         let spool_dir = match stack.get(Key::SpoolDir) {
             Some(v) => v.clone().map(|d| PathBuf::from(d.trim())),
-            None => spool::default_dir(sources.ci.as_ref(), env, &cwd),
+            None => spool_dir::default_dir(sources.ci.as_ref(), env, &cwd),
         };
         let repo_dir = stack.get(Key::Repo).map_or_else(|| cwd.clone(), |r| PathBuf::from(r.value.trim()));
         let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)
@@ -283,15 +316,37 @@ impl Settings {
         }
     }
 
-    /// The outcome of a delivery, judged by `fail_on_error` the same way in every command: a
-    /// refused or failed delivery fails the command unless it is off; invalid input always does.
-    pub fn judge(&self, result: Result<(), Error>) -> Result<(), Error> {
+    /// The outcome of a delivery, judged by `fail_on_error` the same way in every command. `kept`
+    /// says whether an undelivered job is on disk where `customcd send` finds it (the spool, the
+    /// input files): a job neither delivered nor kept always fails, whatever the setting says.
+    pub fn judge(&self, result: Result<(), Error>, kept: bool) -> Result<(), Error> {
+        let policy = self.fail_on_error.value;
+        let from = match &self.fail_on_error.source {
+            Source::Default(_) => "the default".to_owned(),
+            other => other.to_string(),
+        };
+        let why = |what: &str| {
+            format!(
+                "This does not fail the step: {} is {} ({from}), under which {what} is a warning and the job is kept",
+                Key::FailOnError.name(),
+                policy.word(),
+            )
+        };
+        let change = |to: &str| format!("set {} to {to}", setting_names(Key::FailOnError));
         match result {
-            Err(e @ (Error::Delivery(_) | Error::Refused { .. })) if !self.fail_on_error.value => {
+            Err(e @ Error::Delivery(_)) if kept && policy != FailOnError::Always => {
                 output::warn(&format!(
-                    "{e:#} ({} is false ({}), so this does not fail)",
-                    Key::FailOnError.name(),
-                    self.fail_on_error.source
+                    "NOT DELIVERED: {e:#}. {}; {} to fail on an outage too",
+                    why("an outage (network, timeout, 408, 429, 5xx)"),
+                    change("true")
+                ));
+                Ok(())
+            }
+            Err(e @ Error::Refused { .. }) if kept && policy == FailOnError::Never => {
+                output::warn(&format!(
+                    "NOT DELIVERED: {e:#}. {}; {} to fail on a refusal",
+                    why("a refusal"),
+                    change("refusal")
                 ));
                 Ok(())
             }
@@ -302,6 +357,22 @@ impl Settings {
 
 fn default(how: &str) -> Source {
     Source::Default(how.to_owned())
+}
+
+/// The `fail_on_error` choice; `refusal` when unset.
+fn fail_on_error(stack: &Stack, problems: &mut Vec<Problem>) -> Sourced<FailOnError> {
+    let Some(v) = stack.get(Key::FailOnError) else {
+        return Sourced::new(FailOnError::Refusal, default("refusal"));
+    };
+    error::read(
+        v,
+        Key::FailOnError.name(),
+        FailOnError::parse,
+        "must be refusal (the default: only a refusal fails), true (an outage fails too) or false (neither fails)",
+        format!("set {} to refusal, true or false", setting_names(Key::FailOnError)),
+        problems,
+    )
+    .unwrap_or_else(|| Sourced::new(FailOnError::Refusal, v.source.clone()))
 }
 
 /// A yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case.
@@ -443,9 +514,33 @@ mod tests {
             let s =
                 resolve(command, Flags::default(), &[("CUSTOMCD_FAIL_ON_ERROR", "false"), ("CUSTOMCD_DRY_RUN", "1")])
                     .expect("valid");
-            assert!(s.judge(Err(Error::Refused { status: 400, message: "no".into() })).is_ok());
-            assert!(s.judge(Err(Error::Invalid(Vec::new()))).is_err(), "invalid input still fails");
+            assert!(s.judge(Err(Error::Refused { status: 400, message: "no".into() }), true).is_ok());
+            assert!(s.judge(Err(Error::Delivery("down".into())), true).is_ok());
+            assert!(s.judge(Err(Error::Invalid(Vec::new())), true).is_err(), "invalid input still fails");
+            assert!(s.judge(Err(Error::Delivery("down".into())), false).is_err(), "a job not kept fails");
         }
+    }
+
+    #[test]
+    fn by_default_an_outage_warns_and_a_refusal_fails_in_every_command() {
+        for command in [Command::Report, Command::Send, Command::Backfill { send: true }] {
+            let s = resolve(command, Flags::default(), &[("CUSTOMCD_DRY_RUN", "1")]).expect("valid");
+            assert_eq!(s.fail_on_error.value, FailOnError::Refusal);
+            assert!(s.judge(Err(Error::Delivery("down".into())), true).is_ok());
+            assert!(s.judge(Err(Error::Refused { status: 401, message: "no".into() }), true).is_err());
+            assert!(s.judge(Err(Error::Delivery("down".into())), false).is_err(), "a job not kept fails");
+        }
+    }
+
+    #[test]
+    fn fail_on_error_true_fails_on_an_outage_too_and_a_wrong_word_is_named() {
+        let s =
+            resolve(Command::Report, Flags::default(), &[("CUSTOMCD_FAIL_ON_ERROR", "yes"), ("CUSTOMCD_DRY_RUN", "1")])
+                .expect("valid");
+        assert_eq!(s.fail_on_error.value, FailOnError::Always);
+        assert!(s.judge(Err(Error::Delivery("down".into())), true).is_err());
+        let p = problems(resolve(Command::Report, Flags::default(), &[("CUSTOMCD_FAIL_ON_ERROR", "sometimes")]));
+        assert!(p.iter().any(|p| p.field == "fail_on_error" && p.rule.contains("refusal")), "{p:?}");
     }
 
     #[test]

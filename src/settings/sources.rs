@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::ci::{self, Ci};
-use crate::cmd::start;
 use crate::env::Env;
 use crate::git;
 use crate::git::remote;
 use crate::job::optional::OptionalInput;
-use crate::settings::names::{flag_name, input_var_name, var_name, Key, Layer, Stack, Values, VAR_ALIASES};
-use crate::settings::source::{Source, Sourced};
+use crate::start_state;
+use crate::vocab::names::{flag_name, input_var_name, var_name, Key, Layer, Stack, Values, VAR_ALIASES};
+use crate::vocab::source::{Source, Sourced};
 
 /// What a command's command line gave: the setting groups it has (the others stay empty), the
 /// repeatable `--field` specs and `--no-ci-fields`.
@@ -43,7 +43,7 @@ pub struct Sources {
 pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
     let mut stack = Stack::default();
     let mut optional = Vec::new();
-    let mut warnings = crate::settings::names::unknown_variables(env.names());
+    let mut warnings = crate::vocab::names::unknown_variables(env.names());
 
     let mut values = flags.values;
     if flags.no_ci_fields {
@@ -134,7 +134,7 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
         }
         stack.push(ci.layer.clone());
         if stack.get(Key::JobStartTime).is_none() {
-            if let Some((start, path)) = start::read_state(ci, env) {
+            if let Some((start, path)) = start_state::read_state(ci, env) {
                 let mut layer = Layer::default();
                 layer.set(Key::JobStartTime, start);
                 stack.push(layer);

@@ -12,8 +12,8 @@ use crate::env::Env;
 use crate::error::{quote, Problem};
 use crate::git::remote;
 use crate::secret;
-use crate::settings::names::{flag_name, Key, Stack};
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::names::{flag_name, Key, Stack};
+use crate::vocab::source::{Source, Sourced};
 
 /// Where the operating system keeps its CA bundle, by distribution family.
 const SYSTEM_BUNDLES: &[&str] = &[
@@ -267,7 +267,7 @@ pub fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::settings::names::Layer;
+    use crate::vocab::names::Layer;
 
     fn env(pairs: &[(&str, &str)]) -> Env {
         pairs.iter().map(|(k, v)| (*k, *v)).collect()

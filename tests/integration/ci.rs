@@ -234,7 +234,7 @@ fn github_errors_are_annotations_and_nothing_is_sent() {
 }
 
 #[test]
-fn github_fail_on_error_input_false_makes_a_failure_an_annotation_and_keeps_http_status() {
+fn github_an_outage_is_a_warning_annotation_by_default_and_fails_only_with_fail_on_error_true() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
     let rx = Server::start(Plan::always(Step::reply(503, "down for maintenance")));
     let gh = GitHub::new();
@@ -243,11 +243,18 @@ fn github_fail_on_error_input_false_makes_a_failure_an_annotation_and_keeps_http
         .env("INPUT_FAIL_ON_ERROR", "false")
         .env("CUSTOMCD_DEADLINE", "1");
     let out = cmd.clone().expect_exit(0);
-    assert!(out.stderr.contains("::warning title=customcd::delivery failed"));
+    assert!(out.stderr.contains("::warning title=customcd::NOT DELIVERED: delivery failed"), "{out}");
     assert_eq!(value_of(&file_commands(&gh.path("output")), "http_status").as_deref(), Some("503"));
 
-    let out = cmd.env("INPUT_FAIL_ON_ERROR", "").output();
-    assert_eq!(out.code, Some(4), "the default fails the step: {out}");
+    // The default (an empty input): the same warning annotation, exit 0, and the kept job named.
+    let out = cmd.clone().env("INPUT_FAIL_ON_ERROR", "").expect_exit(0);
+    assert!(out.stderr.contains("::warning title=customcd::NOT DELIVERED: delivery failed"), "{out}");
+    assert!(out.stderr.contains("fail_on_error is refusal (the default)"), "{out}");
+    assert!(value_of(&file_commands(&gh.path("output")), "spool_file").is_some(), "{out}");
+
+    let out = cmd.env("INPUT_FAIL_ON_ERROR", "true").output();
+    assert_eq!(out.code, Some(4), "fail_on_error true fails the step on an outage: {out}");
+    assert!(out.stderr.contains("::error title=customcd::"), "{out}");
 }
 
 fn gitlab(run: Run, rx: &Server, status: &str) -> Run {

@@ -18,12 +18,14 @@ const PROXY_BASIC: &str = "dXNlcjpwcm94eXBhc3MxMjM=";
 /// `customcd report` of a valid job in `repo` to `url`, with the token in `CUSTOMCD_TOKEN`. No
 /// spool directory is set: tests that may spool add one.
 fn report_to(repo: &Repo, url: &str) -> Run {
-    Run::report().repo(repo).url(url).args(["--job-id", JOB_ID])
+    // These tests tell failures apart by exit code (3 refused, 4 outage), which only outages that
+    // fail show; the default (an outage warns, exit 0) has its own tests (delivery::by_default_*).
+    Run::report().repo(repo).url(url).args(["--job-id", JOB_ID]).env("CUSTOMCD_FAIL_ON_ERROR", "true")
 }
 
 /// `customcd send` in `repo` to `url`, with the token in `CUSTOMCD_TOKEN`.
 fn send_to(repo: &Repo, url: &str) -> Run {
-    Run::send().repo(repo).url(url)
+    Run::send().repo(repo).url(url).env("CUSTOMCD_FAIL_ON_ERROR", "true")
 }
 
 /// Every entry of a spool directory (temporary files too), sorted; none when it does not exist.
@@ -411,6 +413,77 @@ fn spool_always_keeps_a_copy_of_a_delivered_job() {
 }
 
 #[test]
+fn by_default_a_dead_endpoint_exits_0_with_a_warning_and_the_job_kept_for_send() {
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    let dead = format!("http://127.0.0.1:{}/webhook/company/1/cicd_job", free_port());
+    // Default settings: no fail_on_error anywhere.
+    let out = Run::report()
+        .repo(&repo)
+        .url(&dead)
+        .args(["--job-id", JOB_ID, "--deadline", "1"])
+        .arg("--spool-dir")
+        .arg(spool.path())
+        .expect_exit(0);
+    let said = out.all();
+    assert!(said.contains("warning: NOT DELIVERED: delivery failed"), "{said}");
+    assert!(said.contains("fail_on_error is refusal (the default)"), "{said}");
+    let (path, text) = only_spool_file(spool.path());
+    assert!(said.contains(&format!("resend it with: customcd send {}", path.display())), "{said}");
+    assert!(text.contains(JOB_ID), "{text}");
+    // The resend command the warning gives delivers the kept job.
+    let rx = Server::ok();
+    Run::send().repo(&repo).server(&rx).arg(&path).expect_exit(0);
+    assert_eq!(rx.requests().len(), 1);
+    assert_eq!(rx.requests()[0].body, text);
+    assert!(spool_entries(spool.path()).is_empty(), "sent, so removed");
+}
+
+#[test]
+fn by_default_a_refused_token_fails_the_step_and_keeps_the_job() {
+    let repo = Repo::new();
+    let spool = tempfile::tempdir().expect("tempdir");
+    for status in [401, 403, 400] {
+        let rx = Server::start(Plan::always(Step::reply(status, "{\"error\":\"no\"}")));
+        let out = Run::report().repo(&repo).server(&rx).arg("--spool-dir").arg(spool.path()).expect_exit(3);
+        assert!(out.all().contains(&format!("HTTP {status}")), "{out}");
+        assert_eq!(rx.requests().len(), 1, "a refusal is final");
+    }
+    assert_eq!(spool_entries(spool.path()).len(), 3, "each refused job is kept");
+}
+
+#[test]
+fn by_default_send_warns_on_an_outage_for_files_but_fails_for_standard_input_which_keeps_nothing() {
+    let repo = Repo::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rx = Server::ok();
+    let body = Run::report().repo(&repo).args(["--job-id", JOB_ID, "--dry-run"]).expect_exit(0).stdout;
+    let file = dir.path().join("job.json");
+    std::fs::write(&file, &body).expect("write");
+    let dead = format!("http://127.0.0.1:{}/webhook/company/1/cicd_job", free_port());
+    let out = Run::send().repo(&repo).url(&dead).env("CUSTOMCD_DEADLINE", "1").arg(&file).expect_exit(0);
+    assert!(out.all().contains("NOT DELIVERED"), "{out}");
+    assert!(file.exists(), "the file is kept");
+    let out =
+        Run::send().repo(&repo).url(&dead).env("CUSTOMCD_DEADLINE", "1").arg("-").stdin(body.clone()).expect_exit(4);
+    assert!(!out.all().contains("NOT DELIVERED"), "{out}");
+    // A refusal decides a run that also had an outage: it must not pass.
+    let second = dir.path().join("second.json");
+    std::fs::write(&second, body.replace(JOB_ID, "second-job")).expect("write");
+    let mixed = Server::start(Plan::script([Step::reply(401, "no")]).then(Step::status(503)));
+    let out = Run::send()
+        .repo(&repo)
+        .server(&mixed)
+        .args(["--concurrency", "1", "--deadline", "1"])
+        .arg(&file)
+        .arg(&second)
+        .expect_exit(3);
+    assert!(out.all().contains("1 record(s) were refused by the server, and 1 could not be delivered"), "{out}");
+    assert!(file.exists() && second.exists(), "both are kept");
+    assert!(rx.requests().is_empty());
+}
+
+#[test]
 fn fail_on_error_false_turns_a_delivery_failure_into_a_warning_but_still_spools() {
     let repo = Repo::new();
     let spool = tempfile::tempdir().expect("tempdir");
@@ -701,7 +774,8 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
             .env("WORKSPACE", &jenkins_ws)
             .env("WORKSPACE_TMP", jenkins_ws.with_extension("tmp"))
     };
-    add("jenkins, failing", jenkins(bare().url(&failing.url()).env("CUSTOMCD_DEADLINE", "1")), 4, false);
+    // An outage exits 0 by default (a warning, the job kept).
+    add("jenkins, failing", jenkins(bare().url(&failing.url()).env("CUSTOMCD_DEADLINE", "1")), 0, false);
     add("jenkins env", jenkins(Run::new(&["env"]).repo(&repo).env("CUSTOMCD_TOKEN", TOKEN)), 0, false);
 
     let gh_ok = written.path().join("github-ok");
@@ -710,7 +784,7 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
     std::fs::create_dir_all(&gh_fail).expect("mkdir");
     let action = || Run::new(&["report"]).repo(&repo);
     add("github, success", github(action(), &gh_ok, &ok.url(), &format!("  {TOKEN}\n")), 0, true);
-    add("github, failing", github(action(), &gh_fail, &failing.url(), TOKEN), 4, true);
+    add("github, failing", github(action(), &gh_fail, &failing.url(), TOKEN), 0, true);
     add(
         "github, refused, fail_on_error false",
         github(action(), &gh_fail, &refuse.url(), TOKEN).env("INPUT_FAIL_ON_ERROR", "false"),

@@ -3,8 +3,8 @@
 
 use customcd::job::epoch;
 use customcd::job::{self, Inputs};
-use customcd::settings::names::{flag_name, Key, Layer, Stack};
-use customcd::settings::source::{Source, Sourced};
+use customcd::vocab::names::{flag_name, Key, Layer, Stack};
+use customcd::vocab::source::{Source, Sourced};
 
 /// Epoch seconds from 10^11 up are read as milliseconds (see `epoch::parse_time`), so no accepted
 /// time may be there, whichever way it was written.

@@ -12,6 +12,7 @@ mod ci;
 mod delivery;
 mod docs;
 mod fuzz_regressions;
+mod layers;
 mod properties;
 mod report;
 mod secrets;

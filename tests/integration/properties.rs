@@ -6,8 +6,8 @@ use customcd::git::remote;
 use customcd::job::epoch::{self, TimeError};
 use customcd::job::status::WORDS;
 use customcd::job::{self, Inputs, Job};
-use customcd::settings::names::{flag_name, Key, Layer, Stack};
-use customcd::settings::source::{Source, Sourced};
+use customcd::vocab::names::{flag_name, Key, Layer, Stack};
+use customcd::vocab::source::{Source, Sourced};
 use proptest::prelude::*;
 use serde_json::Value;
 

@@ -298,7 +298,7 @@ fn server_refusals_and_failures_have_distinct_exit_codes() {
         (429, 4, "HTTP 429", true),
     ] {
         let rx = Server::start(Plan::always(Step::reply(status, &format!("{{\"error\":\"nope {status}\"}}"))));
-        let out = Run::report().repo(&repo).server(&rx).args(["--deadline", "2"]).output();
+        let out = Run::report().repo(&repo).server(&rx).args(["--deadline", "2", "--fail-on-error=true"]).output();
         assert_eq!(out.code, Some(code), "HTTP {status}: {}", out.all());
         let printed = out.all();
         assert!(printed.contains(needle), "HTTP {status}: {printed}");

@@ -25,6 +25,9 @@ fn report(dir: &Path, url: &str, token: &str) -> Run {
         .dir(dir)
         .env("CUSTOMCD_URL", url)
         .env("CUSTOMCD_TOKEN", token)
+        // Failures are told apart by exit code here (3 refused, 4 outage); the default, under
+        // which an outage exits 0, is tested in delivery.rs.
+        .env("CUSTOMCD_FAIL_ON_ERROR", "true")
 }
 
 /// The forms `token` takes when a server echoes it, each of which must stay hidden.

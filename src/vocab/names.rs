@@ -8,7 +8,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::settings::source::{Source, Sourced};
+use crate::vocab::source::{Source, Sourced};
 
 macro_rules! settings {
     (
@@ -223,8 +223,8 @@ settings! {
     /// Add CI context (ci_system, run_url, branch) as optional fields [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     ci_fields => CiFields,
-    /// Exit non-zero when the job cannot be delivered; false only warns [default: true]
-    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
+    /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither) [default: refusal]
+    #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     fail_on_error => FailOnError,
     /// Give up retrying after this many seconds in all [default: 60]
     #[arg(long, value_name = "SECONDS")]
@@ -330,6 +330,10 @@ impl PayloadField {
         self.key.name()
     }
 }
+
+/// The largest integer sent for `service_id` and `job_duration`: the API's integers are taken to be
+/// 32-bit signed (as database integer columns are), so a bigger value could not be stored.
+pub const MAX_API_INTEGER: u64 = 2_147_483_647;
 
 /// The payload's scalar fields, in the order the body writes them; `optional` is the list of
 /// optional fields (see `optional`). This is the one list of payload fields: stored payloads and
