@@ -237,9 +237,9 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
 }
 
 /// The repository and its matching tags, to give each tag's job the change set since its
-/// previous release: among the matching tags made before it, the one it differs least from
-/// ([`change_set::TagIndex::previous_release`], as `--previous-tag` finds it). Only tags made
-/// before a tag count, so a tag made later changes no earlier tag's job.
+/// previous release ([`change_set::TagIndex::previous_release`], as `--previous-tag` finds it).
+/// A tag added later in the middle of the history changes the next tag's change set; the
+/// acknowledgement ledger (keyed by job, not body) keeps a rerun from sending that tag again.
 struct History<'a> {
     repo: &'a gix::Repository,
     index: Option<change_set::TagIndex>,
@@ -255,7 +255,7 @@ impl<'a> History<'a> {
     fn add_change_set(&self, job: &mut Job, tag: &Tag, limit: u64) {
         let (repo, Some(index)) = (self.repo, &self.index) else { return };
         let Ok(commit) = gix::ObjectId::from_hex(tag.commit.as_bytes()) else { return };
-        let Some(found) = index.previous_release(repo, commit, Some((tag.time, &tag.name)), limit) else { return };
+        let Some(found) = index.previous_release(repo, commit, limit) else { return };
         let name = &found.name;
         let prev = Sourced::new(
             found.commit.to_hex().to_string(),

@@ -324,9 +324,9 @@ fn reached_from(
 }
 
 /// The previous release of `deployed` among the tags matching `pattern` (git's wildmatch, as
-/// `git tag -l`), by [`TagIndex::previous_release`]'s rule. When the deployed commit carries a
-/// matching tag, only tags made before it count, as backfill counts them; tags on the deployed
-/// commit itself never do.
+/// `git tag -l`), by [`TagIndex::previous_release`]'s rule, the same as backfill's: tags earlier
+/// than the deployed commit's own tag (untagged: not after its commit time), never a tag on the
+/// deployed commit itself.
 pub fn previous_from_tag(
     repo: &gix::Repository,
     deployed: &str,
@@ -336,8 +336,7 @@ pub fn previous_from_tag(
     let index = TagIndex::new(repo, &pattern.value)?;
     let deployed_id = ObjectId::from_hex(deployed.as_bytes())
         .map_err(|_| NoChangeSet::loud(format!("the deployed commit {deployed:?} is not a full commit id")))?;
-    let own = index.tags.iter().filter(|t| t.commit == deployed_id).map(|t| (t.made, t.name.as_str())).min();
-    match index.previous_release(repo, deployed_id, own, limit) {
+    match index.previous_release(repo, deployed_id, limit) {
         Some(found) => {
             let how = format!(
                 "tag {}, the matching {} ({}) this commit differs least from: {}",
@@ -348,13 +347,24 @@ pub fn previous_from_tag(
         // In a shallow clone the tag may be below the cut, or not fetched at all: say how to get
         // it rather than call the deploy a first one.
         None if repo.is_shallow().unwrap_or(false) => Err(NoChangeSet::loud(format!(
-            "no tag matching {:?} ({}) made before {deployed} is within reach in this shallow clone; fetch the whole history and the tags (actions/checkout: fetch-depth: 0, fetch-tags: true)",
+            "no earlier release tag matching {:?} ({}) is within reach of {deployed} in this shallow clone; fetch the whole history and the tags (actions/checkout: fetch-depth: 0, fetch-tags: true)",
             pattern.value, pattern.source
         ))),
         None => Err(NoChangeSet::quiet(format!(
-            "no tag matching {:?} ({}) was made before {deployed}: a first deploy",
+            "no tag matching {:?} ({}) is an earlier release than {deployed}: a first deploy",
             pattern.value, pattern.source
         ))),
+    }
+}
+
+impl TagAt {
+    /// Release order: the tagged commit's time first, then when the tag was made, then its name.
+    /// The commit's time, because a tag made after the fact on an old release (real projects
+    /// tagged their early releases years later, in any order) still marks that release where
+    /// it is in history; the tag's time and name order tags of one commit, or of commits made
+    /// in the same second.
+    fn key(&self) -> (i64, i64, &str) {
+        (self.committed, self.made, &self.name)
     }
 }
 
@@ -409,13 +419,14 @@ impl TagIndex {
         Ok(TagIndex { tags })
     }
 
-    /// The release `deployed` came after, as a person reads release history: among the matching
-    /// tags made before `made_before` (its own tag's time and name; `None`: any tag) and not on
-    /// `deployed` itself, the one this release adds the fewest commits to, i.e. the fewest in
+    /// The release `deployed` came after, as a person reads release history: among the earlier
+    /// matching tags (see [`TagAt::key`]: commit time, then tag time and name; before the
+    /// deployed commit's own earliest matching tag, or, untagged, not after its commit time) not
+    /// on `deployed` itself, the one this release adds the fewest commits to, i.e. the fewest in
     /// `git rev-list --count PREV..DEPLOYED` (the change set itself), leaving out any that is
     /// further along than this release: one with more commits this release lacks
     /// (`DEPLOYED..PREV`) than this release adds to it, a newer line's release or a later commit.
-    /// Among equals, the one made last.
+    /// Among equals, the latest.
     ///
     /// On a line of releases where each is an ancestor of the next, this is the tag
     /// `git describe` names (the fewest commits since it). On releases tagged on side commits
@@ -431,17 +442,22 @@ impl TagIndex {
     /// a day of clock skew) than the best count: those commits cannot be in the older candidate,
     /// so it cannot do better. Walks are bounded by `limit`; a candidate whose count passes it,
     /// or that a shallow clone's cut makes uncertain, is not chosen.
-    pub fn previous_release(
-        &self,
-        repo: &gix::Repository,
-        deployed: ObjectId,
-        made_before: Option<(i64, &str)>,
-        limit: u64,
-    ) -> Option<PreviousRelease> {
+    pub fn previous_release(&self, repo: &gix::Repository, deployed: ObjectId, limit: u64) -> Option<PreviousRelease> {
+        // Earlier than the deployed commit's own first matching tag; untagged, than its commit.
+        let own = self.tags.iter().filter(|t| t.commit == deployed).map(TagAt::key).min();
+        let bound = match own {
+            Some((committed, made, name)) => (committed, made, Some(name)),
+            None => (repo.find_commit(deployed).ok()?.time().ok()?.seconds, i64::MAX, None),
+        };
+        let earlier = |t: &TagAt| {
+            let (committed, made, name) = t.key();
+            (committed, made) < (bound.0, bound.1)
+                || ((committed, made) == (bound.0, bound.1) && bound.2.is_some_and(|b| name < b))
+        };
         // One candidate per commit: the tag made last on it names it.
         let mut by_commit: HashMap<ObjectId, &TagAt> = HashMap::new();
         for tag in &self.tags {
-            if tag.commit == deployed || made_before.is_some_and(|(t, n)| (tag.made, tag.name.as_str()) >= (t, n)) {
+            if tag.commit == deployed || !earlier(tag) {
                 continue;
             }
             let slot = by_commit.entry(tag.commit).or_insert(tag);
@@ -464,7 +480,7 @@ impl TagIndex {
             let Some(behind) = count(repo, tag.commit, deployed, ahead) else { continue };
             let better = match best {
                 None => true,
-                Some((a, _, b)) => ahead < a || (ahead == a && (tag.made, &tag.name) > (b.made, &b.name)),
+                Some((a, _, b)) => ahead < a || (ahead == a && tag.key() > b.key()),
             };
             if better {
                 best = Some((ahead, behind, tag));
@@ -963,10 +979,10 @@ mod tests {
             let repo = self.repo();
             let index = TagIndex::new(&repo, pattern).expect("tags");
             let mut tags = index.tags.clone();
-            tags.sort_by(|a, b| (a.made, &a.name).cmp(&(b.made, &b.name)));
+            tags.sort_by(|a, b| a.key().cmp(&b.key()));
             tags.iter()
                 .map(|t| {
-                    let found = index.previous_release(&repo, t.commit, Some((t.made, &t.name)), 10_000);
+                    let found = index.previous_release(&repo, t.commit, 10_000);
                     if let Some(f) = &found {
                         let set = compute(&repo, &t.commit.to_string(), &previous(f.commit), 10_000).expect("a set");
                         let want = git_count(self.dir.path(), &format!("{}..{}", f.name, t.name));
