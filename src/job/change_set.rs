@@ -162,11 +162,14 @@ pub fn compute_with_earlier(
             )))
         }
     };
-    // Per commit of the range: its id, author time, author (an index into `emails`), the pull
-    // requests and the reverted commits its message names. Emails are interned so that memory
-    // per commit stays small. Emails are compared as bytes (two different non-UTF-8 addresses
-    // stay two), ASCII letters folded to lowercase as mail domains are.
+    // Per commit of the range: its author time, author (an index into `emails`), the pull
+    // requests and the reverted commits its message names (an index into `reverted`, 0 for
+    // none: few commits are reverts, so the range's record per commit stays as small as it
+    // was). Emails are interned so that memory per commit stays small. Emails are compared as
+    // bytes (two different non-UTF-8 addresses stay two), ASCII letters folded to lowercase as
+    // mail domains are.
     let mut emails: HashMap<Vec<u8>, u32> = HashMap::new();
+    let mut reverted: Vec<Vec<ObjectId>> = Vec::new();
     let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
         let email: &[u8] = author.email.as_ref();
@@ -179,8 +182,15 @@ pub fn compute_with_earlier(
             }
         };
         let message = commit.message.as_bstr();
-        let reverted = if message.find(REVERT_LINE).is_some() { reverted_commits(message) } else { Vec::new() };
-        Ok((id, author.seconds(), who, pull_requests(&message.to_str_lossy()), reverted))
+        let mut reverts = 0u32;
+        if message.find(REVERT_LINE).is_some() {
+            let targets = reverted_commits(message);
+            if !targets.is_empty() {
+                reverted.push(targets);
+                reverts = u32::try_from(reverted.len()).unwrap_or(u32::MAX);
+            }
+        }
+        Ok((author.seconds(), who, pull_requests(&message.to_str_lossy()), reverts))
     })
     .map_err(|e| NoChangeSet::loud(format!("walking the history failed: {e}")))?;
     if let Some(cut) = range.cut_at {
@@ -209,9 +219,10 @@ pub fn compute_with_earlier(
         .filter(|e| repo.find_commit(*e).is_ok())
         .collect();
     let mut authors = BTreeSet::new();
-    let mut in_range = HashSet::new();
-    let mut reverting: Vec<Vec<ObjectId>> = Vec::new();
-    for (id, seconds, who, numbers, reverted) in range.commits {
+    // The reverts of commits of the range (a commit found later to be reachable from the previous
+    // deploy is not in `range.commits`, nor are its reverts).
+    let mut reverting: Vec<&[ObjectId]> = Vec::new();
+    for (seconds, who, numbers, reverts) in range.commits {
         // git writes 0 for a missing or unreadable date, and some tools wrote milliseconds: such
         // a commit counts, but its time would make a lead time of decades (or of nothing).
         if (1..MILLIS_THRESHOLD).contains(&seconds) {
@@ -225,9 +236,8 @@ pub fn compute_with_earlier(
                 set.pull_requests.push(n);
             }
         }
-        in_range.insert(id);
-        if !reverted.is_empty() {
-            reverting.push(reverted);
+        if let Some(targets) = (reverts as usize).checked_sub(1).and_then(|i| reverted.get(i)) {
+            reverting.push(targets);
         }
     }
     set.authors = authors.len();
@@ -243,12 +253,13 @@ pub fn compute_with_earlier(
         let deployed_only = HashSet::from([deployed_id]);
         set.is_rollback = !reached_from(repo, &earlier, &deployed_only, limit).is_empty();
     }
-    // A revert of a commit of this range undoes nothing that was deployed; one of a commit the
-    // previous deploy (or an earlier one) reaches undoes what went out before.
+    // A revert of a commit the previous deploy (or an earlier one) reaches undoes what went out
+    // before; one of a commit of this range only (which the previous deploy cannot reach)
+    // undoes nothing that was deployed.
     let targets: HashSet<ObjectId> = reverting
         .iter()
-        .flatten()
-        .filter(|t| !in_range.contains(*t) && repo.find_commit(**t).is_ok())
+        .flat_map(|t| t.iter())
+        .filter(|t| repo.find_commit(**t).is_ok())
         .take(MAX_REVERT_TARGETS)
         .copied()
         .collect();

@@ -3,6 +3,8 @@
 //! Every rule of the payload contract is checked here, all at once, so that the user sees every
 //! problem in one run. A `Job` exists only when all rules hold, which is what makes "a payload that
 //! would be rejected never leaves the machine" true by construction.
+//!
+//! Layer: payload (see tests/integration/layers.rs). May import: vocab, error, git.
 
 pub mod change_set;
 pub mod epoch;
@@ -455,6 +457,14 @@ fn text(stack: &Stack, key: Key) -> Option<Sourced<String>> {
 /// Whether `sha` is a full commit id: 40 (SHA-1) or 64 (SHA-256) hex digits, either case.
 pub fn is_full_sha(sha: &str) -> bool {
     matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// The commit a job deploys, as the payload will carry it (trimmed, lowercased), when the stack's
+/// `commit_sha` is a valid one; [`resolve`] says what is wrong with it otherwise. Commands that
+/// need the commit before the job is whole (the change set) take it from here, so the rule is
+/// written once.
+pub fn deployed_commit(stack: &Stack) -> Option<String> {
+    stack.get(Key::CommitSha).and_then(|v| check_sha(v, &mut Vec::new())).map(|v| v.value)
 }
 
 /// Checks a commit SHA: 40 (SHA-1) or 64 (SHA-256) hex characters. Returns it lowercased.

@@ -1,6 +1,10 @@
 //! What the user sees: every line customcd prints goes through here, redacted of secrets, and on
 //! GitHub Actions warnings and errors become annotations while nothing else can form a workflow
 //! command (see `github::defuse`).
+//!
+//! It knows no job and no environment: what to print and where comes from its callers.
+//!
+//! Layer: output (see tests/integration/layers.rs). May import: secret.
 
 pub mod github;
 
@@ -63,6 +67,16 @@ pub fn warn(text: &str) {
         raw_stderr(&github::annotation("warning", "customcd", &secret::redact(text)));
     } else {
         info(&format!("warning: {text}"));
+    }
+}
+
+/// A notice: something the user should know that is not wrong (a stand-in taken for a value), as
+/// a notice annotation on GitHub, else a line on standard error.
+pub fn notice(text: &str) {
+    if on_github() {
+        raw_stderr(&github::annotation("notice", "customcd", &secret::redact(text)));
+    } else {
+        info(&format!("notice: {text}"));
     }
 }
 
