@@ -9,10 +9,11 @@ use crate::error::{Error, Problem};
 use crate::git::remote;
 use crate::job::change_set::{self, ChangeSet, NoChangeSet};
 use crate::job::optional::{FieldType, OptionalField};
+use crate::job::squash;
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
 use crate::records::{self, Found};
-use crate::settings::records::{Api, Platform, Previous};
+use crate::settings::records::{Api, Kind, Platform, Previous};
 use crate::settings::runner::Runner;
 use crate::settings::sources::Gathered;
 use crate::settings::{ReportAt, Settings};
@@ -131,7 +132,7 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
         return Shipped {
             set: None,
             why_not: Some(NoChangeSet { reason: why.clone(), warn: true }),
-            notices: Vec::new(),
+            ..Shipped::default()
         };
     }
     // Without a valid deployed commit there is nothing to ship; job::resolve says what is wrong.
@@ -158,9 +159,94 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
         None => opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
     });
     match set {
-        Ok(set) => Shipped { set: Some(set), why_not: None, notices },
-        Err(no) => Shipped { set: None, why_not: Some(no), notices },
+        Ok(mut set) => {
+            let squashes = squashes(&mut set, repo.as_ref(), &deployed, &mut lookups, limit);
+            Shipped { set: Some(set), why_not: None, notices, squashes }
+        }
+        Err(no) => Shipped { set: None, why_not: Some(no), notices, squashes: None },
     }
+}
+
+/// A pull request's own commits from GitHub's API: a squash when neither the commit that names
+/// it nor GitLab's squash commit is among them.
+fn from_api(
+    api: &Api,
+    agent: &ureq::Agent,
+    budget: &mut records::Budget,
+    n: &squash::Named,
+) -> Result<squash::Own, String> {
+    let list = records::github::pull_commits(api, agent, n.number, budget)?;
+    let mine = |id: gix::ObjectId| {
+        let id = id.to_string();
+        list.iter().any(|(sha, _)| *sha == id)
+    };
+    if mine(n.commit) || n.squash_commit.is_some_and(|(s, _)| mine(s)) {
+        return Ok(squash::Own::Merged);
+    }
+    let count = list.len();
+    Ok(squash::Own::Squashed {
+        times: list.into_iter().map(|(_, t)| t).collect(),
+        via: format!("its {count} commit{} (GitHub's pull request commits)", if count == 1 { "" } else { "s" }),
+    })
+}
+
+/// Squash-merged pull requests in the range: their own commits' author times replace the
+/// squash commit's, read from the refs the forge keeps (`refs/pull/N/head`) when the clone has
+/// them, else from GitHub's API when it can be asked; one line saying which were resolved so and
+/// which keep the merge commit's time.
+fn squashes(
+    set: &mut ChangeSet,
+    repo: Option<&gix::Repository>,
+    deployed: &str,
+    lookups: &mut Lookups<'_>,
+    limit: u64,
+) -> Option<String> {
+    if set.capped || set.pull_requests.is_empty() {
+        return None;
+    }
+    let repo = repo?;
+    let tip = gix::ObjectId::from_hex(deployed.as_bytes()).ok()?;
+    let previous = gix::ObjectId::from_hex(set.previous.value.as_bytes()).ok()?;
+    let named = match squash::named(repo, tip, previous, limit) {
+        Ok(named) => named,
+        Err(e) => return Some(format!("pull requests' own commits were not read: {e}")),
+    };
+    let (mut resolved, mut kept, mut why) = (Vec::new(), Vec::new(), None);
+    for n in &named {
+        // Only a commit shaped like a squash can stand for commits that are not in the range.
+        let squash_shaped = n.single_parent || n.squash_commit.is_some();
+        let mut own = squash::from_refs(repo, n, limit).unwrap_or(squash::Own::Unknown);
+        if own == squash::Own::Unknown && squash_shaped {
+            if let Some((api, agent, budget)) = lookups.ready().filter(|(api, _, _)| api.kind == Kind::GitHub) {
+                match from_api(api, agent, budget, n) {
+                    Ok(found) => own = found,
+                    Err(e) => why = why.or(Some(e)),
+                }
+            }
+        }
+        match own {
+            squash::Own::Squashed { times, via } => {
+                squash::apply(set, n, &times);
+                resolved.push(format!("#{} from {via}", n.number));
+            }
+            squash::Own::Unknown if squash_shaped => kept.push(format!("#{}", n.number)),
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if !resolved.is_empty() {
+        parts.push(format!("lead times of squash-merged PR {}", resolved.join(", ")));
+    }
+    if !kept.is_empty() {
+        let how = why.unwrap_or_else(|| {
+            format!(
+                "their own commits are not in this clone: fetch them (git fetch origin '+refs/pull/*/head:refs/pull/*/head', or refs/merge-requests/* on GitLab){}",
+                if lookups.api.is_some_and(|a| a.kind == Kind::GitHub) { "" } else { ", or give github_token" }
+            )
+        });
+        parts.push(format!("PR {} keep their merge commit's time ({how})", kept.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The agent and budget of the platform lookups: the agent is built when the first request is
@@ -235,13 +321,19 @@ struct Shipped {
     why_not: Option<NoChangeSet>,
     /// What the user should know about where the previous deploy came from (a stand-in).
     notices: Vec<String>,
+    /// Which squash-merged pull requests' lead times came from their own commits, and which
+    /// kept the merge commit's time.
+    squashes: Option<String>,
 }
 
 impl Shipped {
     /// One line for the dry run and the step summary, for a job that ended at `end`.
     fn line(&self, end: i64) -> Option<String> {
         match (&self.set, &self.why_not) {
-            (Some(set), _) => Some(set.summary(end)),
+            (Some(set), _) => Some(match &self.squashes {
+                Some(note) => format!("{}; {note}", set.summary(end)),
+                None => set.summary(end),
+            }),
             (None, Some(no)) => Some(format!("change set not sent: {}", no.reason)),
             (None, None) => None,
         }

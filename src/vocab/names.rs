@@ -235,7 +235,7 @@ settings! {
     /// Allow plain http:// to hosts other than loopback (the token would travel unencrypted)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     allow_http => AllowHttp,
-    /// Add CI context (ci_system, run_url, branch) as optional fields [default: true]
+    /// Add CI context (ci_system, run_url, branch, ci_result) as optional fields [default: true]
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     ci_fields => CiFields,
     /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither) [default: refusal]

@@ -18,3 +18,5 @@ mod properties;
 mod report;
 mod secrets;
 mod settings;
+mod setup_action;
+mod squash;
