@@ -13,6 +13,7 @@ mod delivery;
 mod docs;
 mod fuzz_regressions;
 mod layers;
+mod one_step;
 mod platform;
 mod properties;
 mod report;
