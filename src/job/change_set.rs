@@ -799,6 +799,8 @@ mod tests {
             authors: 1,
             pull_requests: Vec::new(),
             is_rollback: false,
+            reverts: 0,
+            diverged: false,
             undated: 0,
         };
         let some = set(vec![100, 200, 5000]);
