@@ -331,12 +331,28 @@ pub enum Need {
     Optional,
 }
 
+/// What resolving a job does when a payload field is given by no source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    /// It is reported as required, and the fix asks the user to pass or set it to `what`. With
+    /// `from_git`, git would have supplied it, so why git could not is said too.
+    Ask { what: &'static str, from_git: bool },
+    /// It is made from other fields (`job_id` from the commit and start, `job_duration` from the
+    /// clock).
+    Derived,
+    /// Nothing is said for the field alone: it is optional, or its group (`repo_id` / `repo_name`)
+    /// is reported as one.
+    Quiet,
+}
+
 /// One field of the Custom CD payload.
 #[derive(Debug, Clone, Copy)]
 pub struct PayloadField {
     pub key: Key,
     pub json: JsonType,
     pub need: Need,
+    /// What a job without it gets: a problem asking for it, a derived value, or nothing.
+    pub missing: Missing,
 }
 
 impl PayloadField {
@@ -355,16 +371,42 @@ pub const MAX_API_INTEGER: u64 = 2_147_483_647;
 /// CSV columns are read by it, provenance is printed by it, and tests hold `Payload`, action.yml,
 /// the GitLab template and README to it.
 pub const PAYLOAD_FIELDS: &[PayloadField] = &[
-    PayloadField { key: Key::JobId, json: JsonType::String, need: Need::Required },
-    PayloadField { key: Key::CommitSha, json: JsonType::String, need: Need::Required },
-    PayloadField { key: Key::ServiceId, json: JsonType::Integer, need: Need::Required },
-    PayloadField { key: Key::JobStartTime, json: JsonType::Integer, need: Need::Required },
-    PayloadField { key: Key::JobDuration, json: JsonType::Integer, need: Need::Required },
-    PayloadField { key: Key::Status, json: JsonType::String, need: Need::Required },
-    PayloadField { key: Key::RepoId, json: JsonType::String, need: Need::OneOfRepo },
-    PayloadField { key: Key::RepoName, json: JsonType::String, need: Need::OneOfRepo },
-    PayloadField { key: Key::TriggeredBy, json: JsonType::String, need: Need::Optional },
-    PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional },
+    PayloadField { key: Key::JobId, json: JsonType::String, need: Need::Required, missing: Missing::Derived },
+    PayloadField {
+        key: Key::CommitSha,
+        json: JsonType::String,
+        need: Need::Required,
+        missing: Missing::Ask {
+            what: "the full SHA, e.g. \"$(git rev-parse HEAD)\", or run inside the git checkout",
+            from_git: true,
+        },
+    },
+    PayloadField {
+        key: Key::ServiceId,
+        json: JsonType::Integer,
+        need: Need::Required,
+        missing: Missing::Ask { what: "the ID of your Custom CD service in Allstacks", from_git: false },
+    },
+    PayloadField {
+        key: Key::JobStartTime,
+        json: JsonType::Integer,
+        need: Need::Required,
+        missing: Missing::Ask {
+            what: "the job's start, recorded when it begins (e.g. $(date +%s) at the start), as epoch seconds or RFC 3339 such as 2024-01-01T10:00:00Z",
+            from_git: false,
+        },
+    },
+    PayloadField { key: Key::JobDuration, json: JsonType::Integer, need: Need::Required, missing: Missing::Derived },
+    PayloadField {
+        key: Key::Status,
+        json: JsonType::String,
+        need: Need::Required,
+        missing: Missing::Ask { what: "Succeeded, Failed or On Hold (or success, failure, ...)", from_git: false },
+    },
+    PayloadField { key: Key::RepoId, json: JsonType::String, need: Need::OneOfRepo, missing: Missing::Quiet },
+    PayloadField { key: Key::RepoName, json: JsonType::String, need: Need::OneOfRepo, missing: Missing::Quiet },
+    PayloadField { key: Key::TriggeredBy, json: JsonType::String, need: Need::Optional, missing: Missing::Quiet },
+    PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional, missing: Missing::Quiet },
 ];
 
 /// The job settings `backfill` takes, in the order its help lists them: what applies to every
@@ -502,6 +544,14 @@ mod tests {
         assert!(l.get(Key::Status).is_none());
         assert!(l.get(Key::JobType).is_none());
         assert_eq!(l.get(Key::RepoId).map(|s| s.source.to_string()), Some("action input repo_id".into()));
+    }
+
+    #[test]
+    fn a_field_the_api_requires_is_asked_for_or_derived_and_no_other_is() {
+        for field in PAYLOAD_FIELDS {
+            let asked = matches!(field.missing, Missing::Ask { .. } | Missing::Derived);
+            assert_eq!(asked, field.need == Need::Required, "{}: {:?} / {:?}", field.name(), field.need, field.missing);
+        }
     }
 
     #[test]
