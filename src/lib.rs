@@ -3,6 +3,8 @@
 //! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
 //! modules with one job each.
 
+#![warn(unreachable_pub)]
+
 // Modules are crate-private unless the binary, the property tests or the fuzz targets need them:
 // those reach the parsers (job, settings names, remotes) on purpose, and nothing else.
 pub mod bulk; // the checkpoint and record readers are fuzzed
@@ -18,7 +20,7 @@ pub mod job;
 pub mod output;
 pub(crate) mod records;
 pub(crate) mod secret;
-pub mod settings;
+pub(crate) mod settings;
 pub(crate) mod start_state;
 pub mod vocab; // the field table and setting names are fuzzed and property-tested
 

@@ -23,13 +23,13 @@ use crate::vocab::names::{Key, REPORT_PENDING_VAR};
 
 /// What the post stage says when it has nothing to do: one line, so the log of a last-step
 /// usage shows why its post stage sent nothing.
-pub fn nothing_pending() {
+pub(crate) fn nothing_pending() {
     output::info("customcd: nothing to report at the end of the job (this step reported when it ran, or did not run)");
 }
 
 /// `report` with `report_at: job-end`: adds this step to the pending list in `GITHUB_ENV`, so
 /// that its post stage reports the job with its final status. Sends nothing.
-pub fn defer(settings: &Settings) -> Result<(), Error> {
+pub(crate) fn defer(settings: &Settings) -> Result<(), Error> {
     settings.announce();
     let at = settings.report_at();
     let refuse = |rule: &str| {

@@ -22,7 +22,7 @@ use std::path::Path;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
 /// it only hands the report to the action's post stage (`post::defer`).
-pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn run(settings: Settings, now: i64) -> Result<(), Error> {
     if settings.report_at().value == ReportAt::JobEnd {
         return post::defer(&settings);
     }
@@ -31,7 +31,7 @@ pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
 
 /// Builds the job and posts it (or prints it on a dry run): `report` with `report_at: now`, and
 /// the action's post stage.
-pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
     let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };
@@ -318,7 +318,7 @@ fn print_sources(settings: &Settings, job: &Job, shipped: Option<&str>) {
 /// Runs `customcd env`: the detected CI system, every setting with its winning source, where the
 /// job would be sent, and the job as it would be reported (or what stops it). Needs no token and
 /// sends nothing.
-pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
     let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("env was resolved without the job's sources")));
     };

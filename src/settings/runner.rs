@@ -10,7 +10,7 @@ use crate::vocab::names::REPORT_PENDING_VAR;
 /// The runner's files and this step's place in the one-step hand-over. Every path is as the
 /// runner set it; a blank variable counts as unset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Runner {
+pub(crate) struct Runner {
     env_file: Option<String>,
     state_file: Option<String>,
     output_file: Option<String>,
@@ -21,7 +21,7 @@ pub struct Runner {
 
 impl Runner {
     /// Reads the runner's variables; outside GitHub Actions they are simply unset.
-    pub fn read(env: &Env) -> Runner {
+    pub(crate) fn read(env: &Env) -> Runner {
         let path = |name: &str| env.get(name).map(str::to_owned);
         Runner {
             env_file: path("GITHUB_ENV"),
@@ -37,37 +37,37 @@ impl Runner {
     }
 
     /// `GITHUB_ENV`: variables for the later steps (and the post stage).
-    pub fn env_file(&self) -> Option<&str> {
+    pub(crate) fn env_file(&self) -> Option<&str> {
         self.env_file.as_deref()
     }
 
     /// `GITHUB_STATE`: state for this action's later stages.
-    pub fn state_file(&self) -> Option<&str> {
+    pub(crate) fn state_file(&self) -> Option<&str> {
         self.state_file.as_deref()
     }
 
     /// `GITHUB_OUTPUT`: the step's outputs.
-    pub fn output_file(&self) -> Option<&str> {
+    pub(crate) fn output_file(&self) -> Option<&str> {
         self.output_file.as_deref()
     }
 
     /// `GITHUB_STEP_SUMMARY`: the step summary's markdown.
-    pub fn summary_file(&self) -> Option<&str> {
+    pub(crate) fn summary_file(&self) -> Option<&str> {
         self.summary_file.as_deref()
     }
 
     /// `GITHUB_ACTION`, the step's id: the same in every stage of one step.
-    pub fn step(&self) -> Option<&str> {
+    pub(crate) fn step(&self) -> Option<&str> {
         self.step.as_deref()
     }
 
     /// The step ids in the pending list, in the order they were added.
-    pub fn pending(&self) -> &[String] {
+    pub(crate) fn pending(&self) -> &[String] {
         &self.pending
     }
 
     /// Whether this step's main stage deferred its report to the post stage.
-    pub fn is_pending(&self) -> bool {
+    pub(crate) fn is_pending(&self) -> bool {
         self.step.as_ref().is_some_and(|step| self.pending.contains(step))
     }
 }
