@@ -162,7 +162,7 @@ fn hide_cut_secrets(text: &str, secrets: &[String]) -> String {
 
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Nothing but whitespace.
     Blank,
     /// Shorter than [`MIN_TOKEN_CHARS`]; holds its length.
@@ -173,7 +173,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The rule the token broke, without showing the token.
-    pub fn rule(&self) -> String {
+    pub(crate) fn rule(&self) -> String {
         match self {
             Refusal::Blank => "is blank".to_owned(),
             Refusal::TooShort(n) => format!(
@@ -186,7 +186,7 @@ impl Refusal {
     }
 
     /// What to do about it.
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             Refusal::Blank => "set the token".to_owned(),
             Refusal::TooShort(_) => {
@@ -203,7 +203,7 @@ impl Refusal {
 /// The API token. Its `Debug` and `Display` never show it; only [`Token::bearer`] does, for the
 /// `Authorization` header.
 #[derive(Clone)]
-pub struct Token {
+pub(crate) struct Token {
     value: String,
     /// Where it came from, in words (`variable CUSTOMCD_TOKEN`, `--token-file /run/secrets/x`),
     /// for messages about a refused token.
@@ -212,7 +212,7 @@ pub struct Token {
 
 impl Token {
     /// Trims the token, checks it and registers it for redaction.
-    pub fn new(raw: &str) -> Result<Token, Refusal> {
+    pub(crate) fn new(raw: &str) -> Result<Token, Refusal> {
         let t = raw.trim();
         if t.is_empty() {
             return Err(Refusal::Blank);
@@ -232,23 +232,23 @@ impl Token {
 
     /// Records where the token came from (e.g. `variable CUSTOMCD_TOKEN`).
     #[must_use]
-    pub fn with_origin(mut self, origin: impl Into<String>) -> Token {
+    pub(crate) fn with_origin(mut self, origin: impl Into<String>) -> Token {
         self.origin = Some(origin.into());
         self
     }
 
     /// Where the token came from, when known.
-    pub fn origin(&self) -> Option<&str> {
+    pub(crate) fn origin(&self) -> Option<&str> {
         self.origin.as_deref()
     }
 
     /// The `Authorization` header value.
-    pub fn bearer(&self) -> String {
+    pub(crate) fn bearer(&self) -> String {
         format!("Bearer {}", self.value)
     }
 
     /// The raw token, for masking it in a CI log before anything else prints.
-    pub fn expose_for_masking(&self) -> &str {
+    pub(crate) fn expose_for_masking(&self) -> &str {
         &self.value
     }
 }

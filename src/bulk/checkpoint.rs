@@ -21,7 +21,7 @@ use sha2::{Digest as _, Sha256};
 use crate::fs::{self, Follow, OpenRefusal};
 
 /// The first line of a checkpoint.
-pub const HEADER: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
+pub(crate) const HEADER: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
 /// The header of the older, position-keyed format, which cannot be carried over.
 const HEADER_V1: &str = "customcd-checkpoint v1";
 /// The longest line read; a digest line is 64 characters.
@@ -29,10 +29,10 @@ const MAX_LINE: u64 = 256;
 
 /// The most records one checkpoint may hold (about 550 MB of file, 400 MB of memory): reading
 /// state stays bounded even when someone else wrote it. Split bigger inputs.
-pub const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
 
 /// A record's identity: 32 bytes.
-pub type Digest = [u8; 32];
+pub(crate) type Digest = [u8; 32];
 
 /// The identity of `body` as acknowledged by `endpoint`: the same job sent to another server is
 /// another delivery.
@@ -124,7 +124,7 @@ fn parse_capped(reader: impl BufRead, origin: &str, max_entries: u64) -> anyhow:
 }
 
 /// An open checkpoint.
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     path: PathBuf,
     file: File,
     done: HashSet<Digest>,
@@ -132,7 +132,7 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Opens (or creates) the checkpoint at `path`.
-    pub fn open(path: &Path) -> anyhow::Result<Checkpoint> {
+    pub(crate) fn open(path: &Path) -> anyhow::Result<Checkpoint> {
         let existing = match std::fs::symlink_metadata(path) {
             Ok(m) => Some(m),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -155,27 +155,25 @@ impl Checkpoint {
         Ok(Checkpoint { path: path.to_owned(), file, done: parsed.done })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Whether the record with this identity was acknowledged (in an earlier run, or this one).
-    pub fn is_done(&self, d: &Digest) -> bool {
-        self.done.contains(d)
-    }
-
     /// How many records are recorded as acknowledged.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.done.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.done.is_empty()
+    }
+
+    /// Whether the record with this identity was acknowledged (in an earlier run, or this one).
+    pub(crate) fn is_done(&self, d: &Digest) -> bool {
+        self.done.contains(d)
     }
 
     /// Records that the record with this identity was acknowledged. One `write` of a whole line
     /// to a file opened for appending: a SIGKILL leaves the line whole or absent.
-    pub fn mark(&mut self, d: Digest) -> anyhow::Result<()> {
+    pub(crate) fn mark(&mut self, d: Digest) -> anyhow::Result<()> {
         if !self.done.insert(d) {
             return Ok(());
         }
@@ -185,7 +183,7 @@ impl Checkpoint {
     }
 
     /// Flushes the checkpoint to disk (at the end of an input).
-    pub fn sync(&self) -> anyhow::Result<()> {
+    pub(crate) fn sync(&self) -> anyhow::Result<()> {
         self.file.sync_data().with_context(|| format!("syncing the checkpoint {}", self.path.display()))
     }
 }

@@ -20,20 +20,7 @@ use crate::vocab::names::MAX_API_INTEGER;
 use crate::vocab::source::{Source, Sourced};
 
 /// The most commits a change set walks by default; past it the lead time is left out.
-pub const DEFAULT_LIMIT: u64 = 10_000;
-
-/// The optional fields a change set may add, in the order they are added (and dropped last first
-/// when the 20-field budget runs out).
-pub const FIELD_NAMES: &[&str] = &[
-    "previous_sha",
-    "commit_count",
-    "lead_time",
-    "first_commit_time",
-    "lead_time_median",
-    "author_count",
-    "pull_requests",
-    "is_rollback",
-];
+pub(crate) const DEFAULT_LIMIT: u64 = 10_000;
 
 /// The commits a deploy ships.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -59,7 +46,7 @@ pub struct ChangeSet {
 
 /// Why there is no change set; shown in provenance, and warned about when `warn` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoChangeSet {
+pub(crate) struct NoChangeSet {
     pub reason: String,
     /// Whether the user can do something about it (a shallow clone, a force-push).
     pub warn: bool,
@@ -76,14 +63,14 @@ impl NoChangeSet {
 }
 
 /// Opens the repository at or above `dir` for the change set; trouble is a reason, not an error.
-pub fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
+pub(crate) fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
     crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))
 }
 
 /// Why `previous` names no previous deploy without looking at any repository: git's null id (a
 /// new branch, a merge-request pipeline), which CI variables carry often enough that the
 /// repository is not even opened for it.
-pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
+pub(crate) fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
     previous.value.trim().bytes().all(|b| b == b'0').then(|| {
         NoChangeSet::quiet(format!(
             "the previous commit ({}) is the null id: a new branch or a first deploy has no previous deploy",
@@ -93,7 +80,7 @@ pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
 }
 
 /// Computes `previous..deployed` in `repo`, walking at most `limit` commits.
-pub fn compute(
+pub(crate) fn compute(
     repo: &gix::Repository,
     deployed: &str,
     previous: &Sourced<String>,
@@ -203,7 +190,7 @@ pub fn compute(
 
 /// The nearest commit on `deployed`'s history, not `deployed` itself, that a tag matching
 /// `pattern` (git's wildmatch, as `git tag -l`) points at, within `limit` commits.
-pub fn previous_from_tag(
+pub(crate) fn previous_from_tag(
     repo: &gix::Repository,
     deployed: &str,
     pattern: &Sourced<String>,
@@ -230,13 +217,13 @@ pub fn previous_from_tag(
 
 /// The commits that tags matching a pattern point at: a deploy's previous deploy is the nearest
 /// of them on its history. Tags of trees and blobs name no deploy and are left out.
-pub struct TagIndex {
+pub(crate) struct TagIndex {
     /// Per tagged commit, its tags: name and time (the tagger's, else the commit's).
     tagged: HashMap<ObjectId, Vec<(String, i64)>>,
 }
 
 impl TagIndex {
-    pub fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
+    pub(crate) fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
         let mut tagged = HashMap::new();
         let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
         let tags = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
@@ -263,7 +250,7 @@ impl TagIndex {
     /// The nearest tagged commit on `deployed`'s history below it (newest commit time first),
     /// within `limit` commits, and its tag's name; with `before`, only tags made before that time
     /// count (a tag made later on an older commit was no earlier deploy).
-    pub fn nearest_below(
+    pub(crate) fn nearest_below(
         &self,
         repo: &gix::Repository,
         deployed: &str,
@@ -443,7 +430,7 @@ fn short(sha: &str) -> &str {
 }
 
 /// "3 d 4 h", "5 h 2 min", "42 s".
-pub fn human(seconds: i64) -> String {
+pub(crate) fn human(seconds: i64) -> String {
     let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{seconds} s"),

@@ -400,7 +400,7 @@ fn fix_for(inputs: &Inputs<'_>, key: Key, what: &str) -> String {
 
 /// Resolves a stored record (a payload file, a CSV row, a tag): nothing comes from CI, git or the
 /// clock, and `problems` already found in the record are reported first.
-pub fn resolve_stored(
+pub(crate) fn resolve_stored(
     stack: &Stack,
     optional: &[OptionalInput],
     mut problems: Vec<Problem>,
@@ -427,7 +427,7 @@ pub fn resolve_stored(
 
 /// The longest identifier (`job_id`, `repo_name`, ...) accepted, in characters: far above any real
 /// one, and low enough that a runaway value is refused instead of sent and echoed.
-pub const MAX_IDENTIFIER: usize = 1024;
+pub(crate) const MAX_IDENTIFIER: usize = 1024;
 
 /// An identifier is one line of printable text: a newline or other control character would break
 /// logs, and on GitHub could forge a workflow command from a value a pull request controls.
@@ -466,7 +466,7 @@ pub fn is_full_sha(sha: &str) -> bool {
 /// `commit_sha` is a valid one; [`resolve`] says what is wrong with it otherwise. Commands that
 /// need the commit before the job is whole (the change set) take it from here, so the rule is
 /// written once.
-pub fn deployed_commit(stack: &Stack) -> Option<String> {
+pub(crate) fn deployed_commit(stack: &Stack) -> Option<String> {
     stack.get(Key::CommitSha).and_then(|v| check_sha(v, &mut Vec::new())).map(|v| v.value)
 }
 

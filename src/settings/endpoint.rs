@@ -12,7 +12,7 @@ use crate::vocab::source::Source;
 
 /// A checked endpoint.
 #[derive(Debug, Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub url: String,
     pub source: Source,
     /// Some part of it (the URL, or the server, port or company id it was built from) was a
@@ -22,7 +22,7 @@ pub struct Endpoint {
 
 /// A checked connection: endpoint and token.
 #[derive(Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     pub endpoint: Endpoint,
     pub token: Token,
     /// Set when the token came from a command-line flag, which other processes can read.

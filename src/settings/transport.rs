@@ -25,7 +25,7 @@ const SYSTEM_BUNDLES: &[&str] = &[
 
 /// The resolved transport.
 #[derive(Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     pub roots: RootCerts,
     /// How the roots were chosen, named in messages about failures that retrying cannot fix.
     pub roots_shown: String,
