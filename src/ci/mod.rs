@@ -9,6 +9,8 @@
 
 mod context;
 pub(crate) use context::Context;
+#[cfg(test)]
+mod doc_table;
 mod github;
 pub(crate) use github::add_matrix_leg;
 mod gitlab;
