@@ -174,9 +174,17 @@ function download(url, dest, { timeoutMs = 60000, redirects = MAX_REDIRECTS, max
         if (settled) return;
         settled = true;
         res.destroy();
-        out.destroy();
-        fs.rmSync(dest, { force: true });
-        reject(e);
+        // The file is removed once its descriptor is closed: the stream opens it asynchronously,
+        // so removing it earlier could leave the file the pending open creates.
+        const done = () => {
+          fs.rmSync(dest, { force: true });
+          reject(e);
+        };
+        if (out.closed) done();
+        else {
+          out.once('close', done);
+          out.destroy();
+        }
       };
       out.on('error', fail);
       res.on('error', (e) => fail(new Unavailable(`downloading ${shown(url)}: ${e.message}`)));
@@ -193,7 +201,10 @@ function download(url, dest, { timeoutMs = 60000, redirects = MAX_REDIRECTS, max
       res.on('end', () => {
         if (settled) return;
         settled = true;
-        out.end(() => resolve(hash.digest('hex')));
+        // Resolve on 'close', not on end()'s 'finish': until the descriptor is closed, running
+        // the file fails with ETXTBSY (seen under load: 1 run in 60).
+        out.on('close', () => resolve(hash.digest('hex')));
+        out.end();
       });
     });
     req.on('timeout', () => req.destroy(new Unavailable(`downloading ${shown(url)}: no answer for ${timeoutMs / 1000} s`)));
