@@ -5,7 +5,8 @@
 #   2. a dry run in a git checkout (commit and repository read by gix through Wine's Z: drive);
 #   3. a real report (body, Authorization header);
 #   4. an outage: the job is spooled in a private directory, a warning says so, and one `send`
-#      resends it exactly once (a second `send` sends nothing);
+#      resends it exactly once (a second `send` sends nothing); with no --spool-dir the job is
+#      kept under %LOCALAPPDATA%\customcd\spool and a bare `send` sends it;
 #   5. two concurrent `send`s over one spool of several jobs deliver each job once (LockFileEx
 #      claims);
 #   6. Jenkins-style `start` then `report`: the start state file in WORKSPACE_TMP gives the start
@@ -16,8 +17,8 @@
 # builds the ProcessPrng stand-in DLL (ci/windows/bcryptprimitives.c) that Wine 8 lacks.
 # usage: ci/e2e-windows.sh [--build-only | IGNORED]  (e2e-all.sh passes the Linux binary; this
 # suite builds its own; CUSTOMCD_WINDOWS_EXE=PATH tests a given customcd.exe instead;
-# --build-only installs the tools, cross-builds and prints the binary's size, as .ci/run's build
-# step)
+# --build-only installs the tools, lints the Windows code with clippy, cross-builds and prints the
+# binary's size, as .ci/run's build step)
 set -euo pipefail
 SCRIPT_NAME=e2e-windows
 # shellcheck source=ci/lib.sh
@@ -50,6 +51,8 @@ trap cleanup EXIT
 
 # 1. The binary, beside the stand-in DLL.
 if [[ "${1:-}" == --build-only ]]; then
+  # The Windows side of src/fs is compiled only for Windows: lint it too.
+  (cd "$ROOT" && cargo clippy --locked --target "$TARGET" -- -D warnings) || die "customcd does not lint cleanly for $TARGET"
   (cd "$ROOT" && cargo build --release --locked --target "$TARGET") || die "the Windows cross build failed"
   exe="$ROOT/target/$TARGET/release/customcd.exe"
   file -b "$exe"
@@ -157,6 +160,21 @@ expect --count 1 0.body.job_id==win-outage-1 "0.body.commit_sha==$HEAD_SHA" "0.h
   || die "the resent job is not the one kept, or it was sent more than once"
 [[ -z "$(find "$SPOOL" -name '*.json')" ]] || die "the resent job is still in the spool"
 log "outage: resent exactly once, spool empty"
+stop_receiver
+
+# 4b. The default spool outside CI is the profile's own folder (LOCALAPPDATA), and a bare `send`
+# sends it.
+win default-spool "$APP" CUSTOMCD_TOKEN="$TOKEN" CUSTOMCD_FAIL_ON_ERROR=false CUSTOMCD_DEADLINE=2 -- report \
+  --url "http://127.0.0.1:9/webhook/company/7/cicd_job" --job-id win-default-1 "${COMMON[@]}"
+[[ $WIN_RC -eq 0 ]] || fail_with default-spool "an outage with the default spool exited $WIN_RC"
+grep -qi 'AppData\\Local\\customcd\\spool\\[0-9]*-win-default-1\.json' "$WORK/default-spool.out" \
+  || fail_with default-spool "the job was not kept under LOCALAPPDATA\\customcd\\spool"
+start_receiver "$WORK" 300
+URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+win default-send "$APP" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL"
+[[ $WIN_RC -eq 0 ]] || fail_with default-send "a bare send exited $WIN_RC"
+expect --count 1 0.body.job_id==win-default-1 || die "a bare send did not send the default spool's job once"
+log "default spool: LOCALAPPDATA\\customcd\\spool, sent by a bare send"
 stop_receiver
 
 # 5. Two concurrent senders over one spool deliver each job once.

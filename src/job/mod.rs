@@ -10,6 +10,7 @@ pub mod change_set;
 pub mod epoch;
 pub(crate) mod json_diag;
 pub mod optional;
+pub mod squash;
 pub mod status;
 pub mod stored;
 

@@ -4,7 +4,7 @@
 //!
 //! It knows no job and no environment: what to print and where comes from its callers.
 //!
-//! Layer: output (see tests/integration/layers.rs). May import: secret.
+//! Layer: output (see tests/integration/layers.rs). May import: secret, fs.
 
 pub mod github;
 

@@ -210,7 +210,7 @@ impl Settings {
             });
         let spool_dir = match stack.get(Key::SpoolDir) {
             Some(v) => v.clone().map(|d| PathBuf::from(d.trim())),
-            None => spool_dir::default_dir(sources.ci.as_ref(), env, &cwd),
+            None => spool_dir::default_dir(sources.ci.as_ref(), env),
         };
         let repo_dir = stack.get(Key::Repo).map_or_else(|| cwd.clone(), |r| PathBuf::from(r.value.trim()));
         let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)

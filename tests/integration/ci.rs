@@ -664,36 +664,6 @@ fn one_step_stage(repo: &Repo, gh: &GitHub, rx: &Server, stage: &str, extra: &[(
 }
 
 #[test]
-fn github_one_step_main_stage_sends_nothing_and_its_post_stage_reports_the_final_status_once() {
-    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Server::ok();
-    let gh = GitHub::new();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
-    let start = (now - 5).to_string();
-
-    let main =
-        one_step_stage(&repo, &gh, &rx, "report", &[("INPUT_JOB_STATUS", "success"), ("STATE_job_start_time", &start)]);
-    assert_eq!(main.code, Some(0), "{main}");
-    assert!(rx.requests().is_empty(), "the main stage of job-end sends nothing");
-    let pending = value_of(&file_commands(&gh.path("env")), "CUSTOMCD_REPORT_PENDING");
-    assert_eq!(pending.as_deref(), Some("report"), "the main stage names its step for the post stage");
-    assert!(main.all().contains("post stage"), "{main}");
-
-    let post = one_step_stage(
-        &repo,
-        &gh,
-        &rx,
-        "post",
-        &[("INPUT_JOB_STATUS", "failure"), ("STATE_job_start_time", &start), ("CUSTOMCD_REPORT_PENDING", "report")],
-    );
-    assert_eq!(post.code, Some(0), "{post}");
-    let body = rx.only_request().json();
-    assert_eq!(body["status"], "Failed", "the job's final status, from job_status");
-    assert_eq!(body["job_start_time"], now - 5, "the start the pre stage recorded");
-    assert!(body["job_duration"].as_u64().expect("integer") >= 5, "measured from the pre stage: {body}");
-}
-
-#[test]
 fn github_post_stage_after_a_step_that_reported_itself_sends_nothing_and_never_fails() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
     let rx = Server::ok();
@@ -724,22 +694,6 @@ fn a_link_named_customcd_post_runs_the_post_stage() {
     let all = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert_eq!(out.status.code(), Some(0), "{all}");
     assert!(all.contains("nothing to report"), "{all}");
-}
-
-#[test]
-fn under_act_the_post_stage_reads_job_status_from_the_variable_act_names_after_the_input() {
-    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Server::ok();
-    let gh = GitHub::new();
-    let pending = ("CUSTOMCD_REPORT_PENDING", "report");
-    // act leaves INPUT_JOB_STATUS out of a Docker action's post stage, and sets job_status.
-    let elsewhere = one_step_stage(&repo, &gh, &rx, "post", &[pending, ("job_status", "failure")]);
-    assert_eq!(elsewhere.code, Some(2), "only act's own variable is read: {elsewhere}");
-    assert!(rx.requests().is_empty());
-
-    let act = one_step_stage(&repo, &gh, &rx, "post", &[pending, ("job_status", "failure"), ("ACT", "true")]);
-    assert_eq!(act.code, Some(0), "{act}");
-    assert_eq!(rx.only_request().json()["status"], "Failed");
 }
 
 #[test]
