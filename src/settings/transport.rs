@@ -25,7 +25,7 @@ const SYSTEM_BUNDLES: &[&str] = &[
 
 /// The resolved transport.
 #[derive(Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     pub roots: RootCerts,
     /// How the roots were chosen, named in messages about failures that retrying cannot fix.
     pub roots_shown: String,
@@ -37,7 +37,7 @@ pub struct Transport {
 }
 
 /// Resolves roots and proxy for a request to `url`.
-pub fn resolve(stack: &Stack, env: &Env, url: &str, platform: bool, problems: &mut Vec<Problem>) -> Transport {
+pub(crate) fn resolve(stack: &Stack, env: &Env, url: &str, platform: bool, problems: &mut Vec<Problem>) -> Transport {
     let mut warnings = Vec::new();
     // SSL_CERT_FILE is ambient: it may name a file of another machine (act and some runners pass
     // the host's environment into containers), so a missing file there is only worth a warning,
@@ -251,7 +251,7 @@ fn percent_decode(text: &str) -> String {
 /// itself and its subdomains; an IP address matches an entry that is the same address or a CIDR
 /// range holding it (`10.0.0.0/8`, `fd00::/8`), IPv6 written bare or in brackets; a `:port` after
 /// a name or a bracketed IPv6 address is ignored, as no port is checked.
-pub fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
+pub(crate) fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
     let list = env.get("NO_PROXY").or_else(|| env.get("no_proxy"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
     let ip = host.parse::<std::net::IpAddr>().ok();
