@@ -521,6 +521,9 @@ pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
     for line in settings.connection_lines() {
         output::stdout(&format!("  {line}"));
     }
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
+        output::stdout(&format!("report would send nothing: {why}"));
+    }
     let mut problems = settings.problems().to_vec();
     let shipped = shipped(&settings, gathered);
     let job = resolve(gathered, settings.ci_fields().value, &shipped, now, &mut problems);
