@@ -767,6 +767,9 @@ fn gitlab_environment_actions_that_deploy_nothing_are_not_reported_and_exit_0() 
     let rx = Server::ok();
     gitlab(Run::new(&["report"]).repo(&repo), &rx, "success").env("CI_ENVIRONMENT_ACTION", "start").expect_exit(0);
     assert_eq!(rx.requests().len(), 1, "start deploys");
+    let env =
+        gitlab(Run::new(&["env"]).repo(&repo), &rx, "success").env("CI_ENVIRONMENT_ACTION", "stop").expect_exit(0);
+    assert!(env.stdout.contains("report would send nothing: GitLab says this job deploys nothing"), "{env}");
 }
 
 #[test]
