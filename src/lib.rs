@@ -37,6 +37,12 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         post::nothing_pending();
         return Ok(());
     }
+    // Documentation of the command line itself: no job, no settings.
+    match &cli.command {
+        Command::Completions { shell } => return cli::write_completions(*shell, &mut std::io::stdout().lock()),
+        Command::Man { command } => return cli::write_man_page(command.as_deref(), &mut std::io::stdout().lock()),
+        _ => {}
+    }
     // `start` must not fail when the working directory is gone (it only records a time); the
     // other commands need it to find the repository.
     let cwd = match std::env::current_dir() {
@@ -54,6 +60,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         // Everything comes from the environment the runner gives the post stage, as for the main
         // stage: inputs, CUSTOMCD_* variables (the start among them) and STATE_*.
         Command::Post => (Kind::Report, Flags::default()),
+        Command::Completions { .. } | Command::Man { .. } => return Ok(()),
     };
     let settings = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
     match cli.command {
@@ -64,5 +71,6 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Start => Ok(start::run(&settings, env, now)?),
         // Deferred by this step's main stage: deliver, whatever report_at says now.
         Command::Post => report::deliver(settings, env, now),
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }
