@@ -74,7 +74,16 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
             }
             output::stdout(&export);
         }
-        None => output::stdout(&export),
+        None => {
+            // Outside CI there is no job to key a file by: the start lives in the shell that
+            // evaluates this line. Said on standard error, so `eval "$(customcd start)"` stays
+            // clean and a bare `customcd start` does not look like it recorded anything.
+            output::info(&format!(
+                "customcd: outside CI the start is kept by your shell: run eval \"$(customcd start)\" so that a later customcd report in this shell finds it ({})",
+                crate::job::epoch::to_rfc3339(now)
+            ));
+            output::stdout(&export);
+        }
     }
     Ok(())
 }

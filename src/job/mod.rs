@@ -230,10 +230,9 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
                 "job_start_time",
                 "is required, and no start time is known",
                 format!(
-                    "{hint}record the start when the job begins and pass it here: {}=$(date +%s) at the start, then {} \"${}\" (or RFC 3339 such as 2024-01-01T10:00:00Z)",
+                    "{hint}record the start when the job begins: eval \"$(customcd start)\" in the shell that reports (it sets {}), or pass it here: {} \"$(date +%s)\" taken at the start (or RFC 3339 such as 2024-01-01T10:00:00Z)",
                     var_name(Key::JobStartTime),
                     flag_name(Key::JobStartTime),
-                    var_name(Key::JobStartTime)
                 ),
             ));
             None

@@ -373,3 +373,18 @@ fn backfill_writes_its_jobs_where_its_help_says() {
     assert!(written.is_file(), "{} was written", written.display());
     assert_eq!(rx.requests().len(), 1);
 }
+
+#[test]
+fn start_outside_ci_says_how_to_keep_the_start_and_report_without_one_says_the_same() {
+    let repo = crate::support::Repo::new();
+    let out = Run::new(&["start"]).repo(&repo).expect_exit(0);
+    let line = out.stdout.trim();
+    let start: i64 = line.strip_prefix("export CUSTOMCD_JOB_START_TIME=").and_then(|n| n.parse().ok()).expect(line);
+    assert!(start > 1_600_000_000, "{line}");
+    assert_eq!(out.stdout.lines().count(), 1, "only the line to evaluate is on standard output: {out}");
+    assert!(out.stderr.contains("eval \"$(customcd start)\""), "{out}");
+
+    let out =
+        Run::new(&["report", "--dry-run", "--service-id", "42", "--status", "success"]).repo(&repo).expect_exit(2);
+    assert!(out.stderr.contains("job_start_time") && out.stderr.contains("eval \"$(customcd start)\""), "{out}");
+}
