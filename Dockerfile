@@ -19,7 +19,7 @@
 # TLS uses Mozilla's roots compiled into the binary (webpki-root-certs), so no CA bundle is needed.
 # No USER (GitHub runs Docker actions as root) and no WORKDIR (the runner sets it).
 
-ARG RUST_VERSION=1.88
+ARG RUST_VERSION=1.89
 
 FROM rust:${RUST_VERSION}-alpine AS builder
 # musl-dev: crt objects and libc.a for static linking; ring compiles a little C.

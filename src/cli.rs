@@ -8,7 +8,9 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::bulk::records::Format;
 use crate::error::Error;
 use crate::settings::sources::Flags;
-use crate::vocab::names::{help_of, BulkValues, ConnectionValues, Fallback, JobValues, Key, Values, HEADINGS};
+use crate::vocab::names::{
+    help_of, BulkValues, ConnectionValues, Fallback, JobValues, Key, Values, BACKFILL_KEYS, HEADINGS,
+};
 
 /// What every command's help ends with.
 const FOOTER: &str = "\
@@ -144,21 +146,8 @@ pub struct BackfillArgs {
     /// A glob on tag names, e.g. 'v*' or 'release-*'
     #[arg(long, value_name = "PATTERN")]
     pub from_git_tags: String,
-    /// The Custom CD service the jobs belong to
-    #[arg(long, value_name = "N")]
-    pub service_id: Option<String>,
-    /// The job type for every job, e.g. "Production Deploy"
-    #[arg(long, value_name = "TYPE")]
-    pub job_type: Option<String>,
-    /// Repository name
-    #[arg(long, value_name = "NAME")]
-    pub repo_name: Option<String>,
-    /// Repository ID in Allstacks
-    #[arg(long, value_name = "ID")]
-    pub repo_id: Option<String>,
-    /// The repository to read (a directory in it)
-    #[arg(long, value_name = "PATH")]
-    pub repo: Option<String>,
+    #[command(flatten)]
+    pub job: BackfillValues,
     /// Send the jobs (resumable: rerunning continues where it stopped) instead of printing them
     #[arg(long)]
     pub send: bool,
@@ -195,16 +184,8 @@ impl SendArgs {
 impl BackfillArgs {
     /// The flags, as `settings` reads them: only what applies to every tag's job.
     pub fn flags(&self) -> Flags {
-        let job = JobValues {
-            service_id: self.service_id.clone(),
-            job_type: self.job_type.clone(),
-            repo_id: self.repo_id.clone(),
-            repo_name: self.repo_name.clone(),
-            repo: self.repo.clone(),
-            ..JobValues::default()
-        };
         Flags {
-            values: Values { job, connection: self.connection.clone(), bulk: self.bulk.clone() },
+            values: Values { job: self.job.0.clone(), connection: self.connection.clone(), bulk: self.bulk.clone() },
             ..Flags::default()
         }
     }
@@ -318,6 +299,40 @@ pub fn write_man_page(name: Option<&str>, out: &mut impl std::io::Write) -> Resu
     write_out(out, &page)
 }
 
+/// The job settings `backfill` takes ([`BACKFILL_KEYS`]), with the flags and help the settings
+/// table declares for them, so they are declared once, there.
+#[derive(Clone, Default)]
+pub struct BackfillValues(JobValues);
+
+impl clap::FromArgMatches for BackfillValues {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut job = JobValues::default();
+        for key in BACKFILL_KEYS {
+            job.set(*key, matches.get_one::<String>(key.name()).cloned());
+        }
+        Ok(BackfillValues(job))
+    }
+
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        *self = Self::from_arg_matches(matches)?;
+        Ok(())
+    }
+}
+
+impl Args for BackfillValues {
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        // The table's flags for every job setting, without display positions of their own, so
+        // that the chosen ones list where `backfill` flattens them.
+        let table = JobValues::augment_args(clap::Command::new("table").next_display_order(None));
+        let chosen = BACKFILL_KEYS.iter().filter_map(|k| table.get_arguments().find(|a| a.get_id() == k.name()));
+        cmd.args(chosen.cloned().collect::<Vec<_>>())
+    }
+
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        Self::augment_args(cmd)
+    }
+}
+
 /// Subcommands reachable through a link named `customcd-<subcommand>`.
 const DISPATCHED: &[&str] = &["start", "report", "send", "post"];
 
@@ -367,6 +382,39 @@ mod tests {
         let help = e.to_string();
         assert!(help.contains("Usage: customcd send"), "{help}");
         assert!(!help.contains("customcd-send send"), "{help}");
+    }
+
+    #[test]
+    fn backfill_takes_the_tables_flags_for_what_applies_to_every_tag_and_no_other() {
+        let cli = Cli::try_parse_from([
+            "customcd",
+            "backfill",
+            "--from-git-tags",
+            "v*",
+            "--service-id",
+            "3",
+            "--job-type",
+            "Deploy",
+            "--repo-name",
+            "acme/app",
+            "--repo-id",
+            "9",
+            "--repo",
+            "/src",
+        ])
+        .expect("parses");
+        let Command::Backfill(args) = cli.command else { panic!("backfill was parsed") };
+        let job = args.flags().values.job;
+        let got = [job.service_id, job.job_type, job.repo_name, job.repo_id, job.repo];
+        assert_eq!(got.map(|v| v.unwrap_or_default()), ["3", "Deploy", "acme/app", "9", "/src"]);
+        // The table's help, not a second wording of it.
+        let help = Cli::try_parse_from(["customcd", "backfill", "--help"]).err().map(|e| e.to_string());
+        assert!(help.as_deref().is_some_and(|h| h.contains("ID of the Custom CD service in Allstacks")), "{help:?}");
+        // A commit or start is each tag's own: those flags are not backfill's.
+        for flag in ["--commit-sha", "--job-start-time", "--status"] {
+            let parsed = Cli::try_parse_from(["customcd", "backfill", "--from-git-tags", "v*", flag, "x"]);
+            assert!(parsed.is_err(), "{flag} is refused");
+        }
     }
 
     #[test]

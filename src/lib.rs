@@ -12,9 +12,11 @@ pub(crate) mod cmd;
 pub(crate) mod delivery;
 pub mod env;
 pub mod error;
+pub(crate) mod fs; // private files; every platform-specific call is behind it
 pub mod git;
 pub mod job;
 pub mod output;
+pub(crate) mod records;
 pub(crate) mod secret;
 pub mod settings;
 pub(crate) mod start_state;
@@ -25,15 +27,16 @@ use crate::cmd::{backfill, post, report, send, start};
 use crate::env::Env;
 use crate::error::Error;
 use crate::job::epoch;
+use crate::settings::runner::Runner;
 use crate::settings::sources::Flags;
-use crate::settings::{Command as Kind, Settings};
+use crate::settings::{Command as Kind, Resolved, Settings};
 
 /// Runs one command with the given environment. Every command starts from the one resolved
 /// [`Settings`] value.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
     // The action's post stage runs in every job that uses the action; unless this step deferred
     // its report, it has nothing to do and must not fail on settings it will not use.
-    if matches!(cli.command, Command::Post) && !post::is_pending(env) {
+    if matches!(cli.command, Command::Post) && !Runner::read(env).is_pending() {
         post::nothing_pending();
         return Ok(());
     }
@@ -62,15 +65,26 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Post => (Kind::Report, Flags::default()),
         Command::Completions { .. } | Command::Man { .. } => return Ok(()),
     };
-    let settings = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
+    let Resolved { settings, problems } = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
+    // Output follows the CI system from the first line on, and the token is masked in the GitHub
+    // log before any line that could hold it.
+    output::set_github(settings.github());
+    if let Some(token) = settings.token_to_mask() {
+        output::github::mask(token);
+    }
+    if !problems.is_empty() {
+        // A misspelled variable is often why a setting is missing: say so beside the problems.
+        settings.announce();
+        return Err(Error::Invalid(problems));
+    }
     match cli.command {
-        Command::Report(_) => report::run(settings, env, now),
-        Command::Env(_) => report::show_env(settings, env, now),
+        Command::Report(_) => report::run(settings, now),
+        Command::Env(_) => report::show_env(settings, now),
         Command::Send(args) => send::run(&args, settings, cwd),
         Command::Backfill(args) => backfill::run(&args, settings),
-        Command::Start => Ok(start::run(&settings, env, now)?),
+        Command::Start => Ok(start::run(&settings, now)?),
         // Deferred by this step's main stage: deliver, whatever report_at says now.
-        Command::Post => report::deliver(settings, env, now),
+        Command::Post => report::deliver(settings, now),
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

@@ -2,13 +2,14 @@
 //! redaction of every registered secret, in every encoding a server or library is likely to echo
 //! it in, from anything printed.
 //!
-//! The token is the only secret customcd is given on purpose; credentials found in git URLs are
-//! stripped where they are read (see `remote`). Registered secrets are replaced by `***` in every
+//! The secrets customcd is given on purpose are the API token and the CI platforms' tokens
+//! (`github_token`, `gitlab_token`, GitLab's `CI_JOB_TOKEN`, registered by `platform` as they are
+//! read, and sent to their own API host only); credentials found in git URLs are stripped where
+//! they are read (see `remote`). Registered secrets are replaced by `***` in every
 //! line that `output` prints, so that an error from a library that echoes a header or URL, or a
 //! server that echoes the request, cannot leak them either.
 
 use std::fmt;
-use std::io::Read;
 use std::path::Path;
 use std::sync::{Mutex, OnceLock};
 
@@ -322,23 +323,20 @@ impl TokenFileError {
 
 /// Reads the token from the file at `path`: at most [`MAX_TOKEN_FILE_BYTES`], trimmed, checked.
 pub fn read_token_file(path: &str) -> Result<Token, TokenFileError> {
-    let file = match std::fs::File::open(path) {
-        Ok(f) => f,
+    // Bounded and never blocking: a FIFO or device named as the token file is refused, not read.
+    let bytes = match crate::fs::read_bounded(std::path::Path::new(path), MAX_TOKEN_FILE_BYTES) {
+        Ok(bytes) => bytes,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(TokenFileError::Missing { path: path.to_owned() });
         }
+        Err(e) if e.kind() == std::io::ErrorKind::FileTooLarge => {
+            return Err(TokenFileError::Unreadable {
+                path: path.to_owned(),
+                why: format!("it is larger than {} KiB, far more than a token", MAX_TOKEN_FILE_BYTES / 1024),
+            });
+        }
         Err(e) => return Err(TokenFileError::Unreadable { path: path.to_owned(), why: e.to_string() }),
     };
-    let mut bytes = Vec::new();
-    if let Err(e) = file.take(MAX_TOKEN_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        return Err(TokenFileError::Unreadable { path: path.to_owned(), why: e.to_string() });
-    }
-    if bytes.len() as u64 > MAX_TOKEN_FILE_BYTES {
-        return Err(TokenFileError::Unreadable {
-            path: path.to_owned(),
-            why: format!("it is larger than {} KiB, far more than a token", MAX_TOKEN_FILE_BYTES / 1024),
-        });
-    }
     let text = String::from_utf8(bytes)
         .map_err(|_| TokenFileError::Unreadable { path: path.to_owned(), why: "it is not UTF-8 text".to_owned() })?;
     Token::new(&text).map_err(|refusal| TokenFileError::Refused { path: path.to_owned(), refusal })
@@ -423,6 +421,22 @@ mod tests {
         assert_eq!(redact("ends in cut-sec"), "ends in ***");
         // Fewer than four characters say nothing, and are common.
         assert_eq!(redact("a cut…"), "a cut…");
+    }
+
+    #[test]
+    fn several_secrets_are_hidden_together_however_they_nest() {
+        // The webhook token and a platform token in one message (a proxy's error page quoting
+        // both headers); one secret's text inside another's is hidden whole.
+        let webhook = Token::new("tok_webhook_AAAA1111").expect("valid");
+        let github = Token::new("ghs_platform_BBBB2222").expect("valid");
+        register("tok_webhook_AAAA1111-and-more");
+        let text = format!(
+            "Authorization: {} / Authorization: {} / {}",
+            webhook.bearer(),
+            github.bearer(),
+            "tok_webhook_AAAA1111-and-more"
+        );
+        assert_eq!(redact(&text), "Authorization: Bearer *** / Authorization: Bearer *** / ***");
     }
 
     #[test]

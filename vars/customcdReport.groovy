@@ -71,7 +71,13 @@ def call(Map args = [:]) {
     if (args.start) {
         cmd = ['start']
     } else {
-        cmd = ['report', '--status', (args.status ?: currentBuild.currentResult) as String]
+        // The build's result travels as job_status, Jenkins' own word (sent as ci_result; ABORTED
+        // is no FAILURE there); a status option, when given, is the status.
+        cmd = ['report', '--job-status', currentBuild.currentResult as String]
+        if (args.status) { cmd += ['--status', args.status as String] }
+        // Who started the build: its causes, which customcd reads (a user's UserIdCause is a
+        // person; a timer, an SCM change or an upstream build is nobody).
+        extraEnv << "CUSTOMCD_STEP_CAUSES=${buildCauses()}".toString()
         if (args.jobType) { cmd += ['--job-type', args.jobType as String] }
         if (args.serviceId) { cmd += ['--service-id', args.serviceId as String] }
         if (args.jobId) { cmd += ['--job-id', args.jobId as String] }
@@ -97,6 +103,15 @@ def call(Map args = [:]) {
         "CUSTOMCD_STEP_ARGS=${cmd.join('\n')}".toString(),
     ]) {
         sh(label: args.start ? 'customcd start' : 'customcd report', script: SCRIPT)
+    }
+}
+
+/** currentBuild.getBuildCauses() as JSON on one line ('[]' where it cannot be read). */
+private String buildCauses() {
+    try {
+        return (currentBuild.getBuildCauses()?.toString() ?: '[]').replaceAll(/[\r\n]+/, ' ')
+    } catch (Exception ignored) {
+        return '[]'
     }
 }
 

@@ -137,7 +137,7 @@ Map released = [releaseUrl: "file://${releases.path}", sha256: pin]
 test('one call in post takes the start from currentBuild.startTimeInMillis, in seconds') {
     Run r = runStep(released)
     assert startOf(r) == '1700000000'
-    assert argsOf(r) == ['report', '--status', 'SUCCESS']
+    assert argsOf(r) == ['report', '--job-status', 'SUCCESS']
     assert r.shCalls*.label == ['customcd report']
 }
 
@@ -157,7 +157,7 @@ test('CUSTOMCD_JOB_START_TIME set by the pipeline is kept') {
 test('jobId, environment, fields and the other options reach the arguments') {
     Run r = runStep(released + [status: 'UNSTABLE', jobType: 'deploy', serviceId: 42, jobId: 'jenkins-app-9-prod',
                                 environment: 'production', fields: ['team=pay ments', 'lead_time:duration=20', 'glob=*']])
-    assert argsOf(r) == ['report', '--status', 'UNSTABLE', '--job-type', 'deploy', '--service-id', '42',
+    assert argsOf(r) == ['report', '--job-status', 'SUCCESS', '--status', 'UNSTABLE', '--job-type', 'deploy', '--service-id', '42',
                          '--job-id', 'jenkins-app-9-prod', '--environment', 'production',
                          '--field', 'team=pay ments', '--field', 'lead_time:duration=20', '--field', 'glob=*']
 }
@@ -175,9 +175,17 @@ test('fields may be one string with one spec per line') {
     assert argsOf(r).drop(3) == ['--field', 'a=1', '--field', 'b:integer=2']
 }
 
-test('the status defaults to currentBuild.currentResult') {
-    Run r = runStep(released) { build.currentResult = 'FAILURE' }
-    assert argsOf(r).take(3) == ['report', '--status', 'FAILURE']
+test('currentBuild.currentResult travels as job_status, the status when none is given') {
+    Run r = runStep(released) { build.currentResult = 'ABORTED' }
+    assert argsOf(r) == ['report', '--job-status', 'ABORTED']
+}
+
+test('the build causes reach customcd as JSON in CUSTOMCD_STEP_CAUSES') {
+    String causes = '[{"_class":"hudson.model.Cause$UserIdCause","shortDescription":"Started by user Alice","userId":"alice","userName":"Alice"}]'
+    Run r = runStep(released) { build.getBuildCauses = { -> causes } }
+    assert r.shCalls[0].env.CUSTOMCD_STEP_CAUSES == causes
+    Run none = runStep(released)
+    assert none.shCalls[0].env.CUSTOMCD_STEP_CAUSES == '[]' : 'a build without readable causes gives an empty list'
 }
 
 test('a download is checked against the pin and cached') {
@@ -290,6 +298,25 @@ if (realBin?.canExecute()) {
         r.env.putAll([JENKINS_URL: 'https://jenkins.example.com/', BUILD_TAG: 'jenkins-folder/app 7',
                       GIT_COMMIT: '0123456789abcdef0123456789abcdef01234567', GIT_URL: 'https://github.com/acme/app.git',
                       CUSTOMCD_SERVICE_ID: '42', CUSTOMCD_DRY_RUN: 'true'])
+    }
+
+    test('customcd names the person of a UserIdCause and nobody for a timer') {
+        Run r = runStep(real) {
+            jenkins(delegate)
+            build.getBuildCauses = { -> '[{"_class":"hudson.model.Cause$UserIdCause","userId":"alice","userName":"Alice"}]' }
+        }
+        assert r.output.contains('"triggered_by":"alice"')
+        Run t = runStep(real) {
+            jenkins(delegate)
+            build.getBuildCauses = { -> '[{"_class":"hudson.triggers.TimerTrigger$TimerTriggerCause","shortDescription":"Started by timer"}]' }
+        }
+        assert !t.output.contains('"triggered_by"')
+    }
+
+    test('an aborted build is Failed with ci_result ABORTED') {
+        Run r = runStep(real) { jenkins(delegate); build.currentResult = 'ABORTED' }
+        assert r.output.contains('"status":"Failed"')
+        assert r.output.contains('{"key":"ci_result","value":"ABORTED","type":"string"}')
     }
 
     test('customcd itself gets the build start from the step, in seconds') {

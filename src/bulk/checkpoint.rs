@@ -13,11 +13,12 @@
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 use sha2::{Digest as _, Sha256};
+
+use crate::fs::{self, Follow, OpenRefusal};
 
 /// The first line of a checkpoint.
 pub const HEADER: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
@@ -141,19 +142,16 @@ impl Checkpoint {
             None => Parsed::default(),
             Some(m) => {
                 check_owned_file(path, m)?;
-                let file = open_nofollow(path, false)?;
+                let (file, _) = fs::open_regular(path, Follow::No).map_err(|refusal| refused(path, refusal))?;
                 parse(BufReader::new(file), &path.display().to_string())?
             }
         };
         if existing.is_none() || parsed.torn || existing.as_ref().is_some_and(|m| m.len() == 0) {
             rewrite(path, &parsed.done)?;
         }
-        let file = open_nofollow(path, true)?;
-        let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
-        if meta.permissions().mode() & 0o077 != 0 {
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("making {} private (0600)", path.display()))?;
-        }
+        // Made private (0600) if it was not, as it belongs to this user.
+        let file =
+            fs::open_append(path, false).with_context(|| format!("opening the checkpoint {}", path.display()))?;
         Ok(Checkpoint { path: path.to_owned(), file, done: parsed.done })
     }
 
@@ -194,32 +192,34 @@ impl Checkpoint {
 
 fn check_owned_file(path: &Path, m: &std::fs::Metadata) -> anyhow::Result<()> {
     if !m.file_type().is_file() {
-        bail!(
-            "the checkpoint {} is not a regular file (a symbolic link, directory or FIFO is there); remove it",
-            path.display()
-        );
+        bail!("the checkpoint {} is not a regular file ({} is there); remove it", path.display(), fs::describe(m));
     }
-    let me = rustix::process::geteuid().as_raw();
-    if m.uid() != me {
+    if !fs::is_mine(path, m).with_context(|| format!("reading the owner of {}", path.display()))? {
         bail!(
-            "the checkpoint {} belongs to uid {}, not to this user (uid {me}); another user could make records be skipped: remove it, or pass --checkpoint with a path of your own",
+            "the checkpoint {} belongs to {}, not to this user ({}); another user could make records be skipped: remove it, or pass --checkpoint with a path of your own",
             path.display(),
-            m.uid()
+            fs::owner_label(path, m),
+            fs::my_label()
         );
     }
     Ok(())
 }
 
-fn open_nofollow(path: &Path, append: bool) -> anyhow::Result<File> {
-    let mut opts = std::fs::OpenOptions::new();
-    if append {
-        opts.append(true);
-    } else {
-        opts.read(true);
+/// The checkpoint could not be opened as customcd's own regular file.
+fn refused(path: &Path, refusal: OpenRefusal) -> anyhow::Error {
+    match refusal {
+        OpenRefusal::Io(e) => anyhow::Error::new(e).context(format!("opening the checkpoint {}", path.display())),
+        OpenRefusal::NotFound => {
+            anyhow::anyhow!("the checkpoint {} was removed while it was being opened", path.display())
+        }
+        OpenRefusal::Link => anyhow::anyhow!(
+            "the checkpoint {} is not a regular file (a symbolic link is there); remove it",
+            path.display()
+        ),
+        OpenRefusal::NotRegular(what) => {
+            anyhow::anyhow!("the checkpoint {} is not a regular file ({what} is there); remove it", path.display())
+        }
     }
-    opts.custom_flags((rustix::fs::OFlags::NOFOLLOW | rustix::fs::OFlags::NONBLOCK).bits() as i32)
-        .open(path)
-        .with_context(|| format!("opening the checkpoint {}", path.display()))
 }
 
 /// A checkpoint's whole text: the header and one digest per line.
@@ -235,21 +235,7 @@ pub fn render<'a>(done: impl IntoIterator<Item = &'a Digest>) -> String {
 /// Writes the whole checkpoint anew: a temporary file (created new, 0600) in the same directory,
 /// fsync'd, then renamed over `path`. A full disk leaves the old file, never an empty one.
 fn rewrite(path: &Path, done: &HashSet<Digest>) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".customcd-checkpoint-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    let text = render(done);
-    tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
-    tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
-    crate::delivery::spool::sync_dir(dir);
-    Ok(())
+    fs::write_replace(path, render(done).as_bytes(), ".customcd-checkpoint-")
 }
 
 #[cfg(test)]
@@ -312,8 +298,7 @@ mod tests {
         assert!(cp.is_done(&b) && !cp.is_done(&a));
         assert_eq!(cp.len(), 1);
         assert_ne!(digest("u", "{}"), digest("v", "{}"), "another endpoint is another delivery");
-        let mode = std::fs::metadata(&path).expect("stat").permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
+        assert_eq!(crate::fs::test_support::mode(&path), 0o600);
     }
 
     #[test]
@@ -353,7 +338,7 @@ mod tests {
         let target = dir.path().join("victim");
         std::fs::write(&target, "precious").expect("write");
         let path = dir.path().join("cp");
-        std::os::unix::fs::symlink(&target, &path).expect("symlink");
+        crate::fs::test_support::symlink(&target, &path).expect("symlink");
         let err = Checkpoint::open(&path).err().expect("refused");
         assert!(err.to_string().contains("not a regular file"), "{err}");
         assert_eq!(std::fs::read_to_string(&target).expect("read"), "precious");

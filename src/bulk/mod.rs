@@ -14,7 +14,6 @@ pub mod records;
 use std::collections::HashSet;
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Mutex};
@@ -359,24 +358,9 @@ fn reject(
         rejects.lock().map_err(|_| Error::Internal(anyhow::anyhow!("the rejects file lock was poisoned")))?;
     if guard.is_none() {
         // Created private, and never through a symbolic link planted at its predictable name.
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
-            .open(path)
-            .with_context(|| format!("opening the rejects file {}", path.display()))?;
-        let meta = file.metadata().with_context(|| format!("reading {}", path.display()))?;
-        if !meta.file_type().is_file() {
-            return Err(Error::Internal(anyhow::anyhow!(
-                "the rejects file {} is not a regular file; pass --rejects with another path",
-                path.display()
-            )));
-        }
-        if meta.uid() == rustix::process::geteuid().as_raw() && meta.permissions().mode() & 0o077 != 0 {
-            file.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("making {} private (0600)", path.display()))?;
-        }
+        let file = crate::fs::open_append(path, true).map_err(|e| {
+            Error::Internal(e.context(format!("the rejects file {}: pass --rejects with another path", path.display())))
+        })?;
         *guard = Some(BufWriter::new(file));
     }
     let line = serde_json::json!({

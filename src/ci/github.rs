@@ -5,7 +5,7 @@ use crate::git::remote;
 use crate::vocab::names::Key;
 use crate::vocab::source::{Source, Sourced};
 
-use super::{Ci, Vars};
+use super::{Ci, Context, Vars};
 
 pub fn detect(env: &Env) -> bool {
     env.get("GITHUB_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
@@ -39,8 +39,12 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
     let repo = v.get("GITHUB_REPOSITORY");
     ci.repo = repo.as_ref().map(|r| r.value.clone());
     ci.set(Key::RepoName, repo);
-    // Who started this attempt (re-runs included), else who started the run.
-    ci.set(Key::TriggeredBy, v.first(&["GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"]));
+    // Who started this attempt (re-runs included), else who started the run; nobody on a
+    // schedule, where GITHUB_ACTOR is whoever last edited the cron ("the user that last modified
+    // the cron syntax in the workflow file", GitHub's events page).
+    if v.raw("GITHUB_EVENT_NAME") != Some("schedule") {
+        ci.set(Key::TriggeredBy, v.first(&["GITHUB_TRIGGERING_ACTOR", "GITHUB_ACTOR"]));
+    }
     // GITHUB_RUN_ID repeats on re-runs and matrix legs share GITHUB_JOB: all three are needed,
     // and the matrix leg too when the job is one.
     let names: &[&str] = if v.raw("GITHUB_RUN_ATTEMPT").is_some() {
@@ -56,6 +60,7 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
 
     ci.commit = v.get("GITHUB_SHA");
     event_head(&v, &mut ci);
+    deletion(&v, &mut ci);
     deployment_environment(&v, &mut ci);
 
     let run_url = match (v.raw("GITHUB_SERVER_URL"), v.raw("GITHUB_REPOSITORY"), v.raw("GITHUB_RUN_ID")) {
@@ -68,8 +73,8 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
         }
         _ => None,
     };
-    ci.context("run_url", run_url);
-    ci.context("branch", v.first(&["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]));
+    ci.context(Context::RunUrl, run_url);
+    ci.context(Context::Branch, v.first(&["GITHUB_HEAD_REF", "GITHUB_REF_NAME"]));
     ci.temp_dir = v.raw("RUNNER_TEMP").map(Into::into);
     ci.spool_dir = v.get("RUNNER_TEMP").map(|d| d.map(|d| format!("{d}/customcd-spool")));
     // nektos/act leaves the INPUT_* variables of inputs that keep their default out of a Docker
@@ -168,6 +173,10 @@ pub enum EventCommit {
     Payload { pointer: &'static str, path: &'static str },
     /// Neither `GITHUB_SHA` nor the payload names it (a comment on a pull request).
     Unknown,
+    /// The workflow runs the base's code (`pull_request_target`): what the workspace holds is
+    /// what ran, so the checkout's HEAD (else `GITHUB_SHA`, the base); the payload's commit (the
+    /// pull request's head) only when the workspace's HEAD is that commit.
+    Checkout { pointer: &'static str, path: &'static str },
 }
 
 /// GitHub's "Events that trigger workflows", each with what `GITHUB_SHA` is on it (as that page
@@ -195,7 +204,11 @@ pub const EVENTS: &[(&str, &str, EventCommit)] = &[
     ("pull_request", "the test merge commit of refs/pull/N/merge", PR_HEAD),
     ("pull_request_review", "the test merge commit of refs/pull/N/merge", PR_HEAD),
     ("pull_request_review_comment", "the test merge commit of refs/pull/N/merge", PR_HEAD),
-    ("pull_request_target", "the last commit on the pull request's base branch", PR_HEAD),
+    (
+        "pull_request_target",
+        "the last commit on the pull request's base branch",
+        EventCommit::Checkout { pointer: "/pull_request/head/sha", path: "pull_request.head.sha" },
+    ),
     ("push", "the tip commit pushed to the ref", EventCommit::Sha),
     ("registry_package", "the commit of the published package", EventCommit::Sha),
     ("release", "the last commit in the tagged release", EventCommit::Sha),
@@ -249,8 +262,27 @@ fn event_head(v: &Vars<'_>, ci: &mut Ci) {
                 ));
             }
         }
+        EventCommit::Checkout { pointer, path } => {
+            // The head is a candidate only: it wins when the workspace's HEAD is it (a checkout
+            // of the pull request, from a fork or not); nothing to warn about when it is absent.
+            if let Some(sha) = read_event(v).ok().and_then(|json| payload_sha(&json, pointer)) {
+                ci.workspace_head = Some(
+                    v.derived(sha, format!("GITHUB_EVENT_PATH {path} ({event} event), which the workspace's HEAD is")),
+                );
+            }
+        }
         EventCommit::Payload { pointer, path } => {
-            let found = read_event(v).and_then(|json| match json.pointer(pointer).and_then(|s| s.as_str()) {
+            let json = read_event(v);
+            // A merged pull request's `closed` event (deploy on merge): what landed on the base is
+            // `merge_commit_sha`; after a squash or rebase merge the head never reaches the base.
+            if let Ok(Some(sha)) = json.as_ref().map(merged_commit) {
+                let detail = format!(
+                    "GITHUB_EVENT_PATH pull_request.merge_commit_sha ({event} event, a merged pull request closed)"
+                );
+                ci.pr_head = Some(v.derived(sha, detail));
+                return;
+            }
+            let found = json.and_then(|json| match json.pointer(pointer).and_then(|s| s.as_str()) {
                 Some(sha) if !sha.trim().is_empty() => Ok(sha.trim().to_owned()),
                 _ => Err(format!("it has no {path}")),
             });
@@ -264,6 +296,39 @@ fn event_head(v: &Vars<'_>, ci: &mut Ci) {
                 )),
             }
         }
+    }
+}
+
+/// A full commit id at `pointer` in the payload.
+fn payload_sha(json: &serde_json::Value, pointer: &str) -> Option<String> {
+    json.pointer(pointer).and_then(|s| s.as_str()).map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// The commit a merged pull request landed as, when the payload is a pull request's `closed`
+/// event with `merged: true` (octokit's `pull_request.closed` payload).
+fn merged_commit(json: &serde_json::Value) -> Option<String> {
+    let closed = json.get("action").and_then(|a| a.as_str()) == Some("closed");
+    let merged = json.pointer("/pull_request/merged").and_then(serde_json::Value::as_bool) == Some(true);
+    if closed && merged {
+        payload_sha(json, "/pull_request/merge_commit_sha")
+    } else {
+        None
+    }
+}
+
+/// A push that deletes a branch or tag (`deleted: true`, `after` all zeros) ships nothing.
+fn deletion(v: &Vars<'_>, ci: &mut Ci) {
+    if v.raw("GITHUB_EVENT_NAME") != Some("push") {
+        return;
+    }
+    let Ok(json) = read_event(v) else { return };
+    let deleted = json.get("deleted").and_then(serde_json::Value::as_bool) == Some(true)
+        || json.get("after").and_then(|a| a.as_str()).is_some_and(|a| !a.is_empty() && a.bytes().all(|b| b == b'0'));
+    if deleted {
+        let git_ref = json.get("ref").and_then(|r| r.as_str()).unwrap_or("a ref");
+        ci.ships_nothing = Some(format!(
+            "the push deleted {git_ref} (GITHUB_EVENT_PATH deleted: true, after all zeros): a deletion ships nothing"
+        ));
     }
 }
 
@@ -361,9 +426,16 @@ mod tests {
     const CATALOGUE: &[(&str, &str, Named)] = &[
         ("push", "push", None),
         ("pull_request", "pull_request", Some(("2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b", "pull_request.head.sha"))),
+        // The base's code runs: the checkout's HEAD (or GITHUB_SHA), the head only when checked out.
+        ("pull_request_target", "pull_request_target", None),
         (
-            "pull_request_target",
-            "pull_request_target",
+            "pull_request",
+            "pull_request-closed-merged",
+            Some(("3a3b3c3d3e3f3a3b3c3d3e3f3a3b3c3d3e3f3a3b", "pull_request.merge_commit_sha")),
+        ),
+        (
+            "pull_request",
+            "pull_request-closed-unmerged",
             Some(("2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b", "pull_request.head.sha")),
         ),
         (
@@ -405,10 +477,10 @@ mod tests {
                 Some((sha, path)) => {
                     let head = ci.pr_head.as_ref().unwrap_or_else(|| panic!("{event}: no commit from the payload"));
                     assert_eq!(head.value, *sha, "{event}");
-                    assert_eq!(
-                        head.source.to_string(),
-                        format!("GitHub Actions GITHUB_EVENT_PATH {path} ({event} event)"),
-                        "{event}"
+                    let source = head.source.to_string();
+                    assert!(
+                        source.starts_with(&format!("GitHub Actions GITHUB_EVENT_PATH {path} ({event} event")),
+                        "{event}: {source}"
                     );
                 }
                 None => assert!(ci.pr_head.is_none(), "{event}: GITHUB_SHA or the checkout is the commit"),
@@ -416,6 +488,36 @@ mod tests {
             let warned = !ci.commit_warnings.is_empty();
             assert_eq!(warned, *file == "issue_comment-on-pull-request", "{event}: {:?}", ci.commit_warnings);
         }
+    }
+
+    #[test]
+    fn pull_request_target_offers_the_head_only_for_a_workspace_that_holds_it() {
+        let ci = with_event("pull_request_target", &fixture("pull_request_target"));
+        assert!(ci.pr_head.is_none(), "the head does not beat the checkout");
+        let head = ci.workspace_head.expect("the head, as a candidate");
+        assert_eq!(head.value, "2a2b2c2d2e2f2a2b2c2d2e2f2a2b2c2d2e2f2a2b");
+        assert_eq!(ci.commit.map(|c| c.value).as_deref(), Some("1111111111111111111111111111111111111111"));
+        assert!(!ci.commit_beats_checkout);
+    }
+
+    #[test]
+    fn a_schedule_has_nobody_and_other_events_their_actor() {
+        let ci = with_event("schedule", &fixture("schedule"));
+        assert!(ci.layer.get(Key::TriggeredBy).is_none(), "GITHUB_ACTOR is the cron's last editor");
+        for event in ["push", "workflow_dispatch", "release", "pull_request"] {
+            let ci = with_event(event, &fixture(event));
+            assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), Some("octocat"), "{event}");
+        }
+    }
+
+    #[test]
+    fn a_push_that_deletes_a_ref_ships_nothing_and_others_do() {
+        let ci = with_event("push", &fixture("push-deleted"));
+        let why = ci.ships_nothing.expect("a deletion ships nothing");
+        assert!(why.contains("refs/heads/feature") && why.contains("deleted"), "{why}");
+        assert!(with_event("push", &fixture("push")).ships_nothing.is_none());
+        // `delete` is its own event, not a push; it is no deletion push.
+        assert!(with_event("delete", &fixture("push-deleted")).ships_nothing.is_none());
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::env::Env;
 use crate::vocab::names::Key;
 
-use super::{Ci, Vars};
+use super::{Ci, Context, Vars};
 
 const SYSTEM: &str = "GitLab CI";
 
@@ -17,7 +17,8 @@ pub fn read(env: &Env) -> Ci {
     let repo = v.get("CI_PROJECT_PATH");
     ci.repo = repo.as_ref().map(|r| r.value.clone());
     ci.set(Key::RepoName, repo);
-    ci.set(Key::TriggeredBy, v.first(&["GITLAB_USER_EMAIL", "GITLAB_USER_LOGIN"]));
+    ci.set(Key::TriggeredBy, triggered_by(&v));
+    ci.not_a_deploy = not_a_deploy(&v);
     ci.set(Key::JobStartTime, v.get("CI_JOB_STARTED_AT"));
     let job_id = v.get("CI_JOB_ID");
     ci.job_key = job_id.as_ref().map(|j| j.value.clone());
@@ -28,20 +29,54 @@ pub fn read(env: &Env) -> Ci {
             Key::Status,
             "GitLab's CI_JOB_STATUS is \"running\" outside after_script: report from after_script, where it is final, or pass --status".to_owned(),
         )),
-        other => ci.set(Key::Status, other),
+        other => {
+            ci.context(Context::CiResult, other.clone());
+            ci.set(Key::Status, other);
+        }
     }
     ci.commit = v.get("CI_COMMIT_SHA");
     // In merged-results and merge-train pipelines CI_COMMIT_SHA is an internal merge commit.
     ci.pr_head = v.get("CI_MERGE_REQUEST_SOURCE_BRANCH_SHA");
-    ci.context("run_url", v.get("CI_JOB_URL"));
+    ci.context(Context::RunUrl, v.get("CI_JOB_URL"));
     ci.context(
-        "branch",
+        Context::Branch,
         v.first(&["CI_MERGE_REQUEST_SOURCE_BRANCH_NAME", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG", "CI_COMMIT_REF_NAME"]),
     );
     ci.set(Key::Environment, v.get("CI_ENVIRONMENT_NAME"));
     // Inside the project directory, so that `artifacts: paths: [.customcd-spool]` can keep it.
     ci.spool_dir = v.get("CI_PROJECT_DIR").map(|d| d.map(|d| format!("{d}/.customcd-spool")));
     ci
+}
+
+/// `CI_PIPELINE_SOURCE` values whose `GITLAB_USER_*` is not who started this job: a schedule's
+/// owner (`schedule`) and a trigger token's owner (`trigger`) started nothing themselves.
+const NOBODY_SOURCES: &[&str] = &["schedule", "trigger"];
+
+/// Who started the job: `GITLAB_USER_*` is "the user who started the pipeline, unless the job is
+/// a manual job", where it is the one who started the job. A manual job always has its person;
+/// otherwise scheduled and trigger-token pipelines have nobody.
+fn triggered_by(v: &Vars<'_>) -> Option<crate::vocab::source::Sourced<String>> {
+    let manual = v.raw("CI_JOB_MANUAL").is_some_and(|m| m.eq_ignore_ascii_case("true"));
+    let source = v.raw("CI_PIPELINE_SOURCE").unwrap_or("");
+    if !manual && NOBODY_SOURCES.contains(&source) {
+        return None;
+    }
+    v.first(&["GITLAB_USER_EMAIL", "GITLAB_USER_LOGIN"])
+}
+
+/// GitLab's `environment:action` values that deploy nothing: `prepare`, `verify` and `access`
+/// "do not trigger deployments" and `stop` stops an environment (`start`, the default, deploys).
+const NOT_DEPLOYING: &[&str] = &["prepare", "verify", "access", "stop"];
+
+/// Why the job is no deploy, when `CI_ENVIRONMENT_ACTION` says so.
+fn not_a_deploy(v: &Vars<'_>) -> Option<String> {
+    let action = v.raw("CI_ENVIRONMENT_ACTION")?;
+    let action = NOT_DEPLOYING.iter().find(|a| a.eq_ignore_ascii_case(action))?;
+    let env = v.raw("CI_ENVIRONMENT_NAME").unwrap_or("its environment");
+    let what = if *action == "stop" { "stops" } else { "prepares, verifies or accesses" };
+    Some(format!(
+        "GitLab says this job deploys nothing: CI_ENVIRONMENT_ACTION is {action} (environment:action: {action} {what} {env} without deploying)"
+    ))
 }
 
 #[cfg(test)]
@@ -79,8 +114,15 @@ mod tests {
         assert_eq!(value(&ci, Key::JobStartTime).as_deref(), Some("2022-01-31T16:47:55Z"));
         assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"));
         assert_eq!(value(&ci, Key::Status).as_deref(), Some("success"));
-        let ctx: Vec<_> = ci.context.iter().map(|(k, v)| (*k, v.value.as_str())).collect();
-        assert_eq!(ctx, [("run_url", "https://gitlab.example.com/group/sub/app/-/jobs/4242"), ("branch", "main")]);
+        let ctx: Vec<_> = ci.context.iter().map(|(k, v)| (k.name(), v.value.as_str())).collect();
+        assert_eq!(
+            ctx,
+            [
+                ("run_url", "https://gitlab.example.com/group/sub/app/-/jobs/4242"),
+                ("branch", "main"),
+                ("ci_result", "success")
+            ]
+        );
         assert_eq!(value(&ci, Key::Environment).as_deref(), Some("production"), "environment is a setting");
     }
 
@@ -227,14 +269,54 @@ mod tests {
             if let Some(head) = &ci.pr_head {
                 assert_eq!(head.source.to_string(), "GitLab CI CI_MERGE_REQUEST_SOURCE_BRANCH_SHA", "{shape}");
             }
-            let got_branch = ci.context.iter().find(|(k, _)| *k == "branch").map(|(_, b)| b.value.as_str());
+            let got_branch = ci.context_value(Context::Branch).map(|b| b.value.as_str());
             assert_eq!(got_branch, Some(*branch), "{shape}");
             assert_eq!(value(&ci, Key::RepoName).as_deref(), Some("group/sub/app"), "{shape}");
             assert_eq!(value(&ci, Key::JobId).as_deref(), Some("4242"), "{shape}");
-            assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), Some("dev@example.com"), "{shape}");
+            let scheduled = extra.contains(&("CI_PIPELINE_SOURCE", "schedule"));
+            let who = if scheduled { None } else { Some("dev@example.com") };
+            assert_eq!(value(&ci, Key::TriggeredBy).as_deref(), who, "{shape}: the schedule's owner started nothing");
             assert_eq!(value(&ci, Key::JobStartTime).as_deref(), Some("2022-01-31T16:47:55Z"), "{shape}");
             assert_eq!(value(&ci, Key::Status).as_deref(), Some("success"), "{shape}");
             assert!(ci.commit_warnings.is_empty(), "{shape}");
+        }
+    }
+
+    #[test]
+    fn who_per_pipeline_source_and_a_manual_job_is_its_starter() {
+        let who = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = predefined();
+            pairs.extend_from_slice(extra);
+            value(&read(&env(&pairs)), Key::TriggeredBy)
+        };
+        for source in ["push", "web", "api", "pipeline", "parent_pipeline", "merge_request_event", "chat"] {
+            assert_eq!(who(&[("CI_PIPELINE_SOURCE", source)]).as_deref(), Some("dev@example.com"), "{source}");
+        }
+        for source in ["schedule", "trigger"] {
+            assert_eq!(who(&[("CI_PIPELINE_SOURCE", source)]), None, "{source}: the owner of the schedule or token");
+            let manual = who(&[("CI_PIPELINE_SOURCE", source), ("CI_JOB_MANUAL", "true")]);
+            assert_eq!(manual.as_deref(), Some("dev@example.com"), "{source}: a manual job's starter");
+        }
+    }
+
+    #[test]
+    fn environment_actions_that_deploy_nothing_are_not_deploys() {
+        for action in ["prepare", "verify", "access", "stop"] {
+            let mut pairs = predefined();
+            pairs.extend_from_slice(&[("CI_ENVIRONMENT_NAME", "review/feature-x"), ("CI_ENVIRONMENT_ACTION", action)]);
+            let why = read(&env(&pairs)).not_a_deploy.unwrap_or_else(|| panic!("{action} is no deploy"));
+            assert!(
+                why.contains(&format!("CI_ENVIRONMENT_ACTION is {action}")) && why.contains("review/feature-x"),
+                "{why}"
+            );
+        }
+        for deploys in [Some("start"), None] {
+            let mut pairs = predefined();
+            pairs.push(("CI_ENVIRONMENT_NAME", "production"));
+            if let Some(action) = deploys {
+                pairs.push(("CI_ENVIRONMENT_ACTION", action));
+            }
+            assert!(read(&env(&pairs)).not_a_deploy.is_none(), "{deploys:?} deploys");
         }
     }
 
@@ -246,6 +328,11 @@ mod tests {
             pairs.push(("CI_JOB_STATUS", status));
             let ci = read(&env(&pairs));
             assert_eq!(value(&ci, Key::Status).as_deref(), Some(status));
+            assert_eq!(
+                ci.context_value(Context::CiResult).map(|r| r.value.as_str()),
+                Some(status),
+                "the word as GitLab says it"
+            );
             assert!(crate::job::status::Status::parse(status).is_some(), "{status} maps to an API status");
         }
     }

@@ -4,7 +4,7 @@ use crate::env::Env;
 use crate::git::remote;
 use crate::vocab::names::Key;
 
-use super::{Ci, Vars};
+use super::{Ci, Context, Vars};
 
 const SYSTEM: &str = "Jenkins";
 
@@ -36,6 +36,47 @@ const PR_HEAD_VARS: &[&str] = &["ghprbActualCommit", "gitlabMergeRequestLastComm
 /// the target, and the commit itself exists only on the agent.
 const AGENT_MERGER: (&str, &str) = ("Jenkins", "nobody@nowhere");
 
+/// The variable the shared-library step (vars/customcdReport.groovy) fills with
+/// `currentBuild.getBuildCauses()` as JSON: a list of `{"_class": ..., "userId": ...}`.
+pub const CAUSES_VAR: &str = "CUSTOMCD_STEP_CAUSES";
+
+/// The cause of a build a person started ("Build Now", a rebuild, a replay by a user).
+const USER_CAUSE: &str = "hudson.model.Cause$UserIdCause";
+
+/// Who triggered the build: the build-user-vars plugin's email (set only inside
+/// `wrap([$class: 'BuildUser'])`), else the build's causes as the step read them (a person's
+/// `UserIdCause`; any other cause, a timer, an SCM poll, branch indexing, an upstream build or a
+/// remote trigger, is nobody), else the plugin's user id when it names a person; on a
+/// multibranch pull request that no person and no timer started, the pull request's author,
+/// whose push started it.
+fn triggered_by(v: &Vars<'_>) -> Option<crate::vocab::source::Sourced<String>> {
+    if let Some(email) = v.get("BUILD_USER_EMAIL") {
+        return Some(email);
+    }
+    let causes: Option<Vec<serde_json::Value>> = v.raw(CAUSES_VAR).and_then(|c| serde_json::from_str(c).ok());
+    if let Some(causes) = &causes {
+        let user = causes.iter().find(|c| c.get("_class").and_then(|k| k.as_str()) == Some(USER_CAUSE));
+        if let Some(id) = user.and_then(|c| c.get("userId")).and_then(|u| u.as_str()).filter(|u| !u.trim().is_empty()) {
+            return Some(v.derived(
+                id.trim().to_owned(),
+                format!("{CAUSES_VAR} (currentBuild.getBuildCauses(): {USER_CAUSE} userId)"),
+            ));
+        }
+    }
+    if let Some(id) = v.get("BUILD_USER_ID").filter(|id| !NON_HUMAN.contains(&id.value.to_ascii_lowercase().as_str())) {
+        return Some(id);
+    }
+    let timer = v.raw("BUILD_USER_ID").is_some_and(|id| id.eq_ignore_ascii_case("timer"))
+        || causes
+            .iter()
+            .flatten()
+            .any(|c| c.get("_class").and_then(|k| k.as_str()).is_some_and(|k| k.contains("TimerTrigger")));
+    if timer {
+        return None;
+    }
+    v.get("CHANGE_AUTHOR_EMAIL")
+}
+
 pub fn detect(env: &Env) -> bool {
     env.get("JENKINS_URL").is_some()
         || env.get("JENKINS_HOME").is_some()
@@ -54,21 +95,24 @@ pub fn read(env: &Env) -> Ci {
             ci.set(Key::RepoName, Some(v.derived(repo, format!("{name} ({})", remote::redact(url)))));
         }
     }
-    let person = v
-        .first(&["BUILD_USER_EMAIL", "CHANGE_AUTHOR_EMAIL"])
-        .or_else(|| v.get("BUILD_USER_ID").filter(|id| !NON_HUMAN.contains(&id.value.to_ascii_lowercase().as_str())));
-    ci.set(Key::TriggeredBy, person);
-    let job_id = v.get("BUILD_TAG");
-    ci.job_key = job_id.as_ref().map(|j| j.value.clone());
+    ci.set(Key::TriggeredBy, triggered_by(&v));
+    // BUILD_TAG names the build; one build may deploy in several stages (staging, then
+    // production), each its own job, so a report made inside a stage adds the stage's name.
+    // The start state stays keyed by the build (the step finds it by BUILD_TAG).
+    ci.job_key = v.raw("BUILD_TAG").map(str::to_owned);
+    let job_id = match (v.raw("BUILD_TAG"), v.raw("STAGE_NAME")) {
+        (Some(tag), Some(stage)) => Some(v.derived(format!("{tag}-{stage}"), "BUILD_TAG-STAGE_NAME")),
+        _ => v.get("BUILD_TAG"),
+    };
     ci.set(Key::JobId, job_id);
     ci.commit = v.get("GIT_COMMIT");
     pull_request_head(&v, &mut ci);
-    ci.context("run_url", v.get("BUILD_URL"));
+    ci.context(Context::RunUrl, v.get("BUILD_URL"));
     // A pull request's own branch rather than multibranch's `PR-42`.
     let branch = v
         .first(&["CHANGE_BRANCH", "BRANCH_NAME", "GIT_BRANCH"])
         .map(|b| b.map(|s| s.strip_prefix("origin/").map(str::to_owned).unwrap_or(s)));
-    ci.context("branch", branch);
+    ci.context(Context::Branch, branch);
     ci.temp_dir = v.raw("WORKSPACE_TMP").map(Into::into);
     // In the workspace, where `archiveArtifacts` can keep it.
     ci.spool_dir = v.get("WORKSPACE").map(|d| d.map(|d| format!("{d}/.customcd-spool")));
@@ -308,11 +352,7 @@ mod tests {
                 want.who,
                 "{shape}: GIT_AUTHOR_EMAIL is not who triggered"
             );
-            assert_eq!(
-                ci.context.iter().find(|(k, _)| *k == "branch").map(|(_, b)| b.value.as_str()),
-                Some(want.branch),
-                "{shape}"
-            );
+            assert_eq!(ci.context_value(Context::Branch).map(|b| b.value.as_str()), Some(want.branch), "{shape}");
             assert_eq!(
                 ci.commit.as_ref().map(|c| c.value.as_str()),
                 Some("1111111111111111111111111111111111111111"),

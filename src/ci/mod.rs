@@ -5,6 +5,8 @@
 //! module owns the detection order and the shared reading helpers; it never decides precedence
 //! between CI and other sources (that is `settings::sources`).
 
+mod context;
+pub use context::Context;
 mod github;
 pub use github::add_matrix_leg;
 mod gitlab;
@@ -30,12 +32,29 @@ pub struct Ci {
     /// explicit value because the system's own commit variable means something else then.
     pub pr_head: Option<Sourced<String>>,
     /// The system's own commit variable, used when the workspace is not a checkout of the CI's
-    /// repository.
+    /// repository (or, with `commit_beats_checkout`, whenever HEAD is not it).
     pub commit: Option<Sourced<String>>,
+    /// Whether `commit` wins over a checkout whose HEAD differs: on a pull-request build the
+    /// system's agent makes a commit that exists nowhere else (Drone's clone rebases the target
+    /// onto the pull request's head, Bitbucket merges the destination into the source, Bitrise's
+    /// git-clone step merges the pull request into its target), so a HEAD that is not `commit` is
+    /// never reported. False elsewhere: the runner checks out the commit and never commits, so
+    /// the checkout's HEAD is what ran (also when the job checked out another ref); Jenkins has
+    /// its own rule for its merges.
+    pub commit_beats_checkout: bool,
+    /// A commit the event names that is reported only when the workspace's HEAD is it (GitHub's
+    /// `pull_request_target`: the pull request's head, when the workflow checked it out).
+    pub workspace_head: Option<Sourced<String>>,
+    /// Why this job ships nothing even though it runs (a push that deletes a branch or tag): no
+    /// change set is sent, and this is said.
+    pub ships_nothing: Option<String>,
+    /// Why this job is no deploy at all by the CI system's own word (GitLab's
+    /// `environment: action: prepare`): nothing is reported, one line says so, and the exit is 0.
+    pub not_a_deploy: Option<String>,
     /// The repository the CI runs for, as `owner/name`, to recognise a checkout of it.
     pub repo: Option<String>,
-    /// Context worth sending as optional fields (`ci_system`, `run_url`, `branch`, `environment`).
-    pub context: Vec<(&'static str, Sourced<String>)>,
+    /// Context worth sending as optional fields, by key (see [`Context`]).
+    pub context: Vec<(Context, Sourced<String>)>,
     /// Extra advice for a field that stays missing, e.g. GitLab's `running` status.
     pub hints: Vec<(Key, String)>,
     /// Why the system could not name the commit it built (an event file that cannot be read, an
@@ -105,10 +124,19 @@ impl Ci {
         }
     }
 
-    pub fn context(&mut self, key: &'static str, value: Option<Sourced<String>>) {
+    /// Sets a context field (once: a second value for the same key replaces the first).
+    pub fn context(&mut self, key: Context, value: Option<Sourced<String>>) {
         if let Some(v) = value {
+            self.context.retain(|(k, _)| *k != key);
             self.context.push((key, v));
+            // Sent in the order `Context` declares, whichever order a reader sets them in.
+            self.context.sort_by_key(|(k, _)| *k);
         }
+    }
+
+    /// A context field's value, if set.
+    pub fn context_value(&self, key: Context) -> Option<&Sourced<String>> {
+        self.context.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
 

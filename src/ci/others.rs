@@ -10,7 +10,7 @@ use crate::job::epoch;
 use crate::vocab::names::Key;
 use crate::vocab::source::Sourced;
 
-use super::{exit_code_status, Ci, Vars};
+use super::{exit_code_status, Ci, Context, Vars};
 
 fn set_repo(ci: &mut Ci, repo: Option<Sourced<String>>) {
     ci.repo = repo.as_ref().map(|r| r.value.clone());
@@ -38,11 +38,15 @@ pub fn read_bitbucket(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BITBUCKET_REPO_FULL_NAME"));
     set_job_id(&mut ci, v.first(&["BITBUCKET_STEP_UUID", "BITBUCKET_BUILD_NUMBER"]));
-    ci.set(Key::TriggeredBy, v.get("BITBUCKET_STEP_TRIGGERER_UUID"));
+    // BITBUCKET_STEP_TRIGGERER_UUID is an account UUID (for schedules, the pipelines bot's): no
+    // email, no username, nobody a reader of the dashboard knows. Not sent.
     // Set in after-script only: the step's exit code.
     ci.set(Key::Status, v.get("BITBUCKET_EXIT_CODE").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("BITBUCKET_COMMIT");
-    ci.context("branch", v.first(&["BITBUCKET_BRANCH", "BITBUCKET_TAG"]));
+    // A pull-request pipeline's clone merges the destination into the source on the agent:
+    // BITBUCKET_COMMIT is the source's commit, HEAD that merge.
+    ci.commit_beats_checkout = v.raw("BITBUCKET_PR_ID").is_some();
+    ci.context(Context::Branch, v.first(&["BITBUCKET_BRANCH", "BITBUCKET_TAG"]));
     ci.set(Key::Environment, v.get("BITBUCKET_DEPLOYMENT_ENVIRONMENT"));
     ci
 }
@@ -61,11 +65,20 @@ pub fn read_circleci(env: &Env) -> Ci {
         _ => None,
     };
     set_repo(&mut ci, repo);
-    set_job_id(&mut ci, v.first(&["CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_BUILD_NUM"]));
+    // A job with `parallelism` runs one container per node, all with the same job id.
+    let parallel = v.raw("CIRCLE_NODE_TOTAL").and_then(|n| n.parse::<u32>().ok()).is_some_and(|n| n > 1);
+    let job = if parallel {
+        v.joined(&["CIRCLE_WORKFLOW_JOB_ID", "CIRCLE_NODE_INDEX"])
+    } else {
+        v.get("CIRCLE_WORKFLOW_JOB_ID")
+    };
+    // CIRCLE_BUILD_NUM counts per project: the project makes it unique.
+    let job = job.or_else(|| v.joined(&["CIRCLE_PROJECT_USERNAME", "CIRCLE_PROJECT_REPONAME", "CIRCLE_BUILD_NUM"]));
+    set_job_id(&mut ci, job);
     ci.set(Key::TriggeredBy, v.get("CIRCLE_USERNAME"));
     ci.commit = v.get("CIRCLE_SHA1");
-    ci.context("run_url", v.get("CIRCLE_BUILD_URL"));
-    ci.context("branch", v.first(&["CIRCLE_BRANCH", "CIRCLE_TAG"]));
+    ci.context(Context::RunUrl, v.get("CIRCLE_BUILD_URL"));
+    ci.context(Context::Branch, v.first(&["CIRCLE_BRANCH", "CIRCLE_TAG"]));
     ci
 }
 
@@ -77,10 +90,19 @@ pub fn read_azure(env: &Env) -> Ci {
     let v = Vars::new(env, "Azure Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BUILD_REPOSITORY_NAME"));
-    set_job_id(&mut ci, v.joined(&["SYSTEM_JOBID", "SYSTEM_JOBATTEMPT"]).or_else(|| v.get("SYSTEM_JOBID")));
-    ci.set(Key::TriggeredBy, v.first(&["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR"]));
+    // System.JobId is "unique to the current pipeline" (the same job has it in every run): the
+    // run's BUILD_BUILDID makes it unique, the attempt tells re-runs apart.
+    let job = v
+        .joined(&["BUILD_BUILDID", "SYSTEM_JOBID", "SYSTEM_JOBATTEMPT"])
+        .or_else(|| v.joined(&["BUILD_BUILDID", "SYSTEM_JOBID"]));
+    set_job_id(&mut ci, job);
+    // A scheduled run is "requested for" the pipeline's service identity, not a person.
+    if !v.raw("BUILD_REASON").is_some_and(|r| r.eq_ignore_ascii_case("Schedule")) {
+        ci.set(Key::TriggeredBy, v.first(&["BUILD_REQUESTEDFOREMAIL", "BUILD_REQUESTEDFOR"]));
+    }
     // "2020-02-10 13:29:58-05:00": not RFC 3339, but `epoch::parse_time` reads it.
     ci.set(Key::JobStartTime, v.get("SYSTEM_PIPELINESTARTTIME"));
+    ci.context(Context::CiResult, v.get("AGENT_JOBSTATUS"));
     let status = v
         .get("AGENT_JOBSTATUS")
         .map(|s| s.map(|w| if w.eq_ignore_ascii_case("SucceededWithIssues") { "succeeded".to_owned() } else { w }));
@@ -94,8 +116,8 @@ pub fn read_azure(env: &Env) -> Ci {
         )),
         _ => None,
     };
-    ci.context("run_url", run_url);
-    ci.context("branch", v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]));
+    ci.context(Context::RunUrl, run_url);
+    ci.context(Context::Branch, v.first(&["SYSTEM_PULLREQUEST_SOURCEBRANCH", "BUILD_SOURCEBRANCHNAME"]));
     ci.set(Key::Environment, v.get("ENVIRONMENT_NAME"));
     ci.temp_dir = v.raw("AGENT_TEMPDIRECTORY").map(Into::into);
     ci
@@ -111,12 +133,21 @@ pub fn read_buildkite(env: &Env) -> Ci {
     set_repo(&mut ci, repo_from_url(&v, "BUILDKITE_REPO"));
     let job = v.joined(&["BUILDKITE_JOB_ID", "BUILDKITE_RETRY_COUNT"]).or_else(|| v.get("BUILDKITE_JOB_ID"));
     set_job_id(&mut ci, job);
-    ci.set(Key::TriggeredBy, v.first(&["BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR"]));
+    // Behind a block step, who unblocked it started what follows (the deploy); a scheduled build
+    // has no person (its creator is the schedule's); else who created the build.
+    let who = v.first(&["BUILDKITE_UNBLOCKER_EMAIL", "BUILDKITE_UNBLOCKER"]).or_else(|| {
+        if v.raw("BUILDKITE_SOURCE").is_some_and(|s| s.eq_ignore_ascii_case("schedule")) {
+            None
+        } else {
+            v.first(&["BUILDKITE_BUILD_CREATOR_EMAIL", "BUILDKITE_BUILD_CREATOR"])
+        }
+    });
+    ci.set(Key::TriggeredBy, who);
     ci.set(Key::Status, v.get("BUILDKITE_COMMAND_EXIT_STATUS").map(|s| s.map(|c| exit_code_status(&c))));
     // BUILDKITE_COMMIT may be the symbolic "HEAD": then the checkout's HEAD is the answer.
     ci.commit = v.get("BUILDKITE_COMMIT").filter(|c| !c.value.eq_ignore_ascii_case("HEAD"));
-    ci.context("run_url", v.get("BUILDKITE_BUILD_URL"));
-    ci.context("branch", v.first(&["BUILDKITE_BRANCH", "BUILDKITE_TAG"]));
+    ci.context(Context::RunUrl, v.get("BUILDKITE_BUILD_URL"));
+    ci.context(Context::Branch, v.first(&["BUILDKITE_BRANCH", "BUILDKITE_TAG"]));
     ci
 }
 
@@ -132,8 +163,8 @@ pub fn read_travis(env: &Env) -> Ci {
     ci.set(Key::Status, v.get("TRAVIS_TEST_RESULT").map(|s| s.map(|c| exit_code_status(&c))));
     ci.commit = v.get("TRAVIS_COMMIT");
     ci.pr_head = v.get("TRAVIS_PULL_REQUEST_SHA");
-    ci.context("run_url", v.get("TRAVIS_JOB_WEB_URL"));
-    ci.context("branch", v.first(&["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"]));
+    ci.context(Context::RunUrl, v.get("TRAVIS_JOB_WEB_URL"));
+    ci.context(Context::Branch, v.first(&["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_BRANCH"]));
     ci
 }
 
@@ -158,16 +189,31 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
     let v = Vars::new(env, system);
     let mut ci = Ci::new(system);
     set_repo(&mut ci, v.get("DRONE_REPO"));
-    set_job_id(
-        &mut ci,
-        v.joined(&["DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]).or_else(|| v.get("DRONE_BUILD_NUMBER")),
-    );
-    ci.set(Key::TriggeredBy, v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_BUILD_TRIGGER"]));
+    // Build numbers count per repository; a stage runs its steps, any of which may report.
+    let job = v
+        .joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER", "DRONE_STEP_NUMBER"])
+        .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]))
+        .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER"]));
+    set_job_id(&mut ci, job);
+    // DRONE_BUILD_TRIGGER is `@hook` for a webhook (a push or pull request: its author),
+    // `@cron` for a cron job (nobody), else the user who started the build, a promotion or a
+    // rollback.
+    let who = match v.raw("DRONE_BUILD_TRIGGER") {
+        Some(t) if t.eq_ignore_ascii_case("@cron") => None,
+        Some(t) if t.starts_with('@') => v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_COMMIT_AUTHOR"]),
+        Some(_) => v.get("DRONE_BUILD_TRIGGER"),
+        None => v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_COMMIT_AUTHOR"]),
+    };
+    ci.set(Key::TriggeredBy, who);
     ci.set(Key::JobStartTime, v.first(&["DRONE_STAGE_STARTED", "DRONE_BUILD_STARTED"]));
+    ci.context(Context::CiResult, v.first(&["DRONE_STAGE_STATUS", "DRONE_BUILD_STATUS"]));
     ci.set(Key::Status, v.first(&["DRONE_STAGE_STATUS", "DRONE_BUILD_STATUS"]));
     ci.commit = v.get("DRONE_COMMIT_SHA");
-    ci.context("run_url", v.get("DRONE_BUILD_LINK"));
-    ci.context("branch", v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]));
+    // The pull-request clone checks out the target branch and rebases it onto DRONE_COMMIT_SHA
+    // (drone-git's clone-pull-request): HEAD is then a commit made on the agent.
+    ci.commit_beats_checkout = v.raw("DRONE_BUILD_EVENT").is_some_and(|e| e.eq_ignore_ascii_case("pull_request"));
+    ci.context(Context::RunUrl, v.get("DRONE_BUILD_LINK"));
+    ci.context(Context::Branch, v.first(&["DRONE_SOURCE_BRANCH", "DRONE_BRANCH", "DRONE_TAG"]));
     ci.set(Key::Environment, v.get("DRONE_DEPLOY_TO"));
     ci
 }
@@ -180,17 +226,32 @@ pub fn read_woodpecker(env: &Env) -> Ci {
     let v = Vars::new(env, "Woodpecker");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("CI_REPO"));
-    set_job_id(
-        &mut ci,
-        v.joined(&["CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER", "CI_STEP_NUMBER"])
-            .or_else(|| v.get("CI_PIPELINE_NUMBER")),
-    );
-    ci.set(Key::TriggeredBy, v.first(&["CI_COMMIT_AUTHOR_EMAIL", "CI_COMMIT_AUTHOR"]));
+    // Pipeline numbers count per repository.
+    let job = v
+        .joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER", "CI_STEP_NUMBER"])
+        .or_else(|| v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER"]));
+    set_job_id(&mut ci, job);
+    // A cron pipeline has nobody; the pipeline's author (who pushed, or started a manual or
+    // deployment pipeline) where Woodpecker gives it; else, for the events a push starts, the
+    // commit's author. A manual or deployment pipeline's commit author started nothing.
+    let event = v.raw("CI_PIPELINE_EVENT").unwrap_or("").to_ascii_lowercase();
+    let who = match event.as_str() {
+        "cron" => None,
+        _ => v.get("CI_PIPELINE_AUTHOR").or_else(|| {
+            if matches!(event.as_str(), "manual" | "deployment" | "deploy") {
+                None
+            } else {
+                v.first(&["CI_COMMIT_AUTHOR_EMAIL", "CI_COMMIT_AUTHOR"])
+            }
+        }),
+    };
+    ci.set(Key::TriggeredBy, who);
     ci.set(Key::JobStartTime, v.first(&["CI_STEP_STARTED", "CI_PIPELINE_STARTED"]));
+    ci.context(Context::CiResult, v.get("CI_PIPELINE_STATUS"));
     ci.set(Key::Status, v.get("CI_PIPELINE_STATUS"));
     ci.commit = v.get("CI_COMMIT_SHA");
-    ci.context("run_url", v.first(&["CI_STEP_URL", "CI_PIPELINE_URL"]));
-    ci.context("branch", v.first(&["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG"]));
+    ci.context(Context::RunUrl, v.first(&["CI_STEP_URL", "CI_PIPELINE_URL"]));
+    ci.context(Context::Branch, v.first(&["CI_COMMIT_SOURCE_BRANCH", "CI_COMMIT_BRANCH", "CI_COMMIT_TAG"]));
     ci.set(Key::Environment, v.get("CI_PIPELINE_DEPLOY_TARGET"));
     ci
 }
@@ -204,16 +265,27 @@ pub fn read_semaphore(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("SEMAPHORE_GIT_REPO_SLUG"));
     set_job_id(&mut ci, v.get("SEMAPHORE_JOB_ID"));
-    ci.set(Key::TriggeredBy, v.get("SEMAPHORE_WORKFLOW_TRIGGERED_BY"));
+    // A promotion (Semaphore's deploys) was started by whoever promoted it; a scheduled
+    // workflow by nobody.
+    let truthy = |name: &str| v.raw(name).is_some_and(|b| b.eq_ignore_ascii_case("true"));
+    let who = if truthy("SEMAPHORE_PIPELINE_PROMOTION") && v.raw("SEMAPHORE_PIPELINE_PROMOTED_BY").is_some() {
+        v.get("SEMAPHORE_PIPELINE_PROMOTED_BY")
+    } else if truthy("SEMAPHORE_WORKFLOW_TRIGGERED_BY_SCHEDULE") {
+        None
+    } else {
+        v.get("SEMAPHORE_WORKFLOW_TRIGGERED_BY")
+    };
+    ci.set(Key::TriggeredBy, who);
     ci.set(Key::JobStartTime, v.get("SEMAPHORE_JOB_CREATION_TIME"));
     // passed / failed / stopped; a stopped job did not succeed.
+    ci.context(Context::CiResult, v.get("SEMAPHORE_JOB_RESULT"));
     let status = v
         .get("SEMAPHORE_JOB_RESULT")
         .map(|s| s.map(|w| if w.eq_ignore_ascii_case("stopped") { "cancelled".to_owned() } else { w }));
     ci.set(Key::Status, status);
     ci.commit = v.get("SEMAPHORE_GIT_SHA");
     ci.pr_head = v.get("SEMAPHORE_GIT_PR_SHA");
-    ci.context("branch", v.first(&["SEMAPHORE_GIT_PR_BRANCH", "SEMAPHORE_GIT_BRANCH"]));
+    ci.context(Context::Branch, v.first(&["SEMAPHORE_GIT_PR_BRANCH", "SEMAPHORE_GIT_BRANCH"]));
     ci
 }
 
@@ -226,7 +298,7 @@ pub fn read_codebuild(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "CODEBUILD_SOURCE_REPO_URL"));
     set_job_id(&mut ci, v.get("CODEBUILD_BUILD_ID"));
-    ci.set(Key::TriggeredBy, v.get("CODEBUILD_INITIATOR"));
+    ci.set(Key::TriggeredBy, codebuild_initiator(&v));
     // Epoch milliseconds: converted here, where the unit is known.
     let start = v.raw("CODEBUILD_START_TIME").and_then(|ms| epoch::parse_millis(ms).ok());
     ci.set(Key::JobStartTime, start.map(|s| v.derived(s.to_string(), "CODEBUILD_START_TIME (milliseconds)")));
@@ -235,8 +307,22 @@ pub fn read_codebuild(env: &Env) -> Ci {
         .map(|s| s.map(|b| if b.trim() == "1" { "success" } else { "failed" }.to_owned()));
     ci.set(Key::Status, status);
     ci.commit = v.get("CODEBUILD_RESOLVED_SOURCE_VERSION");
-    ci.context("run_url", v.get("CODEBUILD_BUILD_URL"));
+    ci.context(Context::RunUrl, v.get("CODEBUILD_BUILD_URL"));
     ci
+}
+
+/// CODEBUILD_INITIATOR names a person only when an IAM user (or role session) started the build:
+/// `codepipeline/NAME` is a pipeline, `CodeBuild-Jenkins-Plugin` the Jenkins plugin, and a webhook
+/// build (CODEBUILD_WEBHOOK_TRIGGER set) names the forge's hook agent (`GitHub-Hookshot/...`).
+fn codebuild_initiator(v: &Vars<'_>) -> Option<Sourced<String>> {
+    let initiator = v.get("CODEBUILD_INITIATOR")?;
+    let name = initiator.value.as_str();
+    let agent = name.starts_with("codepipeline/")
+        || name.eq_ignore_ascii_case("CodeBuild-Jenkins-Plugin")
+        || v.raw("CODEBUILD_WEBHOOK_TRIGGER").is_some()
+        || name.contains("Hookshot")
+        || name.contains("Webhook");
+    (!agent).then_some(initiator)
 }
 
 pub fn detect_bitrise(env: &Env) -> bool {
@@ -249,9 +335,13 @@ pub fn read_bitrise(env: &Env) -> Ci {
     set_repo(&mut ci, repo_from_url(&v, "GIT_REPOSITORY_URL"));
     set_job_id(&mut ci, v.get("BITRISE_BUILD_SLUG"));
     ci.set(Key::JobStartTime, v.get("BITRISE_BUILD_TRIGGER_TIMESTAMP"));
-    ci.commit = v.first(&["GIT_CLONE_COMMIT_HASH", "BITRISE_GIT_COMMIT"]);
-    ci.context("run_url", v.get("BITRISE_BUILD_URL"));
-    ci.context("branch", v.get("BITRISE_GIT_BRANCH"));
+    // BITRISE_GIT_COMMIT is the commit the build was triggered for; on a pull request the
+    // git-clone step merges it into the target on the agent, and GIT_CLONE_COMMIT_HASH (what it
+    // cloned) is then that merge.
+    ci.commit = v.first(&["BITRISE_GIT_COMMIT", "GIT_CLONE_COMMIT_HASH"]);
+    ci.commit_beats_checkout = v.raw("BITRISE_PULL_REQUEST").is_some();
+    ci.context(Context::RunUrl, v.get("BITRISE_BUILD_URL"));
+    ci.context(Context::Branch, v.get("BITRISE_GIT_BRANCH"));
     ci
 }
 
@@ -264,10 +354,15 @@ pub fn read_appveyor(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("APPVEYOR_REPO_NAME"));
     set_job_id(&mut ci, v.get("APPVEYOR_JOB_ID"));
-    ci.set(Key::TriggeredBy, v.first(&["APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"]));
+    // A pushed commit's author pushed it; a scheduled build, or one started from the dashboard or
+    // the API (forced), has nobody AppVeyor names.
+    let truthy = |name: &str| v.raw(name).is_some_and(|b| b.eq_ignore_ascii_case("true"));
+    if !truthy("APPVEYOR_SCHEDULED_BUILD") && !truthy("APPVEYOR_FORCED_BUILD") {
+        ci.set(Key::TriggeredBy, v.get("APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"));
+    }
     ci.commit = v.get("APPVEYOR_REPO_COMMIT");
     ci.pr_head = v.get("APPVEYOR_PULL_REQUEST_HEAD_COMMIT");
-    ci.context("branch", v.first(&["APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH", "APPVEYOR_REPO_BRANCH"]));
+    ci.context(Context::Branch, v.first(&["APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH", "APPVEYOR_REPO_BRANCH"]));
     ci
 }
 
@@ -275,12 +370,97 @@ pub fn detect_teamcity(env: &Env) -> bool {
     env.get("TEAMCITY_VERSION").is_some()
 }
 
-/// TeamCity exports little by default: detection, the build number, and git for the rest.
+/// TeamCity exports little as variables; the rest is in the build's properties files. The agent
+/// names its system-properties file in TEAMCITY_BUILD_PROPERTIES_FILE (`teamcity.build.id`, the
+/// server-wide build id; `teamcity.configuration.properties.file`), and that second file holds the
+/// configuration parameters (`teamcity.build.triggeredBy.username`, `vcsroot.url`,
+/// `build.vcs.number`). BUILD_VCS_NUMBER is the commit, also with a server-side checkout that
+/// leaves no `.git`.
 pub fn read_teamcity(env: &Env) -> Ci {
     let v = Vars::new(env, "TeamCity");
     let mut ci = Ci::new(v.system);
-    set_job_id(&mut ci, v.joined(&["TEAMCITY_BUILDCONF_NAME", "BUILD_NUMBER"]));
+    let build = v.raw("TEAMCITY_BUILD_PROPERTIES_FILE").map(read_properties).unwrap_or_default();
+    let config = build
+        .iter()
+        .find(|(k, _)| k == "teamcity.configuration.properties.file")
+        .map(|(_, path)| read_properties(path))
+        .unwrap_or_default();
+    let prop = |props: &[(String, String)], key: &str| {
+        props.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty())
+    };
+    // teamcity.build.id is unique on the server; BUILD_NUMBER follows a format that may repeat
+    // (`%build.vcs.number%`), and configuration names repeat across projects.
+    let job = prop(&build, "teamcity.build.id")
+        .map(|id| v.derived(id, "TEAMCITY_BUILD_PROPERTIES_FILE teamcity.build.id"))
+        .or_else(|| v.joined(&["TEAMCITY_PROJECT_NAME", "TEAMCITY_BUILDCONF_NAME", "BUILD_NUMBER"]));
+    set_job_id(&mut ci, job);
+    let who = prop(&config, "teamcity.build.triggeredBy.username")
+        .map(|u| v.derived(u, "teamcity.configuration.properties.file teamcity.build.triggeredBy.username"));
+    ci.set(Key::TriggeredBy, who);
+    ci.commit = v.get("BUILD_VCS_NUMBER").or_else(|| {
+        prop(&config, "build.vcs.number")
+            .map(|c| v.derived(c, "teamcity.configuration.properties.file build.vcs.number"))
+    });
+    if let Some(url) = prop(&config, "vcsroot.url") {
+        if let Some(repo) = remote::repo_name(&url) {
+            let detail = format!("teamcity.configuration.properties.file vcsroot.url ({})", remote::redact(&url));
+            set_repo(&mut ci, Some(v.derived(repo, detail)));
+        }
+    }
+    ci.context(Context::Branch, prop(&config, "teamcity.build.branch").map(|b| v.derived(b, "teamcity.build.branch")));
     ci
+}
+
+/// A Java properties file's `key=value` (or `key: value`) pairs, unescaped; empty when the file
+/// cannot be read. Read bounded: these files are a few KiB.
+fn read_properties(path: &str) -> Vec<(String, String)> {
+    use std::io::Read;
+    let mut text = String::new();
+    let ok = std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut text));
+    if ok.is_err() {
+        return Vec::new();
+    }
+    parse_properties(&text)
+}
+
+/// Parses Java properties: `#`/`!` comments, the first unescaped `=` or `:` separates, and
+/// `\uXXXX`, `\t`, `\n` and `\<char>` escapes.
+fn parse_properties(text: &str) -> Vec<(String, String)> {
+    let unescape = |s: &str| {
+        let mut out = String::new();
+        let mut chars = s.chars();
+        while let Some(c) = chars.next() {
+            if c != '\\' {
+                out.push(c);
+                continue;
+            }
+            match chars.next() {
+                Some('t') => out.push('\t'),
+                Some('n') => out.push('\n'),
+                Some('r') => out.push('\r'),
+                Some('u') => {
+                    let hex: String = chars.by_ref().take(4).collect();
+                    out.extend(u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32));
+                }
+                Some(other) => out.push(other),
+                None => {}
+            }
+        }
+        out
+    };
+    text.lines()
+        .map(str::trim_start)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
+        .filter_map(|line| {
+            let mut escaped = false;
+            let cut = line.char_indices().find(|&(_, c)| {
+                let sep = !escaped && (c == '=' || c == ':');
+                escaped = !escaped && c == '\\';
+                sep
+            })?;
+            Some((unescape(line[..cut.0].trim()), unescape(line[cut.0 + 1..].trim())))
+        })
+        .collect()
 }
 
 pub fn detect_cloudbuild(env: &Env) -> bool {
@@ -351,7 +531,7 @@ mod tests {
                 system: "Bitbucket Pipelines",
                 repo: Some("acme/app"),
                 job: Some("{s-1}"),
-                who: Some("{u-1}"),
+                who: None,
                 start: None,
                 status: Some("failed"),
                 commit: Some(SHA),
@@ -394,6 +574,7 @@ mod tests {
                 ("BUILD_REPOSITORY_NAME", "acme/app"),
                 ("BUILD_REQUESTEDFOREMAIL", "dev@example.com"),
                 ("SYSTEM_PIPELINESTARTTIME", "2020-02-10 13:29:58-05:00"),
+                ("BUILD_BUILDID", "77"),
                 ("SYSTEM_JOBID", "j1"),
                 ("SYSTEM_JOBATTEMPT", "2"),
                 ("AGENT_JOBSTATUS", "SucceededWithIssues"),
@@ -401,7 +582,7 @@ mod tests {
             Want {
                 system: "Azure Pipelines",
                 repo: Some("acme/app"),
-                job: Some("j1-2"),
+                job: Some("77-j1-2"),
                 who: Some("dev@example.com"),
                 start: Some("2020-02-10 13:29:58-05:00"),
                 status: Some("succeeded"),
@@ -468,6 +649,7 @@ mod tests {
             ("DRONE_COMMIT_SHA", SHA),
             ("DRONE_REPO", "acme/app"),
             ("DRONE_BUILD_TRIGGER", "@hook"),
+            ("DRONE_COMMIT_AUTHOR_EMAIL", "dev@example.com"),
             ("DRONE_BUILD_STARTED", "1704018030"),
             ("DRONE_BUILD_NUMBER", "5"),
             ("DRONE_STAGE_NUMBER", "1"),
@@ -476,8 +658,8 @@ mod tests {
         let want = |system| Want {
             system,
             repo: Some("acme/app"),
-            job: Some("5-1"),
-            who: Some("@hook"),
+            job: Some("acme/app-5-1"),
+            who: Some("dev@example.com"),
             start: Some("1704018030"),
             status: Some("success"),
             commit: Some(SHA),
@@ -505,7 +687,7 @@ mod tests {
             Want {
                 system: "Woodpecker",
                 repo: Some("acme/app"),
-                job: Some("3-1-2"),
+                job: Some("acme/app-3-1-2"),
                 who: Some("dev@example.com"),
                 start: Some("1704018030"),
                 status: None,
@@ -556,7 +738,7 @@ mod tests {
                 system: "AWS CodeBuild",
                 repo: Some("v1/repos/app"),
                 job: Some("proj:uuid"),
-                who: Some("codepipeline/app"),
+                who: None,
                 start: Some("1704018030"),
                 status: Some("success"),
                 commit: Some(SHA),
@@ -610,11 +792,16 @@ mod tests {
             },
         );
         check(
-            &[("TEAMCITY_VERSION", "2024.1"), ("TEAMCITY_BUILDCONF_NAME", "Deploy"), ("BUILD_NUMBER", "12")],
+            &[
+                ("TEAMCITY_VERSION", "2024.1"),
+                ("TEAMCITY_PROJECT_NAME", "App"),
+                ("TEAMCITY_BUILDCONF_NAME", "Deploy"),
+                ("BUILD_NUMBER", "12"),
+            ],
             Want {
                 system: "TeamCity",
                 repo: None,
-                job: Some("Deploy-12"),
+                job: Some("App-Deploy-12"),
                 who: None,
                 start: None,
                 status: None,

@@ -5,8 +5,6 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
 use crate::bulk;
 use crate::bulk::records::{Format, Input};
 use crate::cli::BackfillArgs;
@@ -141,8 +139,8 @@ fn job_for(tag: &Tag, shared: &Stack, repo_name: Option<&str>) -> Result<Job, Ve
 /// Runs `customcd backfill` from its settings.
 pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
     settings.announce();
-    let shared = &settings.template;
-    let repo_dir = &settings.repo_dir;
+    let shared = settings.template();
+    let repo_dir = settings.repo_dir();
     let fail = |e: TagsError| -> Error {
         match e {
             TagsError::Open(e) => Error::Invalid(vec![Problem::new(
@@ -166,7 +164,7 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
     }
     // The job id names the repository as the jobs do: a given repo_name (flag or variable) wins
     // over the origin remote, so two repositories with the same tags never share job ids.
-    let id_repo = shared.get(Key::RepoName).map(|r| r.value.trim().to_owned()).or(repo_name);
+    let id_repo = settings.repo_name().or(repo_name);
     let mut lines = String::new();
     let mut problems = Vec::new();
     let history = History::new(&repo, &args.from_git_tags);
@@ -175,7 +173,7 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
             Ok(mut job) => {
                 // Each tag ships what changed since the nearest matching tag below it, so a
                 // backfilled history carries commit counts and lead times too.
-                history.add_change_set(&mut job, tag, settings.change_set_limit.value);
+                history.add_change_set(&mut job, tag, settings.change_set_limit().value);
                 lines.push_str(&job.body());
                 lines.push('\n');
             }
@@ -189,14 +187,14 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
     if !problems.is_empty() {
         return Err(Error::Invalid(problems));
     }
-    if !args.send || settings.dry_run.value {
+    if !args.send || settings.dry_run().value {
         // Through `output`: redacted, defused on GitHub, and quiet when `backfill | head` closes
         // the pipe early (the reader's choice, not an error).
         output::stdout(lines.trim_end());
         if args.send {
             output::info(&format!(
                 "dry run ({}): {} tag(s) matched {:?}; nothing was sent",
-                settings.dry_run.source,
+                settings.dry_run().source,
                 tags.len(),
                 args.from_git_tags
             ));
@@ -215,24 +213,22 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
 
     // The jobs, their checkpoint and rejects are kept beside the spool, not in the checkout,
     // where they would dirty the working tree (and could be committed by accident).
-    let work = settings.spool_dir.value.with_file_name("customcd-backfill");
+    let work = settings.spool_dir().value.with_file_name("customcd-backfill");
     let out =
         args.out.clone().unwrap_or_else(|| work.join(format!("{}.jsonl", file_stem(repo_dir, &args.from_git_tags))));
-    if let Some(parent) = out.parent() {
-        std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
-    }
+    crate::fs::create_private_dir(crate::fs::parent_dir(&out))?;
     write_new(&out, &lines)?;
     output::info(&format!("{} job(s) written to {}; sending", tags.len(), out.display()));
     bulk::stop_on_signal();
     let opts = bulk::Options {
-        concurrency: settings.concurrency.value,
-        deadline: settings.deadline.value,
+        concurrency: settings.concurrency().value,
+        deadline: settings.deadline().value,
         rejects: Some(out.with_extension("rejects.jsonl")),
         stdin_checkpoint: None,
         progress_every: std::time::Duration::from_secs(5),
     };
     // The jobs are in the `out` file, which a rerun resumes.
-    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection.as_ref(), &opts), true)
+    settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection(), &opts), true)
 }
 
 /// The repository and its matching tags, to give each tag's job the change set since the nearest
@@ -282,30 +278,14 @@ impl<'a> History<'a> {
 /// leaves the previous file rather than an empty one. Its checkpoint is keyed by record digests,
 /// so rewriting the file in another order (a tag added in the middle) resends nothing.
 fn write_new(path: &Path, text: &str) -> Result<(), Error> {
-    use std::io::Write as _;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".customcd-backfill-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(text.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
-    tmp.persist(path).with_context(|| format!("renaming a temporary file to {}", path.display()))?;
-    Ok(())
+    Ok(crate::fs::write_replace(path, text.as_bytes(), ".customcd-backfill-")?)
 }
 
 /// A readable file name for one repository's backfill with one pattern.
 fn file_stem(repo: &Path, pattern: &str) -> String {
     let repo = std::fs::canonicalize(repo).unwrap_or_else(|_| repo.to_path_buf());
     let name = repo.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let safe = |s: &str| -> String {
-        s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '.' { c } else { '_' }).take(60).collect()
-    };
-    format!("{}-{}", safe(&name), safe(pattern))
+    format!("{}-{}", crate::fs::safe_name(&name, 60), crate::fs::safe_name(pattern, 60))
 }
 
 #[cfg(test)]

@@ -15,22 +15,11 @@
 //! was false; GitHub still runs the post stage then) leaves nothing for it, so a job is never
 //! reported twice, and a job whose main stage deferred is reported by its post stage.
 
-use crate::env::Env;
 use crate::error::{Error, Problem};
 use crate::output;
 use crate::output::github;
 use crate::settings::Settings;
 use crate::vocab::names::{Key, REPORT_PENDING_VAR};
-
-/// The step ids in the pending list, in the order they were added.
-fn pending_steps(env: &Env) -> Vec<&str> {
-    env.get(REPORT_PENDING_VAR).map(|v| v.split_whitespace().collect()).unwrap_or_default()
-}
-
-/// Whether this step's main stage deferred its report to the post stage.
-pub fn is_pending(env: &Env) -> bool {
-    env.get("GITHUB_ACTION").map(str::trim).is_some_and(|step| pending_steps(env).contains(&step))
-}
 
 /// What the post stage says when it has nothing to do: one line, so the log of a last-step
 /// usage shows why its post stage sent nothing.
@@ -40,9 +29,9 @@ pub fn nothing_pending() {
 
 /// `report` with `report_at: job-end`: adds this step to the pending list in `GITHUB_ENV`, so
 /// that its post stage reports the job with its final status. Sends nothing.
-pub fn defer(settings: &Settings, env: &Env) -> Result<(), Error> {
+pub fn defer(settings: &Settings) -> Result<(), Error> {
     settings.announce();
-    let at = &settings.report_at;
+    let at = settings.report_at();
     let refuse = |rule: &str| {
         Error::Invalid(vec![Problem::new(
             Key::ReportAt.name(),
@@ -52,13 +41,14 @@ pub fn defer(settings: &Settings, env: &Env) -> Result<(), Error> {
         .value(at.value.word())
         .source(at.source.clone())])
     };
-    let Some(step) = env.get("GITHUB_ACTION").map(str::trim).filter(|s| !s.is_empty()) else {
+    let runner = settings.runner();
+    let Some(step) = runner.step() else {
         return Err(refuse("job-end needs GITHUB_ACTION, the step's id, which the runner sets for every action step"));
     };
-    let Some(file) = env.get("GITHUB_ENV") else {
+    let Some(file) = runner.env_file() else {
         return Err(refuse("job-end needs the GITHUB_ENV file, through which the post stage learns it must report"));
     };
-    let mut steps = pending_steps(env);
+    let mut steps: Vec<&str> = runner.pending().iter().map(String::as_str).collect();
     if !steps.contains(&step) {
         steps.push(step);
     }
@@ -72,23 +62,4 @@ pub fn defer(settings: &Settings, env: &Env) -> Result<(), Error> {
         at.source
     ));
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn env(pairs: &[(&str, &str)]) -> Env {
-        pairs.iter().map(|(k, v)| (*k, *v)).collect()
-    }
-
-    #[test]
-    fn only_a_step_in_the_pending_list_is_pending() {
-        let list = (REPORT_PENDING_VAR, "deploy __acme_customcd-action_2");
-        assert!(is_pending(&env(&[list, ("GITHUB_ACTION", "__acme_customcd-action_2")])));
-        assert!(is_pending(&env(&[list, ("GITHUB_ACTION", "deploy")])));
-        assert!(!is_pending(&env(&[list, ("GITHUB_ACTION", "__acme_customcd-action")])), "a prefix is not the step");
-        assert!(!is_pending(&env(&[list])), "no step id, nothing pending");
-        assert!(!is_pending(&env(&[("GITHUB_ACTION", "deploy")])), "no list, nothing pending");
-    }
 }

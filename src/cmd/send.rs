@@ -16,24 +16,24 @@ use crate::vocab::source::Sourced;
 /// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
 pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
     settings.announce();
-    if settings.dry_run.value {
+    if settings.dry_run().value {
         for line in settings.connection_lines() {
             output::info(&format!("dry run: {line}"));
         }
     }
-    let dir = args.paths.is_empty().then(|| settings.spool_dir.clone());
+    let dir = args.paths.is_empty().then(|| settings.spool_dir().clone());
     let inputs = inputs(args, dir)?;
     bulk::stop_on_signal();
     let opts = bulk::Options {
-        concurrency: settings.concurrency.value,
-        deadline: settings.deadline.value,
+        concurrency: settings.concurrency().value,
+        deadline: settings.deadline().value,
         rejects: Some(args.rejects.clone().unwrap_or_else(|| cwd.join("customcd-rejects.jsonl"))),
         stdin_checkpoint: args.checkpoint.clone(),
         progress_every: Duration::from_secs(5),
     };
     // Records from files stay in them until delivered; standard input keeps nothing.
     let kept = !args.paths.iter().any(|p| p == "-");
-    settings.judge(bulk::run(&inputs, settings.connection.as_ref(), &opts), kept)
+    settings.judge(bulk::run(&inputs, settings.connection(), &opts), kept)
 }
 
 /// The inputs of a `send`: the paths given (`-` is standard input), else the spool `dir`.

@@ -8,13 +8,9 @@
 
 use std::path::Path;
 
-use anyhow::Context;
-
-use crate::env::Env;
 use crate::output;
 use crate::output::github;
 use crate::settings::Settings;
-use crate::start_state;
 
 /// What `report` does when `start` could not record anything, for the warning.
 const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 and job_start_time as the time of the report, with a warning, unless it is given --job-start-time (or CUSTOMCD_JOB_START_TIME)";
@@ -24,15 +20,20 @@ const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 
 /// It never fails the job: it runs first in a pipeline (the action's pre-entrypoint, a Jenkins
 /// start stage), where customcd's own trouble must not stop a deployment. When the start cannot
 /// be recorded, it warns, says what `report` does instead, and still succeeds.
-pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
+pub fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
     settings.announce();
-    let ci = &settings.ci;
+    let ci = settings.ci();
+    let runner = settings.runner();
     let export = format!("export CUSTOMCD_JOB_START_TIME={now}");
-    match &ci {
-        Some(ci) if ci.github_like && (env.get("GITHUB_ENV").is_some() || env.get("GITHUB_STATE").is_some()) => {
+    match ci {
+        Some(ci) if ci.github_like && (runner.env_file().is_some() || runner.state_file().is_some()) => {
             let mut recorded = Vec::new();
-            for (var, name) in [("GITHUB_ENV", "CUSTOMCD_JOB_START_TIME"), ("GITHUB_STATE", "job_start_time")] {
-                let Some(path) = env.get(var) else { continue };
+            let files = [
+                ("GITHUB_ENV", runner.env_file(), "CUSTOMCD_JOB_START_TIME"),
+                ("GITHUB_STATE", runner.state_file(), "job_start_time"),
+            ];
+            for (var, path, name) in files {
+                let Some(path) = path else { continue };
                 match github::append(path.as_ref(), &[(name, now.to_string())]) {
                     Ok(()) => recorded.push(var),
                     Err(e) => output::warn(&format!(
@@ -57,8 +58,8 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
             }
         }
         Some(ci) => {
-            match start_state::state_file(ci, env) {
-                Some(path) => match write_state(&path, now) {
+            match settings.start_file() {
+                Some(path) => match write_state(path, now) {
                     Ok(()) => {
                         output::info(&format!("customcd: job start recorded for {} in {}", ci.system, path.display()))
                     }
@@ -89,37 +90,10 @@ pub fn run(settings: &Settings, env: &Env, now: i64) -> anyhow::Result<()> {
 }
 
 /// Writes the state file: in the job's temporary directory, which is created when missing
-/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new file
-/// beside the final name (created exclusively, 0600, never through a symlink someone left there)
+/// (Jenkins documents that `WORKSPACE_TMP` may not exist yet). The content goes to a new private
+/// file beside the final name (created exclusively, never through a symlink someone left there)
 /// and is renamed over it, so a reader never sees half a file.
 fn write_state(path: &Path, now: i64) -> anyhow::Result<()> {
-    use std::io::Write;
-    if let Some(dir) = path.parent() {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-        builder.create(dir).with_context(|| format!("creating the directory {}", dir.display()))?;
-    }
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".{}.tmp", std::process::id()));
-    let tmp = path.with_file_name(tmp_name);
-    // A leftover of an earlier, killed run (or anything else by that name) is replaced, not
-    // followed: removing a symlink removes the link.
-    let _ = std::fs::remove_file(&tmp);
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options
-        .open(&tmp)
-        .and_then(|mut f| f.write_all(format!("{now}\n").as_bytes()))
-        .with_context(|| format!("writing {}", tmp.display()));
-    let renamed = written.and_then(|()| {
-        std::fs::rename(&tmp, path).with_context(|| format!("renaming {} to {}", tmp.display(), path.display()))
-    });
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
+    crate::fs::create_private_dir(crate::fs::parent_dir(path))?;
+    crate::fs::write_replace(path, format!("{now}\n").as_bytes(), ".customcd-start-")
 }

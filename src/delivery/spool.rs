@@ -4,53 +4,28 @@
 //! one; it never sends anything and never writes the token. Where the spool is when no setting
 //! says is `settings::spool_dir`'s choice.
 //!
-//! Spool directories are 0700 and their files 0600 whatever the umask: CI workspaces and temporary
-//! directories are shared, and a payload is business data. A file is claimed by an exclusive,
-//! non-blocking `flock`: the `report` that wrote it holds the lock while it delivers, and each
-//! `send` takes it before sending, so concurrent senders split the work instead of doubling it.
+//! Spool directories and files are private to this user (0700 and 0600 on Unix whatever the umask;
+//! see `crate::fs` for Windows): CI workspaces and temporary directories are shared, and a
+//! payload is business data. A file is claimed by an exclusive, non-blocking lock: the `report`
+//! that wrote it holds the lock while it delivers, and each `send` takes it before sending, so
+//! concurrent senders split the work instead of doubling it.
 
 use std::fs::File;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
-use rustix::fs::{FlockOperation, Mode, OFlags};
+use crate::fs::{self, Follow, NewFile, OpenRefusal};
 
-/// Creates `dir` (and its parents) as 0700, or checks an existing one: it must be a real
-/// directory (not a symbolic link) owned by this user, and is made 0700 whatever the umask was.
+/// Creates the spool directory `dir` (and its parents) private to this user, or checks an existing
+/// one: a real directory (not a symbolic link) owned by this user, made private (0700 on Unix)
+/// whatever the umask was.
 pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating the directory {}", dir.display()))?;
-    let meta = std::fs::symlink_metadata(dir).with_context(|| format!("reading {}", dir.display()))?;
-    if !meta.file_type().is_dir() {
-        bail!(
-            "{} is not a directory (a symbolic link or a file is there); customcd keeps payloads only in a directory of its own: remove it or choose another with --spool-dir",
-            dir.display()
-        );
-    }
-    let me = rustix::process::geteuid().as_raw();
-    if meta.uid() != me {
-        bail!(
-            "{} belongs to uid {}, not to this user (uid {me}); another user could read the payloads or plant jobs there: choose a directory of your own with --spool-dir",
-            dir.display(),
-            meta.uid()
-        );
-    }
-    if meta.permissions().mode() & 0o077 != 0 {
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))
-            .with_context(|| format!("making {} private (0700)", dir.display()))?;
-    }
-    Ok(())
+    fs::ensure_private_dir(dir, "choose a directory of your own with --spool-dir")
 }
 
 /// A payload file in the spool, exclusively locked by this process until dropped.
 pub struct Spooled {
     pub path: PathBuf,
-    /// Holds the `flock`; closing it lets a `send` claim the file.
+    /// Holds the lock; closing it lets a `send` claim the file.
     pub lock: File,
 }
 
@@ -61,28 +36,18 @@ pub struct Spooled {
 /// name or the whole body. Returns the file, still locked.
 pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spooled> {
     ensure_private_dir(dir)?;
-    let safe: String = job_id
-        .chars()
-        .take(80)
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
-        .collect();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".customcd-")
-        .suffix(".tmp")
-        .tempfile_in(dir)
-        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
-    tmp.write_all(body.as_bytes()).with_context(|| format!("writing {}", tmp.path().display()))?;
-    tmp.as_file().sync_all().with_context(|| format!("syncing {}", tmp.path().display()))?;
-    rustix::fs::flock(tmp.as_file(), FlockOperation::LockExclusive)
-        .with_context(|| format!("locking {}", tmp.path().display()))?;
+    let safe = fs::safe_name(job_id, 80);
+    let mut tmp = NewFile::create_in(dir, ".customcd-")?;
+    tmp.write_synced(body.as_bytes())?;
+    tmp.lock()?;
     let mut attempt = 0u32;
     loop {
         let stamp =
             std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
         let path = dir.join(format!("{stamp}-{safe}.json"));
-        match tmp.persist_noclobber(&path) {
+        match tmp.persist_new(&path) {
             Ok(lock) => {
-                sync_dir(dir);
+                fs::sync_dir(dir);
                 return Ok(Spooled { path, lock });
             }
             // Two reports of the same job in the same nanosecond: try the next name.
@@ -90,16 +55,12 @@ pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spool
                 tmp = e.file;
                 attempt += 1;
             }
-            Err(e) => return Err(e.error).with_context(|| format!("renaming a temporary file to {}", path.display())),
+            Err(e) => {
+                return Err(
+                    anyhow::Error::new(e.error).context(format!("renaming a temporary file to {}", path.display()))
+                )
+            }
         }
-    }
-}
-
-/// Makes a rename or removal in `dir` durable. Best effort: some file systems refuse to sync a
-/// directory, and the payload itself is already on disk.
-pub fn sync_dir(dir: &Path) {
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
     }
 }
 
@@ -108,7 +69,7 @@ pub fn sync_dir(dir: &Path) {
 pub fn remove(spooled: Spooled) -> std::io::Result<()> {
     std::fs::remove_file(&spooled.path)?;
     if let Some(dir) = spooled.path.parent() {
-        sync_dir(dir);
+        fs::sync_dir(dir);
     }
     drop(spooled.lock);
     Ok(())
@@ -142,7 +103,9 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
     for p in paths {
         if p.is_dir() {
             let mut found = Vec::new();
-            for entry in std::fs::read_dir(p).with_context(|| format!("reading the directory {}", p.display()))? {
+            let entries = std::fs::read_dir(p)
+                .map_err(|e| anyhow::Error::new(e).context(format!("reading the directory {}", p.display())))?;
+            for entry in entries {
                 let Ok(entry) = entry else { continue };
                 let name = entry.file_name();
                 let name = name.to_string_lossy();
@@ -189,68 +152,46 @@ pub enum Claim {
 /// the file that was locked (a sender that finished with it removes it under the lock).
 pub fn claim(found: &Found) -> Claim {
     let path = &found.path;
-    if found.listed {
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Claim::Vanished,
-            Err(e) => return Claim::Refused(format!("cannot be read: {e}")),
-            Ok(m) if !m.file_type().is_file() => return Claim::Refused(not_regular(&m)),
-            Ok(_) => {}
-        }
-    }
-    let mut flags = OFlags::RDONLY | OFlags::NONBLOCK | OFlags::CLOEXEC | OFlags::NOCTTY;
-    if found.listed {
-        flags |= OFlags::NOFOLLOW;
-    }
-    let file = match rustix::fs::open(path, flags, Mode::empty()) {
-        Ok(fd) => File::from(fd),
+    // A listed entry is never followed through a link; a path the user named may be one.
+    let follow = if found.listed { Follow::No } else { Follow::Yes };
+    let (file, meta) = match fs::open_regular(path, follow) {
+        Ok(opened) => opened,
         // A listed entry that went away was someone else's; a path the user named must exist.
-        Err(rustix::io::Errno::NOENT) if found.listed => return Claim::Vanished,
-        Err(rustix::io::Errno::NOENT) => return Claim::Refused("does not exist".to_owned()),
-        Err(rustix::io::Errno::LOOP) => {
+        Err(OpenRefusal::NotFound) if found.listed => return Claim::Vanished,
+        Err(OpenRefusal::NotFound) => return Claim::Refused("does not exist".to_owned()),
+        Err(OpenRefusal::Link) => {
             return Claim::Refused("is a symbolic link; a spool holds only regular files".to_owned())
         }
-        Err(e) => return Claim::Refused(format!("cannot be opened: {e}")),
+        Err(OpenRefusal::NotRegular(what)) => return Claim::Refused(not_regular(what)),
+        Err(OpenRefusal::Io(e)) => return Claim::Refused(format!("cannot be opened: {e}")),
     };
-    let meta = match file.metadata() {
-        Ok(m) => m,
-        Err(e) => return Claim::Refused(format!("cannot be read: {e}")),
-    };
-    if !meta.file_type().is_file() {
-        return Claim::Refused(not_regular(&meta));
-    }
-    let me = rustix::process::geteuid().as_raw();
-    if found.listed && meta.uid() != me {
+    if found.listed && !fs::is_mine(path, &meta).unwrap_or(false) {
         return Claim::Refused(format!(
-            "belongs to uid {}, not to this user (uid {me}); customcd sends from a directory only files it could have written: check where it came from, then send it by name",
-            meta.uid()
+            "belongs to {}, not to this user ({}); customcd sends from a directory only files it could have written: check where it came from, then send it by name",
+            fs::owner_label(path, &meta),
+            fs::my_label()
         ));
     }
-    match rustix::fs::flock(&file, FlockOperation::NonBlockingLockExclusive) {
-        Ok(()) => {}
-        Err(rustix::io::Errno::WOULDBLOCK) => return Claim::Busy,
+    match fs::try_lock(&file) {
+        Ok(true) => {}
+        Ok(false) => return Claim::Busy,
         Err(e) => return Claim::Refused(format!("cannot be locked: {e}")),
     }
-    match std::fs::metadata(path) {
-        Ok(now) if now.dev() == meta.dev() && now.ino() == meta.ino() => Claim::Mine(file),
-        _ => Claim::Vanished,
+    if fs::still_at(path, &file, &meta) {
+        Claim::Mine(file)
+    } else {
+        Claim::Vanished
     }
 }
 
-fn not_regular(meta: &std::fs::Metadata) -> String {
-    let ft = meta.file_type();
-    let kind = if ft.is_dir() {
-        "a directory"
-    } else if ft.is_symlink() {
-        "a symbolic link"
-    } else {
-        "a FIFO, socket or device"
-    };
-    format!("is {kind}, not a regular file: ignored (remove it from the spool)")
+fn not_regular(what: &str) -> String {
+    format!("is {what}, not a regular file: ignored (remove it from the spool)")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fs::test_support::{chmod, mkfifo, mode, symlink};
 
     fn listed(path: PathBuf) -> Found {
         Found { path, listed: true }
@@ -266,7 +207,6 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&a).expect("read"), "{\"a\":1}");
         assert!(a.file_name().expect("name").to_string_lossy().ends_with("-job_1.json"));
         assert_eq!(expand(std::slice::from_ref(&spool)).expect("expand"), vec![listed(a.clone()), listed(b)]);
-        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
         assert_eq!(mode(&spool), 0o700);
         assert_eq!(mode(&a), 0o600);
     }
@@ -276,11 +216,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let open = dir.path().join("open");
         std::fs::create_dir(&open).expect("mkdir");
-        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).expect("chmod");
+        chmod(&open, 0o777).expect("chmod");
         ensure_private_dir(&open).expect("ours");
-        assert_eq!(std::fs::metadata(&open).expect("stat").permissions().mode() & 0o777, 0o700);
+        assert_eq!(mode(&open), 0o700);
         let link = dir.path().join("link");
-        std::os::unix::fs::symlink(&open, &link).expect("symlink");
+        symlink(&open, &link).expect("symlink");
         let err = ensure_private_dir(&link).expect_err("a link is refused");
         assert!(err.to_string().contains("not a directory"), "{err}");
     }
@@ -309,14 +249,13 @@ mod tests {
     fn fifos_directories_and_links_are_refused_without_blocking() {
         let dir = tempfile::tempdir().expect("tempdir");
         let fifo = dir.path().join("f.json");
-        rustix::fs::mknodat(rustix::fs::CWD, &fifo, rustix::fs::FileType::Fifo, Mode::from_raw_mode(0o600), 0)
-            .expect("mkfifo");
+        mkfifo(&fifo).expect("mkfifo");
         let sub = dir.path().join("d.json");
         std::fs::create_dir(&sub).expect("mkdir");
         let target = dir.path().join("real");
         std::fs::write(&target, "{}").expect("write");
         let link = dir.path().join("l.json");
-        std::os::unix::fs::symlink(&target, &link).expect("symlink");
+        symlink(&target, &link).expect("symlink");
         for (p, word) in [(fifo.clone(), "FIFO"), (sub, "directory"), (link, "symbolic link")] {
             match claim(&listed(p.clone())) {
                 Claim::Refused(why) => assert!(why.contains(word), "{}: {why}", p.display()),

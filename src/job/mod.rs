@@ -456,6 +456,14 @@ pub fn is_full_sha(sha: &str) -> bool {
     matches!(sha.len(), 40 | 64) && sha.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The commit a job deploys, as the payload will carry it (trimmed, lowercased), when the stack's
+/// `commit_sha` is a valid one; [`resolve`] says what is wrong with it otherwise. Commands that
+/// need the commit before the job is whole (the change set) take it from here, so the rule is
+/// written once.
+pub fn deployed_commit(stack: &Stack) -> Option<String> {
+    stack.get(Key::CommitSha).and_then(|v| check_sha(v, &mut Vec::new())).map(|v| v.value)
+}
+
 /// Checks a commit SHA: 40 (SHA-1) or 64 (SHA-256) hex characters. Returns it lowercased.
 fn check_sha(v: &Sourced<String>, problems: &mut Vec<Problem>) -> Option<Sourced<String>> {
     let sha = v.value.trim();

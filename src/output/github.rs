@@ -63,6 +63,14 @@ pub fn mask(value: &str) {
     let _ = out.flush();
 }
 
+/// [`mask`] on standard error, which the runner reads for workflow commands too: for secrets
+/// found on a dry run, whose standard output must stay the JSON body alone.
+pub fn mask_on_stderr(value: &str) {
+    let mut out = std::io::stderr().lock();
+    let _ = writeln!(out, "::add-mask::{}", escape_data(value));
+    let _ = out.flush();
+}
+
 /// An annotation line: `kind` is `error`, `warning` or `notice`.
 pub fn annotation(kind: &str, title: &str, message: &str) -> String {
     format!("::{kind} title={}::{}", escape_property(title), escape_data(message))

@@ -66,6 +66,16 @@ pub fn warn(text: &str) {
     }
 }
 
+/// A notice: something the user should know that is not wrong (a stand-in taken for a value), as
+/// a notice annotation on GitHub, else a line on standard error.
+pub fn notice(text: &str) {
+    if on_github() {
+        raw_stderr(&github::annotation("notice", "customcd", &secret::redact(text)));
+    } else {
+        info(&format!("notice: {text}"));
+    }
+}
+
 /// An error: an annotation on GitHub (and the plain text), else a line, on standard error.
 pub fn error(text: &str) {
     if on_github() {

@@ -4,21 +4,24 @@
 //! `concurrency`, the spool's place) is written once and holds for every command.
 
 pub(crate) mod endpoint;
+pub(crate) mod records;
+pub(crate) mod runner;
 pub(crate) mod sources;
 pub(crate) mod spool_dir;
 pub(crate) mod transport;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::ci::Ci;
 use crate::env::Env;
 use crate::error::{self, Error, Problem};
 use crate::output;
-use crate::output::github;
 use crate::settings::endpoint::{Connection, Endpoint};
+use crate::settings::runner::Runner;
 use crate::settings::sources::{Flags, Gathered, Sources};
-use crate::vocab::names::{flag_name, help_of, var_name, Fallback, Key, Layer, Stack};
+use crate::start_state;
+use crate::vocab::names::{flag_name, help_of, var_name, Fallback, Key, Layer, Stack, BACKFILL_KEYS, PAYLOAD_FIELDS};
 use crate::vocab::source::{Source, Sourced};
 
 /// The total time for all attempts at one job, when `deadline` is not set.
@@ -70,6 +73,15 @@ impl ReportAt {
     }
 }
 
+/// What resolving gave: the settings, and the problems that stop the command (none for `env`,
+/// which shows them, and `start`, which only warns). With problems the caller prints the
+/// settings' warnings beside them (a misspelled variable is often why a setting is missing) and
+/// stops.
+pub struct Resolved {
+    pub settings: Settings,
+    pub problems: Vec<Problem>,
+}
+
 /// What a delivery problem does to the exit code: the `fail_on_error` setting. Invalid input fails
 /// whatever it says, and so does a job that was neither delivered nor kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,57 +117,65 @@ impl FailOnError {
     }
 }
 
-/// Every setting a command uses, typed, each with its source.
+/// Every setting a command uses, typed, each with its source. Read through its methods: a
+/// command cannot change what was resolved.
 pub struct Settings {
-    pub command: Command,
+    command: Command,
     /// The CI system, when one was detected.
-    pub ci: Option<Ci>,
+    ci: Option<Ci>,
     /// Validate and print; send nothing. The same in every command.
-    pub dry_run: Sourced<bool>,
+    dry_run: Sourced<bool>,
     /// Which delivery problems fail the command (invalid input always does).
-    pub fail_on_error: Sourced<FailOnError>,
+    fail_on_error: Sourced<FailOnError>,
     /// Keep a copy of every delivered payload in the spool.
-    pub spool_always: Sourced<bool>,
+    spool_always: Sourced<bool>,
     /// Whether CI context is added as optional fields.
-    pub ci_fields: Sourced<bool>,
+    ci_fields: Sourced<bool>,
     /// Total time for all attempts at one job.
-    pub deadline: Sourced<Duration>,
+    deadline: Sourced<Duration>,
     /// Jobs in flight at once (`send`, `backfill --send`).
-    pub concurrency: Sourced<usize>,
+    concurrency: Sourced<usize>,
     /// Where undelivered jobs are kept.
-    pub spool_dir: Sourced<PathBuf>,
+    spool_dir: Sourced<PathBuf>,
     /// The checked endpoint, token and transport: present whenever the command will send.
-    pub connection: Option<Connection>,
+    connection: Option<Connection>,
     /// The endpoint that would be used, or why there is none (for the dry run and `env`).
-    pub endpoint: Result<Endpoint, String>,
+    endpoint: Result<Endpoint, String>,
     /// Where the token would come from, when one is set (never the token itself).
-    pub token_source: Option<Source>,
+    token_source: Option<Source>,
     /// The single job's sources (`report`, `env`).
-    pub job: Option<Gathered>,
+    job: Option<Gathered>,
     /// The settings that apply to every job of a backfill (service, job type, repository).
-    pub template: Stack,
+    template: Stack,
     /// Where git discovery starts: the `repo` setting, else the working directory.
-    pub repo_dir: PathBuf,
+    repo_dir: PathBuf,
     /// The most commits a change set walks.
-    pub change_set_limit: Sourced<u64>,
+    change_set_limit: Sourced<u64>,
     /// When `report` sends the job.
-    pub report_at: Sourced<ReportAt>,
+    report_at: Sourced<ReportAt>,
+    /// What the CI platform can be asked, and where the previous deploy comes from (`report`,
+    /// `env`).
+    platform: Option<records::Platform>,
     /// Things the user should know that do not stop the command.
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
     /// Problems that stop nothing because the command only shows them (`env`).
-    pub problems: Vec<Problem>,
+    problems: Vec<Problem>,
+    /// The GitHub runner's files and this step's id.
+    runner: Runner,
+    /// Where `start` records the job's start in this CI job, when it has an identity.
+    start_file: Option<PathBuf>,
 }
 
 impl Settings {
-    /// Reads every source once and resolves it; every problem found is returned at once.
-    pub fn resolve(command: Command, flags: Flags, env: &Env, cwd: PathBuf, now: i64) -> Result<Settings, Error> {
+    /// Reads every source once and resolves it; every problem found is returned at once, beside
+    /// the settings (the caller prints their warnings with them). Resolving prints nothing and
+    /// changes nothing: output's GitHub mode ([`Settings::github`]) and the token's mask
+    /// ([`Settings::token_to_mask`]) are the caller's to apply, before it prints anything.
+    pub fn resolve(command: Command, flags: Flags, env: &Env, cwd: PathBuf, now: i64) -> Result<Resolved, Error> {
         let sources = sources::read(flags, env)?;
         let mut problems = Vec::new();
         let stack = sources.stack.clone();
         let github = sources.ci.as_ref().is_some_and(|c| c.github_like);
-        // Output follows the CI system from the first line on, and the token is masked in the
-        // GitHub log before any line that could hold it.
-        output::set_github(github);
 
         // A setting whose variable is not UTF-8 would be sent with replacement characters in it.
         let is_setting = |name: &str| {
@@ -218,8 +238,13 @@ impl Settings {
         };
         let mut warnings = sources.warnings;
         warnings.extend(conn.warnings);
+        let platform = job
+            .as_ref()
+            .map(|job| records::plan(job.ci.as_ref(), &job.stack, env, switches.allow_http, switches.platform_roots));
+        warnings.extend(platform.iter().flat_map(|p| p.warnings.iter().cloned()));
 
-        let settings = Settings {
+        let start_file = sources.ci.as_ref().and_then(|ci| start_state::state_file(ci, env));
+        let mut settings = Settings {
             command,
             ci: sources.ci,
             dry_run,
@@ -237,29 +262,133 @@ impl Settings {
             repo_dir,
             change_set_limit,
             report_at,
+            platform,
             warnings,
             problems: Vec::new(),
+            runner: Runner::read(env),
+            start_file,
         };
-        if let (true, Some(c)) = (github, &settings.connection) {
-            github::mask(c.token.expose_for_masking());
-        }
-        if problems.is_empty() {
-            Ok(settings)
-        } else if command == Command::Env {
+        if command == Command::Env {
             // `env` shows what is wrong instead of stopping at it.
-            let mut settings = settings;
-            settings.problems = problems;
-            Ok(settings)
+            settings.problems = std::mem::take(&mut problems);
         } else if command == Command::Start {
             // `start` only records a time: a setting it does not use must not fail the job.
-            let mut settings = settings;
-            settings.warnings.extend(problems.iter().map(|p| format!("{p} (ignored by customcd start)")));
-            Ok(settings)
-        } else {
-            // A misspelled variable is often why a setting is missing: say so beside the problems.
-            settings.announce();
-            Err(Error::Invalid(problems))
+            settings.warnings.extend(problems.drain(..).map(|p| format!("{p} (ignored by customcd start)")));
         }
+        Ok(Resolved { settings, problems })
+    }
+
+    /// The token to mask in the GitHub log (`::add-mask::`), on GitHub and when there is one.
+    pub fn token_to_mask(&self) -> Option<&str> {
+        self.connection.as_ref().filter(|_| self.github()).map(|c| c.token.expose_for_masking())
+    }
+
+    // Each setting, as resolved.
+
+    /// The command these settings were resolved for.
+    pub fn command(&self) -> Command {
+        self.command
+    }
+
+    /// The CI system, when one was detected.
+    pub fn ci(&self) -> Option<&Ci> {
+        self.ci.as_ref()
+    }
+
+    /// Validate and print; send nothing. The same in every command.
+    pub fn dry_run(&self) -> &Sourced<bool> {
+        &self.dry_run
+    }
+
+    /// Which delivery problems fail the command (invalid input always does).
+    pub fn fail_on_error(&self) -> &Sourced<FailOnError> {
+        &self.fail_on_error
+    }
+
+    /// Keep a copy of every delivered payload in the spool.
+    pub fn spool_always(&self) -> &Sourced<bool> {
+        &self.spool_always
+    }
+
+    /// Whether CI context is added as optional fields.
+    pub fn ci_fields(&self) -> &Sourced<bool> {
+        &self.ci_fields
+    }
+
+    /// Total time for all attempts at one job.
+    pub fn deadline(&self) -> &Sourced<Duration> {
+        &self.deadline
+    }
+
+    /// Jobs in flight at once (`send`, `backfill --send`).
+    pub fn concurrency(&self) -> &Sourced<usize> {
+        &self.concurrency
+    }
+
+    /// Where undelivered jobs are kept.
+    pub fn spool_dir(&self) -> &Sourced<PathBuf> {
+        &self.spool_dir
+    }
+
+    /// The checked endpoint, token and transport: present whenever the command will send.
+    pub fn connection(&self) -> Option<&Connection> {
+        self.connection.as_ref()
+    }
+
+    /// The single job's sources (`report`, `env`).
+    pub fn job(&self) -> Option<&Gathered> {
+        self.job.as_ref()
+    }
+
+    /// The settings that apply to every job of a backfill (service, job type, repository).
+    pub fn template(&self) -> &Stack {
+        &self.template
+    }
+
+    /// Where git discovery starts: the `repo` setting, else the working directory.
+    pub fn repo_dir(&self) -> &Path {
+        &self.repo_dir
+    }
+
+    /// The most commits a change set walks.
+    pub fn change_set_limit(&self) -> &Sourced<u64> {
+        &self.change_set_limit
+    }
+
+    /// When `report` sends the job.
+    pub fn report_at(&self) -> &Sourced<ReportAt> {
+        &self.report_at
+    }
+
+    /// Things the user should know that do not stop the command.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Problems that stop nothing because the command only shows them (`env`).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// What the CI platform can be asked, and where the previous deploy comes from (`report`,
+    /// `env`).
+    pub fn platform(&self) -> Option<&records::Platform> {
+        self.platform.as_ref()
+    }
+
+    /// The GitHub runner's files and this step's id.
+    pub fn runner(&self) -> &Runner {
+        &self.runner
+    }
+
+    /// Where `start` records the job's start in this CI job, when the job has an identity.
+    pub fn start_file(&self) -> Option<&Path> {
+        self.start_file.as_deref()
+    }
+
+    /// The `repo_name` setting (a flag or variable, not git's guess), for a backfill's job ids.
+    pub fn repo_name(&self) -> Option<String> {
+        self.template.get(Key::RepoName).map(|r| r.value.trim().to_owned())
     }
 
     /// Whether this run is on GitHub Actions (or a runner that imitates it).
@@ -449,7 +578,8 @@ fn setting_names(key: Key) -> String {
 /// not stamp one commit on all of history, so only these keys are kept.
 fn template(stack: &Stack) -> Stack {
     let mut layer = Layer::default();
-    for key in [Key::ServiceId, Key::JobType, Key::RepoId, Key::RepoName] {
+    let in_payload = |key: &Key| PAYLOAD_FIELDS.iter().any(|f| f.key == *key);
+    for &key in BACKFILL_KEYS.iter().filter(|k| in_payload(k)) {
         if let Some(v) = stack.get(key) {
             layer.set(key, v.clone());
         }
@@ -469,7 +599,13 @@ mod tests {
 
     fn resolve(command: Command, flags: Flags, pairs: &[(&str, &str)]) -> Result<Settings, Error> {
         let dir = tempfile::tempdir().expect("temp dir");
-        Settings::resolve(command, flags, &env(pairs), dir.path().to_path_buf(), 1_700_000_000)
+        let Resolved { settings, problems } =
+            Settings::resolve(command, flags, &env(pairs), dir.path().to_path_buf(), 1_700_000_000)?;
+        if problems.is_empty() {
+            Ok(settings)
+        } else {
+            Err(Error::Invalid(problems))
+        }
     }
 
     fn problems(r: Result<Settings, Error>) -> Vec<Problem> {

@@ -126,7 +126,9 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
     if let Some(ci) = &ci {
         if !explicit_commit {
             warnings.extend(ci.commit_warnings.iter().cloned());
-            if let Some(commit) = ci_commit(ci, facts.as_ref()) {
+            let (commit, note) = ci_commit(ci, facts.as_ref());
+            warnings.extend(note);
+            if let Some(commit) = commit {
                 let mut layer = Layer::default();
                 layer.set(Key::CommitSha, commit);
                 stack.push(layer);
@@ -134,7 +136,7 @@ pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
         }
         stack.push(ci.layer.clone());
         if stack.get(Key::JobStartTime).is_none() {
-            if let Some((start, path)) = start_state::read_state(ci, env) {
+            if let Some((start, path)) = start_state::read_state(ci, env, &mut warnings) {
                 let mut layer = Layer::default();
                 layer.set(Key::JobStartTime, start);
                 stack.push(layer);
@@ -187,11 +189,37 @@ fn push_named(stack: &mut Stack, optional: &mut Vec<OptionalInput>, layer: Layer
 }
 
 /// The commit a CI system points at, unless the workspace's checkout should win: a PR/MR head
-/// first; then, when the workspace is a checkout of the CI's own repository, nothing (its HEAD is
-/// what was built, also when a workflow checked out another ref); else the CI's sha variable.
-fn ci_commit(ci: &Ci, facts: Option<&git::Facts>) -> Option<Sourced<String>> {
+/// first; then a commit the event names that the workspace's HEAD is (GitHub's
+/// `pull_request_target`); then, on systems whose agent checks out the commit variable itself
+/// and may commit on top (`Ci::commit_beats_checkout`), that variable, with a note when HEAD is
+/// another commit (one that may exist only on the agent); then, when the workspace is a checkout
+/// of the CI's own repository, nothing (its HEAD is what was built, also when a workflow checked
+/// out another ref); else the CI's sha variable.
+fn ci_commit(ci: &Ci, facts: Option<&git::Facts>) -> (Option<Sourced<String>>, Option<String>) {
     if let Some(head) = &ci.pr_head {
-        return Some(head.clone());
+        return (Some(head.clone()), None);
+    }
+    let head = facts.and_then(|f| f.head.as_ref().ok());
+    if let (Some(want), Some(have)) = (&ci.workspace_head, head) {
+        if want.value.eq_ignore_ascii_case(have) {
+            return (Some(want.clone()), None);
+        }
+    }
+    if ci.commit_beats_checkout {
+        if let Some(commit) =
+            ci.commit.as_ref().filter(|c| crate::job::is_full_sha(&c.value) && !c.value.bytes().all(|b| b == b'0'))
+        {
+            let note = head.filter(|h| !h.eq_ignore_ascii_case(&commit.value)).map(|h| {
+                format!(
+                    "HEAD of the checkout ({h}) is not the commit {system} built ({} from {}): HEAD was made on the agent (a pull request's merge or rebase) or checked out by the job. customcd reports {}, which exists on the server; pass --commit-sha if the job deployed another commit",
+                    commit.value,
+                    commit.source,
+                    commit.value,
+                    system = ci.system,
+                )
+            });
+            return (Some(commit.clone()), note);
+        }
     }
     let checkout_is_ci_repo = facts.is_some_and(|f| {
         f.head.is_ok()
@@ -201,9 +229,9 @@ fn ci_commit(ci: &Ci, facts: Option<&git::Facts>) -> Option<Sourced<String>> {
             }
     });
     if checkout_is_ci_repo {
-        None
+        (None, None)
     } else {
-        ci.commit.clone()
+        (ci.commit.clone(), None)
     }
 }
 
@@ -271,7 +299,7 @@ mod tests {
     fn a_pr_head_beats_the_checkout_and_the_sha_variable() {
         let c = ci("acme/app", "merge", Some("head"));
         assert_eq!(
-            ci_commit(&c, Some(&facts("checkout", "git@github.com:acme/app.git"))).map(|s| s.value).as_deref(),
+            ci_commit(&c, Some(&facts("checkout", "git@github.com:acme/app.git"))).0.map(|s| s.value).as_deref(),
             Some("head")
         );
     }
@@ -279,7 +307,10 @@ mod tests {
     #[test]
     fn a_checkout_of_the_ci_repository_gives_its_head() {
         let c = ci("Acme/App", "ci-sha", None);
-        assert!(ci_commit(&c, Some(&facts("checkout", "https://github.com/acme/app"))).is_none(), "git's HEAD is used");
+        assert!(
+            ci_commit(&c, Some(&facts("checkout", "https://github.com/acme/app"))).0.is_none(),
+            "git's HEAD is used"
+        );
     }
 
     #[test]
@@ -287,17 +318,17 @@ mod tests {
         let c = ci("acme/app", "ci-sha", None);
         let mut f = facts("unused", "https://github.com/acme/app");
         f.head = Err(git::HeadError::Unreadable { dir: "/w".into(), why: "corrupt".into() });
-        assert_eq!(ci_commit(&c, Some(&f)).map(|s| s.value).as_deref(), Some("ci-sha"));
+        assert_eq!(ci_commit(&c, Some(&f)).0.map(|s| s.value).as_deref(), Some("ci-sha"));
     }
 
     #[test]
     fn another_repository_or_none_gives_the_ci_sha() {
         let c = ci("acme/app", "ci-sha", None);
         assert_eq!(
-            ci_commit(&c, Some(&facts("x", "https://github.com/acme/other"))).map(|s| s.value).as_deref(),
+            ci_commit(&c, Some(&facts("x", "https://github.com/acme/other"))).0.map(|s| s.value).as_deref(),
             Some("ci-sha")
         );
-        assert_eq!(ci_commit(&c, None).map(|s| s.value).as_deref(), Some("ci-sha"));
+        assert_eq!(ci_commit(&c, None).0.map(|s| s.value).as_deref(), Some("ci-sha"));
     }
 
     #[test]

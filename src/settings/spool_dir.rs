@@ -24,26 +24,30 @@ pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
         }
         return private_temp(env, cwd, &format!("{} has no per-job temporary directory", ci.system));
     }
+    // Windows sets LOCALAPPDATA (the profile's own, owner-only folder) and no XDG variable; a
+    // HOME there (Git Bash, MSYS) comes after it.
     let state = env
         .get("XDG_STATE_HOME")
         .map(PathBuf::from)
+        .or_else(|| env.get("LOCALAPPDATA").map(PathBuf::from))
         .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local/state")));
     match state {
-        Some(s) => {
-            Sourced::new(s.join("customcd/spool"), Source::Default("XDG_STATE_HOME or ~/.local/state".to_owned()))
-        }
-        None => private_temp(env, cwd, "neither XDG_STATE_HOME nor HOME is set"),
+        Some(s) => Sourced::new(
+            s.join("customcd/spool"),
+            Source::Default("XDG_STATE_HOME, LOCALAPPDATA or ~/.local/state".to_owned()),
+        ),
+        None => private_temp(env, cwd, "neither XDG_STATE_HOME, LOCALAPPDATA nor HOME is set"),
     }
 }
 
-/// `$TMPDIR/customcd-spool-<uid>` (else `/tmp/...`): the name is predictable, so
-/// `delivery::spool::ensure_private_dir` refuses it unless this user owns it.
+/// `$TMPDIR/customcd-spool-<user>` (else the system's temporary directory): the name is
+/// predictable, so `delivery::spool::ensure_private_dir` refuses it unless this user owns it.
 fn private_temp(env: &Env, cwd: &Path, why: &str) -> Sourced<PathBuf> {
-    let tmp = env.get("TMPDIR").map_or_else(|| PathBuf::from("/tmp"), PathBuf::from);
-    let uid = rustix::process::geteuid().as_raw();
+    let tmp = crate::fs::system_temp_dir(env.get("TMPDIR"));
+    let user = crate::fs::user_tag();
     Sourced::new(
-        cwd.join(tmp).join(format!("customcd-spool-{uid}")),
-        Source::Default(format!("the system temporary directory, private to uid {uid} ({why})")),
+        cwd.join(tmp).join(format!("customcd-spool-{user}")),
+        Source::Default(format!("the system temporary directory, private to {} ({why})", crate::fs::my_label())),
     )
 }
 

@@ -76,6 +76,15 @@ macro_rules! settings {
                 $( set_if_present(layer, Key::$jvariant, self.$jname, origin); )*
             }
 
+            /// Sets the raw value of `key`, when it is one of the job's settings (a command line
+            /// that takes only some of them, as `backfill` does, fills them by key).
+            pub fn set(&mut self, key: Key, value: Option<String>) {
+                match key {
+                    $( Key::$jvariant => self.$jname = value, )*
+                    _ => {}
+                }
+            }
+
             /// The values that are set, each tagged with the source `origin` names for its key.
             pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
                 let mut layer = Layer::default();
@@ -214,6 +223,12 @@ settings! {
     /// Read the API token from this file (surrounding whitespace is trimmed)
     #[arg(long, value_name = "PATH")]
     token_file => TokenFile,
+    /// GitHub token to read the previous deploy from GitHub's deployments (the action passes github.token; the workflow needs permissions: deployments: read)
+    #[arg(long, value_name = "TOKEN")]
+    github_token => GithubToken,
+    /// GitLab token for the deployments API where job tokens may not read it (sent as PRIVATE-TOKEN)
+    #[arg(long, value_name = "TOKEN")]
+    gitlab_token => GitlabToken,
     /// Validate and print the JSON body and where each field came from; send nothing
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     dry_run => DryRun,
@@ -377,6 +392,8 @@ pub fn help_of(key: Key) -> (&'static str, Fallback) {
         Key::PreviousSha => (change_set, Derived("--previous-tag, else the CI system's previous deploy")),
         Key::PreviousTag => (change_set, Unset),
         Key::ChangeSetLimit => (change_set, Value("10000")),
+        Key::GithubToken => (change_set, Unset),
+        Key::GitlabToken => (change_set, Derived("CI_JOB_TOKEN, sent as JOB-TOKEN")),
         Key::JobStatus | Key::Matrix => (ci, Unset),
         Key::CiFields => (ci, Value("true")),
         Key::Url => (endpoint, Derived("built from --server, --port and --company-id")),
@@ -411,6 +428,11 @@ pub const PAYLOAD_FIELDS: &[PayloadField] = &[
     PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional },
 ];
 
+/// The job settings `backfill` takes, in the order its help lists them: what applies to every
+/// tag's job. The others (a commit, a start, a status) come from each tag, and one left in the
+/// environment must not stamp all of history.
+pub const BACKFILL_KEYS: &[Key] = &[Key::ServiceId, Key::JobType, Key::RepoName, Key::RepoId, Key::Repo];
+
 /// The body's list of optional fields, beside [`PAYLOAD_FIELDS`].
 pub const OPTIONAL_FIELD: &str = "optional";
 
@@ -431,9 +453,10 @@ pub const REPORT_PENDING_VAR: &str = "CUSTOMCD_REPORT_PENDING";
 const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 
 /// Whether a setting has an action input. The token file does not (the action takes the secret
-/// itself), nor does the bulk senders' concurrency (the action reports one job).
+/// itself), nor does the bulk senders' concurrency (the action reports one job), nor GitLab's
+/// token (an action runs on GitHub).
 pub fn has_input(key: Key) -> bool {
-    !matches!(key, Key::TokenFile | Key::Concurrency)
+    !matches!(key, Key::TokenFile | Key::Concurrency | Key::GitlabToken)
 }
 
 /// A warning for each `CUSTOMCD_*` variable that names no setting, with the closest known name:

@@ -213,7 +213,12 @@ fn each_ci_system_supplies_its_previous_build() {
         ),
         (
             "GitLab CI CI_COMMIT_BEFORE_SHA",
-            vec![("GITLAB_CI", "true"), ("CI_COMMIT_BEFORE_SHA", &previous), ("CI_COMMIT_SHA", &head)],
+            vec![
+                ("GITLAB_CI", "true"),
+                ("CI_PIPELINE_SOURCE", "push"),
+                ("CI_COMMIT_BEFORE_SHA", &previous),
+                ("CI_COMMIT_SHA", &head),
+            ],
         ),
         (
             "Jenkins GIT_PREVIOUS_SUCCESSFUL_COMMIT",

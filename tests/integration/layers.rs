@@ -32,6 +32,7 @@ pub const LAYERS: &[(&str, &[(&str, &str)])] = &[
     ("start state", &[("start_state", "where `start` records a job's start")]),
     ("settings", &[("settings", "the one resolved Settings value and its sources")]),
     ("delivery", &[("delivery", "posting one job: HTTP, retries, the spool")]),
+    ("records", &[("records", "the CI platforms' own records (deployments, pull request commits) over their APIs")]),
     ("bulk", &[("bulk", "many jobs: records, checkpoints, concurrency")]),
     ("command line", &[("cli", "the clap definitions")]),
     ("commands", &[("cmd", "one file per command, each starting from Settings")]),
@@ -39,8 +40,8 @@ pub const LAYERS: &[(&str, &[(&str, &str)])] = &[
 ];
 
 /// Folders whose files must never see the raw environment: commands and output start from
-/// `Settings` (or values it owns). `cmd` and `output` join once they take `Settings` only.
-const NO_ENV: &[&str] = &[];
+/// `Settings` (or values it owns).
+const NO_ENV: &[&str] = &["cmd", "output"];
 
 /// One file of `src/`, as read for its imports.
 struct File {

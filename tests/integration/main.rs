@@ -13,6 +13,7 @@ mod delivery;
 mod docs;
 mod fuzz_regressions;
 mod layers;
+mod platform;
 mod properties;
 mod report;
 mod secrets;

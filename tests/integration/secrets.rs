@@ -4,6 +4,7 @@
 //! git repositories and clones, and a GitHub runner's environment.
 
 use std::path::Path;
+use std::process::Command as Std;
 use std::time::Duration;
 
 use crate::support::proxy::ConnectProxy;
@@ -141,6 +142,49 @@ fn a_token_echoed_by_the_server_in_any_encoding_is_never_printed() {
 }
 
 #[test]
+fn a_platform_token_echoed_by_its_api_in_any_encoding_is_never_printed_nor_sent_elsewhere() {
+    let repo = Repo::new();
+    let header = |r: &Seen| r.headers.get("private-token").cloned().unwrap_or_default();
+    // GitLab's API answering 200 with a page that is not JSON, quoting the token it was sent.
+    let echoes: [(&str, Echo); 4] = [
+        ("raw", |r| format!("<p>token {}</p>", r.headers.get("private-token").cloned().unwrap_or_default())),
+        ("JSON", |r| {
+            let t = r.headers.get("private-token").cloned().unwrap_or_default();
+            format!(r#"{{"token":{}"#, serde_json::to_string(&t).expect("json").replace('/', "\\/"))
+        }),
+        ("percent-encoded", |r| {
+            format!("?t={}", percent(&r.headers.get("private-token").cloned().unwrap_or_default(), true))
+        }),
+        ("base64", |r| format!("b {}", base64(r.headers.get("private-token").cloned().unwrap_or_default().as_bytes()))),
+    ];
+    for (name, echo) in echoes {
+        let api = Server::start(Plan::always(Step::Echo(200, echo)));
+        let webhook = Server::ok();
+        let out = Run::report()
+            .repo(&repo)
+            .server(&webhook)
+            .env("GITLAB_CI", "true")
+            .env("CI_COMMIT_SHA", repo.head())
+            .env("CI_PROJECT_PATH", "acme/app")
+            .env("CI_PROJECT_ID", "7")
+            .env("CI_ENVIRONMENT_NAME", "production")
+            .env("CI_API_V4_URL", format!("{}/api/v4", api.origin()))
+            .env("CI_JOB_TOKEN", "glcbt-JOBTOKEN-never-used-here")
+            .env("CUSTOMCD_GITLAB_TOKEN", SPECIAL)
+            .expect_exit(0);
+        assert!(out.stderr.contains("not JSON") && out.stderr.contains("***"), "{name}: {out}");
+        if let Some(piece) = leak(&out.all(), SPECIAL) {
+            panic!("{name}: {piece:?} of the GitLab token is printed: {out}");
+        }
+        assert_eq!(header(&api.only_request()), SPECIAL, "the token goes to its own API");
+        let sent = webhook.only_request();
+        assert_eq!(sent.bearer(), TOKEN);
+        assert!(leak(&format!("{:?}{}", sent.headers, sent.body), SPECIAL).is_none(), "{name}: not to the webhook");
+        assert!(!format!("{:?}", api.only_request().headers).contains(TOKEN), "the webhook's token stays home");
+    }
+}
+
+#[test]
 fn a_token_shorter_than_8_characters_is_refused_without_being_shown() {
     let dir = tempfile::tempdir().expect("tempdir");
     let server = Server::ok();
@@ -181,6 +225,15 @@ fn a_token_file_that_is_the_token_itself_or_unreadable_is_reported_without_its_c
     let out = with_file(folder.to_str().expect("utf-8"));
     assert_eq!(out.code, Some(2), "{out}");
     assert!(out.all().contains(&format!("cannot read {}", folder.display())), "a directory is unreadable: {out}");
+    // A FIFO named as the token file is refused at once, never waited on for a writer.
+    let fifo = dir.path().join("secrets").join("fifo");
+    let made = Std::new("mkfifo").arg(&fifo).status().expect("mkfifo");
+    assert!(made.success());
+    let started = std::time::Instant::now();
+    let out = with_file(fifo.to_str().expect("utf-8"));
+    assert_eq!(out.code, Some(2), "{out}");
+    assert!(out.all().contains("a FIFO, not a regular file"), "{out}");
+    assert!(started.elapsed() < Duration::from_secs(20), "the FIFO was waited on");
 
     // A file holding something else than a token: its content is never shown.
     let odd = dir.path().join("odd");

@@ -22,7 +22,7 @@ pub mod proxy;
 pub mod server;
 pub mod tls;
 
-pub use server::{free_port, Plan, Reply, Seen, Server, Step, OK_BODY};
+pub use server::{free_port, Echo, Plan, Reply, Seen, Server, Step, OK_BODY};
 
 pub const TOKEN: &str = "tok_TESTSECRET_0123456789abcdef";
 

@@ -143,11 +143,13 @@ impl Step {
 }
 
 /// What the server does: a script of steps, one per request in arrival order, then `then` for
-/// every request after it.
+/// every request after it; and canned answers by path ([`Plan::route`]), which take no step of
+/// the script, for a fake of an API with several endpoints.
 #[derive(Clone, Debug)]
 pub struct Plan {
     script: Vec<Step>,
     then: Step,
+    routes: Vec<(String, Step)>,
 }
 
 impl Plan {
@@ -158,12 +160,24 @@ impl Plan {
 
     /// Every request gets `step`.
     pub fn always(step: Step) -> Plan {
-        Plan { script: Vec::new(), then: step }
+        Plan { script: Vec::new(), then: step, routes: Vec::new() }
     }
 
     /// These steps in order, then 200 with [`OK_BODY`] (change that with [`Plan::then`]).
     pub fn script(steps: impl IntoIterator<Item = Step>) -> Plan {
-        Plan { script: steps.into_iter().collect(), then: Step::reply(200, OK_BODY) }
+        Plan { script: steps.into_iter().collect(), then: Step::reply(200, OK_BODY), routes: Vec::new() }
+    }
+
+    /// Every request whose path (with its query) starts with `prefix` gets `step`, every time,
+    /// without taking a step of the script. The first matching route wins.
+    pub fn route(mut self, prefix: &str, step: Step) -> Plan {
+        self.routes.push((prefix.to_owned(), step));
+        self
+    }
+
+    /// The route a request's path matches, if any.
+    fn routed(&self, path: &str) -> Option<&Step> {
+        self.routes.iter().find(|(prefix, _)| path.starts_with(prefix.as_str())).map(|(_, step)| step)
     }
 
     /// What every request after the script gets.
@@ -238,6 +252,11 @@ impl Server {
             }
         });
         Server { port, scheme, shared, accept: Some(accept) }
+    }
+
+    /// The server's origin, `http://127.0.0.1:PORT` (a fake API's base URL).
+    pub fn origin(&self) -> String {
+        format!("{}://127.0.0.1:{}", self.scheme, self.port)
     }
 
     /// The Custom CD endpoint on this server (company 77), `http` or `https` as it serves.
@@ -322,16 +341,19 @@ fn exchange<S: Read + Write>(mut stream: S, shared: &Shared) {
         return;
     };
     let mut request = Seen { method, path, headers, body, at: Instant::now() };
-    let index = {
+    let step = {
         // The step and the record are taken under one lock, so that requests are recorded in
         // the order they took their steps.
         let mut seen = shared.seen.lock().expect("lock");
         request.at = Instant::now();
         seen.push(request.clone());
-        shared.next.fetch_add(1, Ordering::SeqCst)
+        match shared.plan.routed(&request.path) {
+            Some(step) => step.clone(),
+            None => shared.plan.step(shared.next.fetch_add(1, Ordering::SeqCst)).clone(),
+        }
     };
     let mut stream = reader.into_inner();
-    match shared.plan.step(index).clone() {
+    match step {
         Step::Reply(reply) | Step::Greet(reply) => write_all(&mut stream, &reply.bytes()),
         Step::Close => {
             // Dropping the stream closes the connection with no answer.

@@ -1,0 +1,107 @@
+//! GitHub's REST API: the previous deploy from the Deployments API (a deployment's statuses say
+//! whether it succeeded), and a pull request's own commits.
+
+use serde_json::Value;
+
+use crate::vocab::source::{Source, Sourced};
+
+use super::{query_value, sha, Budget, Found};
+use crate::settings::records::{Api, Own};
+
+/// Deployments read per lookup: the newest, enough to pass this run's own and a few failures.
+const DEPLOYMENTS_PAGE: usize = 10;
+/// Deployments whose statuses are read, at most, before giving up.
+const STATUS_LOOKUPS: usize = 5;
+
+/// The newest deployment to `environment` whose latest status is `success` (or `inactive` after
+/// a `success`: GitHub marks a successful deployment inactive when a newer one to the same
+/// environment succeeds), and that is not this run's own.
+pub(super) fn previous_deploy(
+    api: &Api,
+    agent: &ureq::Agent,
+    environment: &str,
+    own: &Own,
+    budget: &mut Budget,
+) -> Result<Found, String> {
+    let repo = &api.project;
+    let list = api.get(
+        agent,
+        &format!("/repos/{repo}/deployments?environment={}&per_page={DEPLOYMENTS_PAGE}", query_value(environment)),
+        budget,
+    )?;
+    let Some(deployments) = list.as_array() else {
+        return Err(malformed("the deployments list is not a JSON array"));
+    };
+    for (looked, deployment) in deployments.iter().enumerate() {
+        let id =
+            deployment.get("id").and_then(Value::as_u64).ok_or_else(|| malformed("a deployment has no numeric id"))?;
+        let commit = sha(deployment.get("sha"))
+            .ok_or_else(|| malformed(&format!("deployment {id} names no full commit sha")))?;
+        if looked == STATUS_LOOKUPS {
+            return Err(format!(
+                "none of the newest {STATUS_LOOKUPS} deployments to {environment} in GitHub's record succeeded (or they were this run's own); pass --previous-sha or --previous-tag"
+            ));
+        }
+        let statuses = api.get(agent, &format!("/repos/{repo}/deployments/{id}/statuses?per_page=30"), budget)?;
+        let Some(statuses) = statuses.as_array() else {
+            return Err(malformed(&format!("the statuses of deployment {id} are not a JSON array")));
+        };
+        if statuses.iter().any(|s| names_run(s, own)) {
+            continue;
+        }
+        let states: Vec<&str> = statuses.iter().filter_map(|s| s.get("state").and_then(Value::as_str)).collect();
+        let succeeded = match states.first() {
+            Some(&"success") => true,
+            Some(&"inactive") => states.contains(&"success"),
+            _ => false,
+        };
+        if succeeded {
+            let created = deployment.get("created_at").and_then(Value::as_str).unwrap_or("?");
+            let detail = format!(
+                "deployments API: deployment {id} to {environment}, created {created}, the newest that succeeded"
+            );
+            return Ok(Found::Deploy(Sourced::new(commit, Source::Ci { system: api.system(), detail })));
+        }
+    }
+    if deployments.len() < DEPLOYMENTS_PAGE {
+        Ok(Found::None(format!(
+            "GitHub's deployments record no earlier successful deploy to {environment} than this run's: a first deploy"
+        )))
+    } else {
+        Err(format!(
+            "none of the newest {DEPLOYMENTS_PAGE} deployments to {environment} in GitHub's record succeeded; pass --previous-sha or --previous-tag"
+        ))
+    }
+}
+
+/// Whether a deployment status was written by this workflow run: its log or target URL names
+/// `/actions/runs/RUN_ID` (the runner's deployments link to the run and job).
+fn names_run(status: &Value, own: &Own) -> bool {
+    let Some(run) = own.run_id.as_deref().filter(|r| !r.is_empty()) else { return false };
+    let needle = format!("/actions/runs/{run}");
+    ["log_url", "target_url"].iter().filter_map(|k| status.get(*k).and_then(Value::as_str)).any(|url| {
+        url.match_indices(&needle).any(|(at, m)| {
+            let rest = &url[at + m.len()..];
+            rest.is_empty() || rest.starts_with(['/', '?', '#'])
+        })
+    })
+}
+
+fn malformed(what: &str) -> String {
+    format!("GitHub's deployments answer is not what the API documents ({what}); the change set is left out")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_status_names_this_run_only_by_its_whole_id() {
+        let own = Own { run_id: Some("42".into()), ..Own::default() };
+        let status = |url: &str| serde_json::json!({"state": "success", "log_url": url});
+        assert!(names_run(&status("https://github.com/a/b/actions/runs/42/job/7"), &own));
+        assert!(names_run(&status("https://github.com/a/b/actions/runs/42"), &own));
+        assert!(!names_run(&status("https://github.com/a/b/actions/runs/421/job/7"), &own));
+        assert!(!names_run(&status("https://github.com/a/b/actions/runs/42/job/7"), &Own::default()));
+    }
+}
