@@ -77,12 +77,15 @@ pub fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
         }
         None => {
             // Outside CI there is no job to key a file by: the start lives in the shell that
-            // evaluates this line. Said on standard error, so `eval "$(customcd start)"` stays
-            // clean and a bare `customcd start` does not look like it recorded anything.
-            output::info(&format!(
+            // evaluates this line. Typed bare at a terminal, `customcd start` would look like it
+            // recorded something, so it says how to keep the start (on standard error; under
+            // `eval "$(customcd start)"` standard output is a pipe and nothing more is said).
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                output::info(&format!(
                 "customcd: outside CI the start is kept by your shell: run eval \"$(customcd start)\" so that a later customcd report in this shell finds it ({})",
-                crate::job::epoch::to_rfc3339(now)
-            ));
+                    crate::job::epoch::to_rfc3339(now)
+                ));
+            }
             output::stdout(&export);
         }
     }

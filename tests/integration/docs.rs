@@ -382,7 +382,23 @@ fn start_outside_ci_says_how_to_keep_the_start_and_report_without_one_says_the_s
     let start: i64 = line.strip_prefix("export CUSTOMCD_JOB_START_TIME=").and_then(|n| n.parse().ok()).expect(line);
     assert!(start > 1_600_000_000, "{line}");
     assert_eq!(out.stdout.lines().count(), 1, "only the line to evaluate is on standard output: {out}");
-    assert!(out.stderr.contains("eval \"$(customcd start)\""), "{out}");
+    assert!(!out.stderr.contains("eval"), "under $(...) nothing more is said: {out}");
+    // Typed bare at a terminal (script(1) gives it one), it says how to keep the start.
+    if std::process::Command::new("script").arg("--version").output().is_ok() {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &format!("{} start", env!("CARGO_BIN_EXE_customcd")), "/dev/null"])
+            .current_dir(&repo.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &repo.dir)
+            .output()
+            .expect("script runs");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("eval \"$(customcd start)\"") && said.contains("export CUSTOMCD_JOB_START_TIME="),
+            "{said}"
+        );
+    }
 
     let out =
         Run::new(&["report", "--dry-run", "--service-id", "42", "--status", "success"]).repo(&repo).expect_exit(2);
