@@ -9,8 +9,11 @@
 # ci/receiver.py on 127.0.0.1. Checks:
 #   job "pass": checkout, sleep 2, the action  -> Succeeded, the temp repo's HEAD and repository,
 #               a duration measured from the pre stage (>= 2 s), the token as a bearer header;
-#   job "fail": a failing step, then the action with if: always() -> Failed.
-# Each job is reported exactly once: the action's post stage runs in both and sends nothing.
+#   job "fail": a failing step, then the action with if: always() -> Failed;
+#   job "given-start": CUSTOMCD_JOB_START_TIME set for the job -> the pre stage is skipped by
+#               action.yml's pre-if (no container), and the record carries the given start.
+# Each job is reported exactly once, and in this last-step form the post stage has nothing to do,
+# so action.yml's post-if skips it (the main stage's http_status output says it reported).
 # usage: ci/e2e-act.sh [PATH_TO_STATIC_BINARY]
 set -euo pipefail
 SCRIPT_NAME=e2e-act
@@ -21,7 +24,8 @@ trap stop_act_suite EXIT
 start_act_suite e2e-act "${1:-}"
 TOKEN=e2e-act-token-$RANDOM$RANDOM
 
-# The user's repository.
+# The user's repository. GIVEN_START: a start time the "given-start" job sets for itself.
+GIVEN_START=$(($(date +%s) - 5))
 REPO="$WORK/app"
 mkdir -p "$REPO/.github/workflows"
 cat >"$REPO/.github/workflows/deploy.yml" <<YAML
@@ -62,6 +66,18 @@ jobs:
           url: $URL
           token: \${{ secrets.CUSTOMCD_TOKEN }}
           job_type: deploy
+  given-start:
+    runs-on: ubuntu-latest
+    env:
+      CUSTOMCD_JOB_START_TIME: "$GIVEN_START"
+    steps:
+      - name: report
+        uses: acme/customcd-action@v1
+        with:
+          service_id: "42"
+          url: $URL
+          token: \${{ secrets.CUSTOMCD_TOKEN }}
+          job_type: deploy
 YAML
 commit_app_repo "$REPO"
 
@@ -82,15 +98,15 @@ expect --count 1 0.method==POST 0.path==/webhook/company/7/cicd_job \
   "0.body.job_start_time>=$t_before" "0.body.job_start_time<=$t_after" \
   "0.headers.Authorization==Bearer%20$TOKEN" \
   || die "job 'pass' was not reported as expected (see above)"
-# The action's post stage runs after the last step too; in this last-step form it must send
-# nothing (the --count above and below hold the job to one record).
-post_sent_nothing() {
-  if ! { grep -q 'Run Post report' "$1" && grep -q 'nothing to report at the end of the job' "$1"; }; then
+# In this last-step form the post stage has nothing to do: post-if skips it, so no container
+# starts for it (the --count above and below hold the job to one record).
+post_skipped() {
+  if grep -q 'Run Post report' "$1"; then
     tail -n 40 "$1" >&2
-    die "the action's post stage did not run, or did not say it had nothing to report ($1)"
+    die "the action's post stage ran although the main stage had reported ($1)"
   fi
 }
-post_sent_nothing "$WORK/act-pass.log"
+post_skipped "$WORK/act-pass.log"
 log "job 'pass' reported Succeeded ($(python3 -c 'import json,sys; b=json.loads(open(sys.argv[1]).readline())["body"]; print("duration", b["job_duration"], "s")' "$RECEIVER_LOG"))"
 
 # Job "fail": the workflow fails, the report still goes out, as Failed.
@@ -100,7 +116,20 @@ run_act fail >"$WORK/act-fail.log" 2>&1 || code=$?
 expect --count 2 1.body.status==Failed "1.body.commit_sha==$HEAD_SHA" 1.body.repo_name==acme/e2e-app \
   "1.headers.Authorization==Bearer%20$TOKEN" \
   || { tail -n 40 "$WORK/act-fail.log" >&2; die "job 'fail' was not reported as Failed"; }
-post_sent_nothing "$WORK/act-fail.log"
+post_skipped "$WORK/act-fail.log"
 log "job 'fail' reported Failed, once"
+
+# Job "given-start": the start is given, so pre-if skips the pre stage.
+code=0
+run_act given-start >"$WORK/act-given-start.log" 2>&1 || code=$?
+[[ $code -eq 0 ]] || { tail -n 60 "$WORK/act-given-start.log" >&2; die "act job 'given-start' exited $code"; }
+if grep -q 'Run Pre report' "$WORK/act-given-start.log"; then
+  tail -n 40 "$WORK/act-given-start.log" >&2
+  die "the pre stage ran although CUSTOMCD_JOB_START_TIME was given"
+fi
+post_skipped "$WORK/act-given-start.log"
+expect --count 3 2.body.status==Succeeded "2.body.job_start_time==$GIVEN_START" \
+  || { tail -n 40 "$WORK/act-given-start.log" >&2; die "job 'given-start' was not reported with the given start"; }
+log "job 'given-start': no pre or post container, reported once with the given start"
 [[ -f "$ROOT/.gitignore" ]] || die "act removed the checkout's .gitignore"
 log "PASS"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install the tools the packaging lint and the real-runner end-to-end tests need: podman and
 # runc (images, act's containers), act, gitlab-ci-local (+ rsync), the linters (actionlint,
-# hadolint, check-jsonschema, shellcheck), PyYAML (the scripts read action.yml and the GitLab
+# hadolint, check-jsonschema, shellcheck), node (the setup action), PyYAML (the scripts read action.yml and the GitLab
 # component with it), curl (the component's download path), file.
 # Idempotent: every tool is installed only when missing. Runs as root on Debian.
 set -euo pipefail
@@ -18,6 +18,9 @@ have file || apt_pkgs+=(file)
 have curl || have wget || apt_pkgs+=(curl)
 have flock || apt_pkgs+=(util-linux)
 have shellcheck || apt_pkgs+=(shellcheck)
+# node: the setup action's tests and act's node actions (gitlab-ci-local needs npm too).
+have node || apt_pkgs+=(nodejs)
+have npm || apt_pkgs+=(npm)
 if ((${#apt_pkgs[@]})); then
   log "apt-get install ${apt_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -50,7 +53,7 @@ fi
 
 # Whatever a registry or mirror did, every tool must be here now: a later step must never skip
 # one silently.
-require_tools podman runc rsync git file flock shellcheck act actionlint hadolint check-jsonschema gitlab-ci-local
+require_tools podman runc rsync git file flock shellcheck node npm act actionlint hadolint check-jsonschema gitlab-ci-local
 have curl || have wget || die "neither curl nor wget is installed"
 python3 -c 'import yaml' || die "python3 cannot import yaml (PyYAML)"
 

@@ -177,8 +177,9 @@ class Check:
                 value = node.value
                 if key == "uses" and "customcd" in value.lower():
                     name, _, ref = value.partition("@")
-                    if name != self.repo:
-                        self.problem(where, f"uses {name!r}; the action is {self.repo}")
+                    # The Docker action at the root, the setup action in setup/.
+                    if name not in (self.repo, f"{self.repo}/setup"):
+                        self.problem(where, f"uses {name!r}; the action is {self.repo} (or {self.repo}/setup)")
                     self.check_ref(where, "uses:", ref, rest)
                 elif key == "component":
                     path, _, ref = value.rpartition("@")

@@ -34,25 +34,28 @@ use crate::settings::{Command as Kind, Resolved, Settings};
 /// Runs one command with the given environment. Every command starts from the one resolved
 /// [`Settings`] value.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
-    // The action's post stage runs in every job that uses the action; unless this step deferred
-    // its report, it has nothing to do and must not fail on settings it will not use.
-    if matches!(cli.command, Command::Post) && !Runner::read(env).is_pending() {
-        post::nothing_pending();
-        return Ok(());
-    }
     // Documentation of the command line itself: no job, no settings.
     match &cli.command {
         Command::Completions { shell } => return cli::write_completions(*shell, &mut std::io::stdout().lock()),
         Command::Man { command } => return cli::write_man_page(command.as_deref(), &mut std::io::stdout().lock()),
         _ => {}
     }
-    // `start` must not fail when the working directory is gone (it only records a time); the
-    // other commands need it to find the repository.
-    let cwd = match std::env::current_dir() {
-        Ok(dir) => dir,
-        Err(_) if matches!(cli.command, Command::Start) => std::path::PathBuf::from("."),
-        Err(e) => return Err(anyhow::Error::new(e).context("reading the working directory").into()),
+    // The action's post stage runs in every job that uses the action; unless this step deferred
+    // its report, it has nothing to do and must not fail on settings it will not use.
+    let deferred = match cli.command {
+        Command::Post => match post::pending(&Runner::read(env)) {
+            post::Pending::Mine(job_id) => Some(job_id),
+            post::Pending::Nothing { ignored } => {
+                post::nothing_pending(ignored);
+                return Ok(());
+            }
+        },
+        _ => None,
     };
+    // A working directory that was removed matters only where it is needed (git discovery when
+    // no commit and repository were given, a relative path): those say so themselves. With every
+    // field given, the job is sent or kept as usual.
+    let cwd = std::env::current_dir().unwrap_or_else(|_| std::path::PathBuf::from("."));
     let now = epoch::now();
     let (kind, flags) = match &cli.command {
         Command::Report(args) => (Kind::Report, args.flags()),
@@ -84,7 +87,10 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         Command::Backfill(args) => backfill::run(&args, settings),
         Command::Start => Ok(start::run(&settings, now)?),
         // Deferred by this step's main stage: deliver, whatever report_at says now.
-        Command::Post => report::deliver(settings, now),
+        Command::Post => match deferred {
+            Some(job_id) => report::deliver_at_job_end(settings, now, job_id),
+            None => Err(Error::Internal(anyhow::anyhow!("the post stage ran without a pending report"))),
+        },
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

@@ -28,7 +28,9 @@
 // downloaded once into the workspace's tmp dir and, on every call, copied into a private directory
 // and checked there against the pin (else against the release's SHA256SUMS, fetched each time);
 // a cached copy that does not match is downloaded again, and a download that does not match fails.
-// Linux agents (x86_64, aarch64) with sh, sha256sum and curl or wget; a Windows agent is an error.
+// Linux agents (x86_64, aarch64) with sh, sha256sum and curl or wget. Windows agents (isUnix()
+// false, x86_64): the same through the powershell step (Windows PowerShell 5.1 or later), with
+// customcd.exe, Get-FileHash and Invoke-WebRequest; pin customcd-<version>-x86_64-pc-windows-msvc.exe.
 // `agent none` pipelines: call it inside a stage that has an agent (or inside node { ... }).
 
 import groovy.transform.Field
@@ -51,10 +53,7 @@ def call(Map args = [:]) {
         error('customcdReport: no agent here (an `agent none` pipeline?). Call it inside a stage that has an agent, ' +
             "e.g. in that stage's post { always { customcdReport() } }, or wrap it in node('linux') { ... }")
     }
-    if (!isUnix()) {
-        error("customcdReport: the agent ${env.NODE_NAME} is not Unix (isUnix() is false); customcd is released " +
-            "for Linux (x86_64, aarch64) only. Run this step on a Linux agent, e.g. node('linux') { customcdReport() }")
-    }
+    boolean unix = isUnix()
     String version = (args.version ?: DEFAULT_VERSION) as String
     if (!(version ==~ /\d+\.\d+\.\d+/)) {
         error("customcdReport: version '${version}' is not X.Y.Z (a customcd release, e.g. ${DEFAULT_VERSION})")
@@ -85,7 +84,7 @@ def call(Map args = [:]) {
         // false is a value here, so the key decides: refusal (customcd's default), true or false.
         if (args.containsKey('failOnError')) { cmd += ["--fail-on-error=${args.failOnError}" as String] }
         fieldSpecs(args.fields).each { cmd += ['--field', it] }
-        if (!env.CUSTOMCD_JOB_START_TIME && !startRecorded()) {
+        if (!env.CUSTOMCD_JOB_START_TIME && !startRecorded(unix)) {
             // startTimeInMillis is epoch milliseconds; customcd takes seconds.
             long startMs = currentBuild.startTimeInMillis as long
             extraEnv << "CUSTOMCD_JOB_START_TIME=${Math.floorDiv(startMs, 1000L)}".toString()
@@ -94,7 +93,7 @@ def call(Map args = [:]) {
     cmd.each {
         if (it.contains('\n')) { error("customcdReport: an option value spans lines: ${it.readLines()[0]}...") }
     }
-    // Values go through the environment, never into the shell text.
+    // Values go through the environment, never into the shell or PowerShell text.
     withEnv(extraEnv + [
         "CUSTOMCD_STEP_VERSION=${version}".toString(),
         "CUSTOMCD_STEP_SHA256=${pin}".toString(),
@@ -102,7 +101,12 @@ def call(Map args = [:]) {
         "CUSTOMCD_STEP_TMP=${tmp}".toString(),
         "CUSTOMCD_STEP_ARGS=${cmd.join('\n')}".toString(),
     ]) {
-        sh(label: args.start ? 'customcd start' : 'customcd report', script: SCRIPT)
+        String label = args.start ? 'customcd start' : 'customcd report'
+        if (unix) {
+            sh(label: label, script: SCRIPT)
+        } else {
+            powershell(label: label, script: PS_SCRIPT)
+        }
     }
 }
 
@@ -124,14 +128,31 @@ private List<String> fieldSpecs(def fields) {
 
 /**
  * Whether `customcd start` recorded this build's start: its state file, named as customcd names
- * it (src/start_state.rs: customcd-start-<BUILD_TAG, unsafe characters as _> in WORKSPACE_TMP, else
- * TMPDIR, else /tmp). A recorded start wins over the build's, so a start stage still times a part.
+ * it (src/start_state.rs and src/fs safe_name: customcd-start-<BUILD_TAG> with characters other
+ * than A-Z a-z 0-9 . _ - as _, a trailing . as _, cut to 200 with a SHA-256 tag when longer) in
+ * WORKSPACE_TMP, else TMPDIR, else /tmp (Windows: TMP, else TEMP). A recorded start wins over the
+ * build's, so a start stage still times a part.
  */
-private boolean startRecorded() {
+private boolean startRecorded(boolean unix) {
     if (!env.BUILD_TAG) { return false }
-    String dir = env.WORKSPACE_TMP ?: env.TMPDIR ?: '/tmp'
-    String safe = (env.BUILD_TAG as String).replaceAll(/[^A-Za-z0-9._-]/, '_')
-    return fileExists("${dir}/customcd-start-${safe}")
+    String dir = env.WORKSPACE_TMP ?: env.TMPDIR ?: (unix ? '/tmp' : (env.TMP ?: env.TEMP))
+    if (!dir) { return false }
+    return fileExists("${dir}${unix ? '/' : '\\'}customcd-start-${safeName(env.BUILD_TAG as String, 200)}")
+}
+
+/**
+ * customcd's safe_name (src/fs/mod.rs): the same file name part on every platform. Java's regex
+ * matches whole code points, as customcd maps characters.
+ */
+private static String safeName(String text, int max) {
+    String safe = text.replaceAll(/[^A-Za-z0-9._-]/, '_')
+    if (safe.length() > max) {
+        // Rare (a BUILD_TAG over 200 characters): the tag keeps two long names apart.
+        byte[] digest = java.security.MessageDigest.getInstance('SHA-256').digest(text.getBytes('UTF-8'))
+        String tag = (0..<8).collect { int i -> String.format('%02x', digest[i]) }.join('')
+        safe = safe.substring(0, max - tag.length() - 1) + '-' + tag
+    }
+    return safe.endsWith('.') ? safe.substring(0, safe.length() - 1) + '_' : safe
 }
 
 @Field static final String SCRIPT = '''#!/bin/sh
@@ -204,4 +225,104 @@ rc=0
 "$bin" "$@" || rc=$?
 if [ -n "$run" ]; then rm -rf "$run"; fi
 exit "$rc"
+'''
+
+// The Windows agent's script (the powershell step): what SCRIPT does, in PowerShell. Backslashes are
+// doubled for this Groovy string.
+@Field static final String PS_SCRIPT = '''# customcdReport on a Windows agent (Windows PowerShell 5.1 or PowerShell 7). Values come from the
+# environment (CUSTOMCD_STEP_*), never from this text.
+$ErrorActionPreference = 'Stop'
+$ProgressPreference = 'SilentlyContinue'  # 5.1's progress bar slows Invoke-WebRequest to a crawl
+function Say([string]$Text) { [Console]::Error.WriteLine("customcd: $Text") }
+function Get-Sha256([string]$Path) { (Get-FileHash -Algorithm SHA256 -LiteralPath $Path).Hash.ToLowerInvariant() }
+function Get-Url([string]$Url, [string]$OutFile) {
+  if ($Url.StartsWith('file://')) {
+    Copy-Item -LiteralPath ([Uri]$Url).LocalPath -Destination $OutFile
+  } else {
+    [Net.ServicePointManager]::SecurityProtocol = [Net.ServicePointManager]::SecurityProtocol -bor [Net.SecurityProtocolType]::Tls12
+    Invoke-WebRequest -UseBasicParsing -Uri $Url -OutFile $OutFile
+  }
+}
+# One argument of a Windows command line, quoted as CommandLineToArgvW (and Rust) read it back.
+function Quote-Arg([string]$Arg) {
+  if ($Arg -ne '' -and $Arg -notmatch '[\\s"]') { return $Arg }
+  $q = [regex]::Replace($Arg, '(\\\\*)"', { param($m) $m.Groups[1].Value + $m.Groups[1].Value + '\\"' })
+  $q = [regex]::Replace($q, '(\\\\+)$', { param($m) $m.Groups[1].Value + $m.Groups[1].Value })
+  return '"' + $q + '"'
+}
+$pin = $env:CUSTOMCD_STEP_SHA256
+$bin = $null
+$run = $null
+$onPath = Get-Command customcd.exe -CommandType Application -ErrorAction SilentlyContinue | Select-Object -First 1
+if ($onPath) {
+  if (-not $pin -or (Get-Sha256 $onPath.Source) -eq $pin) {
+    $bin = $onPath.Source
+  } else {
+    Say "$($onPath.Source) does not match the sha256 option; using the pinned release instead"
+  }
+}
+if (-not $bin) {
+  $arch = if ($env:PROCESSOR_ARCHITEW6432) { $env:PROCESSOR_ARCHITEW6432 } else { $env:PROCESSOR_ARCHITECTURE }
+  if ($arch -ne 'AMD64') { Say "no Windows release binary for $arch (x86_64 only)"; exit 1 }
+  $version = $env:CUSTOMCD_STEP_VERSION
+  $asset = "customcd-$version-x86_64-pc-windows-msvc.exe"
+  $base = "$($env:CUSTOMCD_STEP_RELEASE_URL)/v$version"
+  $cache = Join-Path $env:CUSTOMCD_STEP_TMP "customcd-$version-x86_64-windows"
+  $cached = Join-Path $cache 'customcd.exe'
+  # What runs is a private copy, checked after it was copied: a cached binary is never trusted as
+  # it is, whoever (or whichever pin) put it there.
+  New-Item -ItemType Directory -Force -Path $env:CUSTOMCD_STEP_TMP | Out-Null
+  $run = Join-Path $env:CUSTOMCD_STEP_TMP ('customcd-run.' + [guid]::NewGuid().ToString('N'))
+  New-Item -ItemType Directory -Path $run | Out-Null
+  $exe = Join-Path $run 'customcd.exe'
+  if ($pin) {
+    $want = $pin
+  } else {
+    $sums = Join-Path $run 'SHA256SUMS'
+    Get-Url "$base/SHA256SUMS" $sums
+    $want = $null
+    foreach ($line in Get-Content -LiteralPath $sums) {
+      $f = $line.Trim() -split '\\s+', 2
+      if ($f.Count -eq 2 -and ($f[1] -eq $asset -or $f[1] -eq "*$asset")) { $want = $f[0].ToLowerInvariant() }
+    }
+    if (-not $want) { Say "$base/SHA256SUMS has no line for $asset"; Remove-Item -Recurse -Force -LiteralPath $run; exit 1 }
+  }
+  $fromCache = $false
+  if (Test-Path -LiteralPath $cached -PathType Leaf) {
+    Copy-Item -LiteralPath $cached -Destination $exe
+    $fromCache = (Get-Sha256 $exe) -eq $want
+    if (-not $fromCache) { Say "the cached $asset does not match sha256 $want; downloading it again" }
+  }
+  if ($fromCache) {
+    Write-Output "customcd: using the cached $asset, sha256 $want verified"
+  } else {
+    Get-Url "$base/$asset" $exe
+    $got = Get-Sha256 $exe
+    if ($got -ne $want) {
+      Say "checksum mismatch for ${asset}: got $got, want $want (the sha256 option, else SHA256SUMS); nothing was reported"
+      Remove-Item -Recurse -Force -LiteralPath $run
+      exit 1
+    }
+    Write-Output "customcd: downloaded $asset, sha256 $want verified"
+    # Best effort: a cache that cannot be written only costs a download next time.
+    try {
+      New-Item -ItemType Directory -Force -Path $cache | Out-Null
+      Copy-Item -LiteralPath $exe -Destination "$cached.$PID"
+      Move-Item -Force -LiteralPath "$cached.$PID" -Destination $cached
+    } catch { }
+  }
+  $bin = $exe
+}
+# One argument per line in CUSTOMCD_STEP_ARGS, passed on a command line built here: PowerShell's
+# own passing of native arguments differs between 5.1 and 7 (empty and quoted values).
+$argv = @($env:CUSTOMCD_STEP_ARGS -split "`n")
+$info = New-Object System.Diagnostics.ProcessStartInfo
+$info.FileName = $bin
+$info.Arguments = ($argv | ForEach-Object { Quote-Arg $_ }) -join ' '
+$info.UseShellExecute = $false
+$proc = [System.Diagnostics.Process]::Start($info)
+$proc.WaitForExit()
+$rc = $proc.ExitCode
+if ($run) { Remove-Item -Recurse -Force -LiteralPath $run -ErrorAction SilentlyContinue }
+exit $rc
 '''

@@ -25,6 +25,10 @@ class Run {
     boolean unix = true
     String path = '/usr/bin:/bin'
     List<Map> shCalls = []
+    /** The powershell step's calls (Windows agents): label, environment, script. */
+    List<Map> psCalls = []
+    /** The paths fileExists was asked about, as the step wrote them. */
+    List<String> existsAsked = []
     List<List<String>> envStack = []
     String output = ''
     File record
@@ -78,7 +82,8 @@ Run runStep(Map options, Closure setup = {}) {
     step.binding = new Binding([env: r.env, currentBuild: r.build])
     step.metaClass.isUnix = { -> r.unix }
     step.metaClass.pwd = { Map m -> m?.tmp ? tmp.path : work.path }
-    step.metaClass.fileExists = { String p -> new File(p).exists() }
+    // A Windows agent's paths use backslashes; this machine's files answer for them.
+    step.metaClass.fileExists = { String p -> r.existsAsked << p; new File(r.unix ? p : p.replace('\\', '/')).exists() }
     step.metaClass.error = { String message -> throw new StepError(message) }
     step.metaClass.withEnv = { List<String> vars, Closure body ->
         r.envStack << vars.collect { it as String }
@@ -100,9 +105,20 @@ Run runStep(Map options, Closure setup = {}) {
         int code = p.waitFor()
         if (code != 0) { throw new ShFailed("script returned exit code ${code}") }
     }
+    // PowerShell does not run here: the stub records what the step hands it (the script text and
+    // the environment the script reads).
+    step.metaClass.powershell = { Map m ->
+        Map<String, String> vars = [:]
+        r.env.each { k, v -> if (v != null) { vars[k as String] = v as String } }
+        r.envStack.flatten().each { String kv -> int i = kv.indexOf('='); vars[kv.substring(0, i)] = kv.substring(i + 1) }
+        r.psCalls << [label: m.label, env: new LinkedHashMap(vars), script: m.script]
+    }
     step.invokeMethod('call', [options] as Object[])
     return r
 }
+
+/** The arguments the step hands its script, one per line of CUSTOMCD_STEP_ARGS. */
+List<String> psArgs(Run r) { (r.psCalls[0].env.CUSTOMCD_STEP_ARGS as String).split('\n', -1) as List }
 
 List<String> recorded(Run r) { r.record.exists() ? r.record.readLines() : [] }
 List<String> argsOf(Run r) { recorded(r).findAll { it.startsWith('arg=') }.collect { it.substring(4) } }
@@ -252,12 +268,50 @@ test('a customcd on PATH that does not match the pin is not run') {
     assert argsOf(r).first() == 'report'
 }
 
-test('a Windows agent is a clear error, before any sh') {
-    Run seen = null
-    fails(StepError, ['not Unix', 'Linux', "node('linux')"]) {
-        runStep(released) { seen = delegate; unix = false }
+test('a Windows agent runs the report through powershell, never sh, with the values in the environment') {
+    Run r = runStep(released + [jobType: 'deploy', environment: 'prod']) { unix = false }
+    assert r.shCalls.isEmpty()
+    assert r.psCalls*.label == ['customcd report']
+    assert psArgs(r) == ['report', '--job-status', 'SUCCESS', '--job-type', 'deploy', '--environment', 'prod']
+    Map env = r.psCalls[0].env
+    assert env.CUSTOMCD_STEP_SHA256 == pin
+    assert env.CUSTOMCD_STEP_VERSION == version
+    assert env.CUSTOMCD_STEP_TMP == r.env.WORKSPACE_TMP
+    assert env.CUSTOMCD_JOB_START_TIME == '1700000000'
+    String script = r.psCalls[0].script
+    assert script.contains('customcd-$version-x86_64-pc-windows-msvc.exe')
+    assert script.contains('Get-FileHash -Algorithm SHA256')
+    assert !script.contains(pin) && !script.contains('deploy') : 'a value entered the PowerShell text'
+}
+
+test('on Windows, values never enter the PowerShell text') {
+    String evil = "'; Remove-Item -Recurse C:\\ #"
+    Run r = runStep(released + [jobType: evil, environment: '$(whoami)']) { unix = false }
+    assert psArgs(r).containsAll([evil, '$(whoami)'])
+    assert !r.psCalls[0].script.contains(evil) && !r.psCalls[0].script.contains('whoami')
+}
+
+test('on Windows, a start recorded in WORKSPACE_TMP is looked for with a backslash and wins') {
+    Run r = runStep(released) {
+        unix = false
+        env.BUILD_TAG = 'jenkins-folder/app-7'
+        new File(env.WORKSPACE_TMP as String, 'customcd-start-jenkins-folder_app-7').text = '1600000000\n'
     }
-    assert seen.shCalls.isEmpty()
+    assert r.existsAsked == ["${r.env.WORKSPACE_TMP}\\customcd-start-jenkins-folder_app-7" as String]
+    assert !r.psCalls[0].env.containsKey('CUSTOMCD_JOB_START_TIME')
+}
+
+test('on Windows without WORKSPACE_TMP the start is looked for in TMP, else TEMP') {
+    Run r = runStep(released) { unix = false; env.remove('WORKSPACE_TMP'); env.TEMP = 'C:\\Users\\ci\\Temp' }
+    assert r.existsAsked == ["C:\\Users\\ci\\Temp\\customcd-start-${r.env.BUILD_TAG}" as String]
+    assert r.psCalls[0].env.CUSTOMCD_JOB_START_TIME == '1700000000'
+}
+
+test('on Windows, start: true runs customcd start only') {
+    Run r = runStep(released + [start: true]) { unix = false }
+    assert psArgs(r) == ['start']
+    assert r.psCalls*.label == ['customcd start']
+    assert !r.psCalls[0].env.containsKey('CUSTOMCD_JOB_START_TIME')
 }
 
 test('outside a node (agent none) is a clear error') {
@@ -334,6 +388,18 @@ if (realBin?.canExecute()) {
         assert !r.shCalls[0].env.containsKey('CUSTOMCD_JOB_START_TIME')
         assert !r.output.contains('"job_start_time":1700000000,')
         assert r.output =~ /job_start_time\s+\d+ .*customcd-start-jenkins-folder_app_7/
+    }
+
+    test('the step names a long BUILD_TAG\'s start file as customcd does (cut, tagged, no trailing dot)') {
+        String shared = new File(work, 'long@tmp').path
+        String tag = 'jenkins-' + ('very/long folder ü ' * 15) + 'app-7.'
+        Closure longTag = { Run r -> jenkins(r); r.env.WORKSPACE_TMP = shared; r.env.BUILD_TAG = tag }
+        runStep(real + [start: true]) { longTag(delegate) }
+        List<String> made = new File(shared).list().findAll { it.startsWith('customcd-start-') } as List
+        assert made.size() == 1 && made[0].length() == 'customcd-start-'.length() + 200 : made
+        Run r = runStep(real) { longTag(delegate) }
+        assert !r.shCalls[0].env.containsKey('CUSTOMCD_JOB_START_TIME') : 'the step did not find the file customcd made'
+        assert r.output =~ /job_start_time\s+\d+ .*customcd-start-/
     }
 } else {
     println "skip - the real customcd binary (pass its path as the second argument)"

@@ -7,6 +7,9 @@
 //! checkpoint that cannot be used) is counted and reported, and the run goes on with the next.
 //! Each input file is claimed with an exclusive lock first, so two senders never send the same
 //! file; a spooled payload is removed, under its lock, only after a 2xx.
+//!
+//! Layer: bulk (see tests/integration/layers.rs). May import: vocab, fs, error, output, job,
+//! settings, delivery.
 
 pub mod checkpoint;
 pub mod records;

@@ -73,9 +73,14 @@ fn not_a_deploy(v: &Vars<'_>) -> Option<String> {
     let action = v.raw("CI_ENVIRONMENT_ACTION")?;
     let action = NOT_DEPLOYING.iter().find(|a| a.eq_ignore_ascii_case(action))?;
     let env = v.raw("CI_ENVIRONMENT_NAME").unwrap_or("its environment");
-    let what = if *action == "stop" { "stops" } else { "prepares, verifies or accesses" };
+    let what = match *action {
+        "stop" => "stops",
+        "prepare" => "prepares",
+        "verify" => "verifies",
+        _ => "accesses",
+    };
     Some(format!(
-        "GitLab says this job deploys nothing: CI_ENVIRONMENT_ACTION is {action} (environment:action: {action} {what} {env} without deploying)"
+        "GitLab says this job deploys nothing: CI_ENVIRONMENT_ACTION is {action} (the job {what} {env} without deploying)"
     ))
 }
 

@@ -4,9 +4,13 @@
 //! `CUSTOMCD_*`/`INPUT_*` layers and git), the commit candidates, context fields and hints. This
 //! module owns the detection order and the shared reading helpers; it never decides precedence
 //! between CI and other sources (that is `settings::sources`).
+//!
+//! Layer: ci (see tests/integration/layers.rs). May import: vocab, env, git, job.
 
 mod context;
 pub use context::Context;
+#[cfg(test)]
+mod doc_table;
 mod github;
 pub use github::add_matrix_leg;
 mod gitlab;

@@ -391,23 +391,27 @@ pub fn read_teamcity(env: &Env) -> Ci {
     // teamcity.build.id is unique on the server; BUILD_NUMBER follows a format that may repeat
     // (`%build.vcs.number%`), and configuration names repeat across projects.
     let job = prop(&build, "teamcity.build.id")
-        .map(|id| v.derived(id, "TEAMCITY_BUILD_PROPERTIES_FILE teamcity.build.id"))
+        .map(|id| v.derived(id, "teamcity.build.id (TEAMCITY_BUILD_PROPERTIES_FILE)"))
         .or_else(|| v.joined(&["TEAMCITY_PROJECT_NAME", "TEAMCITY_BUILDCONF_NAME", "BUILD_NUMBER"]));
     set_job_id(&mut ci, job);
     let who = prop(&config, "teamcity.build.triggeredBy.username")
-        .map(|u| v.derived(u, "teamcity.configuration.properties.file teamcity.build.triggeredBy.username"));
+        .map(|u| v.derived(u, "teamcity.build.triggeredBy.username (teamcity.configuration.properties.file)"));
     ci.set(Key::TriggeredBy, who);
     ci.commit = v.get("BUILD_VCS_NUMBER").or_else(|| {
         prop(&config, "build.vcs.number")
-            .map(|c| v.derived(c, "teamcity.configuration.properties.file build.vcs.number"))
+            .map(|c| v.derived(c, "build.vcs.number (teamcity.configuration.properties.file)"))
     });
     if let Some(url) = prop(&config, "vcsroot.url") {
         if let Some(repo) = remote::repo_name(&url) {
-            let detail = format!("teamcity.configuration.properties.file vcsroot.url ({})", remote::redact(&url));
+            let detail = format!("vcsroot.url ({}, teamcity.configuration.properties.file)", remote::redact(&url));
             set_repo(&mut ci, Some(v.derived(repo, detail)));
         }
     }
-    ci.context(Context::Branch, prop(&config, "teamcity.build.branch").map(|b| v.derived(b, "teamcity.build.branch")));
+    ci.context(
+        Context::Branch,
+        prop(&config, "teamcity.build.branch")
+            .map(|b| v.derived(b, "teamcity.build.branch (teamcity.configuration.properties.file)")),
+    );
     ci
 }
 

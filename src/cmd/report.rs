@@ -9,42 +9,93 @@ use crate::error::{Error, Problem};
 use crate::git::remote;
 use crate::job::change_set::{self, ChangeSet, NoChangeSet};
 use crate::job::optional::{FieldType, OptionalField};
+use crate::job::squash;
 use crate::job::{self, Inputs, Job};
 use crate::output::{self, github};
 use crate::records::{self, Found};
-use crate::settings::records::{Api, Platform, Previous};
+use crate::settings::records::{Api, Kind, Platform, Previous};
 use crate::settings::runner::Runner;
 use crate::settings::sources::Gathered;
 use crate::settings::{ReportAt, Settings};
-use crate::vocab::names::Key;
+use crate::vocab::names::{Key, Layer, Stack};
 use crate::vocab::source::{Source, Sourced};
 use std::path::Path;
 
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
-/// it only hands the report to the action's post stage (`post::defer`).
+/// the main stage validates the whole job, then hands its report over to the action's post stage
+/// (`post::defer`), or reports at once when no hand-over can reach the post stage.
 pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
-    if settings.report_at().value == ReportAt::JobEnd {
-        return post::defer(&settings);
+    let job_end = settings.report_at().value == ReportAt::JobEnd;
+    if job_end {
+        post::check_job_end(&settings)?;
     }
-    deliver(settings, now)
+    let Some(prepared) = prepare(&settings, now, None)? else { return Ok(()) };
+    if job_end && !settings.dry_run().value {
+        let id = prepared.job.job_id.value.clone();
+        match post::defer(settings.runner(), &id) {
+            post::Handover::Deferred(via) => {
+                post::claim_job_id(settings.runner(), &id);
+                output::info(&format!(
+                    "customcd: report_at is job-end ({}): job {id} is valid and will be reported at the end of the job by this action's post stage, with the job's final status (handed over through {via})",
+                    settings.report_at().source
+                ));
+                return Ok(());
+            }
+            post::Handover::ReportNow(why) => output::warn(&format!(
+                "report_at is job-end, but the report could not be handed over to this step's post stage ({why}); job {id} is reported now instead so that it is not lost: its status is the job's status at this step ({}) and its duration ends now",
+                prepared.job.status.value
+            )),
+        }
+    }
+    send(&settings, prepared, false)
 }
 
-/// Builds the job and posts it (or prints it on a dry run): `report` with `report_at: now`, and
-/// the action's post stage.
-pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
+/// The action's post stage: reports the job whose report this step's main stage deferred, under
+/// the job id the main stage chose, with the job's final status.
+pub fn deliver_at_job_end(settings: Settings, now: i64, job_id: String) -> Result<(), Error> {
+    let id = Sourced::new(job_id, Source::Default("chosen by this step's main stage (report_at: job-end)".to_owned()));
+    let Some(prepared) = prepare(&settings, now, Some(id))? else { return Ok(()) };
+    send(&settings, prepared, true)
+}
+
+/// A valid job, ready to send, and the change set's line for the messages.
+pub struct Prepared {
+    job: Job,
+    shipped_line: Option<String>,
+}
+
+/// Resolves the job (and its change set) from the settings, `job_id` overriding the job id when
+/// given; every problem at once, nothing sent. `None` when the CI system says the job deploys
+/// nothing (said on standard output).
+fn prepare(settings: &Settings, now: i64, job_id: Option<Sourced<String>>) -> Result<Option<Prepared>, Error> {
     let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("report was resolved without its job's sources")));
     };
     if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
         // The CI system itself says this job deploys nothing: one line, nothing sent, exit 0.
         output::stdout(&format!("customcd: not reported: {why}"));
-        return Ok(());
+        return Ok(None);
     }
-    let github = settings.github();
     settings.announce();
     let mut problems = Vec::new();
-    let shipped = shipped(&settings, gathered);
-    let job = resolve(gathered, settings.ci_fields().value, &shipped, now, &mut problems);
+    let shipped = shipped(settings, gathered);
+    let mut job = resolve(gathered, settings.ci_fields().value, &shipped, now, &mut problems);
+    // Two reporting steps of one job: a default id another step took is made this step's own.
+    let id = job_id.or_else(|| {
+        let id = job.as_ref().map(|j| j.job_id.clone())?;
+        settings.github().then(|| post::distinct_job_id(&id, settings.runner())).flatten()
+    });
+    if let Some(id) = id {
+        let mut stack = Stack::default();
+        let mut top = Layer::default();
+        top.set(Key::JobId, id);
+        stack.push(top);
+        for layer in gathered.stack.layers() {
+            stack.push(layer.clone());
+        }
+        problems.clear();
+        job = resolve_with(gathered, &stack, settings.ci_fields().value, &shipped, now, &mut problems);
+    }
     let job = match job {
         Some(job) if problems.is_empty() => job,
         _ => return Err(Error::Invalid(problems)),
@@ -59,12 +110,21 @@ pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
         output::warn(&format!("the change set (commits, lead time) is left out: {}", no.reason));
     }
     let shipped_line = shipped.line(job.end());
+    Ok(Some(Prepared { job, shipped_line }))
+}
 
+/// Posts a prepared job (or prints it on a dry run); `at_job_end` is the action's post stage,
+/// after which nothing of this job runs: a job that cannot be delivered then goes to the step
+/// summary too, as the runner removes its temporary directory (and the spool in it).
+fn send(settings: &Settings, prepared: Prepared, at_job_end: bool) -> Result<(), Error> {
+    let Prepared { job, shipped_line } = prepared;
+    let github = settings.github();
+    let runner = settings.runner();
     if settings.dry_run().value {
-        print_sources(&settings, &job, shipped_line.as_deref());
+        print_sources(settings, &job, shipped_line.as_deref());
         output::stdout(&job.body());
         if github {
-            write_outputs(settings.runner(), &job, None, None);
+            write_outputs(runner, &job, None, None);
         }
         return Ok(());
     }
@@ -81,6 +141,8 @@ pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
         dir,
         spool_always: settings.spool_always().value,
         resend_note: settings.resend_note(),
+        rescue: github.then(|| runner.summary_file().map(std::path::PathBuf::from)).flatten(),
+        at_job_end,
     };
     let outcome = outbox::deliver(&agent, connection, &body, plan);
     let delivery = outcome.delivery;
@@ -101,14 +163,18 @@ pub fn deliver(settings: Settings, now: i64) -> Result<(), Error> {
     };
     let spooled = outcome.spooled;
     if github {
-        write_outputs(settings.runner(), &job, delivery.http_status, spooled.as_deref());
-        write_summary(settings.runner(), &job, delivery.http_status, &result, shipped_line.as_deref());
+        if !at_job_end {
+            post::claim_job_id(runner, &job.job_id.value);
+        }
+        write_outputs(runner, &job, delivery.http_status, spooled.as_deref());
+        write_summary(runner, &job, delivery.http_status, &result, shipped_line.as_deref());
     }
-    if let Some(path) = &gathered.state_file {
+    if let Some(path) = settings.job().and_then(|g| g.state_file.as_ref()) {
         // The recorded start belonged to this job, which is now reported (or kept in the spool).
         let _ = std::fs::remove_file(path);
     }
     let kept = spooled.is_some();
+    outbox::finished();
     settings.judge(result, kept)
 }
 
@@ -120,7 +186,7 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
         return Shipped {
             set: None,
             why_not: Some(NoChangeSet { reason: why.clone(), warn: true }),
-            notices: Vec::new(),
+            ..Shipped::default()
         };
     }
     // Without a valid deployed commit there is nothing to ship; job::resolve says what is wrong.
@@ -147,9 +213,94 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
         None => opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
     });
     match set {
-        Ok(set) => Shipped { set: Some(set), why_not: None, notices },
-        Err(no) => Shipped { set: None, why_not: Some(no), notices },
+        Ok(mut set) => {
+            let squashes = squashes(&mut set, repo.as_ref(), &deployed, &mut lookups, limit);
+            Shipped { set: Some(set), why_not: None, notices, squashes }
+        }
+        Err(no) => Shipped { set: None, why_not: Some(no), notices, squashes: None },
     }
+}
+
+/// A pull request's own commits from GitHub's API: a squash when neither the commit that names
+/// it nor GitLab's squash commit is among them.
+fn from_api(
+    api: &Api,
+    agent: &ureq::Agent,
+    budget: &mut records::Budget,
+    n: &squash::Named,
+) -> Result<squash::Own, String> {
+    let list = records::github::pull_commits(api, agent, n.number, budget)?;
+    let mine = |id: gix::ObjectId| {
+        let id = id.to_string();
+        list.iter().any(|(sha, _)| *sha == id)
+    };
+    if mine(n.commit) || n.squash_commit.is_some_and(|(s, _)| mine(s)) {
+        return Ok(squash::Own::Merged);
+    }
+    let count = list.len();
+    Ok(squash::Own::Squashed {
+        times: list.into_iter().map(|(_, t)| t).collect(),
+        via: format!("its {count} commit{} (GitHub's pull request commits)", if count == 1 { "" } else { "s" }),
+    })
+}
+
+/// Squash-merged pull requests in the range: their own commits' author times replace the
+/// squash commit's, read from the refs the forge keeps (`refs/pull/N/head`) when the clone has
+/// them, else from GitHub's API when it can be asked; one line saying which were resolved so and
+/// which keep the merge commit's time.
+fn squashes(
+    set: &mut ChangeSet,
+    repo: Option<&gix::Repository>,
+    deployed: &str,
+    lookups: &mut Lookups<'_>,
+    limit: u64,
+) -> Option<String> {
+    if set.capped || set.pull_requests.is_empty() {
+        return None;
+    }
+    let repo = repo?;
+    let tip = gix::ObjectId::from_hex(deployed.as_bytes()).ok()?;
+    let previous = gix::ObjectId::from_hex(set.previous.value.as_bytes()).ok()?;
+    let named = match squash::named(repo, tip, previous, limit) {
+        Ok(named) => named,
+        Err(e) => return Some(format!("pull requests' own commits were not read: {e}")),
+    };
+    let (mut resolved, mut kept, mut why) = (Vec::new(), Vec::new(), None);
+    for n in &named {
+        // Only a commit shaped like a squash can stand for commits that are not in the range.
+        let squash_shaped = n.single_parent || n.squash_commit.is_some();
+        let mut own = squash::from_refs(repo, n, limit).unwrap_or(squash::Own::Unknown);
+        if own == squash::Own::Unknown && squash_shaped {
+            if let Some((api, agent, budget)) = lookups.ready().filter(|(api, _, _)| api.kind == Kind::GitHub) {
+                match from_api(api, agent, budget, n) {
+                    Ok(found) => own = found,
+                    Err(e) => why = why.or(Some(e)),
+                }
+            }
+        }
+        match own {
+            squash::Own::Squashed { times, via } => {
+                squash::apply(set, n, &times);
+                resolved.push(format!("#{} from {via}", n.number));
+            }
+            squash::Own::Unknown if squash_shaped => kept.push(format!("#{}", n.number)),
+            _ => {}
+        }
+    }
+    let mut parts = Vec::new();
+    if !resolved.is_empty() {
+        parts.push(format!("lead times of squash-merged PR {}", resolved.join(", ")));
+    }
+    if !kept.is_empty() {
+        let how = why.unwrap_or_else(|| {
+            format!(
+                "their own commits are not in this clone: fetch them (git fetch origin '+refs/pull/*/head:refs/pull/*/head', or refs/merge-requests/* on GitLab){}",
+                if lookups.api.is_some_and(|a| a.kind == Kind::GitHub) { "" } else { ", or give github_token" }
+            )
+        });
+        parts.push(format!("PR {} keep their merge commit's time ({how})", kept.join(", ")));
+    }
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// The agent and budget of the platform lookups: the agent is built when the first request is
@@ -224,13 +375,19 @@ struct Shipped {
     why_not: Option<NoChangeSet>,
     /// What the user should know about where the previous deploy came from (a stand-in).
     notices: Vec<String>,
+    /// Which squash-merged pull requests' lead times came from their own commits, and which
+    /// kept the merge commit's time.
+    squashes: Option<String>,
 }
 
 impl Shipped {
     /// One line for the dry run and the step summary, for a job that ended at `end`.
     fn line(&self, end: i64) -> Option<String> {
         match (&self.set, &self.why_not) {
-            (Some(set), _) => Some(set.summary(end)),
+            (Some(set), _) => Some(match &self.squashes {
+                Some(note) => format!("{}; {note}", set.summary(end)),
+                None => set.summary(end),
+            }),
             (None, Some(no)) => Some(format!("change set not sent: {}", no.reason)),
             (None, None) => None,
         }
@@ -245,7 +402,18 @@ fn resolve(
     now: i64,
     problems: &mut Vec<Problem>,
 ) -> Option<Job> {
-    let stack = &gathered.stack;
+    resolve_with(gathered, &gathered.stack, ci_fields, shipped, now, problems)
+}
+
+/// [`resolve`] from `stack` in place of the gathered one (a job id set on top of it).
+fn resolve_with(
+    gathered: &Gathered,
+    stack: &Stack,
+    ci_fields: bool,
+    shipped: &Shipped,
+    now: i64,
+    problems: &mut Vec<Problem>,
+) -> Option<Job> {
     let primary: Vec<OptionalField> = stack
         .get(Key::Environment)
         .map(|v| string_field(Key::Environment.name(), v.value.trim(), v.source.clone()))

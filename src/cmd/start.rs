@@ -32,9 +32,22 @@ pub fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
                 ("GITHUB_ENV", runner.env_file(), "CUSTOMCD_JOB_START_TIME"),
                 ("GITHUB_STATE", runner.state_file(), "job_start_time"),
             ];
+            // The key binds the one-step mode's pending record to this step (see cmd::post); it
+            // goes to this step's state only, which no other step can read or write.
+            let key = crate::cmd::post::new_key()
+                .map_err(|e| {
+                    output::warn(&format!(
+                        "no key for the one-step mode could be made ({e}); with report_at: job-end the main stage reports when it runs"
+                    ))
+                })
+                .ok();
             for (var, path, name) in files {
                 let Some(path) = path else { continue };
-                match github::append(path.as_ref(), &[(name, now.to_string())]) {
+                let mut pairs = vec![(name, now.to_string())];
+                if let (Some(key), "GITHUB_STATE") = (&key, var) {
+                    pairs.push((crate::settings::runner::STATE_KEY, key.clone()));
+                }
+                match github::append(path.as_ref(), &pairs) {
                     Ok(()) => recorded.push(var),
                     Err(e) => output::warn(&format!(
                         "could not record the job start in the {var} file {path}: {e}. {}",

@@ -4,6 +4,9 @@
 //! Every attempt sends the same body (and so the same `job_id`). A retry after a timeout may
 //! duplicate a record if the first request did arrive; that is the lesser evil next to losing a
 //! deployment, and the stable `job_id` lets the duplicate be recognised.
+//!
+//! Layer: delivery (see tests/integration/layers.rs). May import: vocab, env, fs, secret, git,
+//! error, output, settings.
 
 pub mod http;
 pub mod outbox;

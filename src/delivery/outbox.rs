@@ -50,12 +50,18 @@ pub struct Plan<'a> {
     pub dir: &'a Sourced<PathBuf>,
     pub spool_always: bool,
     pub resend_note: String,
+    /// On GitHub, the step summary: where a job that no disk kept goes, and, at the end of the
+    /// job, every job not delivered (the runner removes its temporary directory, and the spool in
+    /// it, when the job ends).
+    pub rescue: Option<PathBuf>,
+    /// The action's post stage: nothing of this job runs after it.
+    pub at_job_end: bool,
 }
 
 /// Spools `body`, then posts it with retries until the deadline; removes the spooled file after a
 /// 2xx unless `spool_always`. `job_id` names the file and the messages.
 pub fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, plan: Plan<'_>) -> Outcome {
-    let Plan { job_id, deadline, dir, spool_always, resend_note } = plan;
+    let Plan { job_id, deadline, dir, spool_always, resend_note, rescue, at_job_end } = plan;
     set_phase(Phase::Saving);
     let (id, text, note) = (job_id.to_owned(), body.to_owned(), resend_note.clone());
     let _ = ctrlc::set_handler(move || on_signal(&id, &text, &note));
@@ -81,7 +87,6 @@ pub fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, plan: P
     }
 
     let delivery = delivery::deliver(agent, connection, body, deadline, None);
-    set_phase(Phase::Finished);
 
     let spooled = match (saved, delivery.result.is_ok()) {
         (Some(s), true) if spool_always => {
@@ -103,18 +108,56 @@ pub fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, plan: P
                 "the job was not delivered and is saved in {} ({}); resend it with: customcd send {}{resend_note}",
                 s.path.display(),
                 dir.source,
-                s.path.display()
+                quoted(&s.path.display().to_string())
             ));
+            if at_job_end {
+                // The runner removes RUNNER_TEMP when the job ends; the summary outlives it.
+                rescue_to_summary(
+                    rescue.as_deref(),
+                    job_id,
+                    body,
+                    &format!("it was kept in {}, which the runner may remove when the job ends", s.path.display()),
+                );
+            }
             Some(s.path)
         }
         (None, true) => None,
         (None, false) => {
-            output::error("the payload could not be saved to the spool; it follows so that it is not lost:");
+            output::error(&format!(
+                "job {job_id} was not delivered and could not be saved to the spool; it follows so that it is not lost. Save it as job.json and resend it with: customcd send job.json{resend_note}"
+            ));
             output::stdout(body);
+            rescue_to_summary(rescue.as_deref(), job_id, body, "no spool could be written");
             None
         }
     };
     Outcome { delivery, spooled }
+}
+
+/// Called by the command once everything about the job was said (delivered, or where it is
+/// kept): from then on a signal ends the process at once.
+pub fn finished() {
+    set_phase(Phase::Finished);
+}
+
+/// `text` quoted for a POSIX shell, so a hint can be pasted whatever the path holds.
+pub fn quoted(text: &str) -> String {
+    shlex::try_quote(text).map_or_else(|_| format!("'{}'", text.replace('\'', "'\\''")), |q| q.into_owned())
+}
+
+/// The last resort on GitHub: the job, as `send` takes it, in the step summary, which outlives
+/// the runner's temporary directory and the job. Said in the log either way.
+fn rescue_to_summary(summary: Option<&std::path::Path>, job_id: &str, body: &str, why: &str) {
+    let Some(path) = summary else { return };
+    match crate::output::github::append_rescue(path, job_id, body, why) {
+        Ok(()) => output::warn(&format!(
+            "job {job_id} is also in this job's step summary ({why}): copy its JSON block into job.json and resend it with: customcd send job.json"
+        )),
+        Err(e) => output::warn(&format!(
+            "job {job_id} could not be written to the step summary {} either ({e}); its payload is in the log above",
+            path.display()
+        )),
+    }
 }
 
 fn set_phase(p: Phase) {
@@ -127,7 +170,12 @@ fn on_signal(job_id: &str, body: &str, note: &str) {
     let phase = PHASE.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     match *phase {
         Phase::Saving => INTERRUPTED.store(true, Ordering::SeqCst),
-        Phase::Finished => {}
+        // Delivered, or kept and said where: what is left (outputs, summary) is not worth
+        // outliving a cancelled job for.
+        Phase::Finished => {
+            output::error(&format!("interrupted after job {job_id} was delivered or kept (see above)"));
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
         _ => interrupted(&phase, job_id, body, note),
     }
 }
@@ -137,7 +185,7 @@ fn interrupted(phase: &Phase, job_id: &str, body: &str, note: &str) -> ! {
         Phase::Saved(path) => output::error(&format!(
             "interrupted before the server confirmed job {job_id}; it is kept in {}; resend it with: customcd send {}{note}",
             path.display(),
-            path.display()
+            quoted(&path.display().to_string())
         )),
         _ => {
             output::error(&format!(

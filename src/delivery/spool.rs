@@ -67,10 +67,7 @@ pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spool
 /// Removes a delivered payload file while its lock is still held, so no other sender can pick it
 /// up between the acknowledgement and the removal.
 pub fn remove(spooled: Spooled) -> std::io::Result<()> {
-    std::fs::remove_file(&spooled.path)?;
-    if let Some(dir) = spooled.path.parent() {
-        fs::sync_dir(dir);
-    }
+    fs::remove_claimed(&spooled.path)?;
     drop(spooled.lock);
     Ok(())
 }
@@ -165,12 +162,20 @@ pub fn claim(found: &Found) -> Claim {
         Err(OpenRefusal::NotRegular(what)) => return Claim::Refused(not_regular(what)),
         Err(OpenRefusal::Io(e)) => return Claim::Refused(format!("cannot be opened: {e}")),
     };
-    if found.listed && !fs::is_mine(path, &meta).unwrap_or(false) {
-        return Claim::Refused(format!(
-            "belongs to {}, not to this user ({}); customcd sends from a directory only files it could have written: check where it came from, then send it by name",
-            fs::owner_label(path, &meta),
-            fs::my_label()
-        ));
+    if found.listed {
+        match fs::is_mine(path, &meta) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Claim::Refused(format!(
+                    "belongs to {}, not to this user ({}); customcd sends from a directory only files it could have written: check where it came from, then send it by name",
+                    fs::owner_label(path, &meta),
+                    fs::my_label()
+                ))
+            }
+            // Windows asks for the owner by path: a file another sender just removed is gone.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Claim::Vanished,
+            Err(e) => return Claim::Refused(format!("cannot be checked for its owner: {e}")),
+        }
     }
     match fs::try_lock(&file) {
         Ok(true) => {}

@@ -17,6 +17,8 @@
 //!   user is one), as git checks `safe.directory`; `FILE_FLAG_OPEN_REPARSE_POINT` opens instead of
 //!   `O_NOFOLLOW` (a link is opened as itself, then refused); `LockFileEx` claims (std's
 //!   `File::try_lock`); (volume serial, file index) identity.
+//!
+//! Layer: platform (see tests/integration/layers.rs). May import: nothing.
 
 #[cfg(unix)]
 mod unix;
@@ -286,6 +288,24 @@ pub(crate) fn parent_dir(path: &Path) -> &Path {
     }
 }
 
+/// Removes the file at `path`, which this process has claimed ([`try_lock`]), so that no other
+/// claimant can take it once the lock is let go: the name is first renamed to a hidden one beside
+/// it (`.customcd-removed-...`, which listings skip), then removed, then the directory synced.
+///
+/// Why the rename: on Windows a file that another process holds open is only marked for deletion
+/// (its name stays until that handle closes, and Wine lets it be opened again meanwhile), so a
+/// sender that opened it before the removal and locks it after could find it still at its path;
+/// after the rename [`still_at`] says it is gone, on every platform. A crash between the two steps
+/// leaves a hidden file that nothing sends.
+pub(crate) fn remove_claimed(path: &Path) -> std::io::Result<()> {
+    let dir = parent_dir(path);
+    let hidden = dir.join(format!(".customcd-removed-{:016x}", fastrand::u64(..)));
+    std::fs::rename(path, &hidden)?;
+    let removed = std::fs::remove_file(&hidden);
+    sync_dir(dir);
+    removed
+}
+
 /// Makes a rename or removal in `dir` durable. Best effort: some file systems (and Windows)
 /// cannot sync a directory, and the file itself is already on disk.
 pub(crate) fn sync_dir(dir: &Path) {
@@ -436,6 +456,21 @@ mod tests {
         assert!(still_at(&path, &other, &meta));
         std::fs::remove_file(&path).expect("remove");
         assert!(!still_at(&path, &other, &meta));
+    }
+
+    #[test]
+    fn a_removed_claim_is_gone_for_a_claimant_that_opened_it_before() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("job.json");
+        std::fs::write(&path, "{}").expect("write");
+        let (first, _) = open_regular(&path, Follow::No).expect("open");
+        assert!(try_lock(&first).expect("lock"));
+        let (second, meta) = open_regular(&path, Follow::No).expect("opened before the removal");
+        remove_claimed(&path).expect("remove");
+        drop(first);
+        assert!(try_lock(&second).expect("lock"), "free once the first claimant let go");
+        assert!(!still_at(&path, &second, &meta), "the second claimant must see it gone");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0, "nothing is left behind");
     }
 
     #[test]

@@ -2,6 +2,8 @@
 //!
 //! This module only reads. It never fetches, never runs hooks, credential helpers, fsmonitor or
 //! any other program named in a config file, and never writes to the repository.
+//!
+//! Layer: platform (see tests/integration/layers.rs). May import: nothing.
 
 #[cfg(test)]
 pub(crate) mod fixture;

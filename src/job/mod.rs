@@ -3,11 +3,14 @@
 //! Every rule of the payload contract is checked here, all at once, so that the user sees every
 //! problem in one run. A `Job` exists only when all rules hold, which is what makes "a payload that
 //! would be rejected never leaves the machine" true by construction.
+//!
+//! Layer: payload (see tests/integration/layers.rs). May import: vocab, error, git.
 
 pub mod change_set;
 pub mod epoch;
 pub(crate) mod json_diag;
 pub mod optional;
+pub mod squash;
 pub mod status;
 pub mod stored;
 

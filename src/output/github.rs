@@ -5,7 +5,6 @@
 //! `%`→`%25`, CR→`%0D`, LF→`%0A`, properties also `:`→`%3A`, `,`→`%2C`), and file commands as
 //! `NAME<<DELIMITER` blocks appended to the files the runner names.
 
-use std::fs::OpenOptions;
 use std::io::Write;
 use std::path::Path;
 
@@ -120,8 +119,26 @@ pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
 /// Appends to a file the runner reads. Step outputs and summaries end up in logs and later
 /// steps: no registered secret goes there.
 fn append_redacted(path: &Path, text: &str) -> std::io::Result<()> {
-    let mut file = OpenOptions::new().create(true).append(true).open(path)?;
+    // A FIFO (or a device) named as one of the runner's files must not block the step: opened
+    // without waiting, and refused unless it is a regular file.
+    let mut file = crate::fs::open_append(path, true).map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    // One write, so a full disk leaves no half block the runner would fail to parse.
     file.write_all(secret::redact(text).as_bytes())
+}
+
+/// Appends a job that could not be delivered to the step summary, as a JSON block `customcd send`
+/// takes when saved to a file, with how to resend it.
+pub fn append_rescue(path: &Path, job_id: &str, body: &str, why: &str) -> std::io::Result<()> {
+    let mut fence = String::from("```");
+    while body.contains(&fence) {
+        fence.push('`');
+    }
+    let md = format!(
+        "### customcd: job {} was NOT delivered\n\n{}. Save the block below as `job.json` and resend it with `customcd send job.json` (with the same endpoint and token settings):\n\n{fence}json\n{body}\n{fence}\n\n",
+        cell(job_id),
+        cell(why)
+    );
+    append_summary(path, &md)
 }
 
 /// Escapes text for a markdown table cell.

@@ -1,6 +1,10 @@
 //! What the user sees: every line customcd prints goes through here, redacted of secrets, and on
 //! GitHub Actions warnings and errors become annotations while nothing else can form a workflow
 //! command (see `github::defuse`).
+//!
+//! It knows no job and no environment: what to print and where comes from its callers.
+//!
+//! Layer: output (see tests/integration/layers.rs). May import: secret, fs.
 
 pub mod github;
 

@@ -91,6 +91,27 @@ fn malformed(what: &str) -> String {
     format!("GitHub's deployments answer is not what the API documents ({what}); the change set is left out")
 }
 
+/// The commits of pull request `number`, oldest first (GitHub lists at most 250; the first page
+/// of 100 holds the oldest, which make the lead time): each commit's sha and author time.
+pub(crate) fn pull_commits(
+    api: &Api,
+    agent: &ureq::Agent,
+    number: u64,
+    budget: &mut Budget,
+) -> Result<Vec<(String, i64)>, String> {
+    let answer = api.get(agent, &format!("/repos/{}/pulls/{number}/commits?per_page=100", api.project), budget)?;
+    let bad = || format!("GitHub's answer for the commits of pull request #{number} is not what the API documents");
+    let list = answer.as_array().ok_or_else(bad)?;
+    list.iter()
+        .map(|c| {
+            let id = sha(c.get("sha")).ok_or_else(bad)?;
+            let date = c.pointer("/commit/author/date").and_then(Value::as_str).ok_or_else(bad)?;
+            let at: jiff::Timestamp = date.parse().map_err(|_| bad())?;
+            Ok((id, at.as_second()))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,6 +7,9 @@
 //! its token as a registered secret; and every failure (a refusal, a timeout, an answer that is
 //! not what the API documents) is a warning naming the fix, never a failed or delayed report:
 //! all lookups of a run together take at most [`DEADLINE`] and [`MAX_REQUESTS`] requests.
+//!
+//! Layer: records (see tests/integration/layers.rs). May import: vocab, secret, job, settings,
+//! delivery.
 
 pub(crate) mod github;
 pub(crate) mod gitlab;

@@ -2,6 +2,12 @@
 //! module turns them into typed values that remember where they came from. Commands start from
 //! [`Settings`] and never read a raw key, so a rule (what `dry_run` means, the range of
 //! `concurrency`, the spool's place) is written once and holds for every command.
+//!
+//! Resolving prints nothing: warnings, the GitHub mask and output's mode are returned for the
+//! caller (`lib::run`) to apply.
+//!
+//! Layer: settings (see tests/integration/layers.rs). May import: vocab, env, fs, secret, git,
+//! error, output, job, ci, start_state.
 
 pub(crate) mod endpoint;
 pub(crate) mod records;
@@ -204,7 +210,7 @@ impl Settings {
             });
         let spool_dir = match stack.get(Key::SpoolDir) {
             Some(v) => v.clone().map(|d| PathBuf::from(d.trim())),
-            None => spool_dir::default_dir(sources.ci.as_ref(), env, &cwd),
+            None => spool_dir::default_dir(sources.ci.as_ref(), env),
         };
         let repo_dir = stack.get(Key::Repo).map_or_else(|| cwd.clone(), |r| PathBuf::from(r.value.trim()));
         let change_set_limit = number(&stack, Key::ChangeSetLimit, (1, u64::from(u32::MAX)), "commits", &mut problems)

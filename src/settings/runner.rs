@@ -1,11 +1,18 @@
 //! What the GitHub Actions runner hands a step besides settings: the paths of its file commands
 //! (`GITHUB_ENV`, `GITHUB_STATE`, `GITHUB_OUTPUT`, `GITHUB_STEP_SUMMARY`), the step's id
-//! (`GITHUB_ACTION`) and the steps that deferred their report to the post stage
-//! ([`REPORT_PENDING_VAR`], see `cmd::post`). Read once from the environment here, so that
-//! commands and output never read a raw variable.
+//! (`GITHUB_ACTION`), and what the one-step hand-over reads (see `cmd::post`): this step's key
+//! and pending record from its state (`STATE_customcd_key`, `STATE_customcd_pending`), the
+//! pending records and job ids other stages wrote to `GITHUB_ENV` ([`REPORT_PENDING_VAR`],
+//! [`JOB_IDS_VAR`]), whether this is act, and whether this is the action's own stage. Read once
+//! from the environment here, so that commands and output never read a raw variable.
 
 use crate::env::Env;
-use crate::vocab::names::REPORT_PENDING_VAR;
+use crate::vocab::names::{JOB_IDS_VAR, REPORT_PENDING_VAR};
+
+/// The state name of the key the pre stage saves (later stages see `STATE_customcd_key`).
+pub const STATE_KEY: &str = "customcd_key";
+/// The state name of the pending record the main stage saves.
+pub const STATE_PENDING: &str = "customcd_pending";
 
 /// The runner's files and this step's place in the one-step hand-over. Every path is as the
 /// runner set it; a blank variable counts as unset.
@@ -17,22 +24,33 @@ pub struct Runner {
     summary_file: Option<String>,
     step: Option<String>,
     pending: Vec<String>,
+    key: Option<String>,
+    state_pending: Option<String>,
+    job_ids: Vec<String>,
+    act: bool,
+    action_stage: bool,
 }
 
 impl Runner {
     /// Reads the runner's variables; outside GitHub Actions they are simply unset.
     pub fn read(env: &Env) -> Runner {
         let path = |name: &str| env.get(name).map(str::to_owned);
+        let words =
+            |name: &str| env.get(name).map(|v| v.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
         Runner {
+            key: env.get(&format!("STATE_{STATE_KEY}")).map(|v| v.trim().to_owned()),
+            state_pending: env.get(&format!("STATE_{STATE_PENDING}")).map(|v| v.trim().to_owned()),
+            job_ids: words(JOB_IDS_VAR),
+            act: env.get("ACT").is_some(),
+            // The runner passes every declared input, blank or not: INPUT_REPORT_AT is there only
+            // in the action's own stages.
+            action_stage: env.names().any(|n| n == "INPUT_REPORT_AT"),
             env_file: path("GITHUB_ENV"),
             state_file: path("GITHUB_STATE"),
             output_file: path("GITHUB_OUTPUT"),
             summary_file: path("GITHUB_STEP_SUMMARY"),
             step: env.get("GITHUB_ACTION").map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned),
-            pending: env
-                .get(REPORT_PENDING_VAR)
-                .map(|v| v.split_whitespace().map(str::to_owned).collect())
-                .unwrap_or_default(),
+            pending: words(REPORT_PENDING_VAR),
         }
     }
 
@@ -61,14 +79,35 @@ impl Runner {
         self.step.as_deref()
     }
 
-    /// The step ids in the pending list, in the order they were added.
+    /// The pending records in `GITHUB_ENV`, in the order they were added (any step can write
+    /// them: `cmd::post` verifies each).
     pub fn pending(&self) -> &[String] {
         &self.pending
     }
 
-    /// Whether this step's main stage deferred its report to the post stage.
-    pub fn is_pending(&self) -> bool {
-        self.step.as_ref().is_some_and(|step| self.pending.contains(step))
+    /// This step's key, saved by its pre (or main) stage in its own state.
+    pub fn key(&self) -> Option<&str> {
+        self.key.as_deref()
+    }
+
+    /// The pending record this step's main stage saved in its own state.
+    pub fn state_pending(&self) -> Option<&str> {
+        self.state_pending.as_deref()
+    }
+
+    /// The job ids customcd steps of this job reported or deferred (`GITHUB_ENV`).
+    pub fn job_ids(&self) -> &[String] {
+        &self.job_ids
+    }
+
+    /// nektos/act (`ACT` set), whose Docker post stage gets the pre stage's state only.
+    pub fn act(&self) -> bool {
+        self.act
+    }
+
+    /// Whether this is one of the action's own stages (its inputs are passed) of a named step.
+    pub fn action_stage(&self) -> bool {
+        self.action_stage && self.step.is_some()
     }
 }
 
@@ -80,17 +119,20 @@ mod tests {
         pairs.iter().map(|(k, v)| (*k, *v)).collect()
     }
 
-    fn is_pending(env: &Env) -> bool {
-        Runner::read(env).is_pending()
-    }
-
     #[test]
-    fn only_a_step_in_the_pending_list_is_pending() {
-        let list = (REPORT_PENDING_VAR, "deploy __acme_customcd-action_2");
-        assert!(is_pending(&env(&[list, ("GITHUB_ACTION", "__acme_customcd-action_2")])));
-        assert!(is_pending(&env(&[list, ("GITHUB_ACTION", "deploy")])));
-        assert!(!is_pending(&env(&[list, ("GITHUB_ACTION", "__acme_customcd-action")])), "a prefix is not the step");
-        assert!(!is_pending(&env(&[list])), "no step id, nothing pending");
-        assert!(!is_pending(&env(&[("GITHUB_ACTION", "deploy")])), "no list, nothing pending");
+    fn the_hand_over_is_read_from_the_state_and_github_env() {
+        let r = Runner::read(&env(&[
+            ("GITHUB_ACTION", "deploy"),
+            ("STATE_customcd_key", " k "),
+            ("STATE_customcd_pending", "a.b"),
+            (REPORT_PENDING_VAR, "x.y  z.w"),
+            (JOB_IDS_VAR, "aQ."),
+            ("INPUT_REPORT_AT", ""),
+        ]));
+        assert_eq!((r.key(), r.state_pending(), r.step()), (Some("k"), Some("a.b"), Some("deploy")));
+        assert_eq!(r.pending(), ["x.y", "z.w"]);
+        assert_eq!(r.job_ids(), ["aQ."]);
+        assert!(r.action_stage() && !r.act());
+        assert!(!Runner::read(&env(&[("GITHUB_ACTION", "__run")])).action_stage(), "a run: step has no inputs");
     }
 }

@@ -1,6 +1,7 @@
 //! Configuration sources: reading flags, `CUSTOMCD_*` variables, action inputs, the CI system,
 //! `customcd start`'s state and the git repository into layers, stacked in precedence order
-//! (flag > `CUSTOMCD_*` > `INPUT_*` > CI > start state > git > default). Nothing here validates:
+//! (flag > `CUSTOMCD_*` > CI > start state > git > default; on GitHub the action's non-blank
+//! `INPUT_*` rank above `CUSTOMCD_*`). Nothing here validates:
 //! `settings` resolves the stack once into typed values.
 
 use std::path::PathBuf;
@@ -66,22 +67,36 @@ pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
             _ => {}
         }
     }
-    push_named(&mut stack, &mut optional, layer);
 
     let mut ci = ci::detect(env);
     if let Some(ci) = ci.as_mut().filter(|c| c.github_like) {
+        // The action's inputs are what the workflow wrote in this step's `with:`, and win over
+        // CUSTOMCD_* variables, which are ambient: a job's or workflow's `env:`, or GITHUB_ENV,
+        // which any earlier step can write. So a variable planted by an earlier step cannot
+        // redirect the token to another endpoint when the step names its own.
         // GitHub passes every declared input, "" when unset; `into_layer` drops the blanks.
         let inputs: Values = envy::prefixed("INPUT_").from_iter(env.pairs()).context("reading INPUT_* variables")?;
-        push_named(
-            &mut stack,
-            &mut optional,
-            inputs.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k)))),
-        );
+        let inputs = inputs.into_layer(|k| Source::Input(format!("{} ({})", k.name(), input_var_name(k))));
+        for key in Key::ALL {
+            if let (Some(input), Some(var)) = (inputs.get(*key), layer.get(*key)) {
+                if input.value.trim() != var.value.trim() {
+                    warnings.push(format!(
+                        "{} is ignored: the action's input {} is set in the step's with: and wins over variables",
+                        var.source,
+                        key.name()
+                    ));
+                }
+            }
+        }
+        push_named(&mut stack, &mut optional, inputs);
+        push_named(&mut stack, &mut optional, layer);
         // The matrix leg is no field of its own: it refines the job id GitHub's variables give,
-        // from the `matrix` setting as flags, variables and inputs rank it.
+        // from the `matrix` setting as flags, inputs and variables rank it.
         if let Some(matrix) = stack.get(Key::Matrix) {
             ci::add_matrix_leg(ci, matrix);
         }
+    } else {
+        push_named(&mut stack, &mut optional, layer);
     }
     Ok(Sources { stack, optional, ci, warnings })
 }

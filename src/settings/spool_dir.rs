@@ -13,8 +13,8 @@ use crate::vocab::source::{Source, Sourced};
 /// the project's token by a bare `customcd send`. So: the CI job's own temporary directory
 /// (`RUNNER_TEMP`, `WORKSPACE_TMP`, `AGENT_TEMPDIRECTORY`); else, in CI, a directory private to
 /// this user in the system's temporary directory; outside CI, the per-user state directory.
-/// `cwd` is only a last resort for a relative `TMPDIR`.
-pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
+/// A relative `TMPDIR` is not used: it would put the spool in the working directory.
+pub fn default_dir(ci: Option<&Ci>, env: &Env) -> Sourced<PathBuf> {
     if let Some(ci) = ci {
         if let Some(t) = &ci.temp_dir {
             return Sourced::new(
@@ -22,7 +22,7 @@ pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
                 Source::Default(format!("{} temporary directory", ci.system)),
             );
         }
-        return private_temp(env, cwd, &format!("{} has no per-job temporary directory", ci.system));
+        return private_temp(env, &format!("{} has no per-job temporary directory", ci.system));
     }
     // Windows sets LOCALAPPDATA (the profile's own, owner-only folder) and no XDG variable; a
     // HOME there (Git Bash, MSYS) comes after it.
@@ -30,23 +30,25 @@ pub fn default_dir(ci: Option<&Ci>, env: &Env, cwd: &Path) -> Sourced<PathBuf> {
         .get("XDG_STATE_HOME")
         .map(PathBuf::from)
         .or_else(|| env.get("LOCALAPPDATA").map(PathBuf::from))
-        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local/state")));
+        .or_else(|| env.get("HOME").map(|h| Path::new(h).join(".local").join("state")));
     match state {
         Some(s) => Sourced::new(
-            s.join("customcd/spool"),
+            // Component by component, so a Windows path has no `/` in it.
+            s.join("customcd").join("spool"),
             Source::Default("XDG_STATE_HOME, LOCALAPPDATA or ~/.local/state".to_owned()),
         ),
-        None => private_temp(env, cwd, "neither XDG_STATE_HOME, LOCALAPPDATA nor HOME is set"),
+        None => private_temp(env, "neither XDG_STATE_HOME, LOCALAPPDATA nor HOME is set"),
     }
 }
 
 /// `$TMPDIR/customcd-spool-<user>` (else the system's temporary directory): the name is
 /// predictable, so `delivery::spool::ensure_private_dir` refuses it unless this user owns it.
-fn private_temp(env: &Env, cwd: &Path, why: &str) -> Sourced<PathBuf> {
-    let tmp = crate::fs::system_temp_dir(env.get("TMPDIR"));
+fn private_temp(env: &Env, why: &str) -> Sourced<PathBuf> {
+    // A relative TMPDIR would put the spool inside the working directory (the checkout).
+    let tmp = crate::fs::system_temp_dir(env.get("TMPDIR").filter(|t| Path::new(t).is_absolute()));
     let user = crate::fs::user_tag();
     Sourced::new(
-        cwd.join(tmp).join(format!("customcd-spool-{user}")),
+        tmp.join(format!("customcd-spool-{user}")),
         Source::Default(format!("the system temporary directory, private to {} ({why})", crate::fs::my_label())),
     )
 }
@@ -58,7 +60,7 @@ mod tests {
     #[test]
     fn the_default_spool_is_never_in_the_working_directory() {
         let env: Env = [("HOME", "/home/u")].into_iter().collect();
-        let d = default_dir(None, &env, Path::new("/w"));
+        let d = default_dir(None, &env);
         assert_eq!(d.value, PathBuf::from("/home/u/.local/state/customcd/spool"));
         let mut gitlab = Ci::new("GitLab CI");
         gitlab.spool_dir = Some(Sourced::new(
@@ -66,12 +68,19 @@ mod tests {
             Source::Ci { system: "GitLab CI", detail: "CI_PROJECT_DIR".into() },
         ));
         let env: Env = [("TMPDIR", "/scratch")].into_iter().collect();
-        let d = default_dir(Some(&gitlab), &env, Path::new("/builds/p"));
+        let d = default_dir(Some(&gitlab), &env);
         assert!(d.value.to_string_lossy().starts_with("/scratch/customcd-spool-"), "{}", d.value.display());
         let mut jenkins = Ci::new("Jenkins");
         jenkins.temp_dir = Some("/ws@tmp".into());
-        assert_eq!(default_dir(Some(&jenkins), &env, Path::new("/ws")).value, PathBuf::from("/ws@tmp/customcd-spool"));
-        let none = default_dir(None, &Env::default(), Path::new("/w"));
+        assert_eq!(default_dir(Some(&jenkins), &env).value, PathBuf::from("/ws@tmp/customcd-spool"));
+        let none = default_dir(None, &Env::default());
         assert!(none.value.to_string_lossy().starts_with("/tmp/customcd-spool-"), "{}", none.value.display());
+        let relative: Env = [("TMPDIR", "tmp")].into_iter().collect();
+        let d = default_dir(None, &relative);
+        assert!(
+            d.value.to_string_lossy().starts_with("/tmp/customcd-spool-"),
+            "never the checkout: {}",
+            d.value.display()
+        );
     }
 }

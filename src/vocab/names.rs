@@ -235,7 +235,7 @@ settings! {
     /// Allow plain http:// to hosts other than loopback (the token would travel unencrypted)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     allow_http => AllowHttp,
-    /// Add CI context (ci_system, run_url, branch) as optional fields
+    /// Add CI context (ci_system, run_url, branch, ci_result) as optional fields
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     ci_fields => CiFields,
     /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither)
@@ -444,12 +444,15 @@ pub const VAR_ALIASES: &[(&str, Key)] = &[("CUSTOMCD_FIELD", Key::Fields), ("CUS
 /// `CUSTOMCD_*` variables that are not settings of the binary but of the packaging around it (the
 /// GitLab component and the Jenkins step set them in the job's environment, the action its own
 /// state), so they are not misspellings.
-const PACKAGING_VARS: &[&str] = &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL", REPORT_PENDING_VAR];
+const PACKAGING_VARS: &[&str] =
+    &["CUSTOMCD_VERSION", "CUSTOMCD_SHA256", "CUSTOMCD_RELEASE_URL", REPORT_PENDING_VAR, JOB_IDS_VAR];
 
-/// Set through `GITHUB_ENV` by a `report` whose `report_at` is `job-end`: the `GITHUB_ACTION` ids of
-/// the action steps whose post stage must report, separated by spaces. It is state the action
-/// keeps between its own stages, not a setting (see `cmd::post` for why it is this variable).
+/// Set through `GITHUB_ENV` by the action's main stage with `report_at: job-end`: the pending
+/// records (job id and tag) its post stage verifies (see `cmd::post`). Not a setting.
 pub const REPORT_PENDING_VAR: &str = "CUSTOMCD_REPORT_PENDING";
+/// Set through `GITHUB_ENV` by each action step that reported or deferred: the job ids taken in
+/// this job, so that a later customcd step picks a distinct default id. Not a setting.
+pub const JOB_IDS_VAR: &str = "CUSTOMCD_JOB_IDS";
 const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 
 /// Whether a setting has an action input. The token file does not (the action takes the secret

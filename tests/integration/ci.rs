@@ -664,36 +664,6 @@ fn one_step_stage(repo: &Repo, gh: &GitHub, rx: &Server, stage: &str, extra: &[(
 }
 
 #[test]
-fn github_one_step_main_stage_sends_nothing_and_its_post_stage_reports_the_final_status_once() {
-    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Server::ok();
-    let gh = GitHub::new();
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs();
-    let start = (now - 5).to_string();
-
-    let main =
-        one_step_stage(&repo, &gh, &rx, "report", &[("INPUT_JOB_STATUS", "success"), ("STATE_job_start_time", &start)]);
-    assert_eq!(main.code, Some(0), "{main}");
-    assert!(rx.requests().is_empty(), "the main stage of job-end sends nothing");
-    let pending = value_of(&file_commands(&gh.path("env")), "CUSTOMCD_REPORT_PENDING");
-    assert_eq!(pending.as_deref(), Some("report"), "the main stage names its step for the post stage");
-    assert!(main.all().contains("post stage"), "{main}");
-
-    let post = one_step_stage(
-        &repo,
-        &gh,
-        &rx,
-        "post",
-        &[("INPUT_JOB_STATUS", "failure"), ("STATE_job_start_time", &start), ("CUSTOMCD_REPORT_PENDING", "report")],
-    );
-    assert_eq!(post.code, Some(0), "{post}");
-    let body = rx.only_request().json();
-    assert_eq!(body["status"], "Failed", "the job's final status, from job_status");
-    assert_eq!(body["job_start_time"], now - 5, "the start the pre stage recorded");
-    assert!(body["job_duration"].as_u64().expect("integer") >= 5, "measured from the pre stage: {body}");
-}
-
-#[test]
 fn github_post_stage_after_a_step_that_reported_itself_sends_nothing_and_never_fails() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
     let rx = Server::ok();
@@ -727,22 +697,6 @@ fn a_link_named_customcd_post_runs_the_post_stage() {
 }
 
 #[test]
-fn under_act_the_post_stage_reads_job_status_from_the_variable_act_names_after_the_input() {
-    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
-    let rx = Server::ok();
-    let gh = GitHub::new();
-    let pending = ("CUSTOMCD_REPORT_PENDING", "report");
-    // act leaves INPUT_JOB_STATUS out of a Docker action's post stage, and sets job_status.
-    let elsewhere = one_step_stage(&repo, &gh, &rx, "post", &[pending, ("job_status", "failure")]);
-    assert_eq!(elsewhere.code, Some(2), "only act's own variable is read: {elsewhere}");
-    assert!(rx.requests().is_empty());
-
-    let act = one_step_stage(&repo, &gh, &rx, "post", &[pending, ("job_status", "failure"), ("ACT", "true")]);
-    assert_eq!(act.code, Some(0), "{act}");
-    assert_eq!(rx.only_request().json()["status"], "Failed");
-}
-
-#[test]
 fn a_given_status_wins_over_job_status_and_job_status_shows_as_the_source() {
     let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
     let rx = Server::ok();
@@ -772,4 +726,202 @@ fn report_at_job_end_is_refused_outside_github_actions() {
     assert!(rx.requests().is_empty());
     let out = Run::report().server(&rx).args(["--report-at", "later"]).expect_exit(2);
     assert!(out.all().contains("must be now or job-end"), "{out}");
+}
+
+/// The value of optional field `key` in a sent body.
+fn optional_field(body: &serde_json::Value, key: &str) -> Option<serde_json::Value> {
+    body["optional"].as_array().and_then(|o| o.iter().find(|f| f["key"] == key)).map(|f| f["value"].clone())
+}
+
+#[test]
+fn gitlab_environment_actions_that_deploy_nothing_are_not_reported_and_exit_0() {
+    let repo = Repo::init(&[], Some("https://gitlab.example.com/group/sub/app.git"));
+    for action in ["prepare", "verify", "access", "stop"] {
+        let rx = Server::ok();
+        let out = gitlab(Run::new(&["report"]).repo(&repo), &rx, "success")
+            .env("CI_ENVIRONMENT_NAME", "review/feature-x")
+            .env("CI_ENVIRONMENT_ACTION", action)
+            .expect_exit(0);
+        assert!(rx.requests().is_empty(), "{action}: nothing is sent");
+        assert_eq!(out.all().lines().count(), 1, "{action}: one line: {}", out.all());
+        assert!(out.all().contains(&format!("CI_ENVIRONMENT_ACTION is {action}")), "{}", out.all());
+    }
+    let rx = Server::ok();
+    gitlab(Run::new(&["report"]).repo(&repo), &rx, "success").env("CI_ENVIRONMENT_ACTION", "start").expect_exit(0);
+    assert_eq!(rx.requests().len(), 1, "start deploys");
+}
+
+#[test]
+fn a_cancelled_deploy_is_failed_with_the_ci_word_in_ci_result() {
+    let repo = Repo::init(&[], Some("https://gitlab.example.com/group/sub/app.git"));
+    let rx = Server::ok();
+    gitlab(Run::new(&["report"]).repo(&repo), &rx, "canceled").expect_exit(0);
+    let body = rx.only_request().json();
+    assert_eq!(body["status"], "Failed");
+    assert_eq!(optional_field(&body, "ci_result"), Some(json!("canceled")));
+
+    // GitHub: the action's job_status (`${{ job.status }}`) is the word, and the status.
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Server::ok();
+    let gh = GitHub::new();
+    gh.apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "push", "{}")
+        .env("INPUT_STATUS", "")
+        .env("INPUT_JOB_STATUS", "cancelled")
+        .expect_exit(0);
+    let body = rx.only_request().json();
+    assert_eq!(body["status"], "Failed");
+    assert_eq!(optional_field(&body, "ci_result"), Some(json!("cancelled")));
+
+    // A status the user gives wins for status; ci_result stays the CI's word.
+    let rx = Server::ok();
+    gh.apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo), &rx, "push", "{}")
+        .env("INPUT_STATUS", "On Hold")
+        .env("INPUT_JOB_STATUS", "success")
+        .expect_exit(0);
+    let body = rx.only_request().json();
+    assert_eq!(body["status"], "On Hold");
+    assert_eq!(optional_field(&body, "ci_result"), Some(json!("success")));
+}
+
+#[test]
+fn github_a_push_that_deletes_a_branch_ships_no_change_set_and_says_so() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Server::ok();
+    let gh = GitHub::new();
+    let out = gh
+        .apply(
+            Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo),
+            &rx,
+            "push",
+            &event_fixture("push-deleted"),
+        )
+        .expect_exit(0);
+    let body = rx.only_request().json();
+    for field in ["previous_sha", "commit_count", "lead_time"] {
+        assert_eq!(optional_field(&body, field), None, "{field}: a deletion ships nothing");
+    }
+    let text = out.all();
+    assert!(text.contains("deleted refs/heads/feature") && text.contains("ships nothing"), "{text}");
+    assert!(!text.contains("shallow"), "the warning does not blame a shallow clone: {text}");
+}
+
+/// A repository with `main` (base) and a `feature` branch one commit ahead (the pull request's
+/// head); returns it with the base's and the head's commits, HEAD on `main`.
+fn base_and_feature(origin: &str) -> (Repo, String, String) {
+    let repo = Repo::init(&[], Some(origin));
+    let base = repo.commit("base");
+    git(&repo.dir, &["checkout", "-q", "-b", "feature"]);
+    let head = repo.commit("feature work");
+    git(&repo.dir, &["checkout", "-q", "main"]);
+    (repo, base, head)
+}
+
+#[test]
+fn github_pull_request_target_reports_what_the_workspace_holds() {
+    let (repo, base, head) = base_and_feature("git@github.com:acme/app.git");
+    let event =
+        format!(r#"{{"action":"synchronize","pull_request":{{"head":{{"sha":"{head}"}},"base":{{"sha":"{base}"}}}}}}"#);
+    let gh = GitHub::new();
+    let report = || Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo);
+
+    // The default checkout of pull_request_target: the base branch, which is what ran.
+    let rx = Server::ok();
+    gh.apply(report(), &rx, "pull_request_target", &event).env("GITHUB_SHA", &base).expect_exit(0);
+    assert_eq!(rx.only_request().json()["commit_sha"], base, "not the head the payload names");
+
+    // A workflow that checked out the pull request's head (here from a fork's remote).
+    git(&repo.dir, &["remote", "set-url", "origin", "https://github.com/forker/app.git"]);
+    git(&repo.dir, &["checkout", "-q", "feature"]);
+    let rx = Server::ok();
+    gh.apply(report(), &rx, "pull_request_target", &event).env("GITHUB_SHA", &base).expect_exit(0);
+    assert_eq!(rx.only_request().json()["commit_sha"], head, "the workspace holds the head");
+
+    // Another repository's checkout, at neither commit: GITHUB_SHA, the base.
+    let other = Repo::init(&[], Some("https://github.com/acme/tools.git"));
+    let rx = Server::ok();
+    gh.apply(Run::new(&["report", "--job-start-time", "1704018030"]).repo(&other), &rx, "pull_request_target", &event)
+        .env("GITHUB_SHA", &base)
+        .expect_exit(0);
+    assert_eq!(rx.only_request().json()["commit_sha"], base);
+}
+
+#[test]
+fn github_a_merged_pull_requests_closed_event_reports_the_commit_that_landed() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Server::ok();
+    let gh = GitHub::new();
+    gh.apply(
+        Run::new(&["report", "--job-start-time", "1704018030"]).repo(&repo),
+        &rx,
+        "pull_request",
+        &event_fixture("pull_request-closed-merged"),
+    )
+    .expect_exit(0);
+    assert_eq!(rx.only_request().json()["commit_sha"], "3a3b3c3d3e3f3a3b3c3d3e3f3a3b3c3d3e3f3a3b");
+}
+
+#[test]
+fn drone_pull_request_clones_rebase_on_the_agent_and_drone_commit_sha_is_reported() {
+    // drone-git's clone-pull-request: check out the target, then `git rebase DRONE_COMMIT_SHA`.
+    let (repo, _, head) = base_and_feature("https://github.com/acme/app.git");
+    repo.commit("target moved on");
+    git(&repo.dir, &["rebase", "-q", &head]);
+    let agent_only = repo.head();
+    assert_ne!(agent_only, head);
+    let drone = |run: Run, event: &str, sha: &str| {
+        run.env("DRONE", "true")
+            .env("CI", "true")
+            .env("DRONE_REPO", "acme/app")
+            .env("DRONE_BUILD_NUMBER", "5")
+            .env("DRONE_STAGE_NUMBER", "1")
+            .env("DRONE_BUILD_EVENT", event)
+            .env("DRONE_BUILD_TRIGGER", "@hook")
+            .env("DRONE_COMMIT_SHA", sha)
+            .env("DRONE_COMMIT_AUTHOR_EMAIL", "dev@example.com")
+    };
+    let rx = Server::ok();
+    let out = drone(Run::report().repo(&repo).server(&rx), "pull_request", &head).expect_exit(0);
+    let body = rx.only_request().json();
+    assert_eq!(body["commit_sha"], head, "never the rebase made on the agent");
+    assert_eq!(body["job_id"], "acme/app-5-1");
+    assert!(out.all().contains(&agent_only) && out.all().contains("made on the agent"), "{}", out.all());
+
+    // A push build checks out DRONE_COMMIT_SHA itself: the checkout is what ran.
+    let rx = Server::ok();
+    drone(Run::report().repo(&repo).server(&rx), "push", &head).expect_exit(0);
+    assert_eq!(rx.only_request().json()["commit_sha"], agent_only);
+}
+
+#[test]
+fn teamcity_server_side_checkout_reports_build_vcs_number_without_a_repository() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let config = tmp.path().join("config.properties");
+    std::fs::write(
+        &config,
+        "#TeamCity configuration parameters\nbuild.vcs.number=0123456789abcdef0123456789abcdef01234567\nteamcity.build.triggeredBy=Alice\nteamcity.build.triggeredBy.username=alice\nvcsroot.url=https\\://deploy\\:TCSECRET@github.com/acme/app.git\n",
+    )
+    .expect("config");
+    let build = tmp.path().join("build.properties");
+    let escaped = config.display().to_string().replace(':', "\\:");
+    std::fs::write(&build, format!("teamcity.build.id=4711\nteamcity.configuration.properties.file={escaped}\n"))
+        .expect("build");
+    let empty = tmp.path().join("checkout");
+    std::fs::create_dir(&empty).expect("no .git here");
+    let rx = Server::ok();
+    let out = Run::report()
+        .dir(&empty)
+        .server(&rx)
+        .env("TEAMCITY_VERSION", "2024.12")
+        .env("TEAMCITY_PROJECT_NAME", "App")
+        .env("TEAMCITY_BUILDCONF_NAME", "Deploy")
+        .env("BUILD_NUMBER", "0123456789abcdef0123456789abcdef01234567")
+        .env("BUILD_VCS_NUMBER", "0123456789abcdef0123456789abcdef01234567")
+        .env("TEAMCITY_BUILD_PROPERTIES_FILE", &build)
+        .expect_exit(0);
+    let body = rx.only_request().json();
+    assert_eq!(body["commit_sha"], "0123456789abcdef0123456789abcdef01234567");
+    assert_eq!(body["repo_name"], "acme/app");
+    assert_eq!(body["job_id"], "4711", "the server's build id, not a build number that repeats");
+    assert_eq!(body["triggered_by"], "alice");
+    assert!(!out.all().contains("TCSECRET") && !rx.only_request().body.contains("TCSECRET"));
 }

@@ -27,16 +27,22 @@ pub const LAYERS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("errors", &[("error", "typed errors, problems, exit codes")]),
     ("output", &[("output", "every line printed; GitHub workflow and file commands")]),
-    ("payload", &[("job", "one job: validation, optional fields, the change set")]),
+    ("payload", &[("job", "one job's validation, optional fields and change set")]),
     ("ci", &[("ci", "what each CI system says")]),
     ("start state", &[("start_state", "where `start` records a job's start")]),
     ("settings", &[("settings", "the one resolved Settings value and its sources")]),
-    ("delivery", &[("delivery", "posting one job: HTTP, retries, the spool")]),
-    ("records", &[("records", "the CI platforms' own records (deployments, pull request commits) over their APIs")]),
-    ("bulk", &[("bulk", "many jobs: records, checkpoints, concurrency")]),
+    ("delivery", &[("delivery", "posting one job (HTTP, retries) and the spool")]),
+    ("records", &[("records", "the CI platforms' records over their APIs (deployments, PR commits)")]),
+    ("bulk", &[("bulk", "many jobs at once: records, checkpoints, concurrency")]),
     ("command line", &[("cli", "the clap definitions")]),
     ("commands", &[("cmd", "one file per command, each starting from Settings")]),
-    ("entry", &[("lib", "run: resolve Settings, dispatch"), ("main", "parse, run, exit")]),
+    (
+        "entry",
+        &[
+            ("lib", "resolves Settings, applies its output switches, dispatches"),
+            ("main", "parses, runs, exits with the error's code"),
+        ],
+    ),
 ];
 
 /// Folders whose files must never see the raw environment: commands and output start from
@@ -487,14 +493,68 @@ fn src_files() -> Vec<(String, String)> {
     out
 }
 
-/// The layer picture: each layer from the top down with its modules and what they own.
+/// The layer picture: each layer from the top down, one module a line with what it owns.
 pub fn picture() -> String {
     let mut out = String::new();
     for (name, mods) in LAYERS.iter().rev() {
-        let mods: Vec<String> = mods.iter().map(|(m, what)| format!("{m} ({what})")).collect();
-        let _ = writeln!(out, "{name:<13}{}", mods.join("; "));
+        for (i, (m, what)) in mods.iter().enumerate() {
+            let _ = writeln!(out, "{:<14}{m}: {what}", if i == 0 { *name } else { "" });
+        }
     }
     out
+}
+
+/// The layers in one line, bottom up, for README.
+pub fn chain() -> String {
+    let layers: Vec<String> =
+        LAYERS.iter().map(|(_, mods)| mods.iter().map(|(m, _)| *m).collect::<Vec<_>>().join(", ")).collect();
+    layers.join(" < ")
+}
+
+/// What a folder's `mod.rs` says it may import: the modules after `May import:` in its `//!`
+/// header (`nothing` for none), or `None` when it does not say.
+fn may_import(text: &str) -> Option<Vec<String>> {
+    let header: Vec<&str> = text.lines().take_while(|l| l.starts_with("//!")).map(|l| l[3..].trim()).collect();
+    let header = header.join(" ");
+    let list = header.split("May import:").nth(1)?.split('.').next()?;
+    Some(
+        list.split(',')
+            .map(|m| m.trim().trim_matches('`').to_owned())
+            .filter(|m| !m.is_empty() && m != "nothing")
+            .collect(),
+    )
+}
+
+/// Each folder's header against the code: it says what it may import, every module it names lies
+/// in its own layer or below, and its files import nothing else.
+fn header_problems(sources: &[(String, String)], imports: &[Import]) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (path, text) in sources.iter().filter(|(p, _)| p.ends_with("/mod.rs") && p.matches('/').count() == 1) {
+        let folder = top_of(path);
+        let Some(allowed) = may_import(text) else {
+            wrong.push(format!("src/{path} does not say what its folder may import (`//! ... May import: a, b.`)"));
+            continue;
+        };
+        for m in &allowed {
+            match (layer_of(m), layer_of(&folder)) {
+                (Some(to), Some(from)) if to <= from => {}
+                _ => wrong.push(format!("src/{path} may import {m}, which is no module of its layer or below")),
+            }
+        }
+        let used: BTreeSet<String> = imports
+            .iter()
+            .filter(|i| top_of(&i.from) == folder && top_of(&i.to) != folder)
+            .map(|i| top_of(&i.to))
+            .collect();
+        for m in used.iter().filter(|m| !allowed.contains(m)) {
+            let first = imports.iter().find(|i| top_of(&i.from) == folder && top_of(&i.to) == *m);
+            wrong.push(format!(
+                "{folder}/ imports {m}, which src/{path} does not list under May import: {}",
+                first.map(describe).unwrap_or_default()
+            ));
+        }
+    }
+    wrong
 }
 
 fn describe(imp: &Import) -> String {
@@ -533,10 +593,27 @@ fn no_circle_of_files_and_no_import_runs_back_up_the_layers() {
             let _ = writeln!(wrong, "  {}", describe(imp));
         }
     }
+    for line in header_problems(&sources, &found.imports) {
+        let _ = writeln!(wrong, "{line}");
+    }
     for imp in &found.env_leaks {
         let _ = writeln!(wrong, "the raw environment reaches {}: {}", top_of(&imp.from), describe(imp));
     }
     assert!(wrong.is_empty(), "{wrong}");
+}
+
+#[test]
+fn the_docs_show_the_layers_as_the_test_declares_them() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let read = |rel: &str| std::fs::read_to_string(root.join(rel)).unwrap_or_default();
+    let dev = read("docs/development.md");
+    assert!(
+        dev.contains(&format!("```text\n{}```", picture())),
+        "docs/development.md should show, in a text block:\n{}",
+        picture()
+    );
+    let readme = read("README.md");
+    assert!(readme.contains(&chain()), "README's Development section should give the layers as: {}", chain());
 }
 
 #[test]
@@ -587,4 +664,33 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
         ]
     );
     assert!(found.upward.is_empty() && found.circles.is_empty());
+}
+
+#[test]
+fn a_folders_header_must_list_what_its_files_import() {
+    let sources: Vec<(String, String)> = [
+        ("job/mod.rs", "//! The job.\n//!\n//! May import: vocab,\n//! error.\nuse crate::git::open;\n"),
+        ("job/epoch.rs", "use crate::error::Problem; use crate::vocab::names::Key;"),
+        ("ci/mod.rs", "//! CI. May import: settings.\n"),
+        ("output/mod.rs", "//! Output.\n"),
+        ("git/mod.rs", ""),
+        ("error.rs", ""),
+        ("vocab/mod.rs", "//! Words. May import: nothing.\n"),
+        ("settings/mod.rs", "//! May import: nothing.\n"),
+    ]
+    .iter()
+    .map(|(p, t)| ((*p).to_owned(), (*t).to_owned()))
+    .collect();
+    let found = check(&sources, &[]);
+    let mut wrong = header_problems(&sources, &found.imports);
+    wrong.sort();
+    assert_eq!(
+        wrong,
+        [
+            "job/ imports git, which src/job/mod.rs does not list under May import: src/job/mod.rs:5 -> src/git/mod.rs (crate::git::open)",
+            "src/ci/mod.rs may import settings, which is no module of its layer or below",
+            "src/git/mod.rs does not say what its folder may import (`//! ... May import: a, b.`)",
+            "src/output/mod.rs does not say what its folder may import (`//! ... May import: a, b.`)",
+        ]
+    );
 }

@@ -178,8 +178,13 @@ fn a_matrix_flag_gives_the_github_leg_its_own_job_id() {
     };
     let out = leg().args(["--matrix", r#"{"region":"eu"}"#]).expect_exit(0);
     assert_eq!(out.json()["job_id"], "987-2-deploy-eu", "the flag outranks the input");
-    // Without the flag, CUSTOMCD_MATRIX outranks the input, as every variable outranks its input.
+    // Without the flag, the step's input outranks CUSTOMCD_MATRIX, as every input the workflow
+    // wrote in with: outranks the ambient variable (which an earlier step could have planted).
     let out = leg().env("CUSTOMCD_MATRIX", "canary").expect_exit(0);
+    assert_eq!(out.json()["job_id"], "987-2-deploy-us");
+    assert!(out.stderr.contains("variable CUSTOMCD_MATRIX is ignored"), "{out}");
+    // With the input blank (not in with:), the variable is used.
+    let out = leg().env("INPUT_MATRIX", "").env("CUSTOMCD_MATRIX", "canary").expect_exit(0);
     assert_eq!(out.json()["job_id"], "987-2-deploy-canary");
     assert!(out.stderr.contains("the matrix leg (variable CUSTOMCD_MATRIX)"), "{out}");
 }
