@@ -133,10 +133,13 @@ pub struct SendArgs {
     /// Where invalid records are written with their reasons (JSON Lines) [default: ./customcd-rejects.jsonl]
     #[arg(long, value_name = "PATH")]
     pub rejects: Option<std::path::PathBuf>,
-    /// A checkpoint file for standard input, to resume after an interruption (files get
-    /// FILE.customcd-checkpoint beside them)
+    /// The acknowledgement ledger: jobs it holds (same endpoint, service and job_id) are not
+    /// sent again [default: SPOOL_DIR/.customcd-acknowledged]
     #[arg(long, value_name = "PATH")]
     pub checkpoint: Option<std::path::PathBuf>,
+    /// Send jobs the server acknowledged before again (each would count as another deploy)
+    #[arg(long)]
+    pub resend: bool,
     #[command(flatten)]
     pub connection: ConnectionValues,
 }
@@ -154,6 +157,10 @@ pub struct BackfillArgs {
     /// With --send: where the jobs are written before sending [default: customcd-backfill/<folder>-<pattern>.jsonl beside the spool directory]
     #[arg(long, value_name = "PATH")]
     pub out: Option<std::path::PathBuf>,
+    /// With --send: send tags the server acknowledged before again (each would count as another
+    /// deploy)
+    #[arg(long)]
+    pub resend: bool,
     #[command(flatten)]
     pub bulk: BulkValues,
     #[command(flatten)]

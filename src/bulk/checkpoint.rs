@@ -1,7 +1,13 @@
-//! Resume state: which records the server has acknowledged, keyed by what each record *is* (a
-//! SHA-256 of the endpoint and the exact body sent), never by where it was in its input. So a file
-//! rewritten with new, changed, fixed or reordered records sends exactly those not yet
-//! acknowledged, and a rejected record is never marked: fixed in place, it is sent by the next run.
+//! The acknowledgement ledger: which jobs the server has acknowledged (a 2xx), keyed by what each
+//! job *deploys*: a SHA-256 of the endpoint, the `service_id` and the `job_id`, never where the
+//! record was nor its bytes. So a job acknowledged once is never sent again by `send`, `backfill`
+//! or a spool resend, even when its body changed since (a backfill's change set after a tag was
+//! added in the middle), unless the user asks (`--resend`); a refused or undelivered job is never
+//! marked, and is sent by the next run once fixed. One ledger serves every input: it lives in
+//! the spool directory (private, 0700) as `.customcd-acknowledged` (see [`ledger_path`]).
+//!
+//! At least once: a job is marked only after its 2xx, so a crash between the 2xx and the mark
+//! sends it again (same `job_id`), and never loses it.
 //!
 //! The file is a header line, then one lowercase hex digest per line, appended (one `write`) the
 //! moment a record is acknowledged; memory is 32 bytes per acknowledged record, and at most
@@ -20,10 +26,22 @@ use sha2::{Digest as _, Sha256};
 
 use crate::fs::{self, Follow, OpenRefusal};
 
-/// The first line of a checkpoint.
-pub const HEADER: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
-/// The header of the older, position-keyed format, which cannot be carried over.
+/// The first line of a ledger.
+pub const HEADER: &str = "customcd-acknowledged v3 sha256(endpoint, service_id, job_id)";
+/// The first line of the older per-input checkpoint (`FILE.customcd-checkpoint`), keyed by the
+/// endpoint and the exact body: still read, so that a send it was resuming skips what it covered.
+pub const HEADER_V2: &str = "customcd-checkpoint v2 sha256(endpoint, body)";
+/// The header of the oldest, position-keyed format, which cannot be carried over.
 const HEADER_V1: &str = "customcd-checkpoint v1";
+
+/// The ledger's name in the spool directory: hidden, so a `send` of the spool never reads it as
+/// a payload, and private with the spool.
+pub const LEDGER_NAME: &str = ".customcd-acknowledged";
+
+/// Where the ledger of jobs sent from this spool directory is kept.
+pub fn ledger_path(spool_dir: &Path) -> PathBuf {
+    spool_dir.join(LEDGER_NAME)
+}
 /// The longest line read; a digest line is 64 characters.
 const MAX_LINE: u64 = 256;
 
@@ -34,8 +52,19 @@ pub const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
 /// A record's identity: 32 bytes.
 pub type Digest = [u8; 32];
 
-/// The identity of `body` as acknowledged by `endpoint`: the same job sent to another server is
-/// another delivery.
+/// The identity of a job as acknowledged by `endpoint`: the deploy it records (its service and
+/// `job_id`), whatever its body says; the same job sent to another server is another delivery.
+pub fn identity(endpoint: &str, service_id: u64, job_id: &str) -> Digest {
+    let mut h = Sha256::new();
+    h.update(endpoint.as_bytes());
+    h.update([0u8]);
+    h.update(service_id.to_string().as_bytes());
+    h.update([0u8]);
+    h.update(job_id.as_bytes());
+    h.finalize().into()
+}
+
+/// The identity an older checkpoint (v2) gave a record: its endpoint and exact body.
 pub fn digest(endpoint: &str, body: &str) -> Digest {
     let mut h = Sha256::new();
     h.update(endpoint.as_bytes());
@@ -70,12 +99,12 @@ pub struct Parsed {
 /// Reads a checkpoint's text. Empty text (a file left empty by a full disk or a crash before its
 /// header) is an empty checkpoint; every line is bounded, however long the file's lines are.
 pub fn parse(reader: impl BufRead, origin: &str) -> anyhow::Result<Parsed> {
-    parse_capped(reader, origin, MAX_ENTRIES)
+    parse_capped(reader, origin, MAX_ENTRIES, HEADER)
 }
 
 /// [`parse`] with the cap on records as a parameter: the real cap is millions of records, and a
 /// test shows the boundary with a cap of three instead of building a file of hundreds of MB.
-fn parse_capped(reader: impl BufRead, origin: &str, max_entries: u64) -> anyhow::Result<Parsed> {
+fn parse_capped(reader: impl BufRead, origin: &str, max_entries: u64, header: &str) -> anyhow::Result<Parsed> {
     let mut reader = reader;
     let mut parsed = Parsed::default();
     let mut line = Vec::new();
@@ -101,13 +130,14 @@ fn parse_capped(reader: impl BufRead, origin: &str, max_entries: u64) -> anyhow:
             if text.starts_with(HEADER_V1) {
                 bail!("{origin} was written by an older customcd that kept positions, not record digests; delete it (the records it covered may then be sent again, with the same job_id) or finish that input with the older version");
             }
-            if text != HEADER {
-                if !complete && HEADER.starts_with(text) {
+            if text != header {
+                if !complete && header.starts_with(text) {
                     // The header itself was torn: nothing was recorded yet.
                     parsed.torn = true;
                     return Ok(parsed);
                 }
-                bail!("{origin} is not a customcd checkpoint (its first line is not {HEADER:?})");
+                let what = if header == HEADER { "ledger" } else { "checkpoint" };
+                bail!("{origin} is not a customcd {what} (its first line is not {header:?})");
             }
             continue;
         }
@@ -123,7 +153,21 @@ fn parse_capped(reader: impl BufRead, origin: &str, max_entries: u64) -> anyhow:
     }
 }
 
-/// An open checkpoint.
+/// Reads an older per-input checkpoint (`FILE.customcd-checkpoint`, v2) without changing it: the
+/// body digests of the records it says were acknowledged, or `None` when there is none. One of
+/// the position-keyed format (v1) is refused as before.
+pub fn read_v2(path: &Path) -> anyhow::Result<Option<HashSet<Digest>>> {
+    let m = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).with_context(|| format!("reading the checkpoint {}", path.display())),
+    };
+    check_owned_file(path, &m)?;
+    let (file, _) = fs::open_regular(path, Follow::No).map_err(|refusal| refused(path, refusal))?;
+    Ok(Some(parse_capped(BufReader::new(file), &path.display().to_string(), MAX_ENTRIES, HEADER_V2)?.done))
+}
+
+/// An open ledger.
 pub struct Checkpoint {
     path: PathBuf,
     file: File,
@@ -131,8 +175,12 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    /// Opens (or creates) the checkpoint at `path`.
+    /// Opens (or creates) the ledger at `path`; its directory is made (private) when missing.
     pub fn open(path: &Path) -> anyhow::Result<Checkpoint> {
+        let dir = fs::parent_dir(path);
+        if !dir.exists() {
+            fs::ensure_private_dir(dir, "choose another spool directory with --spool-dir")?;
+        }
         let existing = match std::fs::symlink_metadata(path) {
             Ok(m) => Some(m),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -157,6 +205,27 @@ impl Checkpoint {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Appends one acknowledged identity to the ledger at `path` without reading it (a report's
+    /// delivery: the ledger is read only by the senders that skip what it holds). A missing or
+    /// empty ledger, or one whose last line a crash left torn, is opened whole (and mended) first.
+    pub fn append(path: &Path, d: Digest) -> anyhow::Result<()> {
+        let fresh = match std::fs::symlink_metadata(path) {
+            Ok(m) => {
+                check_owned_file(path, &m)?;
+                m.len() == 0 || !ends_with_newline(path)?
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+            Err(e) => return Err(e).with_context(|| format!("reading the ledger {}", path.display())),
+        };
+        if fresh {
+            return Checkpoint::open(path)?.mark(d);
+        }
+        fs::open_append(path, false)
+            .with_context(|| format!("opening the ledger {}", path.display()))?
+            .write_all(format!("{}\n", hex(&d)).as_bytes())
+            .with_context(|| format!("writing the ledger {}", path.display()))
     }
 
     /// Whether the record with this identity was acknowledged (in an earlier run, or this one).
@@ -188,6 +257,16 @@ impl Checkpoint {
     pub fn sync(&self) -> anyhow::Result<()> {
         self.file.sync_data().with_context(|| format!("syncing the checkpoint {}", self.path.display()))
     }
+}
+
+/// Whether the file's last byte is a newline (its last line is whole).
+fn ends_with_newline(path: &Path) -> anyhow::Result<bool> {
+    use std::io::{Seek, SeekFrom};
+    let (mut file, _) = fs::open_regular(path, Follow::No).map_err(|refusal| refused(path, refusal))?;
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::End(-1)).with_context(|| format!("reading {}", path.display()))?;
+    file.read_exact(&mut last).with_context(|| format!("reading {}", path.display()))?;
+    Ok(last[0] == b'\n')
 }
 
 fn check_owned_file(path: &Path, m: &std::fs::Metadata) -> anyhow::Result<()> {
@@ -264,14 +343,14 @@ mod tests {
         let lines: Vec<String> = (0..5).map(|i| hex(&digest("u", &i.to_string()))).collect();
         let text = |n: usize| format!("{HEADER}\n{}", lines[..n].iter().map(|l| format!("{l}\n")).collect::<String>());
         for n in 0..=3 {
-            let parsed = parse_capped(text(n).as_bytes(), "x", 3).expect("at or under the cap");
+            let parsed = parse_capped(text(n).as_bytes(), "x", 3, HEADER).expect("at or under the cap");
             assert_eq!(parsed.done.len(), n);
         }
-        let err = parse_capped(text(4).as_bytes(), "x", 3).expect_err("one over the cap");
+        let err = parse_capped(text(4).as_bytes(), "x", 3, HEADER).expect_err("one over the cap");
         assert!(err.to_string().contains("more than 3 records"), "{err}");
         // A torn line after a full checkpoint is still a line past the cap.
         let torn = format!("{}{}", text(3), &lines[4][..10]);
-        assert!(parse_capped(torn.as_bytes(), "x", 3).is_err());
+        assert!(parse_capped(torn.as_bytes(), "x", 3, HEADER).is_err());
         // The public reader uses the real cap.
         assert_eq!(parse(text(4).as_bytes(), "x").expect("far under the real cap").done.len(), 4);
     }
@@ -349,6 +428,53 @@ mod tests {
         let endless = std::io::repeat(b'a').take(1 << 30);
         let err = parse(BufReader::new(endless), "x").expect_err("refused");
         assert!(err.to_string().contains("longer than"), "{err}");
+    }
+
+    #[test]
+    fn identity_is_endpoint_service_and_job_id_and_nothing_else() {
+        let e = "https://a.example/webhook/company/1/cicd_job";
+        assert_eq!(identity(e, 7, "build-9"), identity(e, 7, "build-9"));
+        assert_ne!(identity(e, 7, "build-9"), identity(e, 8, "build-9"), "another service");
+        assert_ne!(identity(e, 7, "build-9"), identity(e, 7, "build-10"), "another job");
+        assert_ne!(identity(e, 7, "build-9"), identity("https://b.example/x", 7, "build-9"), "another server");
+        // The separators keep the parts apart: service 1, job "2x" is not service 12, job "x".
+        assert_ne!(identity(e, 1, "2x"), identity(e, 12, "x"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn appending_mends_a_torn_ledger_first_and_creates_a_missing_one_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("spool").join(LEDGER_NAME);
+        let (a, b, c) = (identity("u", 1, "a"), identity("u", 1, "b"), identity("u", 1, "c"));
+        Checkpoint::append(&path, a).expect("created with its directory");
+        Checkpoint::append(&path, b).expect("appended");
+        let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o600);
+        assert_eq!(mode(path.parent().expect("dir")), 0o700);
+        // A crash mid-line: the next append must not glue its line to the fragment.
+        let mut f = std::fs::OpenOptions::new().append(true).open(&path).expect("open");
+        f.write_all(&hex(&c).as_bytes()[..30]).expect("torn");
+        drop(f);
+        Checkpoint::append(&path, c).expect("mended, then appended");
+        let cp = Checkpoint::open(&path).expect("a valid ledger");
+        assert!(cp.is_done(&a) && cp.is_done(&b) && cp.is_done(&c));
+        assert_eq!(cp.len(), 3);
+    }
+
+    #[test]
+    fn an_older_body_keyed_checkpoint_is_read_as_it_is_and_left_unchanged() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("jobs.jsonl.customcd-checkpoint");
+        assert_eq!(read_v2(&path).expect("none"), None);
+        let d = digest("u", "{}");
+        let text = format!("{HEADER_V2}\n{}\n", hex(&d));
+        std::fs::write(&path, &text).expect("write");
+        assert_eq!(read_v2(&path).expect("read"), Some(HashSet::from([d])));
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), text);
+        std::fs::write(&path, "customcd-checkpoint v1 first-line=\"x\"\nthrough 3\n").expect("write");
+        assert!(read_v2(&path).expect_err("v1").to_string().contains("older customcd"));
     }
 
     proptest::proptest! {

@@ -6,7 +6,9 @@
 //! Each input stands on its own: one that cannot be read (not a regular file, not ours, a
 //! checkpoint that cannot be used) is counted and reported, and the run goes on with the next.
 //! Each input file is claimed with an exclusive lock first, so two senders never send the same
-//! file; a spooled payload is removed, under its lock, only after a 2xx.
+//! file; a spooled payload is removed, under its lock, only after a 2xx. One deploy, one record:
+//! a job the acknowledgement ledger ([`checkpoint`]) holds (same endpoint, service and `job_id`)
+//! is not sent again, whatever its body says now, unless the user asks (`--resend`).
 //!
 //! Layer: bulk (see tests/integration/layers.rs). May import: vocab, fs, error, output, job,
 //! settings, delivery.
@@ -41,8 +43,11 @@ pub struct Options {
     pub deadline: Duration,
     /// Where invalid records go (JSON Lines: origin, problems, record).
     pub rejects: Option<PathBuf>,
-    /// The checkpoint for standard input (files get one beside them).
-    pub stdin_checkpoint: Option<PathBuf>,
+    /// The acknowledgement ledger (see [`checkpoint`]): what was acknowledged is skipped, what
+    /// is acknowledged now is added. `None` for none (a dry run).
+    pub ledger: Option<PathBuf>,
+    /// Send jobs the ledger holds again (the user asked, `--resend`).
+    pub resend: bool,
     /// Progress every this often in logs (a live line on a terminal).
     pub progress_every: Duration,
 }
@@ -55,6 +60,8 @@ pub struct Counts {
     pub refused: AtomicU64,
     pub failed: AtomicU64,
     pub skipped: AtomicU64,
+    /// Jobs not sent because the server acknowledged them before (the ledger holds them).
+    pub acknowledged: AtomicU64,
     pub retried: AtomicU64,
     /// Inputs (or the rest of one) that could not be read: not a regular file, not ours, not
     /// UTF-8 where that cannot be narrowed to a record, an unusable checkpoint.
@@ -107,7 +114,7 @@ struct Work {
     origin: String,
     body: String,
     job_id: String,
-    /// Its identity in the input's checkpoint, marked once acknowledged.
+    /// Its identity in the ledger, marked once acknowledged.
     digest: Option<Digest>,
     /// A single payload file, claimed: removed (still locked) once delivered.
     spooled: Option<Spooled>,
@@ -122,6 +129,18 @@ pub fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Options) ->
     let throttle = Throttle::default();
     let done = AtomicBool::new(false);
     let terminal = std::io::stderr().is_terminal();
+    // One ledger for the whole run; without it nothing is sent, for a job sent without knowing
+    // whether it went out before may be a second record of one deploy.
+    let ledger = match (connection, &opts.ledger) {
+        (Some(_), Some(path)) => Some(Checkpoint::open(path).map_err(|e| {
+            Error::Internal(e.context(format!(
+                "the acknowledgement ledger {} cannot be used, so nothing was sent (it says which jobs the server already has); fix or remove it (removing it may send acknowledged jobs again)",
+                path.display()
+            )))
+        })?),
+        _ => None,
+    };
+    let shared = Shared { ledger: Mutex::new(ledger), pending: Mutex::new(HashSet::new()) };
     std::thread::scope(|scope| -> Result<(), Error> {
         scope.spawn(|| progress(&counts, started, &done, terminal, opts.progress_every));
         let result = (|| {
@@ -129,7 +148,7 @@ pub fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Options) ->
                 if STOP.load(Ordering::Relaxed) {
                     break;
                 }
-                send_input(input, connection, agent.as_ref(), &throttle, &counts, &rejects, opts)?;
+                send_input(input, connection, agent.as_ref(), &throttle, &counts, &rejects, &shared, opts)?;
             }
             Ok(())
         })();
@@ -139,9 +158,20 @@ pub fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Options) ->
     if let Ok(Some(w)) = rejects.lock().map(|mut r| r.take()) {
         let _ = w.into_inner().map(|f| f.sync_all());
     }
+    if let Ok(Some(ledger)) = shared.ledger.lock().as_deref() {
+        ledger.sync()?;
+    }
     summary(&counts, started, opts, connection.is_none())
 }
 
+/// What every input of a run shares: the ledger, and the jobs handed to a worker in this run (the
+/// same job twice, in one input or two, is sent once).
+struct Shared {
+    ledger: Mutex<Option<Checkpoint>>,
+    pending: Mutex<HashSet<Digest>>,
+}
+
+#[allow(clippy::too_many_arguments)]
 fn send_input(
     input: &Input,
     connection: Option<&Connection>,
@@ -149,6 +179,7 @@ fn send_input(
     throttle: &Throttle,
     counts: &Counts,
     rejects: &Mutex<Option<BufWriter<File>>>,
+    shared: &Shared,
     opts: &Options,
 ) -> Result<(), Error> {
     let name = &input.name;
@@ -186,24 +217,23 @@ fn send_input(
         }
     };
     let single = records.single && input.path.is_some();
-    // A single payload file is its own resume state: it is removed once delivered. A dry run
-    // records nothing.
-    let checkpoint_path = match (&input.path, connection) {
-        (_, None) => None,
-        (Some(_), _) if single => None,
-        (Some(p), _) => Some(PathBuf::from(format!("{}.customcd-checkpoint", p.display()))),
-        (None, _) => opts.stdin_checkpoint.clone(),
-    };
-    let checkpoint = match checkpoint_path.as_deref().map(Checkpoint::open).transpose() {
-        Ok(c) => c,
-        Err(e) => {
-            Counts::add(&counts.unreadable, 1);
-            output::error(&format!("{name}: not sent: {e:#}"));
-            return Ok(());
+    // An older customcd kept a checkpoint beside each input file, keyed by the exact body: what
+    // it says was acknowledged is skipped (and moved into the ledger), so a send it was resuming
+    // does not start over. It is only read.
+    let legacy = match (&input.path, connection) {
+        (Some(p), Some(_)) if !single => {
+            match checkpoint::read_v2(&PathBuf::from(format!("{}.customcd-checkpoint", p.display()))) {
+                Ok(l) => l,
+                Err(e) => {
+                    Counts::add(&counts.unreadable, 1);
+                    output::error(&format!("{name}: not sent: {e:#}"));
+                    return Ok(());
+                }
+            }
         }
+        _ => None,
     };
     let endpoint = connection.map(|c| c.endpoint.url.as_str()).unwrap_or_default();
-    let checkpoint = Mutex::new(checkpoint);
     let mut records = records.iter;
 
     let (tx, rx) = mpsc::sync_channel::<Work>(opts.concurrency * 2);
@@ -211,11 +241,8 @@ fn send_input(
     let workers = if connection.is_some() { opts.concurrency.max(1) } else { 0 };
     std::thread::scope(|scope| -> Result<(), Error> {
         for _ in 0..workers {
-            scope.spawn(|| worker(&rx, connection, agent, throttle, counts, &checkpoint, opts.deadline));
+            scope.spawn(|| worker(&rx, connection, agent, throttle, counts, &shared.ledger, opts.deadline));
         }
-        // Records already handed to a worker in this run: the same payload twice in one input
-        // is sent once.
-        let mut pending: HashSet<Digest> = HashSet::new();
         for record in records.by_ref() {
             if STOP.load(Ordering::Relaxed) {
                 break;
@@ -252,16 +279,39 @@ fn send_input(
                 }
                 Ok(job) => {
                     let body = job.body();
+                    // The job's identity, and whether the server acknowledged it before (the
+                    // ledger, or an older checkpoint beside the input that knew its body).
+                    let known = shared.ledger.lock().ok().and_then(|ledger| {
+                        let ledger = ledger.as_ref()?;
+                        let d = checkpoint::identity(endpoint, job.service_id.value, &job.job_id.value);
+                        let before = ledger.is_done(&d)
+                            || legacy.as_ref().is_some_and(|l| l.contains(&checkpoint::digest(endpoint, &body)));
+                        Some((d, before))
+                    });
                     let mut digest = None;
-                    if let Ok(cp) = checkpoint.lock() {
-                        if let Some(cp) = cp.as_ref() {
-                            let d = checkpoint::digest(endpoint, &body);
-                            if cp.is_done(&d) || !pending.insert(d) {
-                                Counts::add(&counts.skipped, 1);
-                                continue;
+                    if let Some((d, before)) = known {
+                        if before && !opts.resend {
+                            if let Err(e) = mark(&shared.ledger, d) {
+                                output::warn(&format!("{}: the ledger could not be written: {e:#}", record.origin));
                             }
-                            digest = Some(d);
+                            Counts::add(&counts.acknowledged, 1);
+                            if single {
+                                output::info(&format!(
+                                    "{}: job {} of service {} was acknowledged by this endpoint before; not sent again (one deploy, one record); pass --resend to send it again",
+                                    record.origin, job.job_id.value, job.service_id.value
+                                ));
+                            }
+                            continue;
                         }
+                        if !shared.pending.lock().is_ok_and(|mut p| p.insert(d)) {
+                            Counts::add(&counts.skipped, 1);
+                            output::warn(&format!(
+                                "{}: job {} of service {} is already being sent in this run; sent once",
+                                record.origin, job.job_id.value, job.service_id.value
+                            ));
+                            continue;
+                        }
+                        digest = Some(d);
                     }
                     let spooled = match (single, &input.path) {
                         (true, Some(path)) => claimed.take().map(|lock| Spooled { path: path.clone(), lock }),
@@ -277,11 +327,6 @@ fn send_input(
         drop(tx);
         Ok(())
     })?;
-    if let Ok(cp) = checkpoint.lock() {
-        if let Some(cp) = cp.as_ref() {
-            cp.sync()?;
-        }
-    }
     Ok(())
 }
 
@@ -317,7 +362,7 @@ fn worker(
                 if let Some(d) = work.digest {
                     if let Err(e) = mark(checkpoint, d) {
                         output::error(&format!(
-                            "{}: sent, but the checkpoint could not be written ({e:#}): the next run sends it again (same job_id {})",
+                            "{}: sent, but the acknowledgement ledger could not be written ({e:#}): the next run sends it again (same job_id {})",
                             work.origin, work.job_id
                         ));
                     }
@@ -418,7 +463,7 @@ fn status_line(c: &Counts, started: Instant) -> String {
         Counts::get(&c.rejected),
         Counts::get(&c.refused) + Counts::get(&c.failed),
         Counts::get(&c.retried),
-        Counts::get(&c.skipped),
+        Counts::get(&c.skipped) + Counts::get(&c.acknowledged),
         secs,
         if secs > 0.0 { sent as f64 / secs } else { 0.0 }
     )
@@ -432,6 +477,13 @@ fn summary(c: &Counts, started: Instant, opts: &Options, dry_run: bool) -> Resul
         if let Some(p) = &opts.rejects {
             output::info(&format!("rejected records and their reasons are in {}", p.display()));
         }
+    }
+    let acknowledged = Counts::get(&c.acknowledged);
+    if acknowledged > 0 {
+        output::info(&format!(
+            "{acknowledged} of the skipped job(s) were acknowledged by this endpoint before (same service and job_id{}) and were not sent again: one deploy, one record; pass --resend to send them again",
+            opts.ledger.as_ref().map(|p| format!("; ledger {}", p.display())).unwrap_or_default()
+        ));
     }
     if STOP.load(Ordering::Relaxed) {
         return Err(Error::Interrupted(format!("interrupted: {line}; run the same command again to send the rest")));

@@ -177,6 +177,13 @@ fn agent_merge_parent(dir: &std::path::Path, target: Option<&str>) -> Result<Opt
     if parents.len() != 2 || !by_agent {
         return Ok(None);
     }
+    // A merge made on the agent is the tip of no ref fetched from the server. One that is (the
+    // pull request's own head, fetched as refs/remotes/origin/PR-N, committed as "Jenkins" by
+    // whoever wrote it) exists on the server and is what was built: the committer's name and
+    // email are anyone's to write, so they alone never decide.
+    if is_a_fetched_tip(&repo, head.id) {
+        return Ok(None);
+    }
     let target_tip = target.and_then(|t| {
         let mut r = repo.find_reference(format!("refs/remotes/origin/{t}").as_str()).ok()?;
         r.peel_to_id().ok().map(gix::Id::detach)
@@ -190,6 +197,16 @@ fn agent_merge_parent(dir: &std::path::Path, target: Option<&str>) -> Result<Opt
         merge: head.id.to_hex().to_string(),
         parent_number: index + 1,
     }))
+}
+
+/// Whether `id` is the tip of a remote-tracking branch or a tag: a commit the server has.
+fn is_a_fetched_tip(repo: &gix::Repository, id: gix::ObjectId) -> bool {
+    let Ok(refs) = repo.references() else { return false };
+    ["refs/remotes/", "refs/tags/"].iter().any(|prefix| {
+        refs.prefixed(*prefix).is_ok_and(|mut iter| {
+            iter.any(|r| r.ok().and_then(|mut r| r.peel_to_id().ok()).is_some_and(|tip| tip == id))
+        })
+    })
 }
 
 #[cfg(test)]

@@ -195,14 +195,22 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
         .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]))
         .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER"]));
     set_job_id(&mut ci, job);
+    // `customcd start` and `report` may run in different steps of the stage: its start state is
+    // the stage's.
+    if let Some(stage) = v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]) {
+        ci.job_key = Some(stage.value);
+    }
     // DRONE_BUILD_TRIGGER is `@hook` for a webhook (a push or pull request: its author),
     // `@cron` for a cron job (nobody), else the user who started the build, a promotion or a
-    // rollback.
+    // rollback. The author's forge login first: Drone documents DRONE_COMMIT_AUTHOR_EMAIL as "a
+    // user-defined value [that] may be empty or inaccurate" (a push's is the commit's own claim;
+    // a pull request's login is its author's account).
+    let author = || v.first(&["DRONE_COMMIT_AUTHOR", "DRONE_COMMIT_AUTHOR_EMAIL"]);
     let who = match v.raw("DRONE_BUILD_TRIGGER") {
         Some(t) if t.eq_ignore_ascii_case("@cron") => None,
-        Some(t) if t.starts_with('@') => v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_COMMIT_AUTHOR"]),
+        Some(t) if t.starts_with('@') => author(),
         Some(_) => v.get("DRONE_BUILD_TRIGGER"),
-        None => v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_COMMIT_AUTHOR"]),
+        None => author(),
     };
     ci.set(Key::TriggeredBy, who);
     ci.set(Key::JobStartTime, v.first(&["DRONE_STAGE_STARTED", "DRONE_BUILD_STARTED"]));
@@ -231,9 +239,15 @@ pub fn read_woodpecker(env: &Env) -> Ci {
         .joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER", "CI_STEP_NUMBER"])
         .or_else(|| v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER"]));
     set_job_id(&mut ci, job);
+    // `customcd start` and `report` may run in different steps of the workflow.
+    if let Some(workflow) = v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER"]) {
+        ci.job_key = Some(workflow.value);
+    }
     // A cron pipeline has nobody; the pipeline's author (who pushed, or started a manual or
-    // deployment pipeline) where Woodpecker gives it; else, for the events a push starts, the
-    // commit's author. A manual or deployment pipeline's commit author started nothing.
+    // deployment pipeline) where Woodpecker gives it; else, for the events a push starts,
+    // CI_COMMIT_AUTHOR, which Woodpecker fills with the hook's sender (the forge login that
+    // pushed or opened the pull request), before CI_COMMIT_AUTHOR_EMAIL, the head commit's own
+    // claim. A manual or deployment pipeline's commit author started nothing.
     let event = v.raw("CI_PIPELINE_EVENT").unwrap_or("").to_ascii_lowercase();
     let who = match event.as_str() {
         "cron" => None,
@@ -241,7 +255,7 @@ pub fn read_woodpecker(env: &Env) -> Ci {
             if matches!(event.as_str(), "manual" | "deployment" | "deploy") {
                 None
             } else {
-                v.first(&["CI_COMMIT_AUTHOR_EMAIL", "CI_COMMIT_AUTHOR"])
+                v.first(&["CI_COMMIT_AUTHOR", "CI_COMMIT_AUTHOR_EMAIL"])
             }
         }),
     };
@@ -354,10 +368,13 @@ pub fn read_appveyor(env: &Env) -> Ci {
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("APPVEYOR_REPO_NAME"));
     set_job_id(&mut ci, v.get("APPVEYOR_JOB_ID"));
-    // A pushed commit's author pushed it; a scheduled build, or one started from the dashboard or
-    // the API (forced), has nobody AppVeyor names.
+    // A pushed commit's author pushed it (as the commit claims: AppVeyor names no account); a
+    // scheduled build, one started from the dashboard or the API (forced), and a pull request
+    // (whose head commit's author line is whatever the pull request's author wrote, a fork's
+    // included) have nobody AppVeyor names.
     let truthy = |name: &str| v.raw(name).is_some_and(|b| b.eq_ignore_ascii_case("true"));
-    if !truthy("APPVEYOR_SCHEDULED_BUILD") && !truthy("APPVEYOR_FORCED_BUILD") {
+    let pull_request = v.raw("APPVEYOR_PULL_REQUEST_NUMBER").is_some();
+    if !truthy("APPVEYOR_SCHEDULED_BUILD") && !truthy("APPVEYOR_FORCED_BUILD") && !pull_request {
         ci.set(Key::TriggeredBy, v.get("APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"));
     }
     ci.commit = v.get("APPVEYOR_REPO_COMMIT");

@@ -224,17 +224,18 @@ pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
         concurrency: settings.concurrency().value,
         deadline: settings.deadline().value,
         rejects: Some(out.with_extension("rejects.jsonl")),
-        stdin_checkpoint: None,
+        ledger: Some(crate::bulk::checkpoint::ledger_path(&settings.spool_dir().value)),
+        resend: args.resend,
         progress_every: std::time::Duration::from_secs(5),
     };
     // The jobs are in the `out` file, which a rerun resumes.
     settings.judge(bulk::run(&[Input::file(out, Some(Format::Jsonl))], settings.connection(), &opts), true)
 }
 
-/// The repository and its matching tags, to give each tag's job the change set since the nearest
-/// matching tag on its history that was made before it (as `--previous-tag` finds it), so a tag
-/// added later on an older commit changes no other tag's job and a resumed backfill sends only
-/// the new one.
+/// The repository and its matching tags, to give each tag's job the change set since its
+/// previous release ([`change_set::TagIndex::previous_release`], as `--previous-tag` finds it).
+/// A tag added later in the middle of the history changes the next tag's change set; the
+/// acknowledgement ledger (keyed by job, not body) keeps a rerun from sending that tag again.
 struct History<'a> {
     repo: &'a gix::Repository,
     index: Option<change_set::TagIndex>,
@@ -245,21 +246,17 @@ impl<'a> History<'a> {
         History { repo, index: change_set::TagIndex::new(repo, pattern).ok() }
     }
 
-    /// Adds the change set to a tag's job; a tag with no matching tag below it (the first
+    /// Adds the change set to a tag's job; a tag with no matching tag made before it (the first
     /// deploy) gets none, and trouble is a warning naming the tag, never a failed backfill.
     fn add_change_set(&self, job: &mut Job, tag: &Tag, limit: u64) {
         let (repo, Some(index)) = (self.repo, &self.index) else { return };
-        let previous = match index.nearest_below(repo, &tag.commit, Some(tag.time), limit) {
-            Ok(Some(p)) => p,
-            Ok(None) => return,
-            Err(no) => {
-                output::warn(&format!("tag {}: no change set: {}", tag.name, no.reason));
-                return;
-            }
-        };
-        let (id, name) = previous;
-        let prev =
-            Sourced::new(id.to_hex().to_string(), Source::Git(format!("tag {name}, the nearest matching tag below")));
+        let Ok(commit) = gix::ObjectId::from_hex(tag.commit.as_bytes()) else { return };
+        let Some(found) = index.previous_release(repo, commit, limit) else { return };
+        let name = &found.name;
+        let prev = Sourced::new(
+            found.commit.to_hex().to_string(),
+            Source::Git(format!("tag {name}, the earlier release this one differs least from: {}", found.why)),
+        );
         match change_set::compute(repo, &tag.commit, &prev, limit) {
             Ok(set) => {
                 for field in set.fields(job.end()) {

@@ -148,6 +148,17 @@ fn send(settings: &Settings, prepared: Prepared, at_job_end: bool) -> Result<(),
     let delivery = outcome.delivery;
     let result = match delivery.result {
         Ok(answer) => {
+            // One deploy, one record: a later `send` of a kept copy (--spool-always, or a crash
+            // before the spool file was removed) skips what the ledger holds.
+            let ledger = crate::bulk::checkpoint::ledger_path(&dir.value);
+            let id =
+                crate::bulk::checkpoint::identity(&connection.endpoint.url, job.service_id.value, &job.job_id.value);
+            if let Err(e) = crate::bulk::checkpoint::Checkpoint::append(&ledger, id) {
+                output::warn(&format!(
+                    "job {} was delivered, but the acknowledgement ledger could not be written ({e:#}): a later `customcd send` of a kept copy would send it again",
+                    job.job_id.value
+                ));
+            }
             output::stdout(&format!(
                 "sent job {} ({} {}) to {}: HTTP {} {}",
                 job.job_id.value,

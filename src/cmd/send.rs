@@ -28,7 +28,12 @@ pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Erro
         concurrency: settings.concurrency().value,
         deadline: settings.deadline().value,
         rejects: Some(args.rejects.clone().unwrap_or_else(|| cwd.join("customcd-rejects.jsonl"))),
-        stdin_checkpoint: args.checkpoint.clone(),
+        ledger: Some(
+            args.checkpoint
+                .clone()
+                .unwrap_or_else(|| crate::bulk::checkpoint::ledger_path(&settings.spool_dir().value)),
+        ),
+        resend: args.resend,
         progress_every: Duration::from_secs(5),
     };
     // Records from files stay in them until delivered; standard input keeps nothing.

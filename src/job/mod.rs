@@ -815,6 +815,8 @@ mod context_tests {
             authors: 2,
             pull_requests: vec![7],
             is_rollback: false,
+            reverts: 0,
+            diverged: false,
             undated: 0,
         };
         let job = resolve(&Inputs {
@@ -828,7 +830,7 @@ mod context_tests {
         let keys: Vec<&str> = job.optional.iter().map(|f| f.key.as_str()).skip(15).collect();
         assert_eq!(keys, ["environment", "previous_sha", "commit_count", "lead_time", "first_commit_time"]);
         let warning = job.warnings.join("\n");
-        for dropped in ["lead_time_median", "author_count", "pull_requests", "is_rollback", "ci_system"] {
+        for dropped in ["lead_time_median", "author_count", "pull_requests", "is_rollback", "reverts", "ci_system"] {
             assert!(warning.contains(dropped), "{dropped} is named: {warning}");
         }
     }

@@ -147,6 +147,8 @@ mod tests {
             authors: 1,
             pull_requests: vec![7],
             is_rollback: false,
+            reverts: 0,
+            diverged: false,
             undated: 0,
         };
         let named = Named {

@@ -84,6 +84,9 @@ pub enum Previous {
 pub struct Own {
     /// GitHub: `GITHUB_RUN_ID` (a status's log or target URL names `/actions/runs/ID`).
     pub run_id: Option<String>,
+    /// GitHub: on `deployment` and `deployment_status` events, the event's own deployment (made
+    /// by whatever started the run, whose statuses need not name the run).
+    pub deployment_id: Option<u64>,
     /// GitLab: `CI_JOB_ID` (the deployment's `deployable.id`).
     pub job_id: Option<u64>,
     /// GitLab: `CI_PIPELINE_ID` (the deployment's `deployable.pipeline.id`).
@@ -182,7 +185,11 @@ fn previous(ci: &Ci, env: &Env, api: Option<&Api>, environment: Option<Sourced<S
     };
     if let (Some(_), Some(api), Some(environment)) = (record, api, environment.as_ref()) {
         let own = match api.kind {
-            Kind::GitHub => Own { run_id: env.get("GITHUB_RUN_ID").map(|s| s.trim().to_owned()), ..Own::default() },
+            Kind::GitHub => Own {
+                run_id: env.get("GITHUB_RUN_ID").map(|s| s.trim().to_owned()),
+                deployment_id: event_deployment(env),
+                ..Own::default()
+            },
             Kind::GitLab => Own {
                 job_id: env.get("CI_JOB_ID").and_then(|s| s.trim().parse().ok()),
                 pipeline_id: env.get("CI_PIPELINE_ID").and_then(|s| s.trim().parse().ok()),
@@ -239,6 +246,18 @@ fn previous(ci: &Ci, env: &Env, api: Option<&Api>, environment: Option<Sourced<S
             None => no_source(),
         }),
     }
+}
+
+/// The id of the deployment a `deployment` or `deployment_status` event is about.
+fn event_deployment(env: &Env) -> Option<u64> {
+    /// Event payloads are a few KiB; a wrong path must not cost the report.
+    const LIMIT: u64 = 16 << 20;
+    if !matches!(env.get("GITHUB_EVENT_NAME").map(str::trim), Some("deployment" | "deployment_status")) {
+        return None;
+    }
+    let bytes = crate::fs::read_bounded(std::path::Path::new(env.get("GITHUB_EVENT_PATH")?.trim()), LIMIT).ok()?;
+    let event: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    event.pointer("/deployment/id")?.as_u64()
 }
 
 /// The push's previous tip, for jobs a push started, and only those: a manual job, a schedule,

@@ -160,9 +160,12 @@ fn a_delivered_job_leaves_nothing_in_the_spool() {
     let spool = dir.path().join("spool");
     let rx = Server::ok();
     Run::new(&report_args(&spool.to_string_lossy(), "ok-1", "10")).dir(dir.path()).server(&rx).expect_exit(0);
-    assert_eq!(std::fs::read_dir(&spool).expect("the spool was made").count(), 0, "no file, no temporary");
+    let left: Vec<_> =
+        std::fs::read_dir(&spool).expect("the spool was made").filter_map(Result::ok).map(|e| e.file_name()).collect();
+    assert_eq!(left, [LEDGER], "no file, no temporary; only the acknowledgement ledger");
     use std::os::unix::fs::PermissionsExt;
     assert_eq!(std::fs::metadata(&spool).expect("stat").permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::metadata(spool.join(LEDGER)).expect("stat").permissions().mode() & 0o777, 0o600);
 }
 
 #[test]
@@ -374,12 +377,101 @@ fn spool_checkpoint_and_rejects_are_private_even_with_umask_000() {
     let umask_000 = |run: Run| run.dir(dir.path()).through(&["sh", "-c", "umask 000; exec \"$@\"", "sh"]);
     // By default an outage warns and exits 0; the job is kept in the spool.
     umask_000(Run::new(&report_args(&spool.to_string_lossy(), "private-2", "1")).server(&down)).expect_exit(0);
-    umask_000(Run::send().arg(&input).server(&rx)).expect_exit(2);
+    umask_000(Run::send().arg(&input).args(["--spool-dir", &spool.to_string_lossy()]).server(&rx)).expect_exit(2);
     let mode = |p: &Path| std::fs::metadata(p).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode(&spool), 0o700);
     let kept = spool_files(&spool);
     assert_eq!(kept.len(), 1);
     assert_eq!(mode(&kept[0].0), 0o600);
-    assert_eq!(mode(&dir.path().join("jobs.jsonl.customcd-checkpoint")), 0o600);
+    assert_eq!(mode(&spool.join(LEDGER)), 0o600);
     assert_eq!(mode(&dir.path().join("customcd-rejects.jsonl")), 0o600);
+}
+
+#[test]
+fn a_kept_copy_of_an_acknowledged_job_is_not_sent_again_by_a_spool_resend_unless_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool");
+    let spool_arg = spool.to_string_lossy().into_owned();
+    let rx = Server::ok();
+    let mut args = report_args(&spool_arg, "kept-1", "5");
+    args.push("--spool-always");
+    Run::new(&args).dir(dir.path()).server(&rx).expect_exit(0);
+    assert_eq!(spool_files(&spool).len(), 1, "the copy is kept");
+    // `customcd send` of the spool, as a CI step's `if: always()` resend runs it.
+    let out = Run::send().args(["--spool-dir", &spool_arg]).dir(dir.path()).server(&rx).expect_exit(0);
+    assert_eq!(rx.requests().len(), 1, "acknowledged once, sent once: {}", out.all());
+    assert!(out.all().contains("job kept-1 of service 2 was acknowledged"), "{}", out.all());
+    assert!(out.all().contains("--resend"), "the message names the way to send it again: {}", out.all());
+    // The user asks: it goes again, and the copy is removed once delivered.
+    let out = Run::send().args(["--spool-dir", &spool_arg, "--resend"]).dir(dir.path()).server(&rx).expect_exit(0);
+    assert_eq!(rx.requests().len(), 2, "{}", out.all());
+    assert!(spool_files(&spool).is_empty());
+}
+
+#[test]
+fn identity_is_endpoint_service_and_job_id_so_another_service_or_server_is_another_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool");
+    let spool_arg = spool.to_string_lossy().into_owned();
+    let input = dir.path().join("jobs.jsonl");
+    let other_service = payload("same-id").replace("\"service_id\":2", "\"service_id\":5");
+    let changed = payload("same-id").replace("\"job_duration\":60", "\"job_duration\":61");
+    std::fs::write(&input, format!("{}\n{other_service}\n", payload("same-id"))).expect("write");
+    let (a, b) = (Server::ok(), Server::ok());
+    let send =
+        |server: &Server| Run::send().arg(&input).args(["--spool-dir", &spool_arg]).dir(dir.path()).server(server);
+    send(&a).expect_exit(0);
+    assert_eq!(a.requests().len(), 2, "two services, two deploys");
+    // The same two jobs to another endpoint are deliveries of their own.
+    send(&b).expect_exit(0);
+    assert_eq!(b.requests().len(), 2);
+    // The same deploy with another body (a duration fixed) is the same record: not sent again.
+    std::fs::write(&input, format!("{changed}\n{changed}\n")).expect("write");
+    let out = send(&a).expect_exit(0);
+    assert_eq!(a.requests().len(), 2, "{}", out.all());
+    assert!(out.stderr.contains("2 skipped"), "{}", out.all());
+}
+
+#[test]
+fn a_job_acknowledged_but_not_yet_recorded_is_sent_again_never_lost() {
+    // A crash between the server's 2xx and the ledger's line: the ledger does not hold the job,
+    // so the kept copy is sent again (at least once), and recorded this time.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool");
+    let spool_arg = spool.to_string_lossy().into_owned();
+    let rx = Server::ok();
+    let mut args = report_args(&spool_arg, "crash-1", "5");
+    args.push("--spool-always");
+    Run::new(&args).dir(dir.path()).server(&rx).expect_exit(0);
+    std::fs::remove_file(spool.join(LEDGER)).expect("the line was never written");
+    Run::send().args(["--spool-dir", &spool_arg]).dir(dir.path()).server(&rx).expect_exit(0);
+    assert_eq!(rx.requests().len(), 2, "sent again rather than lost");
+    let ledger = std::fs::read_to_string(spool.join(LEDGER)).expect("recorded now");
+    assert_eq!(ledger.lines().count(), 2, "a header and one identity: {ledger}");
+}
+
+#[test]
+fn an_older_checkpoint_beside_an_input_still_stops_what_it_recorded_from_going_again() {
+    use sha2::Digest as _;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let rx = Server::ok();
+    let input = dir.path().join("jobs.jsonl");
+    std::fs::write(&input, format!("{}\n{}\n", payload("old-1"), payload("old-2"))).expect("write");
+    // What customcd 1.0 wrote beside the file after old-1 was acknowledged: sha256(endpoint, 0, body).
+    let mut h = sha2::Sha256::new();
+    h.update(rx.url().as_bytes());
+    h.update([0u8]);
+    h.update(payload("old-1").as_bytes());
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let cp = dir.path().join("jobs.jsonl.customcd-checkpoint");
+    std::fs::write(&cp, format!("customcd-checkpoint v2 sha256(endpoint, body)\n{digest}\n")).expect("write");
+    let out = Run::send()
+        .arg(&input)
+        .args(["--spool-dir", &dir.path().join("spool").to_string_lossy()])
+        .dir(dir.path())
+        .server(&rx)
+        .expect_exit(0);
+    let sent: Vec<String> =
+        rx.requests().iter().map(|r| r.json()["job_id"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(sent, ["old-2"], "{}", out.all());
 }

@@ -213,3 +213,151 @@ fn the_job_id_names_the_repository_given_by_flag_when_there_is_no_origin() {
     let job: serde_json::Value = serde_json::from_str(&out.stdout).expect("one JSON line");
     assert_eq!(job["job_id"], "acme/other@v1");
 }
+
+/// Runs git in `dir` with author, committer and tagger time `time` (epoch seconds).
+fn git_at(dir: &std::path::Path, time: i64, args: &[&str]) -> String {
+    let date = format!("@{time} +0000");
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=Rel", "-c", "user.email=release@example.com"])
+        .args(args)
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .current_dir(dir)
+        .output()
+        .expect("git runs");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+fn commit_at(repo: &Repo, time: i64, message: &str) -> String {
+    git_at(&repo.dir, time, &["commit", "-q", "--allow-empty", "-m", message]);
+    repo.head()
+}
+
+/// Each backfilled job by tag name: (previous_sha, commit_count), when it has a change set.
+fn change_sets(out: &Ran) -> std::collections::BTreeMap<String, (String, u64)> {
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    lines(out)
+        .iter()
+        .filter_map(|job| {
+            let name = job["job_id"].as_str()?.rsplit('@').next()?.to_owned();
+            let field =
+                |key: &str| job["optional"].as_array()?.iter().find(|f| f["key"] == key).map(|f| f["value"].clone());
+            Some((name, (field("previous_sha")?.as_str()?.to_owned(), field("commit_count")?.as_u64()?)))
+        })
+        .collect()
+}
+
+#[test]
+fn side_commit_releases_ship_what_git_counts_since_the_release_made_just_before() {
+    // casey/just's shape: each release is a version bump on a side branch, tagged, never merged.
+    let repo = Repo::new();
+    let t = 1_704_000_000;
+    git_at(&repo.dir, t - 100, &["commit", "-q", "--amend", "--allow-empty", "--no-edit"]);
+    git_at(&repo.dir, t - 90, &["tag", "-a", "-m", "v0.1", "v0.1"]);
+    for (i, release) in ["v0.2", "v0.3", "v0.4"].iter().enumerate() {
+        let base = t + 1_000 * (i as i64 + 1);
+        for k in 0..3 {
+            commit_at(&repo, base + k * 10, &format!("work {k}"));
+        }
+        git_at(&repo.dir, base + 50, &["checkout", "-q", "-b", &format!("release-{release}")]);
+        commit_at(&repo, base + 60, &format!("Bump version to {release}"));
+        git_at(&repo.dir, base + 70, &["tag", "-a", "-m", release, release]);
+        git_at(&repo.dir, base + 80, &["checkout", "-q", "main"]);
+    }
+    let out = Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3"]).repo(&repo).output();
+    let sets = change_sets(&out);
+    for (tag, previous) in [("v0.2", "v0.1"), ("v0.3", "v0.2"), ("v0.4", "v0.3")] {
+        let want_sha = git(&repo.dir, &["rev-parse", &format!("{previous}^{{commit}}")]);
+        let want_count: u64 =
+            git(&repo.dir, &["rev-list", "--count", &format!("{previous}..{tag}")]).parse().expect("a count");
+        assert_eq!(sets[tag], (want_sha, want_count), "{tag}: {}", out.all());
+    }
+    assert_eq!(sets["v0.4"].1, 4, "main's three commits and the bump, not every release since v0.1");
+    assert!(!sets.contains_key("v0.1"), "the first release has no previous one");
+}
+
+#[test]
+fn merged_up_maintenance_releases_ship_what_git_counts_since_the_release_git_describe_names() {
+    // git/git's shape: a security fix on maint-1.0 (v1.0.1) merged up into maint-1.1 (v1.1.1)
+    // minutes later, with v1.2-rc0 on main in between (main took maint-1.1's earlier fixes).
+    let repo = Repo::new();
+    let t = 1_704_000_000;
+    let at = |dt: i64, args: &[&str]| git_at(&repo.dir, t + dt, args);
+    at(0, &["commit", "-q", "--amend", "--allow-empty", "--no-edit"]);
+    at(10, &["tag", "-a", "-m", "v1.0", "v1.0"]);
+    at(20, &["branch", "maint-1.0"]);
+    for k in 0..6 {
+        commit_at(&repo, t + 100 + k * 10, "feature");
+    }
+    at(200, &["tag", "-a", "-m", "v1.1", "v1.1"]);
+    at(210, &["branch", "maint-1.1"]);
+    at(300, &["checkout", "-q", "maint-1.1"]);
+    for k in 0..5 {
+        commit_at(&repo, t + 310 + k * 10, "maint fix");
+    }
+    at(400, &["checkout", "-q", "main"]);
+    at(410, &["merge", "-q", "--no-ff", "-m", "Merge maint-1.1", "maint-1.1"]);
+    for k in 0..8 {
+        commit_at(&repo, t + 500 + k * 10, "feature 1.2");
+    }
+    at(600, &["tag", "-a", "-m", "v1.2-rc0", "v1.2-rc0"]);
+    at(700, &["checkout", "-q", "maint-1.0"]);
+    commit_at(&repo, t + 710, "security fix");
+    at(720, &["tag", "-a", "-m", "v1.0.1", "v1.0.1"]);
+    at(730, &["checkout", "-q", "maint-1.1"]);
+    at(740, &["merge", "-q", "--no-ff", "-m", "Sync with 1.0.1", "maint-1.0"]);
+    commit_at(&repo, t + 750, "Git 1.1.1");
+    at(760, &["tag", "-a", "-m", "v1.1.1", "v1.1.1"]);
+    let out = Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3"]).repo(&repo).output();
+    let sets = change_sets(&out);
+    for tag in ["v1.1", "v1.2-rc0", "v1.0.1", "v1.1.1"] {
+        let described = git(&repo.dir, &["describe", "--abbrev=0", "--exclude", tag, tag]);
+        let want_sha = git(&repo.dir, &["rev-parse", &format!("{described}^{{commit}}")]);
+        let want_count: u64 =
+            git(&repo.dir, &["rev-list", "--count", &format!("{described}..{tag}")]).parse().expect("a count");
+        assert_eq!(sets[tag], (want_sha, want_count), "{tag} (git describe: {described}): {}", out.all());
+    }
+}
+
+#[test]
+fn a_rerun_after_a_tag_is_added_in_the_middle_sends_exactly_the_new_tag() {
+    let repo = Repo::new();
+    let t = 1_704_000_000;
+    commit_at(&repo, t, "one");
+    git(&repo.dir, &["tag", "v1"]);
+    let two = commit_at(&repo, t + 100, "two");
+    commit_at(&repo, t + 200, "three");
+    commit_at(&repo, t + 300, "four");
+    git(&repo.dir, &["tag", "v2"]);
+    let rx = Server::ok();
+    let run = |extra: &[&str]| {
+        Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3", "--send"])
+            .args(extra)
+            .repo(&repo)
+            .server(&rx)
+            .output()
+    };
+    let out = run(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert_eq!(rx.requests().len(), 2);
+    let v2_before = rx.requests()[1].json();
+    // A release tag made late on "two", a lightweight tag dated by its commit: it sits between
+    // v1 and v2, so v2's change set is now 2 commits instead of 3 (its body changed).
+    git(&repo.dir, &["tag", "v1.5", &two]);
+    let printed = Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "3"]).repo(&repo).output();
+    let v2_now = lines(&printed).into_iter().find(|j| j["job_id"] == "acme/app@v2").expect("v2");
+    assert_ne!(v2_now["optional"], v2_before["optional"], "v2's change set changed");
+    let out = run(&[]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    let sent: Vec<String> =
+        rx.requests()[2..].iter().map(|r| r.json()["job_id"].as_str().unwrap_or("").to_owned()).collect();
+    assert_eq!(sent, ["acme/app@v1.5"], "{}", out.all());
+    assert!(out.stderr.contains("--resend"), "the skip names the way to send again: {}", out.all());
+    // Asked for, every tag goes again.
+    let out = run(&["--resend"]);
+    assert_eq!(out.code, Some(0), "{}", out.all());
+    assert_eq!(rx.requests().len(), 6);
+}

@@ -182,34 +182,38 @@ fn write_csv(path: &Path, rows: &[(&str, &str)]) {
 }
 
 #[test]
-fn a_nightly_export_reusing_a_file_name_sends_its_new_and_changed_rows() {
+fn a_nightly_export_reusing_a_file_name_sends_its_new_rows_and_a_changed_one_only_with_resend() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("deploys.csv");
     let rx = Server::ok();
     write_csv(&path, &[("d1", "success"), ("d2", "success"), ("d3", "success")]);
     send(dir.path(), &rx).arg(&path).expect_exit(0);
-    // Day 2: the same header, so the same first line; d3 was corrected, d4 and d5 are new.
+    // Day 2: d3 was corrected, d4 and d5 are new. d3 is one deploy the server already holds: a
+    // second post would be a second deploy in its numbers, so it is not sent unless asked.
     write_csv(&path, &[("d2", "success"), ("d3", "failed"), ("d4", "success"), ("d5", "success")]);
     let out = send(dir.path(), &rx).arg(&path).expect_exit(0);
-    let day2: Vec<(String, String)> = rx.requests()[3..]
-        .iter()
-        .map(|r| {
-            let j = r.json();
-            (j["job_id"].as_str().expect("id").to_owned(), j["status"].as_str().expect("status").to_owned())
-        })
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    assert_eq!(
-        day2,
-        [
-            ("d3".to_owned(), "Failed".to_owned()),
-            ("d4".to_owned(), "Succeeded".to_owned()),
-            ("d5".to_owned(), "Succeeded".to_owned())
-        ]
+    let day = |from: usize| -> Vec<(String, String)> {
+        rx.requests()[from..]
+            .iter()
+            .map(|r| {
+                let j = r.json();
+                (j["job_id"].as_str().expect("id").to_owned(), j["status"].as_str().expect("status").to_owned())
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect()
+    };
+    assert_eq!(day(3), [("d4".to_owned(), "Succeeded".to_owned()), ("d5".to_owned(), "Succeeded".to_owned())]);
+    assert!(out.stderr.contains("2 sent, 0 rejected, 0 undelivered, 0 retried, 2 skipped"), "{}", out.all());
+    assert!(
+        out.stderr.contains("2 of the skipped job(s) were acknowledged") && out.stderr.contains("--resend"),
+        "{}",
+        out.all()
     );
-    assert_eq!(rx.requests().len(), 6, "d2 was acknowledged on day 1 and is not sent again");
-    assert!(out.stderr.contains("3 sent, 0 rejected, 0 undelivered, 0 retried, 1 skipped"), "{}", out.all());
+    // Asked for, the correction goes out (and so does every other row of the file).
+    let out = send(dir.path(), &rx).arg(&path).arg("--resend").expect_exit(0);
+    assert_eq!(rx.requests().len(), 9, "{}", out.all());
+    assert!(day(5).contains(&("d3".to_owned(), "Failed".to_owned())));
 }
 
 #[test]
@@ -255,7 +259,7 @@ fn a_checkpoint_from_the_position_keyed_format_stops_the_send_with_a_fix() {
 fn records_that_were_refused_or_not_delivered_are_sent_by_the_next_run() {
     let dir = tempfile::tempdir().expect("tempdir");
     let input = write_jsonl(dir.path(), 2, None);
-    // One server for both runs, so the checkpoint's key (endpoint and body) is the same: it
+    // One server for both runs, so the ledger's key (endpoint, service, job_id) is the same: it
     // refuses the first two posts, then accepts.
     let rx = Server::start(Plan::script([Step::reply(400, "no"), Step::reply(400, "no")]).then(Step::reply(200, "{}")));
     send(dir.path(), &rx).arg(&input).args(["--concurrency", "1"]).expect_exit(3);

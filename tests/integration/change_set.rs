@@ -121,17 +121,30 @@ fn deploying_an_older_commit_is_a_rollback_that_ships_nothing() {
 }
 
 #[test]
-fn a_force_push_gives_no_range_and_says_why() {
+fn a_force_push_or_a_hotfix_line_gives_gits_range_and_says_the_previous_deploy_is_no_ancestor() {
     let repo = Repo::new();
     let base = repo.head();
     let rewritten = commit_at(&repo.dir, "before the force-push", 1_704_000_000, "a@example.com");
     git(&repo.dir, &["reset", "-q", "--hard", &base]);
     commit_at(&repo.dir, "after the force-push", 1_704_010_000, "a@example.com");
+    commit_at(&repo.dir, "and one more", 1_704_011_000, "b@example.com");
     let out = dry_run(&repo.dir, &["--previous-sha", &rewritten], &[]);
     let f = fields(&out);
-    assert!(!f.contains_key("commit_count") && !f.contains_key("previous_sha"), "{f:?}");
+    let want: u64 = git(&repo.dir, &["rev-list", "--count", &format!("{rewritten}..HEAD")]).parse().expect("count");
+    assert_eq!(want, 2);
+    assert_eq!(f["commit_count"], Value::from(want), "{}", out.all());
+    assert_eq!(f["previous_sha"], Value::from(rewritten.clone()));
+    assert_eq!(f["is_rollback"], Value::from(0));
+    assert_eq!(f["first_commit_time"], Value::from(1_704_010_000));
     assert!(stderr(&out).contains("not an ancestor"), "{}", stderr(&out));
-    assert!(stderr(&out).contains("--previous-sha"), "the fix is named: {}", stderr(&out));
+    // A hotfix line's previous deploy, the other way: the hotfix ships itself only.
+    git(&repo.dir, &["checkout", "-q", "-b", "hotfix", &rewritten]);
+    commit_at(&repo.dir, "hotfix", 1_704_012_000, "a@example.com");
+    let main_tip = git(&repo.dir, &["rev-parse", "main"]);
+    let out = dry_run(&repo.dir, &["--previous-sha", &main_tip], &[]);
+    let want: u64 = git(&repo.dir, &["rev-list", "--count", &format!("{main_tip}..HEAD")]).parse().expect("count");
+    assert_eq!(fields(&out)["commit_count"], Value::from(want));
+    assert_eq!(want, 2, "the rewritten commit and the hotfix");
 }
 
 #[test]

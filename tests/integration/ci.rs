@@ -647,6 +647,24 @@ fn jenkins_pull_request_head_builds_whose_tip_is_a_merge_by_a_person_report_that
     assert_eq!(rx.only_request().json()["commit_sha"], tip.as_str());
 }
 
+#[test]
+fn jenkins_a_pull_request_whose_own_head_is_committed_as_jenkins_is_not_taken_for_the_agents_merge() {
+    // Hostile: the PR's author writes its head as a merge committed as "Jenkins <nobody@nowhere>".
+    // Multibranch fetches that head as refs/remotes/origin/PR-42: it exists on the server and is
+    // what the "head" strategy built, so it is reported, not one of its parents.
+    let (repo, _, crafted) = jenkins_pr_merge_checkout();
+    git(&repo.dir, &["update-ref", "refs/remotes/origin/PR-42", &crafted]);
+    let rx = Server::ok();
+    jenkins_pr(
+        Run::new(&["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]).repo(&repo),
+        &rx,
+        &repo.dir,
+        &crafted,
+    )
+    .expect_exit(0);
+    assert_eq!(rx.only_request().json()["commit_sha"], crafted.as_str());
+}
+
 /// The action in one step: the main stage of `report_at: job-end`, then the post stage, as the
 /// runner runs them. `main` gets the inputs and the pre stage's state; `post` gets what the runner
 /// gives it at the end of the job (`job_status` evaluated again) plus the variables `main` set

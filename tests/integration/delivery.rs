@@ -30,8 +30,9 @@ fn send_to(repo: &Repo, url: &str) -> Run {
 
 /// Every entry of a spool directory (temporary files too), sorted; none when it does not exist.
 fn spool_entries(dir: &Path) -> Vec<PathBuf> {
+    // The acknowledgement ledger lives in the spool; every other entry is a kept job or a leftover.
     let mut found: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(Result::ok).map(|e| e.path()).collect(),
+        Ok(rd) => rd.filter_map(Result::ok).filter(|e| e.file_name() != LEDGER).map(|e| e.path()).collect(),
         Err(_) => Vec::new(),
     };
     found.sort();

@@ -128,6 +128,28 @@ fn github_takes_a_deployment_made_inactive_by_a_later_success_and_a_first_deploy
 }
 
 #[test]
+fn on_a_deployment_event_the_events_own_deployment_is_not_the_previous_one() {
+    let (repo, ids) = history();
+    // An outside tool made deployment 41 (which started this run) and already marked it a
+    // success, without naming the run.
+    let api = github_api(&[
+        (41, &ids[5], vec![json!({"state": "success", "target_url": "https://deploy.example/41"})]),
+        (40, &ids[3], vec![json!({"state": "success", "target_url": "https://deploy.example/40"})]),
+    ]);
+    let event = repo.tmp.path().join("event.json");
+    let payload = json!({"deployment": {"id": 41, "sha": ids[5], "environment": "production"}});
+    std::fs::write(&event, payload.to_string()).expect("write");
+    let out = github(&repo, &ids[5], &api)
+        .arg("--dry-run")
+        .env("GITHUB_EVENT_NAME", "deployment")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env_remove("INPUT_ENVIRONMENT")
+        .output();
+    assert_eq!(fields(&out)["previous_sha"], Value::from(ids[3].clone()), "{out}");
+    assert!(out.stderr.contains("deployment 40 to production"), "the environment came from the event: {out}");
+}
+
+#[test]
 fn the_users_previous_sha_beats_the_record_and_nothing_is_asked() {
     let (repo, ids) = history();
     let api = github_api(&[(11, &ids[2], vec![status("success", 700)])]);
@@ -158,18 +180,65 @@ fn refusals_are_warnings_that_name_the_fix_and_the_job_is_sent_without_the_field
 }
 
 #[test]
-fn a_hanging_api_costs_at_most_the_lookup_deadline() {
+fn a_hanging_or_dripping_api_costs_at_most_the_lookup_deadline() {
     let (repo, ids) = history();
     let webhook = Server::ok();
     let quick = Server::start(Plan::always(Step::reply(200, "[]")));
     let baseline = github(&repo, &ids[5], &quick).server(&webhook).expect_exit(0);
-    let api = Server::start(Plan::always(Step::hang()));
-    let out = github(&repo, &ids[5], &api).server(&webhook).timeout(Duration::from_secs(30)).expect_exit(0);
-    assert!(out.stderr.contains("did not answer within the lookups' deadline (5 s in all)"), "{out}");
-    assert_eq!(webhook.requests().len(), 2, "both jobs were sent");
-    // The deadline is 5 s for all lookups together; a slow machine may add a little.
-    eprintln!("baseline {:?}, hanging API {:?}", baseline.took, out.took);
-    assert!(out.took >= Duration::from_secs(5) && out.took < baseline.took + Duration::from_secs(7), "{out}");
+    // One that never answers; one that answers a byte every 50 ms, each request well inside a
+    // per-request timeout but the whole lookup (a list and its statuses) far past the deadline.
+    let list = format!("[{}]", (0..9).map(|i| deployment(i + 1, &ids[5]).to_string()).collect::<Vec<_>>().join(","));
+    let cases = [
+        (Step::hang(), "did not answer within the lookups' deadline (5 s in all)"),
+        (Step::Drip(Duration::from_millis(50), Reply::new(200, &list)), "deadline"),
+    ];
+    for (step, said) in cases {
+        let api = Server::start(Plan::always(step));
+        let out = github(&repo, &ids[5], &api).server(&webhook).timeout(Duration::from_secs(30)).expect_exit(0);
+        assert!(out.stderr.contains(said), "{out}");
+        // The deadline is 5 s for all lookups together; a slow machine may add a little.
+        eprintln!(
+            "baseline {:?}, slow API {:?}: {}",
+            baseline.took,
+            out.took,
+            out.stderr.lines().find(|l| l.contains("deadline")).unwrap_or("")
+        );
+        assert!(out.took >= Duration::from_secs(5) && out.took < baseline.took + Duration::from_secs(7), "{out}");
+    }
+    assert_eq!(webhook.requests().len(), 3, "every job was sent");
+}
+
+#[test]
+fn the_api_is_reached_through_the_proxy_the_settings_name_and_no_proxy_is_honoured() {
+    use crate::support::proxy::ConnectProxy;
+    // Loopback is never proxied: the API is named by a name only the proxy knows.
+    const NAME: &str = "customcd.test";
+    let (repo, ids) = history();
+    let api = github_api(&[(11, &ids[2], vec![status("success", 700)])]);
+    let proxy = ConnectProxy::start_with_alias(Some(NAME));
+    let run = || {
+        github(&repo, &ids[5], &api)
+            .arg("--dry-run")
+            .env("GITHUB_API_URL", format!("http://{NAME}:{}", api.port))
+            .env("CUSTOMCD_ALLOW_HTTP", "true")
+            .env("HTTPS_PROXY", proxy.url(None))
+            .env("HTTP_PROXY", proxy.url(None))
+    };
+    let out = run().output();
+    assert_eq!(fields(&out)["previous_sha"], Value::from(ids[2].clone()), "{out}");
+    assert!(proxy.requests().iter().all(|c| c.line == format!("CONNECT {NAME}:{} HTTP/1.1", api.port)));
+    assert_eq!(proxy.requests().len(), api.requests().len(), "every request went through the proxy");
+    // NO_PROXY sends it direct, where the name resolves nowhere: a warning, and the job stands.
+    let before = api.requests().len();
+    let out = run().env("NO_PROXY", NAME).output();
+    assert!(!fields(&out).contains_key("previous_sha"), "{out}");
+    assert!(out.stderr.contains("could not be asked"), "{out}");
+    assert_eq!(api.requests().len(), before);
+    // Plain http to a name that is not loopback is refused without --allow-http: the token would
+    // travel in clear.
+    let out = run().env_remove("CUSTOMCD_ALLOW_HTTP").output();
+    assert!(out.stderr.contains("plain http to a host other than loopback"), "{out}");
+    assert_eq!(api.requests().len(), before);
 }
 
 #[test]

@@ -26,6 +26,9 @@ pub use server::{free_port, Echo, Plan, Reply, Seen, Server, Step, OK_BODY};
 
 pub const TOKEN: &str = "tok_TESTSECRET_0123456789abcdef";
 
+/// The acknowledgement ledger's name in a spool directory (`bulk::checkpoint::LEDGER_NAME`).
+pub const LEDGER: &str = ".customcd-acknowledged";
+
 /// A real git repository in a temporary directory.
 pub struct Repo {
     pub tmp: tempfile::TempDir,
