@@ -38,7 +38,7 @@ const AGENT_MERGER: (&str, &str) = ("Jenkins", "nobody@nowhere");
 
 /// The variable the shared-library step (vars/customcdReport.groovy) fills with
 /// `currentBuild.getBuildCauses()` as JSON: a list of `{"_class": ..., "userId": ...}`.
-pub const CAUSES_VAR: &str = "CUSTOMCD_STEP_CAUSES";
+pub(super) const CAUSES_VAR: &str = "CUSTOMCD_STEP_CAUSES";
 
 /// The cause of a build a person started ("Build Now", a rebuild, a replay by a user).
 const USER_CAUSE: &str = "hudson.model.Cause$UserIdCause";
@@ -77,14 +77,14 @@ fn triggered_by(v: &Vars<'_>) -> Option<crate::vocab::source::Sourced<String>> {
     v.get("CHANGE_AUTHOR_EMAIL")
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get("JENKINS_URL").is_some()
         || env.get("JENKINS_HOME").is_some()
         || env.get("HUDSON_URL").is_some()
         || env.get("BUILD_TAG").is_some_and(|t| t.starts_with("jenkins-"))
 }
 
-pub fn read(env: &Env) -> Ci {
+pub(super) fn read(env: &Env) -> Ci {
     let v = Vars::new(env, SYSTEM);
     let mut ci = Ci::new(SYSTEM);
     // GIT_URL may embed credentials: only the normalised name is kept, and the source shows the

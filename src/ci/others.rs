@@ -29,11 +29,11 @@ fn set_job_id(ci: &mut Ci, id: Option<Sourced<String>>) {
     ci.set(Key::JobId, id);
 }
 
-pub fn detect_bitbucket(env: &Env) -> bool {
+pub(super) fn detect_bitbucket(env: &Env) -> bool {
     env.get("BITBUCKET_BUILD_NUMBER").is_some()
 }
 
-pub fn read_bitbucket(env: &Env) -> Ci {
+pub(super) fn read_bitbucket(env: &Env) -> Ci {
     let v = Vars::new(env, "Bitbucket Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BITBUCKET_REPO_FULL_NAME"));
@@ -51,11 +51,11 @@ pub fn read_bitbucket(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_circleci(env: &Env) -> bool {
+pub(super) fn detect_circleci(env: &Env) -> bool {
     env.get("CIRCLECI").is_some()
 }
 
-pub fn read_circleci(env: &Env) -> Ci {
+pub(super) fn read_circleci(env: &Env) -> Ci {
     let v = Vars::new(env, "CircleCI");
     let mut ci = Ci::new(v.system);
     let repo = match (v.raw("CIRCLE_PROJECT_USERNAME"), v.raw("CIRCLE_PROJECT_REPONAME")) {
@@ -82,11 +82,11 @@ pub fn read_circleci(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_azure(env: &Env) -> bool {
+pub(super) fn detect_azure(env: &Env) -> bool {
     env.get("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_azure(env: &Env) -> Ci {
+pub(super) fn read_azure(env: &Env) -> Ci {
     let v = Vars::new(env, "Azure Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BUILD_REPOSITORY_NAME"));
@@ -123,11 +123,11 @@ pub fn read_azure(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_buildkite(env: &Env) -> bool {
+pub(super) fn detect_buildkite(env: &Env) -> bool {
     env.get("BUILDKITE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_buildkite(env: &Env) -> Ci {
+pub(super) fn read_buildkite(env: &Env) -> Ci {
     let v = Vars::new(env, "Buildkite");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "BUILDKITE_REPO"));
@@ -151,11 +151,11 @@ pub fn read_buildkite(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_travis(env: &Env) -> bool {
+pub(super) fn detect_travis(env: &Env) -> bool {
     env.get("TRAVIS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_travis(env: &Env) -> Ci {
+pub(super) fn read_travis(env: &Env) -> Ci {
     let v = Vars::new(env, "Travis CI");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("TRAVIS_REPO_SLUG"));
@@ -168,19 +168,19 @@ pub fn read_travis(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_harness(env: &Env) -> bool {
+pub(super) fn detect_harness(env: &Env) -> bool {
     env.get("HARNESS_BUILD_ID").is_some()
 }
 
-pub fn read_harness(env: &Env) -> Ci {
+pub(super) fn read_harness(env: &Env) -> Ci {
     drone_like(env, "Harness CI")
 }
 
-pub fn detect_drone(env: &Env) -> bool {
+pub(super) fn detect_drone(env: &Env) -> bool {
     env.get("DRONE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_drone(env: &Env) -> Ci {
+pub(super) fn read_drone(env: &Env) -> Ci {
     drone_like(env, "Drone")
 }
 
@@ -226,11 +226,11 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
     ci
 }
 
-pub fn detect_woodpecker(env: &Env) -> bool {
+pub(super) fn detect_woodpecker(env: &Env) -> bool {
     env.get("CI").is_some_and(|v| v.eq_ignore_ascii_case("woodpecker"))
 }
 
-pub fn read_woodpecker(env: &Env) -> Ci {
+pub(super) fn read_woodpecker(env: &Env) -> Ci {
     let v = Vars::new(env, "Woodpecker");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("CI_REPO"));
@@ -270,11 +270,11 @@ pub fn read_woodpecker(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_semaphore(env: &Env) -> bool {
+pub(super) fn detect_semaphore(env: &Env) -> bool {
     env.get("SEMAPHORE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_semaphore(env: &Env) -> Ci {
+pub(super) fn read_semaphore(env: &Env) -> Ci {
     let v = Vars::new(env, "Semaphore");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("SEMAPHORE_GIT_REPO_SLUG"));
@@ -303,11 +303,11 @@ pub fn read_semaphore(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_codebuild(env: &Env) -> bool {
+pub(super) fn detect_codebuild(env: &Env) -> bool {
     env.get("CODEBUILD_BUILD_ID").is_some()
 }
 
-pub fn read_codebuild(env: &Env) -> Ci {
+pub(super) fn read_codebuild(env: &Env) -> Ci {
     let v = Vars::new(env, "AWS CodeBuild");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "CODEBUILD_SOURCE_REPO_URL"));
@@ -339,11 +339,11 @@ fn codebuild_initiator(v: &Vars<'_>) -> Option<Sourced<String>> {
     (!agent).then_some(initiator)
 }
 
-pub fn detect_bitrise(env: &Env) -> bool {
+pub(super) fn detect_bitrise(env: &Env) -> bool {
     env.get("BITRISE_IO").is_some()
 }
 
-pub fn read_bitrise(env: &Env) -> Ci {
+pub(super) fn read_bitrise(env: &Env) -> Ci {
     let v = Vars::new(env, "Bitrise");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "GIT_REPOSITORY_URL"));
@@ -359,11 +359,11 @@ pub fn read_bitrise(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_appveyor(env: &Env) -> bool {
+pub(super) fn detect_appveyor(env: &Env) -> bool {
     env.get("APPVEYOR").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_appveyor(env: &Env) -> Ci {
+pub(super) fn read_appveyor(env: &Env) -> Ci {
     let v = Vars::new(env, "AppVeyor");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("APPVEYOR_REPO_NAME"));
@@ -383,7 +383,7 @@ pub fn read_appveyor(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_teamcity(env: &Env) -> bool {
+pub(super) fn detect_teamcity(env: &Env) -> bool {
     env.get("TEAMCITY_VERSION").is_some()
 }
 
@@ -393,7 +393,7 @@ pub fn detect_teamcity(env: &Env) -> bool {
 /// configuration parameters (`teamcity.build.triggeredBy.username`, `vcsroot.url`,
 /// `build.vcs.number`). BUILD_VCS_NUMBER is the commit, also with a server-side checkout that
 /// leaves no `.git`.
-pub fn read_teamcity(env: &Env) -> Ci {
+pub(super) fn read_teamcity(env: &Env) -> Ci {
     let v = Vars::new(env, "TeamCity");
     let mut ci = Ci::new(v.system);
     let build = v.raw("TEAMCITY_BUILD_PROPERTIES_FILE").map(read_properties).unwrap_or_default();
@@ -484,12 +484,12 @@ fn parse_properties(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn detect_cloudbuild(env: &Env) -> bool {
+pub(super) fn detect_cloudbuild(env: &Env) -> bool {
     env.get("BUILDER_OUTPUT").is_some()
 }
 
 /// Cloud Build's `$COMMIT_SHA` and friends are substitutions, not variables: git gives the rest.
-pub fn read_cloudbuild(env: &Env) -> Ci {
+pub(super) fn read_cloudbuild(env: &Env) -> Ci {
     let v = Vars::new(env, "Google Cloud Build");
     let mut ci = Ci::new(v.system);
     set_job_id(&mut ci, v.get("BUILD_ID"));

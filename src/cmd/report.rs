@@ -24,7 +24,7 @@ use std::path::Path;
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
 /// the main stage validates the whole job, then hands its report over to the action's post stage
 /// (`post::defer`), or reports at once when no hand-over can reach the post stage.
-pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn run(settings: Settings, now: i64) -> Result<(), Error> {
     let job_end = settings.report_at().value == ReportAt::JobEnd;
     if job_end {
         post::check_job_end(&settings)?;
@@ -52,14 +52,14 @@ pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
 
 /// The action's post stage: reports the job whose report this step's main stage deferred, under
 /// the job id the main stage chose, with the job's final status.
-pub fn deliver_at_job_end(settings: Settings, now: i64, job_id: String) -> Result<(), Error> {
+pub(crate) fn deliver_at_job_end(settings: Settings, now: i64, job_id: String) -> Result<(), Error> {
     let id = Sourced::new(job_id, Source::Default("chosen by this step's main stage (report_at: job-end)".to_owned()));
     let Some(prepared) = prepare(&settings, now, Some(id))? else { return Ok(()) };
     send(&settings, prepared, true)
 }
 
 /// A valid job, ready to send, and the change set's line for the messages.
-pub struct Prepared {
+pub(crate) struct Prepared {
     job: Job,
     shipped_line: Option<String>,
 }
@@ -497,7 +497,7 @@ fn print_sources(settings: &Settings, job: &Job, shipped: Option<&str>) {
 /// Runs `customcd env`: the detected CI system, every setting with its winning source, where the
 /// job would be sent, and the job as it would be reported (or what stops it). Needs no token and
 /// sends nothing.
-pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
     let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("env was resolved without the job's sources")));
     };

@@ -73,7 +73,7 @@ pub struct ChangeSet {
 
 /// Why there is no change set; shown in provenance, and warned about when `warn` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoChangeSet {
+pub(crate) struct NoChangeSet {
     pub reason: String,
     /// Whether the user can do something about it (a shallow clone, a force-push).
     pub warn: bool,
@@ -90,14 +90,14 @@ impl NoChangeSet {
 }
 
 /// Opens the repository at or above `dir` for the change set; trouble is a reason, not an error.
-pub fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
+pub(crate) fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
     crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))
 }
 
 /// Why `previous` names no previous deploy without looking at any repository: git's null id (a
 /// new branch, a merge-request pipeline), which CI variables carry often enough that the
 /// repository is not even opened for it.
-pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
+pub(crate) fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
     previous.value.trim().bytes().all(|b| b == b'0').then(|| {
         NoChangeSet::quiet(format!(
             "the previous commit ({}) is the null id: a new branch or a first deploy has no previous deploy",
@@ -107,7 +107,7 @@ pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
 }
 
 /// Computes `previous..deployed` in `repo`, walking at most `limit` commits.
-pub fn compute(
+pub(crate) fn compute(
     repo: &gix::Repository,
     deployed: &str,
     previous: &Sourced<String>,
@@ -122,7 +122,7 @@ pub fn compute(
 /// defines it ("the version differs from the previous one and matches one deployed before"),
 /// and a revert of a commit they shipped counts in `reverts`. Commits of `earlier` this clone
 /// does not hold are skipped.
-pub fn compute_with_earlier(
+pub(crate) fn compute_with_earlier(
     repo: &gix::Repository,
     deployed: &str,
     previous: &Sourced<String>,
@@ -338,7 +338,7 @@ fn reached_from(
 /// `git tag -l`), by [`TagIndex::previous_release`]'s rule, the same as backfill's: tags earlier
 /// than the deployed commit's own tag (untagged: not after its commit time), never a tag on the
 /// deployed commit itself.
-pub fn previous_from_tag(
+pub(crate) fn previous_from_tag(
     repo: &gix::Repository,
     deployed: &str,
     pattern: &Sourced<String>,
@@ -400,13 +400,13 @@ pub struct PreviousRelease {
 }
 
 /// The tags matching a pattern, to find each release's previous release.
-pub struct TagIndex {
+pub(crate) struct TagIndex {
     tags: Vec<TagAt>,
 }
 
 impl TagIndex {
     /// Reads the tags matching `pattern`; tags of trees and blobs name no deploy and are left out.
-    pub fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
+    pub(crate) fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
         let mut tags = Vec::new();
         let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
         let listed = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
@@ -453,7 +453,12 @@ impl TagIndex {
     /// a day of clock skew) than the best count: those commits cannot be in the older candidate,
     /// so it cannot do better. Walks are bounded by `limit`; a candidate whose count passes it,
     /// or that a shallow clone's cut makes uncertain, is not chosen.
-    pub fn previous_release(&self, repo: &gix::Repository, deployed: ObjectId, limit: u64) -> Option<PreviousRelease> {
+    pub(crate) fn previous_release(
+        &self,
+        repo: &gix::Repository,
+        deployed: ObjectId,
+        limit: u64,
+    ) -> Option<PreviousRelease> {
         // Earlier than the deployed commit's own first matching tag; untagged, than its commit.
         let own = self.tags.iter().filter(|t| t.commit == deployed).map(TagAt::key).min();
         let bound = match own {
@@ -719,7 +724,7 @@ fn short(sha: &str) -> &str {
 }
 
 /// "3 d 4 h", "5 h 2 min", "42 s".
-pub fn human(seconds: i64) -> String {
+pub(crate) fn human(seconds: i64) -> String {
     let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{seconds} s"),

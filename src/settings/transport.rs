@@ -25,7 +25,7 @@ const SYSTEM_BUNDLES: &[&str] = &[
 
 /// The resolved transport.
 #[derive(Clone)]
-pub struct Transport {
+pub(crate) struct Transport {
     pub roots: RootCerts,
     /// How the roots were chosen, named in messages about failures that retrying cannot fix.
     pub roots_shown: String,
@@ -37,7 +37,7 @@ pub struct Transport {
 }
 
 /// Resolves roots and proxy for a request to `url`.
-pub fn resolve(stack: &Stack, env: &Env, url: &str, platform: bool, problems: &mut Vec<Problem>) -> Transport {
+pub(crate) fn resolve(stack: &Stack, env: &Env, url: &str, platform: bool, problems: &mut Vec<Problem>) -> Transport {
     let mut warnings = Vec::new();
     // SSL_CERT_FILE is ambient: it may name a file of another machine (act and some runners pass
     // the host's environment into containers), so a missing file there is only worth a warning,
@@ -247,7 +247,7 @@ fn percent_decode(text: &str) -> String {
 
 /// The `NO_PROXY` entry that exempts `host`, if any: `*`, an exact host or IP, or a domain that
 /// matches itself and its subdomains (with or without a leading dot), as curl reads it.
-pub fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
+pub(crate) fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
     let list = env.get("NO_PROXY").or_else(|| env.get("no_proxy"))?;
     let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
     list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()).find_map(|entry| {
