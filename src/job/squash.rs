@@ -90,6 +90,15 @@ fn refs(number: u64) -> [String; 4] {
     ]
 }
 
+/// Whether the clone holds any pull request ref at all: without one (and without an API to ask)
+/// the range is not walked a second time for nothing.
+pub fn has_pull_refs(repo: &gix::Repository) -> bool {
+    let Ok(refs) = repo.references() else { return false };
+    ["refs/pull/", "refs/merge-requests/", "refs/remotes/origin/pull/", "refs/remotes/origin/merge-requests/"]
+        .into_iter()
+        .any(|prefix| refs.prefixed(prefix).is_ok_and(|mut it| it.next().is_some()))
+}
+
 /// The pull request's own commits from its ref: those its head reaches and the commit that
 /// names it does not. None reached is a merge (the commits are in the range as they were).
 pub(crate) fn from_refs(repo: &gix::Repository, named: &Named, limit: u64) -> Result<Own, WalkError> {
