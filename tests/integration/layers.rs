@@ -180,7 +180,7 @@ fn code_only(text: &str) -> String {
         } else if c == '\'' {
             // A character literal ('a', '\n', '\u{..}'), or a lifetime, which is kept.
             let end = if next == Some('\\') {
-                (i + 2..b.len()).find(|&j| b[j] == '\'')
+                (i + 3..b.len()).find(|&j| b[j] == '\'')
             } else if b.get(i + 2) == Some(&'\'') {
                 Some(i + 2)
             } else {
@@ -644,7 +644,10 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
         ("lib.rs", "pub mod settings; pub mod job;"),
         ("settings/mod.rs", "mod sources;\nuse crate::job::{self, Job};\n"),
         ("settings/sources.rs", "use super::Settings;\n"),
-        ("job/mod.rs", "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; crate::settings::sources::read(); }\n"),
+        (
+            "job/mod.rs",
+            "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; let q = '\\''; crate::settings::sources::read(); }\n",
+        ),
         ("cmd/post.rs", "use crate::{env::Env, output};\n"),
         ("env.rs", ""),
         ("output/mod.rs", ""),
