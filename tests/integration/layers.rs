@@ -396,6 +396,19 @@ fn check(sources: &[(String, String)], no_env: &[&str]) -> Findings {
             found.env_leaks.push(imp.clone());
         }
     }
+    // Nor may they read the process environment behind `Env`'s back.
+    for f in files.iter().filter(|f| no_env.contains(&top_of(&f.path).as_str())) {
+        for (n, line) in code_only(&f.text).lines().enumerate() {
+            if ["env::var", "env::vars", "env::var_os", "env::vars_os"].iter().any(|w| line.contains(w)) {
+                found.env_leaks.push(Import {
+                    from: f.path.clone(),
+                    to: "env.rs".to_owned(),
+                    line: n + 1,
+                    path: "std::env".to_owned(),
+                });
+            }
+        }
+    }
     found.circles = circles(&found.imports);
     // Modules of one layer may import each other, but never in a circle either.
     let between: Vec<Import> = found
@@ -648,7 +661,7 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
             "job/mod.rs",
             "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; let q = '\\''; crate::settings::sources::read(); }\n",
         ),
-        ("cmd/post.rs", "use crate::{env::Env, output};\n"),
+        ("cmd/post.rs", "use crate::{env::Env, output};\nfn f() { std::env::var(\"GITHUB_ENV\"); }\n"),
         ("env.rs", ""),
         ("output/mod.rs", ""),
         ("extra.rs", "use crate::env::Env;"),
@@ -660,7 +673,7 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
     assert_eq!(tied, BTreeSet::from(["job/mod.rs", "settings/mod.rs", "settings/sources.rs"]));
     assert_eq!(
         found.env_leaks.iter().map(describe).collect::<Vec<_>>(),
-        ["src/cmd/post.rs:1 -> src/env.rs (crate::env::Env)"]
+        ["src/cmd/post.rs:1 -> src/env.rs (crate::env::Env)", "src/cmd/post.rs:2 -> src/env.rs (std::env)"]
     );
     assert_eq!(found.unplaced, BTreeSet::from(["extra.rs".to_owned()]));
 
