@@ -1071,6 +1071,24 @@ mod tests {
     }
 
     #[test]
+    fn releases_tagged_years_later_newest_first_keep_their_place_in_history() {
+        // casey/just's v0.1.0 to v0.2.24 were tagged on one evening in 2021, newest first.
+        let s = Script::new();
+        let t = 1_500_000_000;
+        let mut commits = Vec::new();
+        for k in 0..6 {
+            s.commit(t + k * 100, &format!("c{k}"));
+            commits.push(s.run(t, &["rev-parse", "HEAD"]));
+        }
+        let late = 1_600_000_000;
+        for (i, (name, at)) in [("v0.3", 5), ("v0.2", 3), ("v0.1", 1)].iter().enumerate() {
+            s.run(late + i as i64, &["tag", "-a", "-m", name, name, &commits[*at]]);
+        }
+        let got = s.releases("v*");
+        assert_eq!(got, pairs(&[("v0.1", None), ("v0.2", Some("v0.1")), ("v0.3", Some("v0.2"))]));
+    }
+
+    #[test]
     fn maintenance_lines_merged_up_follow_their_own_line_as_git_describe_does() {
         // git/git's shape: v1.0 and v1.1 on main, a maintenance branch per line; main takes the
         // maintenance fixes early (so a main release is close to v1.1.1 counted one way); a
