@@ -170,6 +170,8 @@ pub fn compute_with_earlier(
     // mail domains are.
     let mut emails: HashMap<Vec<u8>, u32> = HashMap::new();
     let mut reverted: Vec<Vec<ObjectId>> = Vec::new();
+    // Built once: a search set up per commit would cost more than the search itself.
+    let revert_line = gix::bstr::Finder::new(REVERT_LINE);
     let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
         let email: &[u8] = author.email.as_ref();
@@ -183,7 +185,7 @@ pub fn compute_with_earlier(
         };
         let message = commit.message.as_bstr();
         let mut reverts = 0u32;
-        if message.find(REVERT_LINE).is_some() {
+        if revert_line.find(message).is_some() {
             let targets = reverted_commits(message);
             if !targets.is_empty() {
                 reverted.push(targets);
