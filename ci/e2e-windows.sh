@@ -6,11 +6,14 @@
 #   3. a real report (body, Authorization header);
 #   4. an outage: the job is spooled in a private directory, a warning says so, and one `send`
 #      resends it exactly once (a second `send` sends nothing); with no --spool-dir the job is
-#      kept under %LOCALAPPDATA%\customcd\spool and a bare `send` sends it;
+#      kept under %LOCALAPPDATA%\customcd\spool and a bare `send` sends it; Ctrl-C (CTRL_C_EVENT)
+#      during the attempts exits 130 and names the kept job;
 #   5. two concurrent `send`s over one spool of several jobs deliver each job once (LockFileEx
 #      claims);
 #   6. Jenkins-style `start` then `report`: the start state file in WORKSPACE_TMP gives the start
 #      time and duration, and is removed;
+#   6b. `send` of JSON Lines (a reject, a checkpoint that makes the rerun a no-op) and
+#      `backfill --from-git-tags --send`;
 #   7. `env` shows the settings without the token;
 #   8. the token is never printed by any run above, and never written to the spool.
 # Installs what it needs when missing (apt: mingw-w64, wine64; rustup: the Windows target) and
@@ -57,6 +60,7 @@ if [[ "${1:-}" == --build-only ]]; then
   exe="$ROOT/target/$TARGET/release/customcd.exe"
   file -b "$exe"
   echo "windows binary size: $(stat -c %s "$exe") bytes"
+  bash "$CI_DIR/size-budget.sh" "$exe" windows
   exit 0
 fi
 if [[ -n "${CUSTOMCD_WINDOWS_EXE:-}" ]]; then
@@ -177,6 +181,50 @@ expect --count 1 0.body.job_id==win-default-1 || die "a bare send did not send t
 log "default spool: LOCALAPPDATA\\customcd\\spool, sent by a bare send"
 stop_receiver
 
+# 4c. Ctrl-C during the attempts (Wine turns SIGINT into CTRL_C_EVENT, as a console or GitHub's
+# Windows runner sends it): exit 130, the job kept and named. The server accepts and never answers.
+python3 - "$WORK/hang.port" <<'PY' &
+import socket, sys, time
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(8)
+s.settimeout(1)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+import os
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+held, end = [], time.time() + 120
+while time.time() < end:
+    try:
+        held.append(s.accept()[0])
+    except socket.timeout:
+        pass
+PY
+HANG_PID=$!
+wait_for 15 "the silent server" test -s "$WORK/hang.port"
+SPOOL="$WORK/spool-ctrlc"
+OUTS+=("$WORK/ctrlc.out")
+(cd "$APP" && exec env -i PATH="$PATH" HOME="$WORK/home" WINEPREFIX="$WINEPREFIX" WINEDEBUG=-all \
+  WINEDLLOVERRIDES="$WINEDLLOVERRIDES" CUSTOMCD_TOKEN="$TOKEN" wine "$WORK/bin/customcd.exe" report \
+  --url "http://127.0.0.1:$(cat "$WORK/hang.port")/webhook/company/7/cicd_job" --job-id "win-ctrlc-$$" "${COMMON[@]}" \
+  --spool-dir "$(winpath "$SPOOL")") >"$WORK/ctrlc.out" 2>&1 &
+REPORT_PID=$!
+# Once the job is on disk the attempt is under way; then Ctrl-C.
+wait_for 60 "the job to be spooled" sh -c "ls '$SPOOL'/*-win-ctrlc-$$.json"
+sleep 1
+ctrlc_pid=$(pgrep -f "customcd.exe report .*win-ctrlc-$$" | head -1)
+[[ -n "$ctrlc_pid" ]] || die "the report to interrupt is not running"
+kill -INT "$ctrlc_pid"
+rc=0
+wait "$REPORT_PID" || rc=$?
+stop_process "$HANG_PID"
+sed -i 's/\r$//' "$WORK/ctrlc.out"
+[[ $rc -eq 130 ]] || fail_with ctrlc "Ctrl-C during the attempts exited $rc, not 130"
+grep -q "interrupted before the server confirmed job win-ctrlc-$$; it is kept in" "$WORK/ctrlc.out" \
+  || fail_with ctrlc "the interrupted report did not name the kept job"
+[[ $(find "$SPOOL" -name "*-win-ctrlc-$$.json" | wc -l) -eq 1 ]] || die "the interrupted job is not in the spool"
+log "Ctrl-C: exit 130, the job kept and named"
+
 # 5. Two concurrent senders over one spool deliver each job once.
 SPOOL="$WORK/spool-many"
 win spool-many "$APP" CUSTOMCD_TOKEN="$TOKEN" CUSTOMCD_FAIL_ON_ERROR=false CUSTOMCD_DEADLINE=2 -- report \
@@ -231,6 +279,38 @@ expect --count 1 0.body.job_id~jenkins-win-app-5 "0.body.job_start_time==$record
   "0.body.commit_sha==$HEAD_SHA" || die "report did not take the start recorded by start"
 [[ ! -e "$state" ]] || die "report left the start state $state behind"
 log "start then report: start $recorded, state file read and removed"
+stop_receiver
+
+# 6b. History: a JSON Lines file with one invalid record (rejected into the rejects file, never
+# sent) and a resend that the checkpoint makes a no-op; then a backfill of git tags, sent.
+BULK="$WORK/bulk"
+mkdir -p "$BULK"
+{
+  printf '{"job_id":"win-bulk-1","commit_sha":"%s","service_id":42,"job_start_time":1700000000,"job_duration":3,"status":"Succeeded","repo_name":"acme/win-app"}\n' "$HEAD_SHA"
+  printf '{"job_id":"win-bulk-2","commit_sha":"not-a-sha","service_id":42,"job_start_time":1700000000,"job_duration":3,"status":"Succeeded"}\n'
+  printf '{"job_id":"win-bulk-3","commit_sha":"%s","service_id":42,"job_start_time":1700000100,"job_duration":4,"status":"Failed","repo_name":"acme/win-app"}\n' "$HEAD_SHA"
+} >"$BULK/jobs.jsonl"
+start_receiver "$WORK" 300
+URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+win bulk "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" jobs.jsonl
+[[ $WIN_RC -eq 2 ]] || fail_with bulk "a bulk send with an invalid record exited $WIN_RC, not 2"
+win bulk-again "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" jobs.jsonl
+[[ $WIN_RC -eq 2 ]] || fail_with bulk-again "the resend exited $WIN_RC, not 2 (the invalid record is still there)"
+expect --count 2 "*.body.job_id==win-bulk-1" "*.body.job_id==win-bulk-3" || die "the bulk send did not send the two valid records once"
+grep -q 'win-bulk-2' "$BULK/customcd-rejects.jsonl" || die "the invalid record is not in the rejects file"
+[[ -s "$BULK/jobs.jsonl.customcd-checkpoint" ]] || die "no checkpoint beside the input"
+log "bulk: 2 sent once, 1 rejected, the rerun sent nothing"
+git -C "$APP" -c user.name=Rel -c user.email=rel@example.com tag -a v1.0.0 -m v1.0.0
+git -C "$APP" -c user.name=Dev -c user.email=dev@example.com commit -q --allow-empty -m "second"
+git -C "$APP" -c user.name=Rel -c user.email=rel@example.com tag -a v1.1.0 -m v1.1.0
+win backfill "$APP" CUSTOMCD_TOKEN="$TOKEN" -- backfill --from-git-tags 'v*' --send --url "$URL" --service-id 42 \
+  --spool-dir "$(winpath "$WORK/spool-backfill")"
+[[ $WIN_RC -eq 0 ]] || fail_with backfill "backfill --send exited $WIN_RC"
+# The two tags' jobs (sent concurrently, so in either order).
+expect --count 4 "*.body.job_id==acme/win-app@v1.0.0" "*.body.job_id==acme/win-app@v1.1.0" \
+  "*.body.commit_sha==$(git -C "$APP" rev-parse HEAD)" "2.body.job_id~@v1" "3.body.job_id~@v1" \
+  || die "backfill did not send the two tags"
+log "backfill: two tags sent from the Windows binary"
 stop_receiver
 
 # 7. env: the settings, the token not shown.

@@ -32,6 +32,13 @@ const SHA256 = /^[0-9a-f]{64}$/;
 
 class SetupError extends Error {}
 
+/**
+ * The release host could not be reached or answered with a server error: an outage, not a
+ * wrong or altered file. The stages turn it into a warning (the job goes on, unreported) instead
+ * of failing the deploy job: customcd never breaks a pipeline for an outage.
+ */
+class Unavailable extends SetupError {}
+
 /** The release file name for VERSION on TARGET, as release.yml names it. */
 function assetName(version, target) {
   return `customcd-${version}-${target}${target.includes('windows') ? '.exe' : ''}`;
@@ -147,7 +154,8 @@ function download(url, dest, { timeoutMs = 60000, redirects = MAX_REDIRECTS, max
       }
       if (status !== 200) {
         res.resume();
-        reject(new SetupError(`downloading ${shown(url)}: HTTP ${status}${status === 404 ? ' (no such release file)' : ''}`));
+        const msg = `downloading ${shown(url)}: HTTP ${status}${status === 404 ? ' (no such release file)' : ''}`;
+        reject(status >= 500 || status === 429 ? new Unavailable(msg) : new SetupError(msg));
         return;
       }
       const hash = crypto.createHash('sha256');
@@ -160,14 +168,27 @@ function download(url, dest, { timeoutMs = 60000, redirects = MAX_REDIRECTS, max
         reject(e);
         return;
       }
+      let settled = false;
       const fail = (e) => {
+        // Destroying the response emits 'aborted' at once: only the first reason counts.
+        if (settled) return;
+        settled = true;
         res.destroy();
-        out.destroy();
-        fs.rmSync(dest, { force: true });
-        reject(e);
+        // The file is removed once its descriptor is closed: the stream opens it asynchronously,
+        // so removing it earlier could leave the file the pending open creates.
+        const done = () => {
+          fs.rmSync(dest, { force: true });
+          reject(e);
+        };
+        if (out.closed) done();
+        else {
+          out.once('close', done);
+          out.destroy();
+        }
       };
       out.on('error', fail);
-      res.on('error', fail);
+      res.on('error', (e) => fail(new Unavailable(`downloading ${shown(url)}: ${e.message}`)));
+      res.on('aborted', () => fail(new Unavailable(`downloading ${shown(url)}: the connection closed mid-file`)));
       res.on('data', (chunk) => {
         size += chunk.length;
         if (size > maxBytes) {
@@ -178,12 +199,16 @@ function download(url, dest, { timeoutMs = 60000, redirects = MAX_REDIRECTS, max
         out.write(chunk);
       });
       res.on('end', () => {
-        if (size > maxBytes) return;
-        out.end(() => resolve(hash.digest('hex')));
+        if (settled) return;
+        settled = true;
+        // Resolve on 'close', not on end()'s 'finish': until the descriptor is closed, running
+        // the file fails with ETXTBSY (seen under load: 1 run in 60).
+        out.on('close', () => resolve(hash.digest('hex')));
+        out.end();
       });
     });
-    req.on('timeout', () => req.destroy(new SetupError(`downloading ${shown(url)}: no answer for ${timeoutMs / 1000} s`)));
-    req.on('error', (e) => reject(e instanceof SetupError ? e : new SetupError(`downloading ${shown(url)}: ${e.message}`)));
+    req.on('timeout', () => req.destroy(new Unavailable(`downloading ${shown(url)}: no answer for ${timeoutMs / 1000} s`)));
+    req.on('error', (e) => reject(e instanceof SetupError ? e : new Unavailable(`downloading ${shown(url)}: ${e.message}`)));
   });
 }
 
@@ -210,11 +235,19 @@ async function install(p, dir, opts = {}) {
   }
   const tmp = path.join(dir, `.${path.basename(bin)}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.part`);
   let got;
-  try {
-    got = await download(p.url, tmp, opts);
-  } catch (e) {
-    fs.rmSync(tmp, { force: true });
-    throw e;
+  // An outage gets two more tries, 2 s and 4 s later (retryDelayMs for the tests); a wrong or
+  // altered file gets none.
+  const delays = opts.retryDelaysMs || [2000, 4000];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      got = await download(p.url, tmp, opts);
+      break;
+    } catch (e) {
+      fs.rmSync(tmp, { force: true });
+      if (!(e instanceof Unavailable) || attempt >= delays.length) throw e;
+      console.log(`::warning title=customcd setup::${e.message}; trying again in ${delays[attempt] / 1000} s`);
+      await new Promise((r) => setTimeout(r, delays[attempt]));
+    }
   }
   if (got !== p.sha256) {
     fs.rmSync(tmp, { force: true });
@@ -279,7 +312,12 @@ function verified(bin, { table = TABLE, platform, arch } = {}) {
   return bin;
 }
 
-/** Runs a stage: errors become a ::error:: line and exit code 1. */
+const escape = (msg) => msg.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+
+/**
+ * Runs a stage: errors become a ::error:: line and exit code 1, except an outage of the release
+ * host, which is a ::warning:: saying what it costs, and exit code 0 (the deploy goes on).
+ */
 function stage(fn) {
   Promise.resolve()
     .then(fn)
@@ -287,14 +325,24 @@ function stage(fn) {
       process.exitCode = code || 0;
     })
     .catch((e) => {
+      if (e instanceof Unavailable) {
+        console.log(
+          `::warning title=customcd not installed::${escape(
+            `${e.message}. The release host is unavailable, so customcd is not installed and this job is not reported by this step; the job goes on. Report it later with customcd report or customcd backfill`
+          )}`
+        );
+        process.exitCode = 0;
+        return;
+      }
       const msg = e instanceof SetupError ? e.message : `${e.stack || e}`;
-      console.log(`::error title=customcd setup::${msg.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A')}`);
+      console.log(`::error title=customcd setup::${escape(msg)}`);
       process.exitCode = 1;
     });
 }
 
 module.exports = {
   SetupError,
+  Unavailable,
   TARGETS,
   TABLE,
   assetName,

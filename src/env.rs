@@ -29,7 +29,7 @@ impl Env {
     }
 
     /// The names of variables whose value is not valid UTF-8.
-    pub fn not_utf8(&self) -> &[String] {
+    pub(crate) fn not_utf8(&self) -> &[String] {
         &self.1
     }
 

@@ -16,15 +16,15 @@ use crate::vocab::source::Source;
 /// Exit code: sent, or dry run valid.
 pub const EXIT_OK: u8 = 0;
 /// Exit code: an unexpected internal or local I/O failure.
-pub const EXIT_INTERNAL: u8 = 1;
+pub(crate) const EXIT_INTERNAL: u8 = 1;
 /// Exit code: invalid input or configuration; nothing was sent. Clap's usage errors use 2 as well.
-pub const EXIT_INVALID: u8 = 2;
+pub(crate) const EXIT_INVALID: u8 = 2;
 /// Exit code: the server refused the job (4xx).
-pub const EXIT_REFUSED: u8 = 3;
+pub(crate) const EXIT_REFUSED: u8 = 3;
 /// Exit code: delivery failed (network, timeout, 5xx).
-pub const EXIT_DELIVERY: u8 = 4;
+pub(crate) const EXIT_DELIVERY: u8 = 4;
 /// Exit code: interrupted by a signal; the work done so far is recorded.
-pub const EXIT_INTERRUPTED: u8 = 130;
+pub(crate) const EXIT_INTERRUPTED: u8 = 130;
 
 /// One broken rule, described so that the user can fix it without reading the source: the field,
 /// the value seen, where it came from, the rule, and the fix.
@@ -50,11 +50,6 @@ impl Problem {
 
     pub fn source(mut self, source: Source) -> Self {
         self.source = Some(source);
-        self
-    }
-
-    pub fn source_opt(mut self, source: Option<Source>) -> Self {
-        self.source = source;
         self
     }
 }
@@ -92,7 +87,7 @@ pub fn read<T>(
 }
 
 /// Quotes a value for a message, shortening very long ones so one bad value cannot flood a log.
-pub fn quote(value: &str) -> String {
+pub(crate) fn quote(value: &str) -> String {
     const MAX: usize = 120;
     if value.chars().count() > MAX {
         let head: String = value.chars().take(MAX).collect();

@@ -3,24 +3,28 @@
 //! The binary's `main` only parses the command line and calls [`run`]; everything else lives in
 //! modules with one job each.
 
-// Modules are crate-private unless the binary, the property tests or the fuzz targets need them:
-// those reach the parsers (job, settings names, remotes) on purpose, and nothing else.
-pub mod bulk; // the checkpoint and record readers are fuzzed
+// pub(crate) by default: the lint makes every item no outside user can reach say so. Outside
+// users are the binary (main.rs), the integration and property tests (tests/) and the fuzz
+// targets (fuzz/); a module is public only for them, and inside it an item is `pub` only when one
+// of them uses it.
+#![warn(unreachable_pub)]
+
+pub mod bulk; // fuzz: the checkpoint and record readers
 pub(crate) mod ci;
-pub mod cli;
+pub mod cli; // the binary parses the command line
 pub(crate) mod cmd;
 pub(crate) mod delivery;
-pub mod env;
-pub mod error;
+pub mod env; // the binary reads the process environment once
+pub mod error; // the binary's exit codes; the tests' problems
 pub(crate) mod fs; // private files; every platform-specific call is behind it
-pub mod git;
-pub mod job;
-pub mod output;
+pub mod git; // fuzz and tests: remote URLs and their redaction
+pub mod job; // fuzz and property tests: payload resolution, times, optional fields, stored payloads
+pub mod output; // the binary prints the error; tests read GitHub file commands back
 pub(crate) mod records;
 pub(crate) mod secret;
-pub mod settings;
+pub(crate) mod settings;
 pub(crate) mod start_state;
-pub mod vocab; // the field table and setting names are fuzzed and property-tested
+pub mod vocab; // fuzz and property tests: the field table, setting names, sources
 
 use crate::cli::{Cli, Command};
 use crate::cmd::{backfill, post, report, send, start};

@@ -9,7 +9,7 @@ use customcd::env::Env;
 fn main() -> ExitCode {
     let cli = Cli::parse_from(args_with_dispatch(std::env::args_os().collect()));
     match customcd::run(cli, &Env::from_process()) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(customcd::error::EXIT_OK),
         Err(e) => {
             customcd::output::error(&format!("{e:#}"));
             ExitCode::from(e.exit_code())

@@ -16,7 +16,7 @@ use std::sync::{Mutex, OnceLock};
 /// The shortest token accepted, in characters. A shorter one could not be hidden reliably: its
 /// characters turn up in ordinary text, and every occurrence would have to be masked. Real API
 /// tokens are far longer.
-pub const MIN_TOKEN_CHARS: usize = 8;
+pub(crate) const MIN_TOKEN_CHARS: usize = 8;
 /// The shortest secret that is registered for redaction at all (proxy passwords can be short:
 /// hiding every "a" would make the output unreadable and protect nothing).
 const MIN_SECRET_CHARS: usize = 4;
@@ -24,7 +24,7 @@ const MIN_SECRET_CHARS: usize = 4;
 /// are common words and prefixes (`ghp_`), and say little about the rest.
 const MIN_CUT_CHARS: usize = 4;
 /// The most of a token file that is read: a token is a line, not a file of any size.
-pub const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_TOKEN_FILE_BYTES: u64 = 64 * 1024;
 
 /// Every registered secret in every encoding, longest first.
 fn registry() -> &'static Mutex<Vec<String>> {
@@ -34,7 +34,7 @@ fn registry() -> &'static Mutex<Vec<String>> {
 
 /// Remembers `secret`, in each of its [`encodings`], so that [`redact`] hides it from then on.
 /// Very short values are not registered (see [`MIN_SECRET_CHARS`]).
-pub fn register(secret: &str) {
+pub(crate) fn register(secret: &str) {
     if secret.chars().count() < MIN_SECRET_CHARS {
         return;
     }
@@ -53,7 +53,7 @@ pub fn register(secret: &str) {
 /// with `\/`, as PHP and some Java encoders write it, and with non-ASCII as `\uXXXX`);
 /// percent-encoded with upper- and lower-case hex (`+` or `%20` for a space); HTML-escaped; and
 /// in standard and URL-safe base64 (the part that does not depend on what follows it).
-pub fn encodings(secret: &str) -> Vec<String> {
+pub(crate) fn encodings(secret: &str) -> Vec<String> {
     let mut forms = vec![secret.to_owned()];
     let json = serde_json::to_string(secret).unwrap_or_default();
     let json = json.trim_matches('"').to_owned();
@@ -121,7 +121,7 @@ fn base64(bytes: &[u8]) -> String {
 
 /// `text` with every registered secret, in every encoding, replaced by `***`; and with the start
 /// of one hidden too where text was cut short (`…`, or the end of the text) in the middle of it.
-pub fn redact(text: &str) -> String {
+pub(crate) fn redact(text: &str) -> String {
     let Ok(list) = registry().lock() else { return text.to_owned() };
     let mut out = text.to_owned();
     for s in list.iter() {
@@ -162,7 +162,7 @@ fn hide_cut_secrets(text: &str, secrets: &[String]) -> String {
 
 /// Why a token was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     /// Nothing but whitespace.
     Blank,
     /// Shorter than [`MIN_TOKEN_CHARS`]; holds its length.
@@ -173,7 +173,7 @@ pub enum Refusal {
 
 impl Refusal {
     /// The rule the token broke, without showing the token.
-    pub fn rule(&self) -> String {
+    pub(crate) fn rule(&self) -> String {
         match self {
             Refusal::Blank => "is blank".to_owned(),
             Refusal::TooShort(n) => format!(
@@ -186,7 +186,7 @@ impl Refusal {
     }
 
     /// What to do about it.
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             Refusal::Blank => "set the token".to_owned(),
             Refusal::TooShort(_) => {
@@ -203,7 +203,7 @@ impl Refusal {
 /// The API token. Its `Debug` and `Display` never show it; only [`Token::bearer`] does, for the
 /// `Authorization` header.
 #[derive(Clone)]
-pub struct Token {
+pub(crate) struct Token {
     value: String,
     /// Where it came from, in words (`variable CUSTOMCD_TOKEN`, `--token-file /run/secrets/x`),
     /// for messages about a refused token.
@@ -212,7 +212,7 @@ pub struct Token {
 
 impl Token {
     /// Trims the token, checks it and registers it for redaction.
-    pub fn new(raw: &str) -> Result<Token, Refusal> {
+    pub(crate) fn new(raw: &str) -> Result<Token, Refusal> {
         let t = raw.trim();
         if t.is_empty() {
             return Err(Refusal::Blank);
@@ -232,23 +232,23 @@ impl Token {
 
     /// Records where the token came from (e.g. `variable CUSTOMCD_TOKEN`).
     #[must_use]
-    pub fn with_origin(mut self, origin: impl Into<String>) -> Token {
+    pub(crate) fn with_origin(mut self, origin: impl Into<String>) -> Token {
         self.origin = Some(origin.into());
         self
     }
 
     /// Where the token came from, when known.
-    pub fn origin(&self) -> Option<&str> {
+    pub(crate) fn origin(&self) -> Option<&str> {
         self.origin.as_deref()
     }
 
     /// The `Authorization` header value.
-    pub fn bearer(&self) -> String {
+    pub(crate) fn bearer(&self) -> String {
         format!("Bearer {}", self.value)
     }
 
     /// The raw token, for masking it in a CI log before anything else prints.
-    pub fn expose_for_masking(&self) -> &str {
+    pub(crate) fn expose_for_masking(&self) -> &str {
         &self.value
     }
 }
@@ -268,7 +268,7 @@ impl fmt::Display for Token {
 /// A `--token-file` value as it may be printed: only when a file is there, or it holds a `/` and
 /// its folder exists. A value that is no path at all is most likely the token itself, given to
 /// `--token-file` by mistake (`--token-file "$TOKEN"`), and must not be echoed.
-pub fn shown_token_file(path: &str) -> Option<&str> {
+pub(crate) fn shown_token_file(path: &str) -> Option<&str> {
     let p = Path::new(path);
     let folder_exists = p.parent().is_some_and(|d| d.as_os_str().is_empty() || d.is_dir());
     (p.is_file() || (path.contains('/') && folder_exists)).then_some(path)
@@ -277,7 +277,7 @@ pub fn shown_token_file(path: &str) -> Option<&str> {
 /// Why a token file gave no token. Messages never hold the file's content, and name the path
 /// only when it is plainly a path (see [`shown_token_file`]).
 #[derive(Debug)]
-pub enum TokenFileError {
+pub(crate) enum TokenFileError {
     /// Nothing exists at the path.
     Missing { path: String },
     /// Something is there but could not be read (permissions, a directory, not UTF-8, too big).
@@ -288,7 +288,7 @@ pub enum TokenFileError {
 
 impl TokenFileError {
     /// The broken rule, in words.
-    pub fn rule(&self) -> String {
+    pub(crate) fn rule(&self) -> String {
         match self {
             TokenFileError::Missing { path } => match shown_token_file(path) {
                 Some(p) => format!("names {p}, which does not exist"),
@@ -307,7 +307,7 @@ impl TokenFileError {
     }
 
     /// The fix, in words.
-    pub fn fix(&self) -> String {
+    pub(crate) fn fix(&self) -> String {
         match self {
             TokenFileError::Missing { .. } => "give the path of a file that holds the token (to give the token \
                                                itself, use the CUSTOMCD_TOKEN variable instead)"
@@ -322,7 +322,7 @@ impl TokenFileError {
 }
 
 /// Reads the token from the file at `path`: at most [`MAX_TOKEN_FILE_BYTES`], trimmed, checked.
-pub fn read_token_file(path: &str) -> Result<Token, TokenFileError> {
+pub(crate) fn read_token_file(path: &str) -> Result<Token, TokenFileError> {
     // Bounded and never blocking: a FIFO or device named as the token file is refused, not read.
     let bytes = match crate::fs::read_bounded(std::path::Path::new(path), MAX_TOKEN_FILE_BYTES) {
         Ok(bytes) => bytes,

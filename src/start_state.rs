@@ -13,7 +13,7 @@ use crate::env::Env;
 use crate::vocab::source::{Source, Sourced};
 
 /// The state file for this CI job, if the job has an identity.
-pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
+pub(crate) fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
     let key = ci.job_key.as_deref()?;
     let safe = crate::fs::safe_name(key, 200);
     let dir = ci.temp_dir.clone().unwrap_or_else(|| crate::fs::system_temp_dir(env.get("TMPDIR")));
@@ -23,7 +23,7 @@ pub fn state_file(ci: &Ci, env: &Env) -> Option<PathBuf> {
 /// Reads a start recorded in the state file: the value and the file it came from. The file is
 /// a few bytes; reading is capped because the directory may be shared. A file that may not speak
 /// is ignored with a warning in `warnings`.
-pub fn read_state(ci: &Ci, env: &Env, warnings: &mut Vec<String>) -> Option<(Sourced<String>, PathBuf)> {
+pub(crate) fn read_state(ci: &Ci, env: &Env, warnings: &mut Vec<String>) -> Option<(Sourced<String>, PathBuf)> {
     let path = state_file(ci, env)?;
     // The job's temporary directory may be shared: only a regular file of this user, opened
     // without following a link and without blocking (a FIFO), may say when the job began; a

@@ -26,6 +26,7 @@ const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
 
 let server;
 let base;
+let flaky = 0;
 const requests = [];
 
 before(async () => {
@@ -45,6 +46,13 @@ before(async () => {
     } else if (req.url === `/elsewhere/${FILE}`) {
       res.writeHead(302, { Location: 'file:///etc/passwd' });
       res.end();
+    } else if (req.url === `/down/${FILE}`) {
+      res.writeHead(503);
+      res.end('down');
+    } else if (req.url === `/flaky/${FILE}`) {
+      flaky += 1;
+      res.writeHead(flaky % 2 === 1 ? 503 : 200);
+      res.end(flaky % 2 === 1 ? 'down' : GOOD);
     } else if (routes[req.url]) {
       res.writeHead(200, { 'Content-Length': routes[req.url].length });
       res.end(routes[req.url]);
@@ -164,7 +172,7 @@ test('HTTP errors, redirect loops, non-http redirects and oversized bodies are r
   await assert.rejects(lib.install(p('elsewhere'), path.join(dir, 'c')), /only http:\/\/ and https:\/\/ are fetched/);
   await assert.rejects(lib.install(p('huge'), path.join(dir, 'd'), { maxBytes: 1000 }), /more than 1000 bytes/);
   await assert.rejects(
-    lib.install(lib.plan(lib.readTable(table(dir, 'http://127.0.0.1:1')), KEY), path.join(dir, 'e')),
+    lib.install(lib.plan(lib.readTable(table(dir, 'http://127.0.0.1:1')), KEY), path.join(dir, 'e'), { retryDelaysMs: [1, 1] }),
     /downloading http:\/\/127\.0\.0\.1:1\/.*ECONNREFUSED/
   );
   for (const d of ['a', 'b', 'c', 'd', 'e']) assert.deepEqual(leftovers(path.join(dir, d)), [], `no file left in ${d}`);
@@ -260,15 +268,11 @@ test('stages: without report_at, main only installs and post runs nothing', { sk
   assert.equal(fs.readFileSync(log, 'utf8'), 'fake customcd start\n');
 });
 
-test('stages: a given start time skips customcd start; no pre (local action) starts in main', { skip: process.platform === 'win32' }, async () => {
+test('stages: without a pre stage (a local action), main runs customcd start itself, once', { skip: process.platform === 'win32' }, async () => {
   const dir = tmp();
   const copy = stages(dir);
   const log = path.join(dir, 'calls');
-  const given = runnerEnv(dir, { FAKE_LOG: log, CUSTOMCD_JOB_START_TIME: '1700000000' });
-  for (const s of ['pre', 'main', 'post']) assert.equal((await runStage(copy, s, given)).status, 0);
-  assert.equal(fs.existsSync(log), false, 'nothing ran');
-  const dir2 = tmp();
-  const local = runnerEnv(dir2, { FAKE_LOG: log, INPUT_REPORT_AT: 'job-end' });
+  const local = runnerEnv(dir, { FAKE_LOG: log, INPUT_REPORT_AT: 'job-end' });
   for (const s of ['main', 'post']) assert.equal((await runStage(copy, s, local)).status, 0);
   assert.equal(fs.readFileSync(log, 'utf8'), 'fake customcd start\nfake customcd report\nfake customcd post\n');
 });
@@ -285,4 +289,36 @@ test('stages: a failing report fails main; a tampered download fails pre with an
   const pre = await runStage(copy, 'pre', bad);
   assert.equal(pre.status, 1);
   assert.match(pre.stdout, /^::error title=customcd setup::the file downloaded from .* has SHA-256/m);
+});
+
+test('an outage of the release host is retried, then reported as Unavailable; a 404 is not an outage', async () => {
+  const dir = tmp();
+  const p = (sub) => lib.plan(lib.readTable(table(dir, `${base}/${sub}`)), KEY);
+  const fast = { retryDelaysMs: [1, 1] };
+  const n = requests.length;
+  await assert.rejects(lib.install(p('down'), path.join(dir, 'a'), fast), (e) => e instanceof lib.Unavailable && /HTTP 503/.test(e.message));
+  assert.equal(requests.length, n + 3, 'one try and two retries');
+  const { bin } = await lib.install(p('flaky'), path.join(dir, 'b'), fast);
+  assert.deepEqual(fs.readFileSync(bin), GOOD, 'a 503 then a 200 installs');
+  await assert.rejects(lib.install(p('missing'), path.join(dir, 'c'), fast), (e) => !(e instanceof lib.Unavailable));
+  await assert.rejects(
+    lib.install(lib.plan(lib.readTable(table(dir, 'http://127.0.0.1:1')), KEY), path.join(dir, 'd'), fast),
+    (e) => e instanceof lib.Unavailable
+  );
+  await assert.rejects(lib.install(p('tampered'), path.join(dir, 'e'), fast), (e) => !(e instanceof lib.Unavailable));
+});
+
+test('stages: an outage warns and lets the job go on (exit 0), installing and reporting nothing', { skip: process.platform === 'win32' }, async () => {
+  const dir = tmp();
+  const copy = stages(dir);
+  const log = path.join(dir, 'calls');
+  const env = runnerEnv(dir, { FAKE_LOG: log, INPUT_REPORT_AT: 'job-end', INPUT_RELEASE_URL: `${base}/down` });
+  for (const s of ['pre', 'main', 'post']) {
+    const r = await runStage(copy, s, env);
+    assert.equal(r.status, 0, `${s}: ${r.stdout}${r.stderr}`);
+    if (s !== 'post') assert.match(r.stdout, /^::warning title=customcd not installed::.*HTTP 503.*this job is not reported by this step/m);
+  }
+  assert.equal(fs.existsSync(log), false, 'customcd never ran');
+  assert.deepEqual(leftovers(path.join(dir, 'toolcache', 'customcd', VERSION, KEY)), []);
+  assert.equal(fs.readFileSync(env.GITHUB_PATH, 'utf8'), '');
 });

@@ -47,10 +47,10 @@ const MAX_LINE: u64 = 256;
 
 /// The most records one checkpoint may hold (about 550 MB of file, 400 MB of memory): reading
 /// state stays bounded even when someone else wrote it. Split bigger inputs.
-pub const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
+pub(crate) const MAX_ENTRIES: u64 = 8 * 1024 * 1024;
 
 /// A record's identity: 32 bytes.
-pub type Digest = [u8; 32];
+pub(crate) type Digest = [u8; 32];
 
 /// The identity of a job as acknowledged by `endpoint`: the deploy it records (its service and
 /// `job_id`), whatever its body says; the same job sent to another server is another delivery.
@@ -234,17 +234,19 @@ impl Checkpoint {
     }
 
     /// How many records are recorded as acknowledged.
-    pub fn len(&self) -> usize {
+    #[cfg(test)]
+    fn len(&self) -> usize {
         self.done.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    #[cfg(test)]
+    fn is_empty(&self) -> bool {
         self.done.is_empty()
     }
 
     /// Records that the record with this identity was acknowledged. One `write` of a whole line
     /// to a file opened for appending: a SIGKILL leaves the line whole or absent.
-    pub fn mark(&mut self, d: Digest) -> anyhow::Result<()> {
+    pub(crate) fn mark(&mut self, d: Digest) -> anyhow::Result<()> {
         if !self.done.insert(d) {
             return Ok(());
         }
@@ -254,7 +256,7 @@ impl Checkpoint {
     }
 
     /// Flushes the checkpoint to disk (at the end of an input).
-    pub fn sync(&self) -> anyhow::Result<()> {
+    pub(crate) fn sync(&self) -> anyhow::Result<()> {
         self.file.sync_data().with_context(|| format!("syncing the checkpoint {}", self.path.display()))
     }
 }

@@ -36,7 +36,7 @@ use crate::output;
 use crate::settings::endpoint::Connection;
 
 /// How a bulk send behaves.
-pub struct Options {
+pub(crate) struct Options {
     /// Workers, each with its own keep-alive connection.
     pub concurrency: usize,
     /// Per job, for all its attempts.
@@ -54,7 +54,7 @@ pub struct Options {
 
 /// Counts for the summary.
 #[derive(Default)]
-pub struct Counts {
+pub(crate) struct Counts {
     pub sent: AtomicU64,
     pub rejected: AtomicU64,
     pub refused: AtomicU64,
@@ -82,17 +82,17 @@ impl Counts {
 }
 
 /// Set by Ctrl-C or SIGTERM: the reader stops, the workers finish what they hold.
-pub static STOP: AtomicBool = AtomicBool::new(false);
+pub(crate) static STOP: AtomicBool = AtomicBool::new(false);
 
 /// How long the jobs in flight get to finish after Ctrl-C or SIGTERM before the process exits
 /// anyway: a job retrying against a failing server could otherwise hold it for its whole deadline.
-pub const STOP_GRACE: Duration = Duration::from_secs(3);
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Makes Ctrl-C and SIGTERM stop a bulk send: reading stops at once, the jobs in flight get
 /// [`STOP_GRACE`] to finish, then the process exits 130 whatever is still running. Nothing is
 /// lost by that exit: a record is marked in its checkpoint, and a spooled file removed, only
 /// after its 2xx, so the next run sends what was cut short (again, when its answer was lost).
-pub fn stop_on_signal() {
+pub(crate) fn stop_on_signal() {
     let _ = ctrlc::set_handler(|| {
         if STOP.swap(true, Ordering::SeqCst) {
             return;
@@ -121,7 +121,7 @@ struct Work {
 }
 
 /// Sends every record of `inputs`; `connection` is `None` for a dry run (validate only).
-pub fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Options) -> Result<(), Error> {
+pub(crate) fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Options) -> Result<(), Error> {
     let started = Instant::now();
     let counts = Counts::default();
     let rejects = Mutex::new(None::<BufWriter<File>>);

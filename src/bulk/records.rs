@@ -22,7 +22,7 @@ use crate::vocab::source::{Source, Sourced};
 /// (its first bytes are kept for the rejects file), and is never read into memory whole.
 pub const MAX_RECORD: usize = 1024 * 1024;
 /// The largest `.json` file (one payload, or an array of them), read whole to parse it.
-pub const MAX_JSON_FILE: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_JSON_FILE: u64 = 64 * 1024 * 1024;
 
 /// How an input is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -5,7 +5,7 @@
 
 /// One CI context field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Context {
+pub(crate) enum Context {
     /// The detected system's display name (set for every detected system, not by readers).
     CiSystem,
     /// The page of this job (or run) on the CI system.
@@ -19,10 +19,12 @@ pub enum Context {
 
 impl Context {
     /// Every context field, in the order they are sent.
-    pub const ALL: &'static [Context] = &[Context::CiSystem, Context::RunUrl, Context::Branch, Context::CiResult];
+    #[cfg(test)]
+    pub(crate) const ALL: &'static [Context] =
+        &[Context::CiSystem, Context::RunUrl, Context::Branch, Context::CiResult];
 
     /// The optional field's key.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Context::CiSystem => "ci_system",
             Context::RunUrl => "run_url",
@@ -31,8 +33,10 @@ impl Context {
         }
     }
 
-    /// What the field holds, for the documentation.
-    pub fn meaning(self) -> &'static str {
+    /// What the field holds, for the documentation (docs/ci-systems.md says it in its words; no
+    /// code reads this yet).
+    #[allow(dead_code)]
+    pub(crate) fn meaning(self) -> &'static str {
         match self {
             Context::CiSystem => "the CI system detected, e.g. `GitLab CI`",
             Context::RunUrl => "the job's (or run's) page on the CI system",

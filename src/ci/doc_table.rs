@@ -287,7 +287,12 @@ fn shapes(tmp: &std::path::Path) -> Vec<Shape> {
         shape("Bitrise", "push", br, &[]),
         shape("Bitrise", "pull request", br, &[("BITRISE_PULL_REQUEST", "9"), ("GIT_CLONE_COMMIT_HASH", HEAD)]),
         shape("AppVeyor", "push", av, &[]),
-        shape("AppVeyor", "pull request", av, &[("APPVEYOR_PULL_REQUEST_HEAD_COMMIT", HEAD)]),
+        shape(
+            "AppVeyor",
+            "pull request",
+            av,
+            &[("APPVEYOR_PULL_REQUEST_NUMBER", "9"), ("APPVEYOR_PULL_REQUEST_HEAD_COMMIT", HEAD)],
+        ),
         shape("AppVeyor", "scheduled, forced", av, &[("APPVEYOR_SCHEDULED_BUILD", "True")]),
         shape("TeamCity", "run by a user", tc, &[("TEAMCITY_BUILD_PROPERTIES_FILE", &tc_manual)]),
         shape("TeamCity", "VCS or schedule trigger", tc, &[("TEAMCITY_BUILD_PROPERTIES_FILE", &tc_vcs)]),
@@ -378,6 +383,27 @@ fn the_ci_systems_page_table_is_what_the_readers_do() {
 }
 
 #[test]
+fn steps_of_one_stage_share_the_start_state_but_report_distinct_jobs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    for system in ["Drone", "Woodpecker"] {
+        let shape = shapes(tmp.path()).into_iter().find(|s| s.system == system).expect("a shape");
+        let step = |n: &str| {
+            let mut vars = shape.vars.clone();
+            for name in ["DRONE_STEP_NUMBER", "CI_STEP_NUMBER"] {
+                vars.retain(|(k, _)| k != name);
+                vars.push((name.to_owned(), n.to_owned()));
+            }
+            let env: Env = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            detect(&env).expect("detected")
+        };
+        let (start, report) = (step("1"), step("4"));
+        assert_eq!(start.job_key, report.job_key, "{system}: `start` in one step, `report` in another");
+        let id = |ci: &Ci| ci.layer.get(Key::JobId).map(|j| j.value.clone());
+        assert_ne!(id(&start), id(&report), "{system}: two steps that report are two jobs");
+    }
+}
+
+#[test]
 fn every_system_detected_has_a_row() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let systems: std::collections::BTreeSet<_> = shapes(tmp.path()).iter().map(|s| s.system).collect();
@@ -393,4 +419,150 @@ fn the_ci_context_fields_table_is_the_context_keys() {
     let want: Vec<String> =
         super::Context::ALL.iter().map(|c| format!("| `{}` | {} |", c.name(), c.meaning())).collect();
     assert_eq!(got, want, "docs/ci-systems.md's CI context fields are the keys ci::Context declares");
+}
+
+/// Variables whose values a pull request's author (a fork's included) writes, per system (one
+/// name means different things on different systems): titles, bodies, messages, labels, commit
+/// author lines, the fork's own repository and branch. Branch variables are listed too: they may
+/// change only the `branch` context field, which is documented to be the branch. (TeamCity and
+/// Cloud Build export none.)
+fn pull_request_controlled(system: &str) -> &'static [&'static str] {
+    match system {
+        "GitHub Actions" | "Gitea Actions" | "Forgejo Actions" => &["GITHUB_HEAD_REF"],
+        "GitLab CI" => &[
+            "CI_COMMIT_MESSAGE",
+            "CI_COMMIT_TITLE",
+            "CI_COMMIT_DESCRIPTION",
+            "CI_COMMIT_AUTHOR",
+            "CI_MERGE_REQUEST_TITLE",
+            "CI_MERGE_REQUEST_DESCRIPTION",
+            "CI_MERGE_REQUEST_LABELS",
+            "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME",
+            "CI_MERGE_REQUEST_SOURCE_PROJECT_PATH",
+            "CI_MERGE_REQUEST_SOURCE_PROJECT_URL",
+        ],
+        "Jenkins" => &[
+            "CHANGE_TITLE",
+            "CHANGE_BRANCH",
+            "CHANGE_AUTHOR_DISPLAY_NAME",
+            "CHANGE_FORK",
+            "ghprbPullTitle",
+            "ghprbPullDescription",
+            "ghprbSourceBranch",
+            "ghprbPullAuthorEmail",
+            "ghprbActualCommitAuthorEmail",
+        ],
+        "Azure Pipelines" => &[
+            "SYSTEM_PULLREQUEST_SOURCEBRANCH",
+            "SYSTEM_PULLREQUEST_SOURCEREPOSITORYURI",
+            "BUILD_SOURCEVERSIONMESSAGE",
+            "BUILD_SOURCEVERSIONAUTHOR",
+        ],
+        "Bitbucket Pipelines" => &["BITBUCKET_BRANCH", "BITBUCKET_PR_DESTINATION_BRANCH"],
+        "CircleCI" => &["CIRCLE_BRANCH", "CIRCLE_PR_USERNAME", "CIRCLE_PR_REPONAME", "CIRCLE_PULL_REQUEST"],
+        "Buildkite" => &[
+            "BUILDKITE_BRANCH",
+            "BUILDKITE_MESSAGE",
+            "BUILDKITE_BUILD_AUTHOR",
+            "BUILDKITE_BUILD_AUTHOR_EMAIL",
+            "BUILDKITE_PULL_REQUEST_REPO",
+        ],
+        "Travis CI" => &["TRAVIS_PULL_REQUEST_BRANCH", "TRAVIS_PULL_REQUEST_SLUG", "TRAVIS_COMMIT_MESSAGE"],
+        "Drone" | "Harness CI" => {
+            &["DRONE_COMMIT_MESSAGE", "DRONE_PULL_REQUEST_TITLE", "DRONE_SOURCE_BRANCH", "DRONE_COMMIT_AUTHOR_NAME"]
+        }
+        "Woodpecker" => &[
+            "CI_COMMIT_MESSAGE",
+            "CI_COMMIT_PULL_REQUEST_LABELS",
+            "CI_COMMIT_SOURCE_BRANCH",
+            "CI_COMMIT_AUTHOR_AVATAR",
+        ],
+        "Semaphore" => &[
+            "SEMAPHORE_GIT_PR_BRANCH",
+            "SEMAPHORE_GIT_PR_NAME",
+            "SEMAPHORE_GIT_PR_SLUG",
+            "SEMAPHORE_GIT_COMMIT_AUTHOR",
+        ],
+        "AWS CodeBuild" => &["CODEBUILD_WEBHOOK_HEAD_REF", "CODEBUILD_SOURCE_VERSION"],
+        "Bitrise" => &["BITRISE_GIT_MESSAGE", "BITRISE_GIT_BRANCH", "BITRISEIO_PULL_REQUEST_REPOSITORY_URL"],
+        "AppVeyor" => &[
+            "APPVEYOR_REPO_COMMIT_MESSAGE",
+            "APPVEYOR_PULL_REQUEST_TITLE",
+            "APPVEYOR_PULL_REQUEST_HEAD_REPO_NAME",
+            "APPVEYOR_PULL_REQUEST_HEAD_REPO_BRANCH",
+            "APPVEYOR_REPO_COMMIT_AUTHOR",
+        ],
+        "TeamCity" | "Google Cloud Build" => &[],
+        other => panic!("no list of pull-request variables for {other}"),
+    }
+}
+
+/// On a pull request, also the head commit's author line, which the pull request's author writes
+/// as they like: the readers send the forge's account (or nobody) instead.
+fn pull_request_only(system: &str) -> &'static [&'static str] {
+    match system {
+        "AppVeyor" => &["APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"],
+        "Woodpecker" => &["CI_COMMIT_AUTHOR_EMAIL"],
+        "Drone" | "Harness CI" => &["DRONE_COMMIT_AUTHOR_EMAIL"],
+        _ => &[],
+    }
+}
+
+/// What a reader decided, all of it but the branch.
+fn decided(ci: &Ci) -> String {
+    let value = |v: Option<&Sourced<String>>| v.map(|v| format!("{} ({})", v.value, v.source));
+    let mut out = format!(
+        "commit {:?} pr_head {:?} workspace_head {:?} beats {} ships_nothing {:?} not_a_deploy {:?}",
+        value(ci.commit.as_ref()),
+        value(ci.pr_head.as_ref()),
+        value(ci.workspace_head.as_ref()),
+        ci.commit_beats_checkout,
+        ci.ships_nothing,
+        ci.not_a_deploy
+    );
+    for key in Key::ALL {
+        if let Some(v) = value(ci.layer.get(*key)) {
+            let _ = write!(out, " {}={v}", key.name());
+        }
+    }
+    for (key, v) in ci.context.iter().filter(|(k, _)| *k != super::Context::Branch) {
+        let _ = write!(out, " {}={}", key.name(), v.value);
+    }
+    out
+}
+
+#[test]
+fn what_a_pull_request_or_a_fork_writes_changes_nothing_but_the_branch() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let hostile = [
+        "3333333333333333333333333333333333333333",
+        "ceo@example.com",
+        "::error::pwned\n::add-mask::x",
+        "https://attacker:pw@evil.example/evil/app.git",
+    ];
+    for shape in shapes(tmp.path()) {
+        let env: Env = shape.vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let clean = detect(&env).expect("detected");
+        for value in hostile {
+            let mut vars = shape.vars.clone();
+            let extra = if shape.trigger.contains("pull request") { pull_request_only(shape.system) } else { &[] };
+            for name in pull_request_controlled(shape.system).iter().chain(extra) {
+                vars.retain(|(k, _)| k != name);
+                vars.push(((*name).to_owned(), value.to_owned()));
+            }
+            let env: Env = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let attacked = detect(&env).expect("detected");
+            assert_eq!(decided(&attacked), decided(&clean), "{} {} with {value:?}", shape.system, shape.trigger);
+            if let Some(branch) = attacked.context_value(super::Context::Branch) {
+                let before = clean.context_value(super::Context::Branch).map(|b| b.value.as_str());
+                assert!(
+                    Some(branch.value.as_str()) == before || branch.value == value,
+                    "{} {}: branch {:?}",
+                    shape.system,
+                    shape.trigger,
+                    branch.value
+                );
+            }
+        }
+    }
 }

@@ -7,27 +7,27 @@ use crate::vocab::source::{Source, Sourced};
 
 use super::{Ci, Context, Vars};
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get("GITHUB_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn detect_gitea(env: &Env) -> bool {
+pub(super) fn detect_gitea(env: &Env) -> bool {
     env.get("GITEA_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn detect_forgejo(env: &Env) -> bool {
+pub(super) fn detect_forgejo(env: &Env) -> bool {
     env.get("FORGEJO_ACTIONS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read(env: &Env) -> Ci {
+pub(super) fn read(env: &Env) -> Ci {
     read_as(env, "GitHub Actions")
 }
 
-pub fn read_gitea(env: &Env) -> Ci {
+pub(super) fn read_gitea(env: &Env) -> Ci {
     read_as(env, "Gitea Actions")
 }
 
-pub fn read_forgejo(env: &Env) -> Ci {
+pub(super) fn read_forgejo(env: &Env) -> Ci {
     read_as(env, "Forgejo Actions")
 }
 
@@ -100,7 +100,7 @@ fn read_as(env: &Env, system: &'static str) -> Ci {
 /// the `matrix` context: the action declares `matrix` with default `${{ toJSON(matrix) }}`, which
 /// the runner evaluates per leg (`null` outside a matrix); `--matrix` and `CUSTOMCD_MATRIX` serve
 /// run steps. The settings layer ranks those sources and hands the winner here.
-pub fn add_matrix_leg(ci: &mut Ci, matrix: &Sourced<String>) {
+pub(crate) fn add_matrix_leg(ci: &mut Ci, matrix: &Sourced<String>) {
     let Some(leg) = render_leg(&matrix.value) else { return };
     let Some(id) = ci.layer.get(Key::JobId).cloned() else { return };
     let detail = match &id.source {
@@ -125,7 +125,7 @@ pub fn add_matrix_leg(ci: &mut Ci, matrix: &Sourced<String>) {
 /// rendering longer than 40 characters keeps its first 23 and adds a hash of the whole leg, so it
 /// stays short, stable across runs and re-runs, and distinct per leg. `null`, `{}` and blanks
 /// mean no matrix.
-pub fn render_leg(raw: &str) -> Option<String> {
+pub(super) fn render_leg(raw: &str) -> Option<String> {
     let raw = raw.trim();
     let json =
         serde_json::from_str::<serde_json::Value>(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_owned()));
@@ -165,7 +165,7 @@ fn flatten(value: &serde_json::Value, out: &mut Vec<String>) {
 
 /// Where the commit a workflow run built or deployed is, per event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventCommit {
+pub(super) enum EventCommit {
     /// `GITHUB_SHA` (or the checkout made from it) is that commit.
     Sha,
     /// The event payload names it: a JSON pointer into the event file, and the dotted path shown
@@ -182,7 +182,7 @@ pub enum EventCommit {
 /// GitHub's "Events that trigger workflows", each with what `GITHUB_SHA` is on it (as that page
 /// says) and where the commit that was built or deployed is. Events not listed are treated as
 /// `Sha`: for them `GITHUB_SHA` is the last commit of the ref the workflow runs on.
-pub const EVENTS: &[(&str, &str, EventCommit)] = &[
+pub(super) const EVENTS: &[(&str, &str, EventCommit)] = &[
     ("branch_protection_rule", "the last commit on the default branch", EventCommit::Sha),
     ("check_run", "the last commit on the default branch", payload("/check_run/head_sha", "check_run.head_sha")),
     ("check_suite", "the last commit on the default branch", payload("/check_suite/head_sha", "check_suite.head_sha")),
@@ -231,7 +231,7 @@ const fn payload(pointer: &'static str, path: &'static str) -> EventCommit {
 }
 
 /// What `GITHUB_SHA` is on `event`, and where the built commit is.
-pub fn event_commit(event: &str) -> (&'static str, EventCommit) {
+pub(super) fn event_commit(event: &str) -> (&'static str, EventCommit) {
     EVENTS
         .iter()
         .find(|(name, _, _)| *name == event)
@@ -350,13 +350,12 @@ fn deployment_environment(v: &Vars<'_>, ci: &mut Ci) {
 /// The event payload at `GITHUB_EVENT_PATH`, or why it cannot be had. Event files are a few KiB;
 /// reading is capped so that a wrong path (a device, a huge file) cannot stall the report.
 fn read_event(v: &Vars<'_>) -> Result<serde_json::Value, String> {
-    use std::io::Read;
     const LIMIT: u64 = 16 << 20;
     let path = v.raw("GITHUB_EVENT_PATH").ok_or_else(|| "the variable is not set".to_owned())?;
-    let file = std::fs::File::open(path).map_err(|e| format!("it cannot be opened: {e}"))?;
-    let mut text = String::new();
-    file.take(LIMIT).read_to_string(&mut text).map_err(|e| format!("it cannot be read: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("it is not JSON: {e}"))
+    // Never blocks (a FIFO at the path is refused) and never reads past the limit.
+    let bytes = crate::fs::read_bounded(std::path::Path::new(path), LIMIT)
+        .map_err(|e| format!("it cannot be opened or read: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("it is not JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -547,10 +546,22 @@ mod tests {
         assert!(ci.pr_head.is_none());
         let w = &ci.commit_warnings[0];
         assert!(w.contains(&missing.display().to_string()), "{w}");
-        assert!(w.contains("cannot be opened"), "{w}");
+        assert!(w.contains("cannot be opened or read"), "{w}");
         assert!(w.contains("workflow_run.head_sha"), "{w}");
         assert!(w.contains("else GITHUB_SHA (1111111111111111111111111111111111111111)"), "{w}");
         assert!(w.contains("commit_sha: ${{ github.event.workflow_run.head_sha }}"), "{w}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_event_path_is_a_warning_not_a_hang() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("event.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+        assert!(made.success());
+        let ci = with_event("workflow_run", &fifo.to_string_lossy());
+        assert!(ci.pr_head.is_none());
+        assert!(ci.commit_warnings[0].contains("FIFO"), "{:?}", ci.commit_warnings);
     }
 
     #[test]

@@ -7,11 +7,11 @@ use super::{Ci, Context, Vars};
 
 const SYSTEM: &str = "GitLab CI";
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get("GITLAB_CI").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read(env: &Env) -> Ci {
+pub(super) fn read(env: &Env) -> Ci {
     let v = Vars::new(env, SYSTEM);
     let mut ci = Ci::new(SYSTEM);
     let repo = v.get("CI_PROJECT_PATH");

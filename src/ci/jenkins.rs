@@ -38,7 +38,7 @@ const AGENT_MERGER: (&str, &str) = ("Jenkins", "nobody@nowhere");
 
 /// The variable the shared-library step (vars/customcdReport.groovy) fills with
 /// `currentBuild.getBuildCauses()` as JSON: a list of `{"_class": ..., "userId": ...}`.
-pub const CAUSES_VAR: &str = "CUSTOMCD_STEP_CAUSES";
+pub(super) const CAUSES_VAR: &str = "CUSTOMCD_STEP_CAUSES";
 
 /// The cause of a build a person started ("Build Now", a rebuild, a replay by a user).
 const USER_CAUSE: &str = "hudson.model.Cause$UserIdCause";
@@ -77,14 +77,14 @@ fn triggered_by(v: &Vars<'_>) -> Option<crate::vocab::source::Sourced<String>> {
     v.get("CHANGE_AUTHOR_EMAIL")
 }
 
-pub fn detect(env: &Env) -> bool {
+pub(super) fn detect(env: &Env) -> bool {
     env.get("JENKINS_URL").is_some()
         || env.get("JENKINS_HOME").is_some()
         || env.get("HUDSON_URL").is_some()
         || env.get("BUILD_TAG").is_some_and(|t| t.starts_with("jenkins-"))
 }
 
-pub fn read(env: &Env) -> Ci {
+pub(super) fn read(env: &Env) -> Ci {
     let v = Vars::new(env, SYSTEM);
     let mut ci = Ci::new(SYSTEM);
     // GIT_URL may embed credentials: only the normalised name is kept, and the source shows the
@@ -177,6 +177,13 @@ fn agent_merge_parent(dir: &std::path::Path, target: Option<&str>) -> Result<Opt
     if parents.len() != 2 || !by_agent {
         return Ok(None);
     }
+    // A merge made on the agent is the tip of no ref fetched from the server. One that is (the
+    // pull request's own head, fetched as refs/remotes/origin/PR-N, committed as "Jenkins" by
+    // whoever wrote it) exists on the server and is what was built: the committer's name and
+    // email are anyone's to write, so they alone never decide.
+    if is_a_fetched_tip(&repo, head.id) {
+        return Ok(None);
+    }
     let target_tip = target.and_then(|t| {
         let mut r = repo.find_reference(format!("refs/remotes/origin/{t}").as_str()).ok()?;
         r.peel_to_id().ok().map(gix::Id::detach)
@@ -190,6 +197,16 @@ fn agent_merge_parent(dir: &std::path::Path, target: Option<&str>) -> Result<Opt
         merge: head.id.to_hex().to_string(),
         parent_number: index + 1,
     }))
+}
+
+/// Whether `id` is the tip of a remote-tracking branch or a tag: a commit the server has.
+fn is_a_fetched_tip(repo: &gix::Repository, id: gix::ObjectId) -> bool {
+    let Ok(refs) = repo.references() else { return false };
+    ["refs/remotes/", "refs/tags/"].iter().any(|prefix| {
+        refs.prefixed(*prefix).is_ok_and(|mut iter| {
+            iter.any(|r| r.ok().and_then(|mut r| r.peel_to_id().ok()).is_some_and(|tip| tip == id))
+        })
+    })
 }
 
 #[cfg(test)]

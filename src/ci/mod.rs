@@ -5,18 +5,18 @@
 //! module owns the detection order and the shared reading helpers; it never decides precedence
 //! between CI and other sources (that is `settings::sources`).
 //!
-//! Layer: ci (see tests/integration/layers.rs). May import: vocab, env, git, job.
+//! Layer: ci (see tests/integration/layers.rs). May import: vocab, env, fs, git, job.
 
 mod context;
-pub use context::Context;
+pub(crate) use context::Context;
 #[cfg(test)]
 mod doc_table;
 mod github;
-pub use github::add_matrix_leg;
+pub(crate) use github::add_matrix_leg;
 mod gitlab;
 mod jenkins;
 mod others;
-pub mod previous;
+pub(crate) mod previous;
 
 use std::path::PathBuf;
 
@@ -26,7 +26,7 @@ use crate::vocab::source::{Source, Sourced};
 
 /// What a CI system tells about the running job.
 #[derive(Default, Clone)]
-pub struct Ci {
+pub(crate) struct Ci {
     /// The system's display name, e.g. "GitHub Actions".
     pub system: &'static str,
     /// Settings the system supplies (never `commit_sha`: see `pr_head` and `commit`).
@@ -76,60 +76,60 @@ pub struct Ci {
 }
 
 /// Reads one system's variables, tagging each value with its variable as the source.
-pub struct Vars<'a> {
+pub(crate) struct Vars<'a> {
     pub env: &'a Env,
     pub system: &'static str,
 }
 
 impl<'a> Vars<'a> {
-    pub fn new(env: &'a Env, system: &'static str) -> Self {
+    pub(crate) fn new(env: &'a Env, system: &'static str) -> Self {
         Vars { env, system }
     }
 
-    pub fn source(&self, detail: impl Into<String>) -> Source {
+    pub(crate) fn source(&self, detail: impl Into<String>) -> Source {
         Source::Ci { system: self.system, detail: detail.into() }
     }
 
     /// The raw value of `name`, when set and not blank.
-    pub fn raw(&self, name: &str) -> Option<&'a str> {
+    pub(crate) fn raw(&self, name: &str) -> Option<&'a str> {
         self.env.get(name).map(str::trim)
     }
 
     /// `name`'s value, sourced.
-    pub fn get(&self, name: &str) -> Option<Sourced<String>> {
+    pub(crate) fn get(&self, name: &str) -> Option<Sourced<String>> {
         self.raw(name).map(|v| Sourced::new(v.to_owned(), self.source(name)))
     }
 
     /// The first of `names` that is set.
-    pub fn first(&self, names: &[&str]) -> Option<Sourced<String>> {
+    pub(crate) fn first(&self, names: &[&str]) -> Option<Sourced<String>> {
         names.iter().find_map(|n| self.get(n))
     }
 
     /// All of `names` joined with `-`, when every one is set (e.g. run id, attempt and job).
-    pub fn joined(&self, names: &[&str]) -> Option<Sourced<String>> {
+    pub(crate) fn joined(&self, names: &[&str]) -> Option<Sourced<String>> {
         let parts: Option<Vec<&str>> = names.iter().map(|n| self.raw(n)).collect();
         parts.map(|p| Sourced::new(p.join("-"), self.source(names.join("-"))))
     }
 
     /// A value derived from variables: `detail` says how.
-    pub fn derived(&self, value: String, detail: impl Into<String>) -> Sourced<String> {
+    pub(crate) fn derived(&self, value: String, detail: impl Into<String>) -> Sourced<String> {
         Sourced::new(value, self.source(detail))
     }
 }
 
 impl Ci {
-    pub fn new(system: &'static str) -> Ci {
+    pub(crate) fn new(system: &'static str) -> Ci {
         Ci { system, ..Ci::default() }
     }
 
-    pub fn set(&mut self, key: Key, value: Option<Sourced<String>>) {
+    pub(crate) fn set(&mut self, key: Key, value: Option<Sourced<String>>) {
         if let Some(v) = value {
             self.layer.set(key, v);
         }
     }
 
     /// Sets a context field (once: a second value for the same key replaces the first).
-    pub fn context(&mut self, key: Context, value: Option<Sourced<String>>) {
+    pub(crate) fn context(&mut self, key: Context, value: Option<Sourced<String>>) {
         if let Some(v) = value {
             self.context.retain(|(k, _)| *k != key);
             self.context.push((key, v));
@@ -139,7 +139,8 @@ impl Ci {
     }
 
     /// A context field's value, if set.
-    pub fn context_value(&self, key: Context) -> Option<&Sourced<String>> {
+    #[cfg(test)]
+    pub(crate) fn context_value(&self, key: Context) -> Option<&Sourced<String>> {
         self.context.iter().find(|(k, _)| *k == key).map(|(_, v)| v)
     }
 }
@@ -175,12 +176,12 @@ const SYSTEMS: &[System] = &[
 ];
 
 /// The CI system running this process, if any, and what it knows.
-pub fn detect(env: &Env) -> Option<Ci> {
+pub(crate) fn detect(env: &Env) -> Option<Ci> {
     SYSTEMS.iter().find(|s| (s.detect)(env)).map(|s| (s.read)(env))
 }
 
 /// Maps a CI's exit-code style status (0 = success) to a status word.
-pub fn exit_code_status(code: &str) -> String {
+pub(crate) fn exit_code_status(code: &str) -> String {
     if code.trim() == "0" { "success" } else { "failed" }.to_owned()
 }
 
@@ -189,7 +190,7 @@ pub(crate) mod test_env {
     use crate::env::Env;
 
     /// An environment made of `pairs`.
-    pub fn env(pairs: &[(&str, &str)]) -> Env {
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> Env {
         pairs.iter().map(|(k, v)| (*k, *v)).collect()
     }
 }

@@ -29,11 +29,11 @@ fn set_job_id(ci: &mut Ci, id: Option<Sourced<String>>) {
     ci.set(Key::JobId, id);
 }
 
-pub fn detect_bitbucket(env: &Env) -> bool {
+pub(super) fn detect_bitbucket(env: &Env) -> bool {
     env.get("BITBUCKET_BUILD_NUMBER").is_some()
 }
 
-pub fn read_bitbucket(env: &Env) -> Ci {
+pub(super) fn read_bitbucket(env: &Env) -> Ci {
     let v = Vars::new(env, "Bitbucket Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BITBUCKET_REPO_FULL_NAME"));
@@ -51,11 +51,11 @@ pub fn read_bitbucket(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_circleci(env: &Env) -> bool {
+pub(super) fn detect_circleci(env: &Env) -> bool {
     env.get("CIRCLECI").is_some()
 }
 
-pub fn read_circleci(env: &Env) -> Ci {
+pub(super) fn read_circleci(env: &Env) -> Ci {
     let v = Vars::new(env, "CircleCI");
     let mut ci = Ci::new(v.system);
     let repo = match (v.raw("CIRCLE_PROJECT_USERNAME"), v.raw("CIRCLE_PROJECT_REPONAME")) {
@@ -82,11 +82,11 @@ pub fn read_circleci(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_azure(env: &Env) -> bool {
+pub(super) fn detect_azure(env: &Env) -> bool {
     env.get("TF_BUILD").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_azure(env: &Env) -> Ci {
+pub(super) fn read_azure(env: &Env) -> Ci {
     let v = Vars::new(env, "Azure Pipelines");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("BUILD_REPOSITORY_NAME"));
@@ -123,11 +123,11 @@ pub fn read_azure(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_buildkite(env: &Env) -> bool {
+pub(super) fn detect_buildkite(env: &Env) -> bool {
     env.get("BUILDKITE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_buildkite(env: &Env) -> Ci {
+pub(super) fn read_buildkite(env: &Env) -> Ci {
     let v = Vars::new(env, "Buildkite");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "BUILDKITE_REPO"));
@@ -151,11 +151,11 @@ pub fn read_buildkite(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_travis(env: &Env) -> bool {
+pub(super) fn detect_travis(env: &Env) -> bool {
     env.get("TRAVIS").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_travis(env: &Env) -> Ci {
+pub(super) fn read_travis(env: &Env) -> Ci {
     let v = Vars::new(env, "Travis CI");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("TRAVIS_REPO_SLUG"));
@@ -168,19 +168,19 @@ pub fn read_travis(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_harness(env: &Env) -> bool {
+pub(super) fn detect_harness(env: &Env) -> bool {
     env.get("HARNESS_BUILD_ID").is_some()
 }
 
-pub fn read_harness(env: &Env) -> Ci {
+pub(super) fn read_harness(env: &Env) -> Ci {
     drone_like(env, "Harness CI")
 }
 
-pub fn detect_drone(env: &Env) -> bool {
+pub(super) fn detect_drone(env: &Env) -> bool {
     env.get("DRONE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_drone(env: &Env) -> Ci {
+pub(super) fn read_drone(env: &Env) -> Ci {
     drone_like(env, "Drone")
 }
 
@@ -195,14 +195,22 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
         .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]))
         .or_else(|| v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER"]));
     set_job_id(&mut ci, job);
+    // `customcd start` and `report` may run in different steps of the stage: its start state is
+    // the stage's.
+    if let Some(stage) = v.joined(&["DRONE_REPO", "DRONE_BUILD_NUMBER", "DRONE_STAGE_NUMBER"]) {
+        ci.job_key = Some(stage.value);
+    }
     // DRONE_BUILD_TRIGGER is `@hook` for a webhook (a push or pull request: its author),
     // `@cron` for a cron job (nobody), else the user who started the build, a promotion or a
-    // rollback.
+    // rollback. The author's forge login first: Drone documents DRONE_COMMIT_AUTHOR_EMAIL as "a
+    // user-defined value [that] may be empty or inaccurate" (a push's is the commit's own claim;
+    // a pull request's login is its author's account).
+    let author = || v.first(&["DRONE_COMMIT_AUTHOR", "DRONE_COMMIT_AUTHOR_EMAIL"]);
     let who = match v.raw("DRONE_BUILD_TRIGGER") {
         Some(t) if t.eq_ignore_ascii_case("@cron") => None,
-        Some(t) if t.starts_with('@') => v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_COMMIT_AUTHOR"]),
+        Some(t) if t.starts_with('@') => author(),
         Some(_) => v.get("DRONE_BUILD_TRIGGER"),
-        None => v.first(&["DRONE_COMMIT_AUTHOR_EMAIL", "DRONE_COMMIT_AUTHOR"]),
+        None => author(),
     };
     ci.set(Key::TriggeredBy, who);
     ci.set(Key::JobStartTime, v.first(&["DRONE_STAGE_STARTED", "DRONE_BUILD_STARTED"]));
@@ -218,11 +226,11 @@ fn drone_like(env: &Env, system: &'static str) -> Ci {
     ci
 }
 
-pub fn detect_woodpecker(env: &Env) -> bool {
+pub(super) fn detect_woodpecker(env: &Env) -> bool {
     env.get("CI").is_some_and(|v| v.eq_ignore_ascii_case("woodpecker"))
 }
 
-pub fn read_woodpecker(env: &Env) -> Ci {
+pub(super) fn read_woodpecker(env: &Env) -> Ci {
     let v = Vars::new(env, "Woodpecker");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("CI_REPO"));
@@ -231,9 +239,15 @@ pub fn read_woodpecker(env: &Env) -> Ci {
         .joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER", "CI_STEP_NUMBER"])
         .or_else(|| v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER"]));
     set_job_id(&mut ci, job);
+    // `customcd start` and `report` may run in different steps of the workflow.
+    if let Some(workflow) = v.joined(&["CI_REPO", "CI_PIPELINE_NUMBER", "CI_WORKFLOW_NUMBER"]) {
+        ci.job_key = Some(workflow.value);
+    }
     // A cron pipeline has nobody; the pipeline's author (who pushed, or started a manual or
-    // deployment pipeline) where Woodpecker gives it; else, for the events a push starts, the
-    // commit's author. A manual or deployment pipeline's commit author started nothing.
+    // deployment pipeline) where Woodpecker gives it; else, for the events a push starts,
+    // CI_COMMIT_AUTHOR, which Woodpecker fills with the hook's sender (the forge login that
+    // pushed or opened the pull request), before CI_COMMIT_AUTHOR_EMAIL, the head commit's own
+    // claim. A manual or deployment pipeline's commit author started nothing.
     let event = v.raw("CI_PIPELINE_EVENT").unwrap_or("").to_ascii_lowercase();
     let who = match event.as_str() {
         "cron" => None,
@@ -241,7 +255,7 @@ pub fn read_woodpecker(env: &Env) -> Ci {
             if matches!(event.as_str(), "manual" | "deployment" | "deploy") {
                 None
             } else {
-                v.first(&["CI_COMMIT_AUTHOR_EMAIL", "CI_COMMIT_AUTHOR"])
+                v.first(&["CI_COMMIT_AUTHOR", "CI_COMMIT_AUTHOR_EMAIL"])
             }
         }),
     };
@@ -256,11 +270,11 @@ pub fn read_woodpecker(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_semaphore(env: &Env) -> bool {
+pub(super) fn detect_semaphore(env: &Env) -> bool {
     env.get("SEMAPHORE").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_semaphore(env: &Env) -> Ci {
+pub(super) fn read_semaphore(env: &Env) -> Ci {
     let v = Vars::new(env, "Semaphore");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("SEMAPHORE_GIT_REPO_SLUG"));
@@ -289,11 +303,11 @@ pub fn read_semaphore(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_codebuild(env: &Env) -> bool {
+pub(super) fn detect_codebuild(env: &Env) -> bool {
     env.get("CODEBUILD_BUILD_ID").is_some()
 }
 
-pub fn read_codebuild(env: &Env) -> Ci {
+pub(super) fn read_codebuild(env: &Env) -> Ci {
     let v = Vars::new(env, "AWS CodeBuild");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "CODEBUILD_SOURCE_REPO_URL"));
@@ -325,11 +339,11 @@ fn codebuild_initiator(v: &Vars<'_>) -> Option<Sourced<String>> {
     (!agent).then_some(initiator)
 }
 
-pub fn detect_bitrise(env: &Env) -> bool {
+pub(super) fn detect_bitrise(env: &Env) -> bool {
     env.get("BITRISE_IO").is_some()
 }
 
-pub fn read_bitrise(env: &Env) -> Ci {
+pub(super) fn read_bitrise(env: &Env) -> Ci {
     let v = Vars::new(env, "Bitrise");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, repo_from_url(&v, "GIT_REPOSITORY_URL"));
@@ -345,19 +359,22 @@ pub fn read_bitrise(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_appveyor(env: &Env) -> bool {
+pub(super) fn detect_appveyor(env: &Env) -> bool {
     env.get("APPVEYOR").is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
-pub fn read_appveyor(env: &Env) -> Ci {
+pub(super) fn read_appveyor(env: &Env) -> Ci {
     let v = Vars::new(env, "AppVeyor");
     let mut ci = Ci::new(v.system);
     set_repo(&mut ci, v.get("APPVEYOR_REPO_NAME"));
     set_job_id(&mut ci, v.get("APPVEYOR_JOB_ID"));
-    // A pushed commit's author pushed it; a scheduled build, or one started from the dashboard or
-    // the API (forced), has nobody AppVeyor names.
+    // A pushed commit's author pushed it (as the commit claims: AppVeyor names no account); a
+    // scheduled build, one started from the dashboard or the API (forced), and a pull request
+    // (whose head commit's author line is whatever the pull request's author wrote, a fork's
+    // included) have nobody AppVeyor names.
     let truthy = |name: &str| v.raw(name).is_some_and(|b| b.eq_ignore_ascii_case("true"));
-    if !truthy("APPVEYOR_SCHEDULED_BUILD") && !truthy("APPVEYOR_FORCED_BUILD") {
+    let pull_request = v.raw("APPVEYOR_PULL_REQUEST_NUMBER").is_some();
+    if !truthy("APPVEYOR_SCHEDULED_BUILD") && !truthy("APPVEYOR_FORCED_BUILD") && !pull_request {
         ci.set(Key::TriggeredBy, v.get("APPVEYOR_REPO_COMMIT_AUTHOR_EMAIL"));
     }
     ci.commit = v.get("APPVEYOR_REPO_COMMIT");
@@ -366,7 +383,7 @@ pub fn read_appveyor(env: &Env) -> Ci {
     ci
 }
 
-pub fn detect_teamcity(env: &Env) -> bool {
+pub(super) fn detect_teamcity(env: &Env) -> bool {
     env.get("TEAMCITY_VERSION").is_some()
 }
 
@@ -376,7 +393,7 @@ pub fn detect_teamcity(env: &Env) -> bool {
 /// configuration parameters (`teamcity.build.triggeredBy.username`, `vcsroot.url`,
 /// `build.vcs.number`). BUILD_VCS_NUMBER is the commit, also with a server-side checkout that
 /// leaves no `.git`.
-pub fn read_teamcity(env: &Env) -> Ci {
+pub(super) fn read_teamcity(env: &Env) -> Ci {
     let v = Vars::new(env, "TeamCity");
     let mut ci = Ci::new(v.system);
     let build = v.raw("TEAMCITY_BUILD_PROPERTIES_FILE").map(read_properties).unwrap_or_default();
@@ -418,13 +435,11 @@ pub fn read_teamcity(env: &Env) -> Ci {
 /// A Java properties file's `key=value` (or `key: value`) pairs, unescaped; empty when the file
 /// cannot be read. Read bounded: these files are a few KiB.
 fn read_properties(path: &str) -> Vec<(String, String)> {
-    use std::io::Read;
-    let mut text = String::new();
-    let ok = std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut text));
-    if ok.is_err() {
-        return Vec::new();
+    // Never blocks on a FIFO planted at the path, never reads past 1 MiB.
+    match crate::fs::read_bounded(std::path::Path::new(path), 1 << 20) {
+        Ok(bytes) => parse_properties(&String::from_utf8_lossy(&bytes)),
+        Err(_) => Vec::new(),
     }
-    parse_properties(&text)
 }
 
 /// Parses Java properties: `#`/`!` comments, the first unescaped `=` or `:` separates, and
@@ -467,12 +482,12 @@ fn parse_properties(text: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-pub fn detect_cloudbuild(env: &Env) -> bool {
+pub(super) fn detect_cloudbuild(env: &Env) -> bool {
     env.get("BUILDER_OUTPUT").is_some()
 }
 
 /// Cloud Build's `$COMMIT_SHA` and friends are substitutions, not variables: git gives the rest.
-pub fn read_cloudbuild(env: &Env) -> Ci {
+pub(super) fn read_cloudbuild(env: &Env) -> Ci {
     let v = Vars::new(env, "Google Cloud Build");
     let mut ci = Ci::new(v.system);
     set_job_id(&mut ci, v.get("BUILD_ID"));
@@ -753,6 +768,28 @@ mod tests {
             detect(&env(&[("CODEBUILD_BUILD_ID", "x"), ("CODEBUILD_SOURCE_REPO_URL", "https://user:pw@host/a/b")]))
                 .expect("detected");
         assert!(!ci.layer.get(Key::RepoName).expect("repo").source.to_string().contains("pw@"));
+    }
+
+    #[test]
+    fn java_properties_are_read_as_teamcity_writes_them() {
+        let text = "#comment\n! also\n  teamcity.build.id=4711\nvcsroot.url=https\\://u\\:p@host/a/b.git\nkey\\=with = v a l\nuni=caf\\u00e9\ncolon: value\n";
+        let props = parse_properties(text);
+        let get = |k: &str| props.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("teamcity.build.id"), Some("4711"));
+        assert_eq!(get("vcsroot.url"), Some("https://u:p@host/a/b.git"));
+        assert_eq!(get("key=with"), Some("v a l"));
+        assert_eq!(get("uni"), Some("caf\u{e9}"));
+        assert_eq!(get("colon"), Some("value"));
+        assert_eq!(props.len(), 5, "comments are skipped: {props:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_for_a_properties_file_is_no_file_and_no_hang() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("build.properties");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+        assert!(read_properties(&fifo.to_string_lossy()).is_empty());
     }
 
     #[test]

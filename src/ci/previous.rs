@@ -7,7 +7,7 @@ use crate::env::Env;
 use crate::vocab::source::{Source, Sourced};
 
 /// The previous commit the CI system names for this job, if it names one.
-pub fn previous(ci: &Ci, env: &Env) -> Option<Sourced<String>> {
+pub(crate) fn previous(ci: &Ci, env: &Env) -> Option<Sourced<String>> {
     let from = |detail: &str, value: &str| {
         Some(Sourced::new(value.trim().to_owned(), Source::Ci { system: ci.system, detail: detail.to_owned() }))
     };

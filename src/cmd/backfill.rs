@@ -21,7 +21,7 @@ use crate::vocab::source::{Source, Sourced};
 
 /// What one tag says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tag {
+pub(crate) struct Tag {
     pub name: String,
     /// The commit the tag points at (peeled through annotated tags).
     pub commit: String,
@@ -34,7 +34,7 @@ pub struct Tag {
 /// What the repository's tags give: the jobs' tags, the tags skipped (and why), the repository's
 /// name from its origin remote.
 #[derive(Debug, Default)]
-pub struct Tags {
+pub(crate) struct Tags {
     /// Matching tags of commits, oldest first.
     pub tags: Vec<Tag>,
     /// Matching tags that are not deployments of a commit, each with the reason, e.g. a tag of a
@@ -45,7 +45,7 @@ pub struct Tags {
 
 /// Why the tags could not be read at all.
 #[derive(Debug, thiserror::Error)]
-pub enum TagsError {
+pub(crate) enum TagsError {
     #[error(transparent)]
     Open(#[from] crate::git::GitError),
     #[error("listing the tags of {dir}: {why}")]
@@ -55,7 +55,7 @@ pub enum TagsError {
 /// The tags matching `pattern` (see [`tag_matches`]), oldest first, and the repository's name
 /// from its origin remote. A tag that cannot be a deployment (it names a tree or a blob, or its
 /// object is missing) is skipped, not fatal: real repositories have such tags.
-pub fn read_tags(repo: &gix::Repository, pattern: &str) -> Result<Tags, TagsError> {
+pub(crate) fn read_tags(repo: &gix::Repository, pattern: &str) -> Result<Tags, TagsError> {
     let facts = crate::git::facts(repo);
     let list_error = |why: String| TagsError::List { dir: facts.dir.clone(), why };
     let mut out =
@@ -137,7 +137,7 @@ fn job_for(tag: &Tag, shared: &Stack, repo_name: Option<&str>) -> Result<Job, Ve
 }
 
 /// Runs `customcd backfill` from its settings.
-pub fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
+pub(crate) fn run(args: &BackfillArgs, settings: Settings) -> Result<(), Error> {
     settings.announce();
     let shared = settings.template();
     let repo_dir = settings.repo_dir();

@@ -7,8 +7,8 @@
 //! Layer: commands (see tests/integration/layers.rs). May import: vocab, fs, secret, git, error,
 //! output, job, ci, settings, delivery, records, bulk, cli.
 
-pub mod backfill;
-pub mod post;
-pub mod report;
-pub mod send;
-pub mod start;
+pub(crate) mod backfill;
+pub(crate) mod post;
+pub(crate) mod report;
+pub(crate) mod send;
+pub(crate) mod start;

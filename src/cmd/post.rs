@@ -49,7 +49,7 @@ fn b64() -> base64::engine::GeneralPurpose {
 }
 
 /// A fresh key, as saved in the step's state.
-pub fn new_key() -> Result<String, getrandom::Error> {
+pub(crate) fn new_key() -> Result<String, getrandom::Error> {
     let mut key = [0u8; KEY_LEN];
     getrandom::fill(&mut key)?;
     Ok(b64().encode(key))
@@ -94,7 +94,7 @@ fn verify(key: &[u8], step: &str, text: &str) -> Option<String> {
 
 /// What the post stage found.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Pending {
+pub(crate) enum Pending {
     /// This step's main stage deferred the report of this job id.
     Mine(String),
     /// Nothing to report; `ignored` counts records that did not verify (planted or replayed).
@@ -103,7 +103,7 @@ pub enum Pending {
 
 /// Whether this step's main stage deferred its report: a record in this step's state or in the
 /// `GITHUB_ENV` list whose tag checks under this step's key.
-pub fn pending(runner: &Runner) -> Pending {
+pub(crate) fn pending(runner: &Runner) -> Pending {
     let candidates: Vec<&str> =
         runner.state_pending().into_iter().chain(runner.pending().iter().map(String::as_str)).collect();
     let (Some(key), Some(step)) = (key(runner), runner.step()) else {
@@ -122,7 +122,7 @@ pub fn pending(runner: &Runner) -> Pending {
 /// What the post stage says when it has nothing to do: one line, so the log of a last-step usage
 /// shows why its post stage sent nothing. Records that did not verify belong to other steps of
 /// the job (each has its own key) or were planted; they are never reported.
-pub fn nothing_pending(ignored: usize) {
+pub(crate) fn nothing_pending(ignored: usize) {
     output::info("customcd: nothing to report at the end of the job (this step reported when it ran, or did not run)");
     if ignored > 0 {
         output::info(&format!(
@@ -134,7 +134,7 @@ pub fn nothing_pending(ignored: usize) {
 /// `job-end` needs the action's post stage, which runs only when the action is a step of the job
 /// (`uses:`) and the setting came from that step's `with:`. From a variable or a flag (a `run:`
 /// step, a job-level `env:`) there is no post stage, and the job would never be reported.
-pub fn check_job_end(settings: &Settings) -> Result<(), Error> {
+pub(crate) fn check_job_end(settings: &Settings) -> Result<(), Error> {
     let at = settings.report_at();
     let from_input = matches!(at.source, Source::Input(_));
     if from_input && settings.runner().action_stage() {
@@ -157,7 +157,7 @@ pub fn check_job_end(settings: &Settings) -> Result<(), Error> {
 /// The job id to use: a default id (from the CI system) that another step of this job already
 /// reported or deferred gets this step's id appended, so that two reporting steps (staging and
 /// production) never report the same job id. An id the user gave is kept as given.
-pub fn distinct_job_id(id: &Sourced<String>, runner: &Runner) -> Option<Sourced<String>> {
+pub(crate) fn distinct_job_id(id: &Sourced<String>, runner: &Runner) -> Option<Sourced<String>> {
     if matches!(id.source, Source::Flag(_) | Source::Var(_) | Source::Input(_) | Source::File(_)) {
         return None;
     }
@@ -179,7 +179,7 @@ pub fn distinct_job_id(id: &Sourced<String>, runner: &Runner) -> Option<Sourced<
 
 /// Records in `GITHUB_ENV` that this step reports `job_id`, for a later step's distinct-id rule.
 /// Best effort: a later step that cannot read it only risks the same id.
-pub fn claim_job_id(runner: &Runner, job_id: &str) {
+pub(crate) fn claim_job_id(runner: &Runner, job_id: &str) {
     let Some(file) = runner.env_file().filter(|_| runner.step().is_some()) else { return };
     let mut ids: Vec<String> = runner.job_ids().to_vec();
     ids.push(format!("{}.", b64().encode(job_id)));
@@ -189,7 +189,7 @@ pub fn claim_job_id(runner: &Runner, job_id: &str) {
 }
 
 /// What the main stage's hand-over gave.
-pub enum Handover {
+pub(crate) enum Handover {
     /// The post stage will report; the text says through which channels.
     Deferred(String),
     /// No channel that reaches the post stage could be written: report now. The text says why.
@@ -198,7 +198,7 @@ pub enum Handover {
 
 /// `report` with `report_at: job-end`, after the job was validated: writes the pending record
 /// for `job_id` where this step's post stage will read it. Sends nothing.
-pub fn defer(runner: &Runner, job_id: &str) -> Handover {
+pub(crate) fn defer(runner: &Runner, job_id: &str) -> Handover {
     let Some(step) = runner.step() else {
         return Handover::ReportNow("GITHUB_ACTION, the step's id, is not set".to_owned());
     };

@@ -24,7 +24,7 @@ use std::path::Path;
 /// Runs `customcd report` from its settings; `now` is epoch seconds. With `report_at: job-end`
 /// the main stage validates the whole job, then hands its report over to the action's post stage
 /// (`post::defer`), or reports at once when no hand-over can reach the post stage.
-pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn run(settings: Settings, now: i64) -> Result<(), Error> {
     let job_end = settings.report_at().value == ReportAt::JobEnd;
     if job_end {
         post::check_job_end(&settings)?;
@@ -52,14 +52,14 @@ pub fn run(settings: Settings, now: i64) -> Result<(), Error> {
 
 /// The action's post stage: reports the job whose report this step's main stage deferred, under
 /// the job id the main stage chose, with the job's final status.
-pub fn deliver_at_job_end(settings: Settings, now: i64, job_id: String) -> Result<(), Error> {
+pub(crate) fn deliver_at_job_end(settings: Settings, now: i64, job_id: String) -> Result<(), Error> {
     let id = Sourced::new(job_id, Source::Default("chosen by this step's main stage (report_at: job-end)".to_owned()));
     let Some(prepared) = prepare(&settings, now, Some(id))? else { return Ok(()) };
     send(&settings, prepared, true)
 }
 
 /// A valid job, ready to send, and the change set's line for the messages.
-pub struct Prepared {
+pub(crate) struct Prepared {
     job: Job,
     shipped_line: Option<String>,
 }
@@ -270,6 +270,14 @@ fn squashes(
         return None;
     }
     let repo = repo?;
+    let github_api = lookups.api.is_some_and(|a| a.kind == Kind::GitHub);
+    if !github_api && !squash::has_pull_refs(repo) {
+        let list: Vec<String> = set.pull_requests.iter().map(|n| format!("#{n}")).collect();
+        return Some(format!(
+            "the own commits of PR {} were not looked for (no refs/pull/*/head or refs/merge-requests/*/head in this clone, and no github_token): any squash-merged among them keeps its merge commit's time",
+            list.join(", ")
+        ));
+    }
     let tip = gix::ObjectId::from_hex(deployed.as_bytes()).ok()?;
     let previous = gix::ObjectId::from_hex(set.previous.value.as_bytes()).ok()?;
     let named = match squash::named(repo, tip, previous, limit) {
@@ -306,7 +314,7 @@ fn squashes(
         let how = why.unwrap_or_else(|| {
             format!(
                 "their own commits are not in this clone: fetch them (git fetch origin '+refs/pull/*/head:refs/pull/*/head', or refs/merge-requests/* on GitLab){}",
-                if lookups.api.is_some_and(|a| a.kind == Kind::GitHub) { "" } else { ", or give github_token" }
+                if github_api { "" } else { ", or give github_token" }
             )
         });
         parts.push(format!("PR {} keep their merge commit's time ({how})", kept.join(", ")));
@@ -442,7 +450,9 @@ fn resolve_with(
             let job_status = stack.get(Key::JobStatus).map(|v| (Context::CiResult, v.clone()));
             let ci_context = ci.context.iter().filter(|(k, _)| job_status.is_none() || *k != Context::CiResult);
             for (key, value) in ci_context.chain(job_status.as_ref()) {
-                context.push(string_field(key.name(), value.value.trim(), value.source.clone()));
+                // A URL-like CI value (BUILD_URL, CI_JOB_URL) may carry user:token@: never sent.
+                let text = remote::without_credentials(&value.value).unwrap_or_else(|| value.value.trim().to_owned());
+                context.push(string_field(key.name(), &text, value.source.clone()));
             }
         }
     }
@@ -497,7 +507,7 @@ fn print_sources(settings: &Settings, job: &Job, shipped: Option<&str>) {
 /// Runs `customcd env`: the detected CI system, every setting with its winning source, where the
 /// job would be sent, and the job as it would be reported (or what stops it). Needs no token and
 /// sends nothing.
-pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
+pub(crate) fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
     let Some(gathered) = settings.job() else {
         return Err(Error::Internal(anyhow::anyhow!("env was resolved without the job's sources")));
     };
@@ -520,6 +530,9 @@ pub fn show_env(settings: Settings, now: i64) -> Result<(), Error> {
     output::stdout("where the job would be sent:");
     for line in settings.connection_lines() {
         output::stdout(&format!("  {line}"));
+    }
+    if let Some(why) = gathered.ci.as_ref().and_then(|c| c.not_a_deploy.as_ref()) {
+        output::stdout(&format!("report would send nothing: {why}"));
     }
     let mut problems = settings.problems().to_vec();
     let shipped = shipped(&settings, gathered);

@@ -14,7 +14,7 @@ use crate::settings::Settings;
 use crate::vocab::source::Sourced;
 
 /// Runs `customcd send` from its settings. With no paths, sends what the spool directory holds.
-pub fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
+pub(crate) fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(), Error> {
     settings.announce();
     if settings.dry_run().value {
         for line in settings.connection_lines() {

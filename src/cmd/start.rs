@@ -20,7 +20,7 @@ const REPORT_INSTEAD: &str = "`customcd report` will then report job_duration 0 
 /// It never fails the job: it runs first in a pipeline (the action's pre-entrypoint, a Jenkins
 /// start stage), where customcd's own trouble must not stop a deployment. When the start cannot
 /// be recorded, it warns, says what `report` does instead, and still succeeds.
-pub fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
+pub(crate) fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
     settings.announce();
     let ci = settings.ci();
     let runner = settings.runner();

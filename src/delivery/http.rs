@@ -14,19 +14,19 @@ use crate::settings::endpoint::Connection;
 use crate::settings::transport::Transport;
 
 /// How long to wait for the TCP and TLS connection.
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The most one request may take, from connecting to reading the answer.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// The most of the server's answer that is read; the rest is dropped unread.
-pub const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+pub(crate) const MAX_ANSWER_BYTES: u64 = 64 * 1024;
 
 /// The `User-Agent` header: the tool and its version.
-pub fn user_agent() -> String {
+pub(crate) fn user_agent() -> String {
     format!("customcd/{}", env!("CARGO_PKG_VERSION"))
 }
 
 /// The HTTP agent. Build it once per run: it keeps connections alive between requests.
-pub fn agent(transport: &Transport) -> ureq::Agent {
+pub(crate) fn agent(transport: &Transport) -> ureq::Agent {
     // ring is named here because ureq is built without a provider of its own: its `rustls`
     // feature would also bring webpki-roots, a second copy of the roots `transport` hands over.
     let tls = ureq::tls::TlsConfig::builder()
@@ -70,7 +70,7 @@ impl rustls::crypto::KeyProvider for NoPrivateKeys {
 
 /// The server's answer to one POST.
 #[derive(Debug, Clone)]
-pub struct Answer {
+pub(crate) struct Answer {
     pub status: u16,
     /// At most [`MAX_ANSWER_BYTES`] of the body, lossily decoded.
     pub body: String,
@@ -82,7 +82,7 @@ pub struct Answer {
 
 /// Why no answer came back.
 #[derive(Debug, Clone)]
-pub struct Failure {
+pub(crate) struct Failure {
     /// The whole story, with advice where the cause is common; already redacted of secrets.
     pub message: String,
     /// The cause in a few words (`connection refused by 127.0.0.1:8080`), for the lines that
@@ -94,7 +94,7 @@ pub struct Failure {
 }
 
 /// POSTs `body` to the connection's endpoint, taking at most `timeout`.
-pub fn post(agent: &ureq::Agent, conn: &Connection, body: &str, timeout: Duration) -> Result<Answer, Failure> {
+pub(crate) fn post(agent: &ureq::Agent, conn: &Connection, body: &str, timeout: Duration) -> Result<Answer, Failure> {
     let result = agent
         .post(&conn.endpoint.url)
         .config()
@@ -219,7 +219,7 @@ fn is_transient(e: &ureq::Error) -> bool {
 /// A one-line excerpt of a server answer for messages: secrets hidden, whitespace folded, at
 /// most `max` chars. Secrets are hidden *before* the text is cut, so that a cut cannot leave the
 /// first part of one behind where the whole would have been recognised.
-pub fn excerpt(text: &str, max: usize) -> String {
+pub(crate) fn excerpt(text: &str, max: usize) -> String {
     let folded: String = secret::redact(text).split_whitespace().collect::<Vec<_>>().join(" ");
     if folded.chars().count() > max {
         let head: String = folded.chars().take(max).collect();

@@ -8,9 +8,9 @@
 //! Layer: delivery (see tests/integration/layers.rs). May import: vocab, env, fs, secret, git,
 //! error, output, settings.
 
-pub mod http;
-pub mod outbox;
-pub mod spool;
+pub(crate) mod http;
+pub(crate) mod outbox;
+pub(crate) mod spool;
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -33,7 +33,7 @@ const MIN_RETRY_AFTER: Duration = Duration::from_secs(1);
 const MIN_ATTEMPT: Duration = Duration::from_millis(200);
 
 /// What was learnt from delivering one payload.
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub result: Result<Answer, Error>,
     /// The last HTTP status seen, if any answer came.
     pub http_status: Option<u16>,
@@ -43,7 +43,7 @@ pub struct Delivery {
 /// How long to wait before the next attempt: full jitter under `ceiling` (a random wait spreads
 /// the retries of many jobs apart), or what the server asked for with `Retry-After`, but never
 /// less than the jittered wait nor [`MIN_RETRY_AFTER`], and never more than [`MAX_RETRY_AFTER`].
-pub fn retry_wait(ceiling: Duration, jitter: f64, retry_after: Option<Duration>) -> Duration {
+pub(crate) fn retry_wait(ceiling: Duration, jitter: f64, retry_after: Option<Duration>) -> Duration {
     let backoff = ceiling.mul_f64(jitter.clamp(0.0, 1.0));
     match retry_after {
         Some(asked) => asked.clamp(MIN_RETRY_AFTER, MAX_RETRY_AFTER).max(backoff),
@@ -76,7 +76,7 @@ impl Causes {
 ///
 /// The first failure is told in full; a retry that failed the same way again gets a short line
 /// naming the cause, and the final error counts every cause.
-pub fn deliver(
+pub(crate) fn deliver(
     agent: &ureq::Agent,
     conn: &Connection,
     body: &str,
@@ -156,13 +156,13 @@ pub fn deliver(
 
 /// A pause shared by concurrent senders, set when the server answers 429.
 #[derive(Default)]
-pub struct Throttle {
+pub(crate) struct Throttle {
     until: std::sync::Mutex<Option<Instant>>,
 }
 
 impl Throttle {
     /// Waits until no pause is in force.
-    pub fn wait(&self) {
+    pub(crate) fn wait(&self) {
         loop {
             let until = self.until.lock().map(|u| *u).unwrap_or(None);
             match until {
@@ -173,7 +173,7 @@ impl Throttle {
     }
 
     /// Pauses every sender for `d` from now (never shortening a longer pause).
-    pub fn pause(&self, d: Duration) {
+    pub(crate) fn pause(&self, d: Duration) {
         if let Ok(mut until) = self.until.lock() {
             let new = Instant::now() + d;
             if until.is_none_or(|u| u < new) {
@@ -233,7 +233,7 @@ fn token_hint(conn: &Connection) -> String {
 /// Reads `Retry-After`: delay-seconds, or an HTTP date (how long from `now`). A fraction of a
 /// second (`0.5`, not in the standard but seen) is read too, so that it meets the floor in
 /// [`retry_wait`] rather than being ignored.
-pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));

@@ -36,7 +36,7 @@ static PHASE: Mutex<Phase> = Mutex::new(Phase::Saving);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// What delivering one job gave.
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub delivery: Delivery,
     /// The spool file that keeps the job: when it was not delivered, or with `--spool-always`.
     pub spooled: Option<PathBuf>,
@@ -44,7 +44,7 @@ pub struct Outcome {
 
 /// How to deliver one job: where its spool is, whether to keep it, and what the resend hint adds
 /// (the settings a later `customcd send` will not find in its environment).
-pub struct Plan<'a> {
+pub(crate) struct Plan<'a> {
     pub job_id: &'a str,
     pub deadline: Duration,
     pub dir: &'a Sourced<PathBuf>,
@@ -60,7 +60,7 @@ pub struct Plan<'a> {
 
 /// Spools `body`, then posts it with retries until the deadline; removes the spooled file after a
 /// 2xx unless `spool_always`. `job_id` names the file and the messages.
-pub fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, plan: Plan<'_>) -> Outcome {
+pub(crate) fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, plan: Plan<'_>) -> Outcome {
     let Plan { job_id, deadline, dir, spool_always, resend_note, rescue, at_job_end } = plan;
     set_phase(Phase::Saving);
     let (id, text, note) = (job_id.to_owned(), body.to_owned(), resend_note.clone());
@@ -136,12 +136,12 @@ pub fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, plan: P
 
 /// Called by the command once everything about the job was said (delivered, or where it is
 /// kept): from then on a signal ends the process at once.
-pub fn finished() {
+pub(crate) fn finished() {
     set_phase(Phase::Finished);
 }
 
 /// `text` quoted for a POSIX shell, so a hint can be pasted whatever the path holds.
-pub fn quoted(text: &str) -> String {
+pub(crate) fn quoted(text: &str) -> String {
     shlex::try_quote(text).map_or_else(|_| format!("'{}'", text.replace('\'', "'\\''")), |q| q.into_owned())
 }
 

@@ -18,12 +18,12 @@ use crate::fs::{self, Follow, NewFile, OpenRefusal};
 /// Creates the spool directory `dir` (and its parents) private to this user, or checks an existing
 /// one: a real directory (not a symbolic link) owned by this user, made private (0700 on Unix)
 /// whatever the umask was.
-pub fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn ensure_private_dir(dir: &Path) -> anyhow::Result<()> {
     fs::ensure_private_dir(dir, "choose a directory of your own with --spool-dir")
 }
 
 /// A payload file in the spool, exclusively locked by this process until dropped.
-pub struct Spooled {
+pub(crate) struct Spooled {
     pub path: PathBuf,
     /// Holds the lock; closing it lets a `send` claim the file.
     pub lock: File,
@@ -34,7 +34,7 @@ pub struct Spooled {
 /// to `<nanoseconds>-<job id>.json` without replacing anything, then the directory is fsync'd. A
 /// reader never sees half a payload; a crash at any instant leaves either nothing under a `.json`
 /// name or the whole body. Returns the file, still locked.
-pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spooled> {
+pub(crate) fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spooled> {
     ensure_private_dir(dir)?;
     let safe = fs::safe_name(job_id, 80);
     let mut tmp = NewFile::create_in(dir, ".customcd-")?;
@@ -66,7 +66,7 @@ pub fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Result<Spool
 
 /// Removes a delivered payload file while its lock is still held, so no other sender can pick it
 /// up between the acknowledgement and the removal.
-pub fn remove(spooled: Spooled) -> std::io::Result<()> {
+pub(crate) fn remove(spooled: Spooled) -> std::io::Result<()> {
     fs::remove_claimed(&spooled.path)?;
     drop(spooled.lock);
     Ok(())
@@ -74,7 +74,7 @@ pub fn remove(spooled: Spooled) -> std::io::Result<()> {
 
 /// A path given to `send`, or found by listing a directory given to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Found {
+pub(crate) struct Found {
     pub path: PathBuf,
     /// Found in a directory: it must be a regular file owned by this user, not a symbolic link.
     pub listed: bool,
@@ -95,7 +95,7 @@ fn is_own_file(name: &str) -> bool {
 /// customcd's own checkpoints and rejects are left out; what an entry is gets checked when it is
 /// claimed, so a directory or FIFO named `*.json` is counted, not followed. A directory that does
 /// not exist holds nothing.
-pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
+pub(crate) fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
     let mut out = Vec::new();
     for p in paths {
         if p.is_dir() {
@@ -132,7 +132,7 @@ pub fn expand(paths: &[PathBuf]) -> anyhow::Result<Vec<Found>> {
 
 /// What claiming a file gave.
 #[derive(Debug)]
-pub enum Claim {
+pub(crate) enum Claim {
     /// The file is open, exclusively locked, and still the one at its path.
     Mine(File),
     /// Another process (a `report` still delivering it, or another `send`) holds it.
@@ -147,7 +147,7 @@ pub enum Claim {
 /// it: only regular files, for listed entries only ones owned by this user and never through a
 /// symbolic link; then an exclusive non-blocking lock, then a check that the path still names
 /// the file that was locked (a sender that finished with it removes it under the lock).
-pub fn claim(found: &Found) -> Claim {
+pub(crate) fn claim(found: &Found) -> Claim {
     let path = &found.path;
     // A listed entry is never followed through a link; a path the user named may be one.
     let follow = if found.listed { Follow::No } else { Follow::Yes };

@@ -8,21 +8,21 @@ use std::process::{Command, Stdio};
 use gix::ObjectId;
 
 /// A history: per commit, its parents (earlier commits) and its committer time.
-pub type History = Vec<(Vec<usize>, i64)>;
+pub(crate) type History = Vec<(Vec<usize>, i64)>;
 
 /// A linear history of `n` commits, the first at `start`, each `step` seconds after its parent.
-pub fn linear(n: usize, start: i64, step: i64) -> History {
+pub(crate) fn linear(n: usize, start: i64, step: i64) -> History {
     (0..n).map(|i| (if i == 0 { vec![] } else { vec![i - 1] }, start + i as i64 * step)).collect()
 }
 
 /// What a commit says beyond its place in the history: author time and message.
-pub struct Details {
+pub(crate) struct Details {
     pub author_time: i64,
     pub message: String,
 }
 
 /// Runs git in `dir` with no user or system configuration.
-pub fn git(dir: &Path, args: &[&str]) -> std::process::Child {
+pub(crate) fn git(dir: &Path, args: &[&str]) -> std::process::Child {
     Command::new("git")
         .args(["-c", "init.defaultBranch=main", "-c", "user.name=T", "-c", "user.email=t@example.com"])
         .args(args)
@@ -36,20 +36,20 @@ pub fn git(dir: &Path, args: &[&str]) -> std::process::Child {
 }
 
 /// Runs git in `dir` and returns its output, failing the test if git fails.
-pub fn git_ok(dir: &Path, args: &[&str]) -> String {
+pub(crate) fn git_ok(dir: &Path, args: &[&str]) -> String {
     let out = git(dir, args).wait_with_output().expect("git finishes");
     assert!(out.status.success(), "git {args:?} failed");
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
 /// Builds `history` with `git fast-import` in a new repository; returns it and the commit ids.
-pub fn build(history: &History) -> (tempfile::TempDir, gix::Repository, Vec<ObjectId>) {
+pub(crate) fn build(history: &History) -> (tempfile::TempDir, gix::Repository, Vec<ObjectId>) {
     build_with(history, |i, (_, time)| Details { author_time: *time, message: format!("c{i}") })
 }
 
 /// As [`build`], with each commit's author time and message from `details`. Commit `i` is on
 /// branch `c<i>`; the last commit is also `main`.
-pub fn build_with(
+pub(crate) fn build_with(
     history: &History,
     details: impl Fn(usize, &(Vec<usize>, i64)) -> Details,
 ) -> (tempfile::TempDir, gix::Repository, Vec<ObjectId>) {
@@ -86,7 +86,7 @@ pub fn build_with(
 
 /// A clone of `dir` with `depth` commits of history from its main branch (`git clone --depth`,
 /// as `actions/checkout` makes one).
-pub fn shallow_clone(dir: &Path, depth: u32) -> (tempfile::TempDir, gix::Repository) {
+pub(crate) fn shallow_clone(dir: &Path, depth: u32) -> (tempfile::TempDir, gix::Repository) {
     let clone = tempfile::tempdir().expect("temp dir");
     let url = format!("file://{}", dir.display());
     let depth = depth.to_string();

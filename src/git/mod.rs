@@ -36,7 +36,7 @@ pub enum HeadError {
 
 /// Why the repository could not be read at all.
 #[derive(Debug, Clone, thiserror::Error)]
-pub enum GitError {
+pub(crate) enum GitError {
     #[error("no git repository found at or above {0}")]
     NotFound(String),
     #[error("the git repository at or above {dir} cannot be opened: {why}")]
@@ -62,12 +62,12 @@ fn open_options() -> gix::open::Options {
 /// Whether the tag `name` (without `refs/tags/`) matches `pattern` as `git tag -l PATTERN` does:
 /// git's wildmatch without `WM_PATHNAME`, so `*` also matches `/`, and `[0-9]`, `[!a]`, `?` and
 /// `\` escapes work as in git.
-pub fn tag_matches(pattern: &str, name: &str) -> bool {
+pub(crate) fn tag_matches(pattern: &str, name: &str) -> bool {
     gix::glob::wildmatch(pattern.into(), name.into(), gix::glob::wildmatch::Mode::empty())
 }
 
 /// Discovers and opens the repository at or above `start`, read-only (see `open_options`).
-pub fn open(start: &Path) -> Result<gix::Repository, GitError> {
+pub(crate) fn open(start: &Path) -> Result<gix::Repository, GitError> {
     use gix::discover::upwards::{Options as Upwards, TrustPolicy};
     let shown = start.display().to_string();
     let absolute;
@@ -90,12 +90,12 @@ pub fn open(start: &Path) -> Result<gix::Repository, GitError> {
 }
 
 /// Discovers the repository at or above `start` and reads its facts.
-pub fn read(start: &Path) -> Result<Facts, GitError> {
+pub(crate) fn read(start: &Path) -> Result<Facts, GitError> {
     open(start).map(|repo| facts(&repo))
 }
 
 /// What an open repository tells about the job.
-pub fn facts(repo: &gix::Repository) -> Facts {
+pub(crate) fn facts(repo: &gix::Repository) -> Facts {
     let dir = repo.workdir().unwrap_or_else(|| repo.git_dir()).display().to_string();
 
     let (head, branch) = match repo.head() {

@@ -45,10 +45,10 @@ pub struct Range<T> {
 /// Why the walk could not finish.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct WalkError(String);
+pub(crate) struct WalkError(String);
 
 impl WalkError {
-    pub fn new(why: impl Into<String>) -> Self {
+    pub(crate) fn new(why: impl Into<String>) -> Self {
         WalkError(why.into())
     }
 }
@@ -70,7 +70,7 @@ struct Node {
 /// Walks `hidden..tip` in `repo`, giving at most `limit` commits of the range. `take` is called
 /// once for each commit read while the hidden tip is not known to reach it, with the decoded
 /// commit; its value is kept for the result if the commit turns out to be in the range.
-pub fn walk<T>(
+pub(crate) fn walk<T>(
     repo: &gix::Repository,
     tip: ObjectId,
     hidden: ObjectId,

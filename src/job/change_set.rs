@@ -73,7 +73,7 @@ pub struct ChangeSet {
 
 /// Why there is no change set; shown in provenance, and warned about when `warn` is set.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoChangeSet {
+pub(crate) struct NoChangeSet {
     pub reason: String,
     /// Whether the user can do something about it (a shallow clone, a force-push).
     pub warn: bool,
@@ -90,14 +90,14 @@ impl NoChangeSet {
 }
 
 /// Opens the repository at or above `dir` for the change set; trouble is a reason, not an error.
-pub fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
+pub(crate) fn open(dir: &Path) -> Result<gix::Repository, NoChangeSet> {
     crate::git::open(dir).map_err(|e| NoChangeSet::loud(format!("no repository to read: {e}")))
 }
 
 /// Why `previous` names no previous deploy without looking at any repository: git's null id (a
 /// new branch, a merge-request pipeline), which CI variables carry often enough that the
 /// repository is not even opened for it.
-pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
+pub(crate) fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
     previous.value.trim().bytes().all(|b| b == b'0').then(|| {
         NoChangeSet::quiet(format!(
             "the previous commit ({}) is the null id: a new branch or a first deploy has no previous deploy",
@@ -107,7 +107,7 @@ pub fn null_previous(previous: &Sourced<String>) -> Option<NoChangeSet> {
 }
 
 /// Computes `previous..deployed` in `repo`, walking at most `limit` commits.
-pub fn compute(
+pub(crate) fn compute(
     repo: &gix::Repository,
     deployed: &str,
     previous: &Sourced<String>,
@@ -122,7 +122,7 @@ pub fn compute(
 /// defines it ("the version differs from the previous one and matches one deployed before"),
 /// and a revert of a commit they shipped counts in `reverts`. Commits of `earlier` this clone
 /// does not hold are skipped.
-pub fn compute_with_earlier(
+pub(crate) fn compute_with_earlier(
     repo: &gix::Repository,
     deployed: &str,
     previous: &Sourced<String>,
@@ -340,7 +340,7 @@ fn reached_from(
 /// `git tag -l`), by [`TagIndex::previous_release`]'s rule, the same as backfill's: tags earlier
 /// than the deployed commit's own tag (untagged: not after its commit time), never a tag on the
 /// deployed commit itself.
-pub fn previous_from_tag(
+pub(crate) fn previous_from_tag(
     repo: &gix::Repository,
     deployed: &str,
     pattern: &Sourced<String>,
@@ -402,13 +402,13 @@ pub struct PreviousRelease {
 }
 
 /// The tags matching a pattern, to find each release's previous release.
-pub struct TagIndex {
+pub(crate) struct TagIndex {
     tags: Vec<TagAt>,
 }
 
 impl TagIndex {
     /// Reads the tags matching `pattern`; tags of trees and blobs name no deploy and are left out.
-    pub fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
+    pub(crate) fn new(repo: &gix::Repository, pattern: &str) -> Result<TagIndex, NoChangeSet> {
         let mut tags = Vec::new();
         let refs = repo.references().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
         let listed = refs.tags().map_err(|e| NoChangeSet::loud(format!("listing tags failed: {e}")))?;
@@ -455,7 +455,12 @@ impl TagIndex {
     /// a day of clock skew) than the best count: those commits cannot be in the older candidate,
     /// so it cannot do better. Walks are bounded by `limit`; a candidate whose count passes it,
     /// or that a shallow clone's cut makes uncertain, is not chosen.
-    pub fn previous_release(&self, repo: &gix::Repository, deployed: ObjectId, limit: u64) -> Option<PreviousRelease> {
+    pub(crate) fn previous_release(
+        &self,
+        repo: &gix::Repository,
+        deployed: ObjectId,
+        limit: u64,
+    ) -> Option<PreviousRelease> {
         // Earlier than the deployed commit's own first matching tag; untagged, than its commit.
         let own = self.tags.iter().filter(|t| t.commit == deployed).map(TagAt::key).min();
         let bound = match own {
@@ -615,7 +620,9 @@ impl ChangeSet {
         }];
         if !self.capped {
             out.push(field("commit_count", FieldType::Integer, Value::from(self.commits)));
-            if let Some(first) = self.author_times.first() {
+            // A commit authored after the job ended (a clock ahead, a rewritten date) says nothing
+            // about how long the change waited: left out of the lead times, with a note.
+            if let Some(first) = self.dated(end).first() {
                 out.push(field("lead_time", FieldType::Duration, Value::from(end.saturating_sub(*first).max(0))));
                 out.push(field("first_commit_time", FieldType::Timestamp, Value::from((*first).max(0))));
                 out.push(field("lead_time_median", FieldType::Duration, Value::from(self.median_lead_time(end))));
@@ -639,9 +646,14 @@ impl ChangeSet {
         out
     }
 
+    /// The author times at or before `end`, oldest first: those a lead time can be measured from.
+    fn dated(&self, end: i64) -> &[i64] {
+        &self.author_times[..self.author_times.partition_point(|t| *t <= end)]
+    }
+
     /// The median over the commits of (end minus the commit's author time), never negative.
     fn median_lead_time(&self, end: i64) -> i64 {
-        let mut leads: Vec<i64> = self.author_times.iter().map(|t| end.saturating_sub(*t).max(0)).collect();
+        let mut leads: Vec<i64> = self.dated(end).iter().map(|t| end.saturating_sub(*t).max(0)).collect();
         leads.sort_unstable();
         match leads.len() {
             0 => 0,
@@ -695,7 +707,15 @@ impl ChangeSet {
                 if n == 1 { "" } else { "s" }
             ),
         };
-        match self.author_times.first() {
+        let later = self.author_times.len() - self.dated(end).len();
+        let undated = match later {
+            0 => undated,
+            n => format!(
+                "{undated} ({n} commit{} authored after the job ended left out of the lead time: a clock ahead or a rewritten date)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        match self.dated(end).first() {
             Some(first) => {
                 let lead = human(end.saturating_sub(*first).max(0));
                 format!(
@@ -721,7 +741,7 @@ fn short(sha: &str) -> &str {
 }
 
 /// "3 d 4 h", "5 h 2 min", "42 s".
-pub fn human(seconds: i64) -> String {
+pub(crate) fn human(seconds: i64) -> String {
     let (d, h, m) = (seconds / 86_400, seconds % 86_400 / 3_600, seconds % 3_600 / 60);
     match (d, h, m) {
         (0, 0, 0) => format!("{seconds} s"),
@@ -774,6 +794,34 @@ mod tests {
         let keys: Vec<String> = capped.fields(100).into_iter().map(|f| f.key).collect();
         assert_eq!(keys, ["previous_sha"], "past the limit only the previous deploy is sure");
         assert!(capped.summary(100).contains("more than 4 commits"), "{}", capped.summary(100));
+    }
+
+    #[test]
+    fn commits_authored_after_the_job_ended_are_left_out_of_the_lead_times_with_a_note() {
+        let set = |times: Vec<i64>| ChangeSet {
+            previous: Sourced::new("a".repeat(40), Source::Default("test".into())),
+            commits: times.len() as u64,
+            capped: false,
+            author_times: times,
+            authors: 1,
+            pull_requests: Vec::new(),
+            is_rollback: false,
+            reverts: 0,
+            diverged: false,
+            undated: 0,
+        };
+        let some = set(vec![100, 200, 5000]);
+        let fields = some.fields(1000);
+        let value = |key: &str| fields.iter().find(|f| f.key == key).map(|f| f.value.clone());
+        assert_eq!(value("lead_time"), Some(Value::from(900)));
+        assert_eq!(value("first_commit_time"), Some(Value::from(100)));
+        assert_eq!(value("lead_time_median"), Some(Value::from(850)), "over the two dated commits");
+        assert_eq!(value("commit_count"), Some(Value::from(3)), "still shipped");
+        assert!(some.summary(1000).contains("1 commit authored after the job ended"), "{}", some.summary(1000));
+        let all = set(vec![5000]);
+        let keys: Vec<String> = all.fields(1000).into_iter().map(|f| f.key).collect();
+        assert!(!keys.iter().any(|k| k.starts_with("lead_time") || k == "first_commit_time"), "{keys:?}");
+        assert!(all.summary(1000).contains("after the job ended"), "{}", all.summary(1000));
     }
 
     #[test]

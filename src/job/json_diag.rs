@@ -6,12 +6,12 @@
 
 /// Parses `text` as JSON, or explains the first error with line, column, the line itself and a
 /// hint.
-pub fn parse(text: &str) -> Result<serde_json::Value, String> {
+pub(crate) fn parse(text: &str) -> Result<serde_json::Value, String> {
     serde_json::from_str(text).map_err(|e| explain(text, &e))
 }
 
 /// Builds the explanation for a serde_json error found in `text`.
-pub fn explain(text: &str, err: &serde_json::Error) -> String {
+pub(crate) fn explain(text: &str, err: &serde_json::Error) -> String {
     let (line, column) = (err.line(), err.column());
     let raw = err.to_string();
     // serde_json appends " at line L column C"; we say that ourselves.

@@ -20,7 +20,7 @@ use crate::error::{self, quote, Problem};
 use crate::job::change_set::ChangeSet;
 use crate::job::optional::{OptionalField, OptionalInput, MAX_FIELDS};
 use crate::job::status::Status;
-use crate::vocab::names::{flag_name, var_name, Key, Stack, MAX_API_INTEGER, OPTIONAL_FIELD, PAYLOAD_FIELDS};
+use crate::vocab::names::{flag_name, var_name, Key, Missing, Stack, MAX_API_INTEGER, OPTIONAL_FIELD, PAYLOAD_FIELDS};
 use crate::vocab::source::{Source, Sourced};
 
 /// A job that satisfies every rule of the contract, with the source of each field.
@@ -166,196 +166,137 @@ impl<'a> Inputs<'a> {
     }
 }
 
+/// The payload's scalar fields as read from the stack, each when it was given and valid.
+#[derive(Default)]
+struct Scalars {
+    commit_sha: Option<Sourced<String>>,
+    service_id: Option<Sourced<u64>>,
+    job_start_time: Option<Sourced<i64>>,
+    job_duration: Option<Sourced<u64>>,
+    status: Option<Sourced<Status>>,
+}
+
+impl Scalars {
+    /// Reads the given value of `key` by its rule; a value that breaks it is a problem. Text
+    /// fields (ids, names) have no reading of their own: [`check_identifier`] holds them.
+    fn read(&mut self, key: Key, v: &Sourced<String>, problems: &mut Vec<Problem>) {
+        match key {
+            Key::CommitSha => self.commit_sha = check_sha(v, problems),
+            Key::ServiceId => {
+                self.service_id = error::read(
+                    v,
+                    "service_id",
+                    |t| t.parse::<u64>().ok().filter(|n| (1..=MAX_API_INTEGER).contains(n)),
+                    format!("must be a whole number from 1 to {MAX_API_INTEGER} (the ID of your Custom CD service)"),
+                    "use the number Allstacks shows for the service, e.g. 42",
+                    problems,
+                )
+            }
+            Key::JobStartTime => {
+                self.job_start_time = match epoch::parse_time(&v.value) {
+                    Ok(t) => Some(Sourced::new(t, v.source.clone())),
+                    Err(e) => {
+                        problems.push(
+                            Problem::new("job_start_time", e.to_string(), e.fix())
+                                .value(v.value.clone())
+                                .source(v.source.clone()),
+                        );
+                        None
+                    }
+                }
+            }
+            Key::JobDuration => {
+                self.job_duration = error::read(
+                    v,
+                    "job_duration",
+                    |t| t.parse::<u64>().ok().filter(|n| *n <= MAX_API_INTEGER),
+                    format!("must be whole seconds, from 0 to {MAX_API_INTEGER}"),
+                    "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time",
+                    problems,
+                )
+            }
+            Key::Status => {
+                self.status = error::read(
+                    v,
+                    "status",
+                    Status::parse,
+                    format!("is not a status word; accepted (any case): {}", Status::accepted_words()),
+                    "pass the job's outcome, e.g. --status success",
+                    problems,
+                )
+            }
+            _ => {}
+        }
+    }
+}
+
 /// Resolves and validates a job; on failure, every problem found.
+///
+/// The field table (`PAYLOAD_FIELDS`) drives it: each field, in the table's order, is read by its
+/// rule when given, and when not, asked for, derived or left out as the table says. So problems
+/// come in the body's order, and a new required field needs its table entry and its rule only.
 pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     let stack = inputs.stack;
     let mut problems = Vec::new();
-
-    let commit_sha = match stack.get(Key::CommitSha) {
-        Some(v) => check_sha(v, &mut problems),
-        None => {
-            let rule = match &inputs.git_error {
-                Some(e) => format!("is required, and git could not supply it: {e}"),
-                None => "is required".to_owned(),
-            };
-            problems.push(Problem::new(
-                "commit_sha",
-                rule,
-                fix_for(
-                    inputs,
-                    Key::CommitSha,
-                    "the full SHA, e.g. \"$(git rev-parse HEAD)\", or run inside the git checkout",
-                ),
-            ));
-            None
+    let mut scalars = Scalars::default();
+    for field in PAYLOAD_FIELDS {
+        match (stack.get(field.key), field.missing) {
+            (Some(v), _) => scalars.read(field.key, v, &mut problems),
+            (None, Missing::Ask { what, from_git }) => problems.push(missing(inputs, field.key, what, from_git)),
+            (None, Missing::Derived | Missing::Quiet) => {}
         }
-    };
-
-    let service_id = match stack.get(Key::ServiceId) {
-        Some(v) => error::read(
-            v,
-            "service_id",
-            |t| t.parse::<u64>().ok().filter(|n| (1..=MAX_API_INTEGER).contains(n)),
-            format!("must be a whole number from 1 to {MAX_API_INTEGER} (the ID of your Custom CD service)"),
-            "use the number Allstacks shows for the service, e.g. 42",
-            &mut problems,
-        ),
-        None => {
-            problems.push(Problem::new(
-                "service_id",
-                "is required",
-                fix_for(inputs, Key::ServiceId, "the ID of your Custom CD service in Allstacks"),
-            ));
-            None
-        }
-    };
-
-    let job_start_time = match stack.get(Key::JobStartTime) {
-        Some(v) => match epoch::parse_time(&v.value) {
-            Ok(t) => Some(Sourced::new(t, v.source.clone())),
+    }
+    // Times no job can have: before 2000, or further ahead of the clock (the run's own; for a
+    // stored record or a test, this machine's now) than the skew allowed.
+    let clock = if inputs.now > 0 { inputs.now } else { epoch::now() };
+    if let Some(start) = scalars.job_start_time.take() {
+        match epoch::check_start(start.value, clock) {
+            Ok(_) => scalars.job_start_time = Some(start),
             Err(e) => {
-                problems.push(
-                    Problem::new("job_start_time", e.to_string(), e.fix())
-                        .value(v.value.clone())
-                        .source(v.source.clone()),
-                );
-                None
+                let given = stack.get(Key::JobStartTime).map(|v| v.value.clone()).unwrap_or_default();
+                problems.push(Problem::new("job_start_time", e.to_string(), e.fix()).value(given).source(start.source));
             }
-        },
-        None => {
-            let hint = inputs
-                .hints
-                .iter()
-                .find(|(k, _)| *k == Key::JobStartTime)
-                .map(|(_, h)| format!("{h}; or "))
-                .unwrap_or_default();
-            problems.push(Problem::new(
-                "job_start_time",
-                "is required, and no start time is known",
-                format!(
-                    "{hint}record the start when the job begins and pass it here: {}=$(date +%s) at the start, then {} \"${}\" (or RFC 3339 such as 2024-01-01T10:00:00Z)",
-                    var_name(Key::JobStartTime),
-                    flag_name(Key::JobStartTime),
-                    var_name(Key::JobStartTime)
-                ),
-            ));
-            None
         }
-    };
-
-    let job_duration = match stack.get(Key::JobDuration) {
-        Some(v) => error::read(
-            v,
-            "job_duration",
-            |t| t.parse::<u64>().ok().filter(|n| *n <= MAX_API_INTEGER),
-            format!("must be whole seconds, from 0 to {MAX_API_INTEGER}"),
-            "give the duration in seconds, e.g. 300, or leave it unset to use now minus the start time",
-            &mut problems,
-        ),
-        // Never negative: a start in the future (clock skew between machines) counts as 0.
-        None => job_start_time.as_ref().map(|start| {
+    }
+    if let (Some(start), Some(duration)) = (&scalars.job_start_time, &scalars.job_duration) {
+        let end = start.value.saturating_add(i64::try_from(duration.value).unwrap_or(i64::MAX));
+        if end > clock.saturating_add(epoch::CLOCK_SKEW) {
+            problems.push(
+                Problem::new(
+                    "job_duration",
+                    format!(
+                        "makes the job end at {}, {} s in the future (more than the {} s of clock skew allowed)",
+                        epoch::to_rfc3339(end),
+                        end - clock,
+                        epoch::CLOCK_SKEW
+                    ),
+                    "give the job's real duration in seconds, or leave it unset to use now minus the start time",
+                )
+                .value(duration.value.to_string())
+                .source(duration.source.clone()),
+            );
+        }
+    }
+    // Never negative: a start in the future (clock skew between machines) counts as 0.
+    if scalars.job_duration.is_none() && stack.get(Key::JobDuration).is_none() {
+        scalars.job_duration = scalars.job_start_time.as_ref().map(|start| {
             let elapsed = u64::try_from(inputs.now.saturating_sub(start.value)).unwrap_or(0);
             Sourced::new(elapsed, Source::Default("now minus job_start_time".to_owned()))
-        }),
-    };
-
-    let status = match stack.get(Key::Status) {
-        Some(v) => error::read(
-            v,
-            "status",
-            Status::parse,
-            format!("is not a status word; accepted (any case): {}", Status::accepted_words()),
-            "pass the job's outcome, e.g. --status success",
-            &mut problems,
-        ),
-        None => {
-            problems.push(Problem::new(
-                "status",
-                "is required",
-                fix_for(inputs, Key::Status, "Succeeded, Failed or On Hold (or success, failure, ...)"),
-            ));
-            None
-        }
-    };
-
+        });
+    }
     let repo_id = text(stack, Key::RepoId);
     let repo_name = text(stack, Key::RepoName);
     if repo_id.is_none() && repo_name.is_none() {
-        let rule = match &inputs.git_error {
-            Some(e) => format!("one of repo_id and repo_name is required, and git could not supply a name: {e}"),
-            None => "one of repo_id and repo_name is required, and the repository has no origin remote to name it"
-                .to_owned(),
-        };
-        problems.push(Problem::new(
-            "repo_id / repo_name",
-            rule,
-            format!(
-                "pass {} owner/name (or {} N), or set {}",
-                flag_name(Key::RepoName),
-                flag_name(Key::RepoId),
-                var_name(Key::RepoName)
-            ),
-        ));
+        problems.push(no_repository(inputs));
     }
-
-    let mut optional = optional::assemble(inputs.optional, &mut problems);
-    if optional.len() > MAX_FIELDS {
-        problems.push(Problem::new(
-            "optional",
-            format!("at most {MAX_FIELDS} optional fields are allowed, found {}", optional.len()),
-            "drop some fields, or combine values of one key into a list",
-        ));
-    }
-    let mut warnings = Vec::new();
-    let mut dropped = Vec::new();
-    // The 20-field budget: the user's own fields come first and win on a clash; then the
-    // first-class settings, then the change set, then the CI context, each only in free places.
-    let end = match (&job_start_time, &job_duration) {
+    let end = match (&scalars.job_start_time, &scalars.job_duration) {
         (Some(start), Some(duration)) => {
             Some(start.value.saturating_add(i64::try_from(duration.value).unwrap_or(i64::MAX)))
         }
         _ => None,
     };
-    let shipped = match (inputs.change_set, end) {
-        (Some(set), Some(end)) => set.fields(end),
-        _ => Vec::new(),
-    };
-    for field in inputs.primary.iter().chain(&shipped).chain(&inputs.context) {
-        if optional.iter().any(|f| f.key == field.key) {
-            continue;
-        }
-        if optional.len() >= MAX_FIELDS {
-            dropped.push(field.key.clone());
-        } else {
-            optional.push(field.clone());
-        }
-    }
-    if !dropped.is_empty() {
-        warnings.push(format!(
-            "the optional fields {} were left out: the API allows at most {MAX_FIELDS} optional fields; yours come first, then environment, the change set and the CI context (--no-ci-fields turns the CI context off)",
-            dropped.join(", ")
-        ));
-    }
-
-    let job_id = match stack.get(Key::JobId) {
-        Some(v) if v.value.trim().is_empty() => {
-            problems.push(
-                Problem::new("job_id", "must not be blank", "give an identifier for this run").source(v.source.clone()),
-            );
-            None
-        }
-        Some(v) => Some(Sourced::new(v.value.trim().to_owned(), v.source.clone())),
-        // Without an id from anywhere, the commit and start make one that is stable across
-        // retries of the same report, which is what the server expects of a job id.
-        None => match (&commit_sha, &job_start_time) {
-            (Some(sha), Some(start)) => Some(Sourced::new(
-                format!("{}-{}", &sha.value[..12], start.value),
-                Source::Default("commit_sha and job_start_time".to_owned()),
-            )),
-            _ => None,
-        },
-    };
-
+    let (optional, warnings) = optional_fields(inputs, end, &mut problems);
+    let job_id = job_id(stack, &scalars, &mut problems);
     for key in [Key::JobId, Key::RepoId, Key::RepoName, Key::TriggeredBy, Key::JobType] {
         if let Some(v) = stack.get(key) {
             check_identifier(key, v, &mut problems);
@@ -365,6 +306,7 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     if !problems.is_empty() {
         return Err(problems);
     }
+    let Scalars { commit_sha, service_id, job_start_time, job_duration, status } = scalars;
     match (job_id, commit_sha, service_id, job_start_time, job_duration, status) {
         (Some(job_id), Some(commit_sha), Some(service_id), Some(job_start_time), Some(job_duration), Some(status)) => {
             Ok(Job {
@@ -387,6 +329,98 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
     }
 }
 
+/// The problem for a required field no source gave: `what` is what the table says to give.
+fn missing(inputs: &Inputs<'_>, key: Key, what: &str, from_git: bool) -> Problem {
+    let rule = match (&inputs.git_error, from_git) {
+        (Some(e), true) => format!("is required, and git could not supply it: {e}"),
+        _ => "is required".to_owned(),
+    };
+    Problem::new(key.name(), rule, fix_for(inputs, key, what))
+}
+
+/// The problem for a job without `repo_id` or `repo_name`.
+fn no_repository(inputs: &Inputs<'_>) -> Problem {
+    let rule = match &inputs.git_error {
+        Some(e) => format!("one of repo_id and repo_name is required, and git could not supply a name: {e}"),
+        None => {
+            "one of repo_id and repo_name is required, and the repository has no origin remote to name it".to_owned()
+        }
+    };
+    Problem::new(
+        "repo_id / repo_name",
+        rule,
+        format!(
+            "pass {} owner/name (or {} N), or set {}",
+            flag_name(Key::RepoName),
+            flag_name(Key::RepoId),
+            var_name(Key::RepoName)
+        ),
+    )
+}
+
+/// The optional fields within the API's budget of [`MAX_FIELDS`]: the user's own fields come
+/// first and win on a clash; then the first-class settings, then the change set (for a job that
+/// ended at `end`), then the CI context, each only in free places. Also the warning naming what
+/// did not fit.
+fn optional_fields(
+    inputs: &Inputs<'_>,
+    end: Option<i64>,
+    problems: &mut Vec<Problem>,
+) -> (Vec<OptionalField>, Vec<String>) {
+    let mut optional = optional::assemble(inputs.optional, problems);
+    if optional.len() > MAX_FIELDS {
+        problems.push(Problem::new(
+            "optional",
+            format!("at most {MAX_FIELDS} optional fields are allowed, found {}", optional.len()),
+            "drop some fields, or combine values of one key into a list",
+        ));
+    }
+    let mut warnings = Vec::new();
+    let mut dropped = Vec::new();
+    let shipped = match (inputs.change_set, end) {
+        (Some(set), Some(end)) => set.fields(end),
+        _ => Vec::new(),
+    };
+    for field in inputs.primary.iter().chain(&shipped).chain(&inputs.context) {
+        if optional.iter().any(|f| f.key == field.key) {
+            continue;
+        }
+        if optional.len() >= MAX_FIELDS {
+            dropped.push(field.key.clone());
+        } else {
+            optional.push(field.clone());
+        }
+    }
+    if !dropped.is_empty() {
+        warnings.push(format!(
+            "the optional fields {} were left out: the API allows at most {MAX_FIELDS} optional fields; yours come first, then environment, the change set and the CI context (--no-ci-fields turns the CI context off)",
+            dropped.join(", ")
+        ));
+    }
+    (optional, warnings)
+}
+
+/// The job id: as given (trimmed, never blank), else made from the commit and start, which is
+/// stable across retries of the same report, as the server expects of a job id.
+fn job_id(stack: &Stack, scalars: &Scalars, problems: &mut Vec<Problem>) -> Option<Sourced<String>> {
+    match stack.get(Key::JobId) {
+        Some(v) if v.value.trim().is_empty() => {
+            problems.push(
+                Problem::new("job_id", "must not be blank", "give an identifier for this run").source(v.source.clone()),
+            );
+            None
+        }
+        Some(v) => Some(Sourced::new(v.value.trim().to_owned(), v.source.clone())),
+        None => match (&scalars.commit_sha, &scalars.job_start_time) {
+            (Some(sha), Some(start)) => Some(Sourced::new(
+                format!("{}-{}", &sha.value[..12], start.value),
+                Source::Default("commit_sha and job_start_time".to_owned()),
+            )),
+            _ => None,
+        },
+    }
+}
+
 /// The fix for a missing field: the CI system's advice first, when it has some.
 fn fix_for(inputs: &Inputs<'_>, key: Key, what: &str) -> String {
     let generic = format!("pass {} or set {} to {what}", flag_name(key), var_name(key));
@@ -398,7 +432,7 @@ fn fix_for(inputs: &Inputs<'_>, key: Key, what: &str) -> String {
 
 /// Resolves a stored record (a payload file, a CSV row, a tag): nothing comes from CI, git or the
 /// clock, and `problems` already found in the record are reported first.
-pub fn resolve_stored(
+pub(crate) fn resolve_stored(
     stack: &Stack,
     optional: &[OptionalInput],
     mut problems: Vec<Problem>,
@@ -425,7 +459,7 @@ pub fn resolve_stored(
 
 /// The longest identifier (`job_id`, `repo_name`, ...) accepted, in characters: far above any real
 /// one, and low enough that a runaway value is refused instead of sent and echoed.
-pub const MAX_IDENTIFIER: usize = 1024;
+pub(crate) const MAX_IDENTIFIER: usize = 1024;
 
 /// An identifier is one line of printable text: a newline or other control character would break
 /// logs, and on GitHub could forge a workflow command from a value a pull request controls.
@@ -464,7 +498,7 @@ pub fn is_full_sha(sha: &str) -> bool {
 /// `commit_sha` is a valid one; [`resolve`] says what is wrong with it otherwise. Commands that
 /// need the commit before the job is whole (the change set) take it from here, so the rule is
 /// written once.
-pub fn deployed_commit(stack: &Stack) -> Option<String> {
+pub(crate) fn deployed_commit(stack: &Stack) -> Option<String> {
     stack.get(Key::CommitSha).and_then(|v| check_sha(v, &mut Vec::new())).map(|v| v.value)
 }
 
@@ -564,7 +598,9 @@ mod tests {
         assert!(p.iter().any(|p| p.field == "service_id" && p.rule.contains("2147483647")), "{p:?}");
         let p = problems(&with(&[(Key::JobDuration, "99999999999")]));
         assert!(p.iter().any(|p| p.field == "job_duration"), "{p:?}");
-        assert!(run(&with(&[(Key::ServiceId, "2147483647"), (Key::JobDuration, "2147483647")])).is_ok());
+        // The largest duration the API takes, for a job that ended before the clock's now.
+        let s = stack(&with(&[(Key::ServiceId, "2147483647"), (Key::JobDuration, "2147483647")]));
+        assert!(resolve(&Inputs { now: 4_000_000_000, ..Inputs::of(&s) }).is_ok());
     }
 
     #[test]
@@ -665,6 +701,26 @@ mod tests {
     }
 
     #[test]
+    fn each_field_the_table_asks_for_is_asked_for_in_its_words_and_the_derived_ones_are_made() {
+        // Both repository fields, so that either alone still names the repository.
+        let full = with(&[(Key::RepoName, "acme/app")]);
+        for field in PAYLOAD_FIELDS {
+            let rest: Vec<_> = full.iter().copied().filter(|(k, _)| *k != field.key).collect();
+            let p = run(&rest).err().unwrap_or_default();
+            match field.missing {
+                Missing::Ask { what, .. } => {
+                    assert_eq!(p.len(), 1, "{}: {p:?}", field.name());
+                    assert_eq!(p[0].field, field.name());
+                    assert!(p[0].fix.contains(what) && p[0].fix.contains(&flag_name(field.key)), "{}", p[0]);
+                }
+                Missing::Derived | Missing::Quiet => {
+                    assert!(p.is_empty(), "{} is not required alone: {p:?}", field.name())
+                }
+            }
+        }
+    }
+
+    #[test]
     fn all_problems_are_reported_together() {
         let p = problems(&[(Key::CommitSha, "abc"), (Key::ServiceId, "x"), (Key::Status, "meh")]);
         let fields: Vec<_> = p.iter().map(|p| p.field.as_str()).collect();
@@ -685,14 +741,45 @@ mod tests {
         assert_eq!(job.job_duration.value, 300);
         assert!(matches!(job.job_duration.source, Source::Default(_)));
         let s = stack(&without(Key::JobDuration));
-        let job = resolve(&Inputs { now: 1_704_000_000, ..Inputs::of(&s) }).expect("valid");
+        // A start a little ahead of this clock (skew between machines) is a duration of 0.
+        let job = resolve(&Inputs { now: 1_704_018_030 - 100, ..Inputs::of(&s) }).expect("valid");
         assert_eq!(job.job_duration.value, 0);
     }
 
     #[test]
+    fn times_no_job_can_have_are_refused_with_the_bounds_named() {
+        let now = 1_704_018_330;
+        let at = |start: &str, duration: Option<&str>| {
+            let mut pairs = without(Key::JobDuration);
+            pairs.retain(|(k, _)| *k != Key::JobStartTime);
+            pairs.push((Key::JobStartTime, Box::leak(start.to_owned().into_boxed_str())));
+            if let Some(d) = duration {
+                pairs.push((Key::JobDuration, Box::leak(d.to_owned().into_boxed_str())));
+            }
+            let s = stack(&pairs);
+            resolve(&Inputs { now, ..Inputs::of(&s) })
+        };
+        for start in ["0", "1", "946684799", "1999-12-31T23:59:59Z"] {
+            let p = at(start, None).expect_err(start);
+            assert!(
+                p.iter().any(|p| p.field == "job_start_time" && p.rule.contains("before 2000-01-01")),
+                "{start}: {p:?}"
+            );
+        }
+        assert!(at("946684800", Some("60")).is_ok(), "2000-01-01 itself is allowed");
+        let ahead = (now + epoch::CLOCK_SKEW + 1).to_string();
+        let p = at(&ahead, None).expect_err("future");
+        assert!(p.iter().any(|p| p.field == "job_start_time" && p.rule.contains("in the future")), "{p:?}");
+        assert!(at(&(now + epoch::CLOCK_SKEW).to_string(), None).is_ok(), "within the skew allowed");
+        let p = at(&(now - 10).to_string(), Some("3600")).expect_err("ends in the future");
+        assert!(p.iter().any(|p| p.field == "job_duration" && p.rule.contains("in the future")), "{p:?}");
+        assert!(at(&(now - 3600).to_string(), Some("3600")).is_ok());
+    }
+
+    #[test]
     fn rfc3339_start_times_become_epoch_seconds() {
-        let job = run(&with(&[(Key::JobStartTime, "2024-01-01T10:00:00+00:00")])).expect("valid");
-        assert_eq!(job.job_start_time.value, 1_704_103_200);
+        let job = run(&with(&[(Key::JobStartTime, "2023-12-31T10:00:00+00:00")])).expect("valid");
+        assert_eq!(job.job_start_time.value, 1_704_016_800);
     }
 
     #[test]

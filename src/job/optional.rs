@@ -12,7 +12,7 @@ use crate::job::json_diag;
 use crate::vocab::source::{Source, Sourced};
 
 /// Most optional fields one job may carry, and most values one field's list may hold.
-pub const MAX_FIELDS: usize = 20;
+pub(crate) const MAX_FIELDS: usize = 20;
 pub const MAX_VALUES: usize = 20;
 
 /// The contract's optional-field types.
@@ -123,7 +123,7 @@ const FIELD_NAME: &str = "optional";
 /// Combines the sources' optional fields, highest precedence first: a key set by a higher source
 /// replaces the same key from a lower one; the same key twice within one source is an error
 /// (except repeated `--field`s, which make a list).
-pub fn assemble(inputs: &[OptionalInput], problems: &mut Vec<Problem>) -> Vec<OptionalField> {
+pub(crate) fn assemble(inputs: &[OptionalInput], problems: &mut Vec<Problem>) -> Vec<OptionalField> {
     let mut out: Vec<OptionalField> = Vec::new();
     for input in inputs {
         let mut mine = from_specs(&input.specs, problems);

@@ -43,7 +43,7 @@ pub enum Own {
 
 /// The commits of `previous..deployed` that name a pull request, newest first, one entry per
 /// number (the first commit to name it).
-pub fn named(
+pub(crate) fn named(
     repo: &gix::Repository,
     deployed: ObjectId,
     previous: ObjectId,
@@ -90,9 +90,18 @@ fn refs(number: u64) -> [String; 4] {
     ]
 }
 
+/// Whether the clone holds any pull request ref at all: without one (and without an API to ask)
+/// the range is not walked a second time for nothing.
+pub fn has_pull_refs(repo: &gix::Repository) -> bool {
+    let Ok(refs) = repo.references() else { return false };
+    ["refs/pull/", "refs/merge-requests/", "refs/remotes/origin/pull/", "refs/remotes/origin/merge-requests/"]
+        .into_iter()
+        .any(|prefix| refs.prefixed(prefix).is_ok_and(|mut it| it.next().is_some()))
+}
+
 /// The pull request's own commits from its ref: those its head reaches and the commit that
 /// names it does not. None reached is a merge (the commits are in the range as they were).
-pub fn from_refs(repo: &gix::Repository, named: &Named, limit: u64) -> Result<Own, WalkError> {
+pub(crate) fn from_refs(repo: &gix::Repository, named: &Named, limit: u64) -> Result<Own, WalkError> {
     let Some((name, head)) = refs(named.number).into_iter().find_map(|name| {
         let mut r = repo.find_reference(name.as_str()).ok()?;
         let id = r.peel_to_id().ok()?.detach();

@@ -55,7 +55,7 @@ impl Status {
     }
 
     /// The accepted words, for error messages.
-    pub fn accepted_words() -> String {
+    pub(crate) fn accepted_words() -> String {
         let mut out = String::from("Succeeded, Failed, On Hold");
         for (w, _) in WORDS {
             out.push_str(", ");

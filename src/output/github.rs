@@ -11,12 +11,12 @@ use std::path::Path;
 use crate::secret;
 
 /// Escapes a workflow command's message.
-pub fn escape_data(text: &str) -> String {
+pub(crate) fn escape_data(text: &str) -> String {
     text.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A")
 }
 
 /// Escapes a workflow command's property value.
-pub fn escape_property(text: &str) -> String {
+pub(crate) fn escape_property(text: &str) -> String {
     escape_data(text).replace(':', "%3A").replace(',', "%2C")
 }
 
@@ -28,7 +28,7 @@ pub fn escape_property(text: &str) -> String {
 /// leading `::` becomes `%3A%3A`, and `##[` becomes `#\u0023[`, which in a JSON body (the dry
 /// run's) is the same string, and in prose is plainly not a command. Lines customcd writes as
 /// commands on purpose ([`mask`], [`annotation`]) do not pass through here.
-pub fn defuse(text: &str) -> String {
+pub(crate) fn defuse(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     loop {
@@ -64,7 +64,7 @@ pub fn mask(value: &str) {
 
 /// [`mask`] on standard error, which the runner reads for workflow commands too: for secrets
 /// found on a dry run, whose standard output must stay the JSON body alone.
-pub fn mask_on_stderr(value: &str) {
+pub(crate) fn mask_on_stderr(value: &str) {
     let mut out = std::io::stderr().lock();
     let _ = writeln!(out, "::add-mask::{}", escape_data(value));
     let _ = out.flush();
@@ -78,7 +78,7 @@ pub fn annotation(kind: &str, title: &str, message: &str) -> String {
 /// Appends `NAME<<DELIM`, the value and `DELIM` to a file command file. The heredoc form is used
 /// for every value, so multi-line values (the payload) and `=` need no special casing; the
 /// delimiter is checked against the value so a value cannot end the block early.
-pub fn append(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
+pub(crate) fn append(path: &Path, pairs: &[(&str, String)]) -> std::io::Result<()> {
     let mut text = String::new();
     for (name, value) in pairs {
         let mut delim = String::from("customcd_EOF");
@@ -112,7 +112,7 @@ pub fn parse_file_commands(text: &str) -> Vec<(String, String)> {
 }
 
 /// Appends markdown to the step summary.
-pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
+pub(crate) fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
     append_redacted(path, markdown)
 }
 
@@ -142,7 +142,7 @@ pub fn append_rescue(path: &Path, job_id: &str, body: &str, why: &str) -> std::i
 }
 
 /// Escapes text for a markdown table cell.
-pub fn cell(text: &str) -> String {
+pub(crate) fn cell(text: &str) -> String {
     text.replace('|', "\\|").replace('\n', " ")
 }
 

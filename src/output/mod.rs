@@ -16,7 +16,7 @@ use crate::secret;
 static GITHUB: AtomicBool = AtomicBool::new(false);
 
 /// Turns GitHub annotations on (set once, when a GitHub-like runner is detected).
-pub fn set_github(on: bool) {
+pub(crate) fn set_github(on: bool) {
     GITHUB.store(on, Ordering::Relaxed);
 }
 
@@ -57,7 +57,7 @@ fn raw_stderr(text: &str) {
 }
 
 /// A warning: an annotation on GitHub, else a line on standard error.
-pub fn warn(text: &str) {
+pub(crate) fn warn(text: &str) {
     if on_github() {
         // Annotations are workflow commands. The runner reads them from standard error as well as
         // standard output (actions/runner gives each stream its own OutputManager), and on

@@ -46,7 +46,7 @@ pub(super) fn previous_deploy(
         let Some(statuses) = statuses.as_array() else {
             return Err(malformed(&format!("the statuses of deployment {id} are not a JSON array")));
         };
-        if statuses.iter().any(|s| names_run(s, own)) {
+        if own.deployment_id == Some(id) || statuses.iter().any(|s| names_run(s, own)) {
             continue;
         }
         let states: Vec<&str> = statuses.iter().filter_map(|s| s.get("state").and_then(Value::as_str)).collect();

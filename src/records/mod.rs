@@ -25,25 +25,25 @@ use crate::vocab::names::{var_name, Key};
 use crate::vocab::source::Sourced;
 
 /// The most all lookups of one run take together, from the first request to the last answer.
-pub const DEADLINE: Duration = Duration::from_secs(5);
+pub(crate) const DEADLINE: Duration = Duration::from_secs(5);
 /// The most requests all lookups of one run make together.
-pub const MAX_REQUESTS: usize = 8;
+pub(crate) const MAX_REQUESTS: usize = 8;
 /// The most of one answer that is read: a page of deployments or of commits is far smaller.
 const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
 /// Time and requests left for the lookups of one run.
-pub struct Budget {
+pub(crate) struct Budget {
     until: Instant,
     left: usize,
 }
 
 impl Budget {
     /// [`DEADLINE`] and [`MAX_REQUESTS`] from now.
-    pub fn start() -> Budget {
+    pub(crate) fn start() -> Budget {
         Budget::new(DEADLINE, MAX_REQUESTS)
     }
 
-    pub fn new(time: Duration, requests: usize) -> Budget {
+    pub(crate) fn new(time: Duration, requests: usize) -> Budget {
         Budget { until: Instant::now() + time, left: requests }
     }
 
@@ -176,7 +176,7 @@ pub(crate) fn query_value(text: &str) -> String {
 }
 
 /// What asking the record gave.
-pub enum Found {
+pub(crate) enum Found {
     /// The previous deploy's commit, sourced.
     Deploy(Sourced<String>),
     /// The record holds no earlier successful deploy to the environment: a first deploy.
@@ -184,7 +184,7 @@ pub enum Found {
 }
 
 /// Asks the record for the previous deploy; the error is a warning's text.
-pub fn ask_previous(
+pub(crate) fn ask_previous(
     api: &Api,
     agent: &ureq::Agent,
     environment: &Sourced<String>,
@@ -198,7 +198,7 @@ pub fn ask_previous(
 }
 
 /// The agent for `api`: the crate's one agent construction, with the API's proxy and roots.
-pub fn agent(api: &Api) -> ureq::Agent {
+pub(crate) fn agent(api: &Api) -> ureq::Agent {
     crate::delivery::http::agent(&api.transport)
 }
 

@@ -12,7 +12,7 @@ use crate::vocab::source::Source;
 
 /// A checked endpoint.
 #[derive(Debug, Clone)]
-pub struct Endpoint {
+pub(crate) struct Endpoint {
     pub url: String,
     pub source: Source,
     /// Some part of it (the URL, or the server, port or company id it was built from) was a
@@ -22,7 +22,7 @@ pub struct Endpoint {
 
 /// A checked connection: endpoint and token.
 #[derive(Clone)]
-pub struct Connection {
+pub(crate) struct Connection {
     pub endpoint: Endpoint,
     pub token: Token,
     /// Set when the token came from a command-line flag, which other processes can read.
@@ -40,7 +40,7 @@ impl std::fmt::Debug for Connection {
 }
 
 /// What resolving the connection settings gave.
-pub struct Resolved {
+pub(crate) struct Resolved {
     /// The checked connection, when the command will send and everything it needs holds.
     pub connection: Option<Connection>,
     /// The endpoint that would be used, or why there is none, for the dry run and `env`.
@@ -53,7 +53,7 @@ pub struct Resolved {
 
 /// The switches that shape the connection, resolved by `settings`.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Switches {
+pub(crate) struct Switches {
     /// Plain `http://` to hosts other than loopback.
     pub allow_http: bool,
     /// An endpoint path other than `/webhook/company/ID/cicd_job` (relays).
@@ -65,7 +65,13 @@ pub struct Switches {
 /// Resolves the endpoint, token and transport. An endpoint that is given is always checked; a
 /// missing endpoint or token is a problem only when `required` (the command is about to send).
 /// Plain `http://` is allowed to loopback hosts only, unless `allow_http` says otherwise.
-pub fn resolve(stack: &Stack, env: &Env, switches: Switches, required: bool, problems: &mut Vec<Problem>) -> Resolved {
+pub(crate) fn resolve(
+    stack: &Stack,
+    env: &Env,
+    switches: Switches,
+    required: bool,
+    problems: &mut Vec<Problem>,
+) -> Resolved {
     let mut missing = Vec::new();
     let endpoint = endpoint(stack, switches, &mut missing, problems);
     let token_source = stack.first_of(&[Key::Token, Key::TokenFile]).map(|(_, v)| v.source.clone());

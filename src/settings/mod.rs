@@ -31,15 +31,15 @@ use crate::vocab::names::{flag_name, var_name, Key, Layer, Stack, BACKFILL_KEYS,
 use crate::vocab::source::{Source, Sourced};
 
 /// The total time for all attempts at one job, when `deadline` is not set.
-pub const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_DEADLINE: Duration = Duration::from_secs(60);
 /// Jobs in flight at once for the bulk senders, when `concurrency` is not set.
-pub const DEFAULT_CONCURRENCY: usize = 4;
+pub(crate) const DEFAULT_CONCURRENCY: usize = 4;
 /// The most jobs in flight at once: more connections buy nothing from one webhook.
-pub const MAX_CONCURRENCY: usize = 64;
+pub(crate) const MAX_CONCURRENCY: usize = 64;
 
 /// The command being run, which decides what its settings must hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Command {
+pub(crate) enum Command {
     Report,
     Env,
     Start,
@@ -59,7 +59,7 @@ impl Command {
 
 /// When `report` sends the job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReportAt {
+pub(crate) enum ReportAt {
     /// When `report` runs: the step that runs it is the job's last (GitLab `after_script`,
     /// Jenkins `post`, a GitHub step with `if: always()`).
     Now,
@@ -71,7 +71,7 @@ pub enum ReportAt {
 
 impl ReportAt {
     /// The word the setting takes.
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             ReportAt::Now => "now",
             ReportAt::JobEnd => "job-end",
@@ -83,7 +83,7 @@ impl ReportAt {
 /// which shows them, and `start`, which only warns). With problems the caller prints the
 /// settings' warnings beside them (a misspelled variable is often why a setting is missing) and
 /// stops.
-pub struct Resolved {
+pub(crate) struct Resolved {
     pub settings: Settings,
     pub problems: Vec<Problem>,
 }
@@ -91,7 +91,7 @@ pub struct Resolved {
 /// What a delivery problem does to the exit code: the `fail_on_error` setting. Invalid input fails
 /// whatever it says, and so does a job that was neither delivered nor kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FailOnError {
+pub(crate) enum FailOnError {
     /// The default: a refusal that needs a person (401/403, another 4xx, a redirect) fails with
     /// exit 3; an outage (network, timeout, 408, 429, 5xx) is a warning with exit 0, the job kept
     /// for `customcd send`. An outage of the metrics service must not turn a deploy red, and a
@@ -105,7 +105,7 @@ pub enum FailOnError {
 
 impl FailOnError {
     /// The word the setting takes for each choice (`true` and `false` also as yes/no, 1/0, on/off).
-    pub fn word(self) -> &'static str {
+    pub(crate) fn word(self) -> &'static str {
         match self {
             FailOnError::Refusal => "refusal",
             FailOnError::Always => "true",
@@ -125,8 +125,7 @@ impl FailOnError {
 
 /// Every setting a command uses, typed, each with its source. Read through its methods: a
 /// command cannot change what was resolved.
-pub struct Settings {
-    command: Command,
+pub(crate) struct Settings {
     /// The CI system, when one was detected.
     ci: Option<Ci>,
     /// Validate and print; send nothing. The same in every command.
@@ -177,7 +176,13 @@ impl Settings {
     /// the settings (the caller prints their warnings with them). Resolving prints nothing and
     /// changes nothing: output's GitHub mode ([`Settings::github`]) and the token's mask
     /// ([`Settings::token_to_mask`]) are the caller's to apply, before it prints anything.
-    pub fn resolve(command: Command, flags: Flags, env: &Env, cwd: PathBuf, now: i64) -> Result<Resolved, Error> {
+    pub(crate) fn resolve(
+        command: Command,
+        flags: Flags,
+        env: &Env,
+        cwd: PathBuf,
+        now: i64,
+    ) -> Result<Resolved, Error> {
         let sources = sources::read(flags, env)?;
         let mut problems = Vec::new();
         let stack = sources.stack.clone();
@@ -197,6 +202,31 @@ impl Settings {
                 )
                 .source(Source::Var(name.clone())),
             );
+        }
+        // The same for a CI system's variable a field comes from (GITHUB_REPOSITORY, BUILD_URL):
+        // refused, naming the variable, rather than sent with U+FFFD in place of its bytes.
+        if let Some(ci) = &sources.ci {
+            let bad = |source: &Source| match source {
+                Source::Ci { detail, .. } => {
+                    let mut words = detail.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+                    words.find_map(|w| env.not_utf8().iter().find(|n| *n == w)).cloned()
+                }
+                _ => None,
+            };
+            let fields = Key::ALL.iter().filter_map(|k| ci.layer.get(*k).map(|v| (k.name().to_owned(), v)));
+            let context = ci.context.iter().map(|(c, v)| (c.name().to_owned(), v));
+            for (field, value) in fields.chain(context) {
+                if let Some(name) = bad(&value.source) {
+                    problems.push(
+                        Problem::new(
+                            field.clone(),
+                            format!("comes from the {} variable {name}, which is not valid UTF-8", ci.system),
+                            format!("set {name} to UTF-8 text, or give {field} yourself"),
+                        )
+                        .source(value.source.clone()),
+                    );
+                }
+            }
         }
         let dry_run = boolean(&stack, Key::DryRun, false, &mut problems);
         let fail_on_error = fail_on_error(&stack, &mut problems);
@@ -251,7 +281,6 @@ impl Settings {
 
         let start_file = sources.ci.as_ref().and_then(|ci| start_state::state_file(ci, env));
         let mut settings = Settings {
-            command,
             ci: sources.ci,
             dry_run,
             fail_on_error,
@@ -285,125 +314,115 @@ impl Settings {
     }
 
     /// The token to mask in the GitHub log (`::add-mask::`), on GitHub and when there is one.
-    pub fn token_to_mask(&self) -> Option<&str> {
+    pub(crate) fn token_to_mask(&self) -> Option<&str> {
         self.connection.as_ref().filter(|_| self.github()).map(|c| c.token.expose_for_masking())
     }
 
     // Each setting, as resolved.
 
-    /// The command these settings were resolved for.
-    pub fn command(&self) -> Command {
-        self.command
-    }
-
     /// The CI system, when one was detected.
-    pub fn ci(&self) -> Option<&Ci> {
+    pub(crate) fn ci(&self) -> Option<&Ci> {
         self.ci.as_ref()
     }
 
     /// Validate and print; send nothing. The same in every command.
-    pub fn dry_run(&self) -> &Sourced<bool> {
+    pub(crate) fn dry_run(&self) -> &Sourced<bool> {
         &self.dry_run
     }
 
-    /// Which delivery problems fail the command (invalid input always does).
-    pub fn fail_on_error(&self) -> &Sourced<FailOnError> {
-        &self.fail_on_error
-    }
-
     /// Keep a copy of every delivered payload in the spool.
-    pub fn spool_always(&self) -> &Sourced<bool> {
+    pub(crate) fn spool_always(&self) -> &Sourced<bool> {
         &self.spool_always
     }
 
     /// Whether CI context is added as optional fields.
-    pub fn ci_fields(&self) -> &Sourced<bool> {
+    pub(crate) fn ci_fields(&self) -> &Sourced<bool> {
         &self.ci_fields
     }
 
     /// Total time for all attempts at one job.
-    pub fn deadline(&self) -> &Sourced<Duration> {
+    pub(crate) fn deadline(&self) -> &Sourced<Duration> {
         &self.deadline
     }
 
     /// Jobs in flight at once (`send`, `backfill --send`).
-    pub fn concurrency(&self) -> &Sourced<usize> {
+    pub(crate) fn concurrency(&self) -> &Sourced<usize> {
         &self.concurrency
     }
 
     /// Where undelivered jobs are kept.
-    pub fn spool_dir(&self) -> &Sourced<PathBuf> {
+    pub(crate) fn spool_dir(&self) -> &Sourced<PathBuf> {
         &self.spool_dir
     }
 
     /// The checked endpoint, token and transport: present whenever the command will send.
-    pub fn connection(&self) -> Option<&Connection> {
+    pub(crate) fn connection(&self) -> Option<&Connection> {
         self.connection.as_ref()
     }
 
     /// The single job's sources (`report`, `env`).
-    pub fn job(&self) -> Option<&Gathered> {
+    pub(crate) fn job(&self) -> Option<&Gathered> {
         self.job.as_ref()
     }
 
     /// The settings that apply to every job of a backfill (service, job type, repository).
-    pub fn template(&self) -> &Stack {
+    pub(crate) fn template(&self) -> &Stack {
         &self.template
     }
 
     /// Where git discovery starts: the `repo` setting, else the working directory.
-    pub fn repo_dir(&self) -> &Path {
+    pub(crate) fn repo_dir(&self) -> &Path {
         &self.repo_dir
     }
 
     /// The most commits a change set walks.
-    pub fn change_set_limit(&self) -> &Sourced<u64> {
+    pub(crate) fn change_set_limit(&self) -> &Sourced<u64> {
         &self.change_set_limit
     }
 
     /// When `report` sends the job.
-    pub fn report_at(&self) -> &Sourced<ReportAt> {
+    pub(crate) fn report_at(&self) -> &Sourced<ReportAt> {
         &self.report_at
     }
 
     /// Things the user should know that do not stop the command.
-    pub fn warnings(&self) -> &[String] {
+    pub(crate) fn warnings(&self) -> &[String] {
         &self.warnings
     }
 
     /// Problems that stop nothing because the command only shows them (`env`).
-    pub fn problems(&self) -> &[Problem] {
+    pub(crate) fn problems(&self) -> &[Problem] {
         &self.problems
     }
 
     /// What the CI platform can be asked, and where the previous deploy comes from (`report`,
     /// `env`).
-    pub fn platform(&self) -> Option<&records::Platform> {
+    pub(crate) fn platform(&self) -> Option<&records::Platform> {
         self.platform.as_ref()
     }
 
     /// The GitHub runner's files and this step's id.
-    pub fn runner(&self) -> &Runner {
+    pub(crate) fn runner(&self) -> &Runner {
         &self.runner
     }
 
     /// Where `start` records the job's start in this CI job, when the job has an identity.
-    pub fn start_file(&self) -> Option<&Path> {
+    pub(crate) fn start_file(&self) -> Option<&Path> {
         self.start_file.as_deref()
     }
 
     /// The `repo_name` setting (a flag or variable, not git's guess), for a backfill's job ids.
-    pub fn repo_name(&self) -> Option<String> {
+    pub(crate) fn repo_name(&self) -> Option<String> {
         self.template.get(Key::RepoName).map(|r| r.value.trim().to_owned())
     }
 
     /// Whether this run is on GitHub Actions (or a runner that imitates it).
-    pub fn github(&self) -> bool {
+    pub(crate) fn github(&self) -> bool {
         self.ci.as_ref().is_some_and(|c| c.github_like)
     }
 
     /// Prints the warnings gathered while resolving, once.
-    pub fn announce(&self) {
+    pub(crate) fn announce(&self) {
         for w in &self.warnings {
             output::warn(w);
         }
@@ -416,7 +435,7 @@ impl Settings {
 
     /// The endpoint and token as a dry run or `env` shows them: what would be used, or plainly
     /// what is missing.
-    pub fn connection_lines(&self) -> Vec<String> {
+    pub(crate) fn connection_lines(&self) -> Vec<String> {
         let mut lines = vec![match &self.endpoint {
             Ok(e) => format!("endpoint  {}  ({})", crate::git::remote::redact(&e.url), e.source),
             Err(why) => format!("endpoint  not set: {why}"),
@@ -434,7 +453,7 @@ impl Settings {
 
     /// What a resend hint (`customcd send FILE`) must add: settings given as flags are not in the
     /// environment of a later `customcd send`, so the hint names them; empty when none were.
-    pub fn resend_note(&self) -> String {
+    pub(crate) fn resend_note(&self) -> String {
         let mut flags = Vec::new();
         if let Ok(e) = &self.endpoint {
             if e.from_flag {
@@ -454,7 +473,7 @@ impl Settings {
     /// The outcome of a delivery, judged by `fail_on_error` the same way in every command. `kept`
     /// says whether an undelivered job is on disk where `customcd send` finds it (the spool, the
     /// input files): a job neither delivered nor kept always fails, whatever the setting says.
-    pub fn judge(&self, result: Result<(), Error>, kept: bool) -> Result<(), Error> {
+    pub(crate) fn judge(&self, result: Result<(), Error>, kept: bool) -> Result<(), Error> {
         let policy = self.fail_on_error.value;
         let from = match &self.fail_on_error.source {
             Source::Default(_) => "the default".to_owned(),

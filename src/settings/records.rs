@@ -13,14 +13,14 @@ use crate::vocab::source::{Source, Sourced};
 
 /// Which platform an [`Api`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     GitHub,
     GitLab,
 }
 
 /// One platform API that can be asked: its base URL, the header its token travels in, and how
 /// to reach it.
-pub struct Api {
+pub(crate) struct Api {
     pub kind: Kind,
     /// `https://api.github.com`, `https://gitlab.example.com/api/v4`: no trailing `/`.
     pub(crate) base: String,
@@ -36,7 +36,7 @@ pub struct Api {
 
 impl Api {
     /// The CI system's name, for sources and messages.
-    pub fn system(&self) -> &'static str {
+    pub(crate) fn system(&self) -> &'static str {
         match self.kind {
             Kind::GitHub => "GitHub Actions",
             Kind::GitLab => "GitLab CI",
@@ -69,7 +69,7 @@ pub(crate) fn host_of(url: &str) -> Option<String> {
 
 /// Where the previous deploy comes from when the user names none (`previous_sha`,
 /// `previous_tag`): decided once from the settings and the CI system's variables.
-pub enum Previous {
+pub(crate) enum Previous {
     /// Ask the platform's deployment record for the newest successful deploy to `environment`
     /// other than this run's own.
     Ask { environment: Sourced<String>, own: Own },
@@ -81,9 +81,12 @@ pub enum Previous {
 
 /// What marks this run's own deployment in the record, to skip it.
 #[derive(Debug, Clone, Default)]
-pub struct Own {
+pub(crate) struct Own {
     /// GitHub: `GITHUB_RUN_ID` (a status's log or target URL names `/actions/runs/ID`).
     pub run_id: Option<String>,
+    /// GitHub: on `deployment` and `deployment_status` events, the event's own deployment (made
+    /// by whatever started the run, whose statuses need not name the run).
+    pub deployment_id: Option<u64>,
     /// GitLab: `CI_JOB_ID` (the deployment's `deployable.id`).
     pub job_id: Option<u64>,
     /// GitLab: `CI_PIPELINE_ID` (the deployment's `deployable.pipeline.id`).
@@ -91,7 +94,7 @@ pub struct Own {
 }
 
 /// What the platform can be asked, and where the previous deploy comes from.
-pub struct Platform {
+pub(crate) struct Platform {
     /// The API, when it can be asked.
     pub api: Option<Api>,
     pub previous: Previous,
@@ -101,7 +104,7 @@ pub struct Platform {
 
 /// What the platform can be asked for this job, from the settings and the CI's variables; no
 /// request is made here. Tokens are registered as secrets (and masked on GitHub) at once.
-pub fn plan(ci: Option<&Ci>, stack: &Stack, env: &Env, allow_http: bool, platform_roots: bool) -> Platform {
+pub(crate) fn plan(ci: Option<&Ci>, stack: &Stack, env: &Env, allow_http: bool, platform_roots: bool) -> Platform {
     let mut warnings = Vec::new();
     let Some(ci) = ci else {
         return Platform { api: None, previous: Previous::Unknown(no_source()), warnings };
@@ -182,7 +185,11 @@ fn previous(ci: &Ci, env: &Env, api: Option<&Api>, environment: Option<Sourced<S
     };
     if let (Some(_), Some(api), Some(environment)) = (record, api, environment.as_ref()) {
         let own = match api.kind {
-            Kind::GitHub => Own { run_id: env.get("GITHUB_RUN_ID").map(|s| s.trim().to_owned()), ..Own::default() },
+            Kind::GitHub => Own {
+                run_id: env.get("GITHUB_RUN_ID").map(|s| s.trim().to_owned()),
+                deployment_id: event_deployment(env),
+                ..Own::default()
+            },
             Kind::GitLab => Own {
                 job_id: env.get("CI_JOB_ID").and_then(|s| s.trim().parse().ok()),
                 pipeline_id: env.get("CI_PIPELINE_ID").and_then(|s| s.trim().parse().ok()),
@@ -239,6 +246,18 @@ fn previous(ci: &Ci, env: &Env, api: Option<&Api>, environment: Option<Sourced<S
             None => no_source(),
         }),
     }
+}
+
+/// The id of the deployment a `deployment` or `deployment_status` event is about.
+fn event_deployment(env: &Env) -> Option<u64> {
+    /// Event payloads are a few KiB; a wrong path must not cost the report.
+    const LIMIT: u64 = 16 << 20;
+    if !matches!(env.get("GITHUB_EVENT_NAME").map(str::trim), Some("deployment" | "deployment_status")) {
+        return None;
+    }
+    let bytes = crate::fs::read_bounded(std::path::Path::new(env.get("GITHUB_EVENT_PATH")?.trim()), LIMIT).ok()?;
+    let event: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    event.pointer("/deployment/id")?.as_u64()
 }
 
 /// The push's previous tip, for jobs a push started, and only those: a manual job, a schedule,

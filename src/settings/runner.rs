@@ -10,14 +10,14 @@ use crate::env::Env;
 use crate::vocab::names::{JOB_IDS_VAR, REPORT_PENDING_VAR};
 
 /// The state name of the key the pre stage saves (later stages see `STATE_customcd_key`).
-pub const STATE_KEY: &str = "customcd_key";
+pub(crate) const STATE_KEY: &str = "customcd_key";
 /// The state name of the pending record the main stage saves.
-pub const STATE_PENDING: &str = "customcd_pending";
+pub(crate) const STATE_PENDING: &str = "customcd_pending";
 
 /// The runner's files and this step's place in the one-step hand-over. Every path is as the
 /// runner set it; a blank variable counts as unset.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Runner {
+pub(crate) struct Runner {
     env_file: Option<String>,
     state_file: Option<String>,
     output_file: Option<String>,
@@ -33,7 +33,7 @@ pub struct Runner {
 
 impl Runner {
     /// Reads the runner's variables; outside GitHub Actions they are simply unset.
-    pub fn read(env: &Env) -> Runner {
+    pub(crate) fn read(env: &Env) -> Runner {
         let path = |name: &str| env.get(name).map(str::to_owned);
         let words =
             |name: &str| env.get(name).map(|v| v.split_whitespace().map(str::to_owned).collect()).unwrap_or_default();
@@ -55,58 +55,58 @@ impl Runner {
     }
 
     /// `GITHUB_ENV`: variables for the later steps (and the post stage).
-    pub fn env_file(&self) -> Option<&str> {
+    pub(crate) fn env_file(&self) -> Option<&str> {
         self.env_file.as_deref()
     }
 
     /// `GITHUB_STATE`: state for this action's later stages.
-    pub fn state_file(&self) -> Option<&str> {
+    pub(crate) fn state_file(&self) -> Option<&str> {
         self.state_file.as_deref()
     }
 
     /// `GITHUB_OUTPUT`: the step's outputs.
-    pub fn output_file(&self) -> Option<&str> {
+    pub(crate) fn output_file(&self) -> Option<&str> {
         self.output_file.as_deref()
     }
 
     /// `GITHUB_STEP_SUMMARY`: the step summary's markdown.
-    pub fn summary_file(&self) -> Option<&str> {
+    pub(crate) fn summary_file(&self) -> Option<&str> {
         self.summary_file.as_deref()
     }
 
     /// `GITHUB_ACTION`, the step's id: the same in every stage of one step.
-    pub fn step(&self) -> Option<&str> {
+    pub(crate) fn step(&self) -> Option<&str> {
         self.step.as_deref()
     }
 
     /// The pending records in `GITHUB_ENV`, in the order they were added (any step can write
     /// them: `cmd::post` verifies each).
-    pub fn pending(&self) -> &[String] {
+    pub(crate) fn pending(&self) -> &[String] {
         &self.pending
     }
 
     /// This step's key, saved by its pre (or main) stage in its own state.
-    pub fn key(&self) -> Option<&str> {
+    pub(crate) fn key(&self) -> Option<&str> {
         self.key.as_deref()
     }
 
     /// The pending record this step's main stage saved in its own state.
-    pub fn state_pending(&self) -> Option<&str> {
+    pub(crate) fn state_pending(&self) -> Option<&str> {
         self.state_pending.as_deref()
     }
 
     /// The job ids customcd steps of this job reported or deferred (`GITHUB_ENV`).
-    pub fn job_ids(&self) -> &[String] {
+    pub(crate) fn job_ids(&self) -> &[String] {
         &self.job_ids
     }
 
     /// nektos/act (`ACT` set), whose Docker post stage gets the pre stage's state only.
-    pub fn act(&self) -> bool {
+    pub(crate) fn act(&self) -> bool {
         self.act
     }
 
     /// Whether this is one of the action's own stages (its inputs are passed) of a named step.
-    pub fn action_stage(&self) -> bool {
+    pub(crate) fn action_stage(&self) -> bool {
         self.action_stage && self.step.is_some()
     }
 }

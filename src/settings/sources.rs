@@ -28,7 +28,7 @@ pub struct Flags {
 
 /// The sources every command reads, each read once: flags, `CUSTOMCD_*` variables, action inputs
 /// (on GitHub) and the CI system.
-pub struct Sources {
+pub(crate) struct Sources {
     pub stack: Stack,
     /// Optional fields per source, highest precedence first.
     pub optional: Vec<OptionalInput>,
@@ -41,7 +41,7 @@ pub struct Sources {
 /// Reads the flags, the `CUSTOMCD_*` variables (with their aliases) and, on GitHub, the action
 /// inputs into one stack, and detects the CI system. Unknown `CUSTOMCD_*` variables are warned
 /// about here, once, for every command.
-pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
+pub(crate) fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
     let mut stack = Stack::default();
     let mut optional = Vec::new();
     let mut warnings = crate::vocab::names::unknown_variables(env.names());
@@ -102,7 +102,7 @@ pub fn read(flags: Flags, env: &Env) -> anyhow::Result<Sources> {
 }
 
 /// Everything a single job's sources gave, ready to resolve.
-pub struct Gathered {
+pub(crate) struct Gathered {
     pub stack: Stack,
     /// Optional fields per source, highest precedence first.
     pub optional: Vec<OptionalInput>,
@@ -119,7 +119,7 @@ pub struct Gathered {
 /// Adds the sources of one job (`report`, `env`) below the named settings: the CI system's
 /// commit, `customcd start`'s state and git. Git is opened only when a field it can supply is
 /// still missing.
-pub fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
+pub(crate) fn gather(sources: Sources, env: &Env, cwd: PathBuf, now: i64) -> Gathered {
     let Sources { mut stack, optional, ci, mut warnings } = sources;
 
     let explicit_commit = stack.get(Key::CommitSha).is_some();
@@ -251,7 +251,7 @@ fn ci_commit(ci: &Ci, facts: Option<&git::Facts>) -> (Option<Sourced<String>>, O
 }
 
 /// A multi-line `KEY[:TYPE]=VALUE` list (variables and action inputs), one spec per line.
-pub fn lines(v: Option<&Sourced<String>>) -> Vec<Sourced<String>> {
+pub(crate) fn lines(v: Option<&Sourced<String>>) -> Vec<Sourced<String>> {
     v.map(|v| {
         v.value
             .lines()
@@ -264,7 +264,7 @@ pub fn lines(v: Option<&Sourced<String>>) -> Vec<Sourced<String>> {
 }
 
 /// The fields git supplies, and why HEAD could not give a commit when it could not.
-pub fn git_layer(facts: &git::Facts) -> (Layer, Option<String>) {
+pub(crate) fn git_layer(facts: &git::Facts) -> (Layer, Option<String>) {
     let mut layer = Layer::default();
     let mut error = None;
     match &facts.head {

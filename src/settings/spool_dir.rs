@@ -14,7 +14,7 @@ use crate::vocab::source::{Source, Sourced};
 /// (`RUNNER_TEMP`, `WORKSPACE_TMP`, `AGENT_TEMPDIRECTORY`); else, in CI, a directory private to
 /// this user in the system's temporary directory; outside CI, the per-user state directory.
 /// A relative `TMPDIR` is not used: it would put the spool in the working directory.
-pub fn default_dir(ci: Option<&Ci>, env: &Env) -> Sourced<PathBuf> {
+pub(crate) fn default_dir(ci: Option<&Ci>, env: &Env) -> Sourced<PathBuf> {
     if let Some(ci) = ci {
         if let Some(t) = &ci.temp_dir {
             return Sourced::new(

@@ -62,13 +62,6 @@ macro_rules! settings {
             fn fill(self, layer: &mut Layer, origin: &impl Fn(Key) -> Source) {
                 $( set_if_present(layer, Key::$bvariant, self.$bname, origin); )*
             }
-
-            /// The values that are set, each tagged with the source `origin` names for its key.
-            pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
-                let mut layer = Layer::default();
-                self.fill(&mut layer, &origin);
-                layer
-            }
         }
 
         impl JobValues {
@@ -84,25 +77,11 @@ macro_rules! settings {
                     _ => {}
                 }
             }
-
-            /// The values that are set, each tagged with the source `origin` names for its key.
-            pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
-                let mut layer = Layer::default();
-                self.fill(&mut layer, &origin);
-                layer
-            }
         }
 
         impl ConnectionValues {
             fn fill(self, layer: &mut Layer, origin: &impl Fn(Key) -> Source) {
                 $( set_if_present(layer, Key::$cvariant, self.$cname, origin); )*
-            }
-
-            /// The values that are set, each tagged with the source `origin` names for its key.
-            pub fn into_layer(self, origin: impl Fn(Key) -> Source) -> Layer {
-                let mut layer = Layer::default();
-                self.fill(&mut layer, &origin);
-                layer
             }
         }
     };
@@ -305,7 +284,7 @@ impl Stack {
     }
 
     /// Of several alternative keys, the one set by the highest layer (the first listed wins a tie).
-    pub fn first_of(&self, keys: &[Key]) -> Option<(Key, &Sourced<String>)> {
+    pub(crate) fn first_of(&self, keys: &[Key]) -> Option<(Key, &Sourced<String>)> {
         self.layers.iter().find_map(|l| keys.iter().find_map(|k| l.get(*k).map(|v| (*k, v))))
     }
 
@@ -317,68 +296,111 @@ impl Stack {
 
 /// How a payload field is written in JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JsonType {
+pub(crate) enum JsonType {
     String,
     Integer,
 }
 
 /// Whether the API needs a payload field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Need {
+pub(crate) enum Need {
     Required,
     /// At least one field of the group must be set (`repo_id` / `repo_name`).
     OneOfRepo,
     Optional,
 }
 
+/// What resolving a job does when a payload field is given by no source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Missing {
+    /// It is reported as required, and the fix asks the user to pass or set it to `what`. With
+    /// `from_git`, git would have supplied it, so why git could not is said too.
+    Ask { what: &'static str, from_git: bool },
+    /// It is made from other fields (`job_id` from the commit and start, `job_duration` from the
+    /// clock).
+    Derived,
+    /// Nothing is said for the field alone: it is optional, or its group (`repo_id` / `repo_name`)
+    /// is reported as one.
+    Quiet,
+}
+
 /// One field of the Custom CD payload.
 #[derive(Debug, Clone, Copy)]
-pub struct PayloadField {
+pub(crate) struct PayloadField {
     pub key: Key,
     pub json: JsonType,
     pub need: Need,
+    /// What a job without it gets: a problem asking for it, a derived value, or nothing.
+    pub missing: Missing,
 }
 
 impl PayloadField {
     /// The name in the JSON body, which is also the CSV column and the action input.
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         self.key.name()
     }
 }
 
 /// The largest integer sent for `service_id` and `job_duration`: the API's integers are taken to be
 /// 32-bit signed (as database integer columns are), so a bigger value could not be stored.
-pub const MAX_API_INTEGER: u64 = 2_147_483_647;
+pub(crate) const MAX_API_INTEGER: u64 = 2_147_483_647;
 
 /// The payload's scalar fields, in the order the body writes them; `optional` is the list of
 /// optional fields (see `optional`). This is the one list of payload fields: stored payloads and
 /// CSV columns are read by it, provenance is printed by it, and tests hold `Payload`, action.yml,
 /// the GitLab template and README to it.
-pub const PAYLOAD_FIELDS: &[PayloadField] = &[
-    PayloadField { key: Key::JobId, json: JsonType::String, need: Need::Required },
-    PayloadField { key: Key::CommitSha, json: JsonType::String, need: Need::Required },
-    PayloadField { key: Key::ServiceId, json: JsonType::Integer, need: Need::Required },
-    PayloadField { key: Key::JobStartTime, json: JsonType::Integer, need: Need::Required },
-    PayloadField { key: Key::JobDuration, json: JsonType::Integer, need: Need::Required },
-    PayloadField { key: Key::Status, json: JsonType::String, need: Need::Required },
-    PayloadField { key: Key::RepoId, json: JsonType::String, need: Need::OneOfRepo },
-    PayloadField { key: Key::RepoName, json: JsonType::String, need: Need::OneOfRepo },
-    PayloadField { key: Key::TriggeredBy, json: JsonType::String, need: Need::Optional },
-    PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional },
+pub(crate) const PAYLOAD_FIELDS: &[PayloadField] = &[
+    PayloadField { key: Key::JobId, json: JsonType::String, need: Need::Required, missing: Missing::Derived },
+    PayloadField {
+        key: Key::CommitSha,
+        json: JsonType::String,
+        need: Need::Required,
+        missing: Missing::Ask {
+            what: "the full SHA, e.g. \"$(git rev-parse HEAD)\", or run inside the git checkout",
+            from_git: true,
+        },
+    },
+    PayloadField {
+        key: Key::ServiceId,
+        json: JsonType::Integer,
+        need: Need::Required,
+        missing: Missing::Ask { what: "the ID of your Custom CD service in Allstacks", from_git: false },
+    },
+    PayloadField {
+        key: Key::JobStartTime,
+        json: JsonType::Integer,
+        need: Need::Required,
+        missing: Missing::Ask {
+            what: "the job's start, recorded when it begins (e.g. $(date +%s) at the start), as epoch seconds or RFC 3339 such as 2024-01-01T10:00:00Z",
+            from_git: false,
+        },
+    },
+    PayloadField { key: Key::JobDuration, json: JsonType::Integer, need: Need::Required, missing: Missing::Derived },
+    PayloadField {
+        key: Key::Status,
+        json: JsonType::String,
+        need: Need::Required,
+        missing: Missing::Ask { what: "Succeeded, Failed or On Hold (or success, failure, ...)", from_git: false },
+    },
+    PayloadField { key: Key::RepoId, json: JsonType::String, need: Need::OneOfRepo, missing: Missing::Quiet },
+    PayloadField { key: Key::RepoName, json: JsonType::String, need: Need::OneOfRepo, missing: Missing::Quiet },
+    PayloadField { key: Key::TriggeredBy, json: JsonType::String, need: Need::Optional, missing: Missing::Quiet },
+    PayloadField { key: Key::JobType, json: JsonType::String, need: Need::Optional, missing: Missing::Quiet },
 ];
 
 /// The job settings `backfill` takes, in the order its help lists them: what applies to every
 /// tag's job. The others (a commit, a start, a status) come from each tag, and one left in the
 /// environment must not stamp all of history.
-pub const BACKFILL_KEYS: &[Key] = &[Key::ServiceId, Key::JobType, Key::RepoName, Key::RepoId, Key::Repo];
+pub(crate) const BACKFILL_KEYS: &[Key] = &[Key::ServiceId, Key::JobType, Key::RepoName, Key::RepoId, Key::Repo];
 
 /// The body's list of optional fields, beside [`PAYLOAD_FIELDS`].
-pub const OPTIONAL_FIELD: &str = "optional";
+pub(crate) const OPTIONAL_FIELD: &str = "optional";
 
 /// Variable spellings accepted besides `CUSTOMCD_<NAME>`. The flags are `--field` and
 /// `--optional-json`, so the naming rule promises `CUSTOMCD_FIELD` and `CUSTOMCD_OPTIONAL_JSON`;
 /// `CUSTOMCD_FIELDS` and `CUSTOMCD_OPTIONAL` shipped first and stay the canonical names.
-pub const VAR_ALIASES: &[(&str, Key)] = &[("CUSTOMCD_FIELD", Key::Fields), ("CUSTOMCD_OPTIONAL_JSON", Key::Optional)];
+pub(crate) const VAR_ALIASES: &[(&str, Key)] =
+    &[("CUSTOMCD_FIELD", Key::Fields), ("CUSTOMCD_OPTIONAL_JSON", Key::Optional)];
 
 /// `CUSTOMCD_*` variables that are not settings of the binary but of the packaging around it (the
 /// GitLab component and the Jenkins step set them in the job's environment, the action its own
@@ -397,14 +419,15 @@ const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 /// Whether a setting has an action input. The token file does not (the action takes the secret
 /// itself), nor does the bulk senders' concurrency (the action reports one job), nor GitLab's
 /// token (an action runs on GitHub).
-pub fn has_input(key: Key) -> bool {
+#[cfg(test)]
+pub(crate) fn has_input(key: Key) -> bool {
     !matches!(key, Key::TokenFile | Key::Concurrency | Key::GitlabToken)
 }
 
 /// A warning for each `CUSTOMCD_*` variable that names no setting, with the closest known name:
 /// a misspelled variable is otherwise silently ignored and the user only hears that the setting
 /// is missing.
-pub fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
+pub(crate) fn unknown_variables<'a>(names: impl Iterator<Item = &'a str>) -> Vec<String> {
     let known: Vec<String> =
         Key::ALL.iter().map(|k| var_name(*k)).chain(VAR_ALIASES.iter().map(|(n, _)| (*n).to_owned())).collect();
     let mut warnings = Vec::new();
@@ -456,12 +479,12 @@ pub fn flag_name(key: Key) -> String {
 }
 
 /// `CUSTOMCD_SERVICE_ID` for `service_id`.
-pub fn var_name(key: Key) -> String {
+pub(crate) fn var_name(key: Key) -> String {
     format!("CUSTOMCD_{}", key.name().to_ascii_uppercase())
 }
 
 /// `INPUT_SERVICE_ID` for `service_id`, as the GitHub runner names action inputs.
-pub fn input_var_name(key: Key) -> String {
+pub(crate) fn input_var_name(key: Key) -> String {
     format!("INPUT_{}", key.name().to_ascii_uppercase())
 }
 
@@ -505,6 +528,14 @@ mod tests {
         assert!(l.get(Key::Status).is_none());
         assert!(l.get(Key::JobType).is_none());
         assert_eq!(l.get(Key::RepoId).map(|s| s.source.to_string()), Some("action input repo_id".into()));
+    }
+
+    #[test]
+    fn a_field_the_api_requires_is_asked_for_or_derived_and_no_other_is() {
+        for field in PAYLOAD_FIELDS {
+            let asked = matches!(field.missing, Missing::Ask { .. } | Missing::Derived);
+            assert_eq!(asked, field.need == Need::Required, "{}: {:?} / {:?}", field.name(), field.need, field.missing);
+        }
     }
 
     #[test]

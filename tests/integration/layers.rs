@@ -77,6 +77,8 @@ struct Findings {
     upward: Vec<Import>,
     /// Circles of files: each a set of files that import each other, with the imports that tie it.
     circles: Vec<Vec<Import>>,
+    /// Circles of top-level modules (possible only within one layer), with the imports that tie them.
+    module_circles: Vec<Vec<Import>>,
     /// Imports of the environment from a folder that must not see it.
     env_leaks: Vec<Import>,
 }
@@ -395,6 +397,14 @@ fn check(sources: &[(String, String)], no_env: &[&str]) -> Findings {
         }
     }
     found.circles = circles(&found.imports);
+    // Modules of one layer may import each other, but never in a circle either.
+    let between: Vec<Import> = found
+        .imports
+        .iter()
+        .filter(|i| top_of(&i.from) != top_of(&i.to))
+        .map(|i| Import { from: top_of(&i.from), to: top_of(&i.to), ..i.clone() })
+        .collect();
+    found.module_circles = circles(&between);
     found
 }
 
@@ -596,6 +606,12 @@ fn no_circle_of_files_and_no_import_runs_back_up_the_layers() {
     for line in header_problems(&sources, &found.imports) {
         let _ = writeln!(wrong, "{line}");
     }
+    for circle in &found.module_circles {
+        let _ = writeln!(wrong, "a circle of top-level modules:");
+        for imp in circle {
+            let _ = writeln!(wrong, "  {} -> {} ({})", imp.from, imp.to, imp.path);
+        }
+    }
     for imp in &found.env_leaks {
         let _ = writeln!(wrong, "the raw environment reaches {}: {}", top_of(&imp.from), describe(imp));
     }
@@ -664,6 +680,21 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
         ]
     );
     assert!(found.upward.is_empty() && found.circles.is_empty());
+
+    // Two modules of one layer that import each other through different files: no circle of
+    // files, but a circle of modules.
+    let found = check(
+        &src(&[
+            ("secret.rs", "use crate::fs::private::write;"),
+            ("fs/mod.rs", "mod private;"),
+            ("fs/private.rs", ""),
+            ("fs/names.rs", "use crate::secret::redact;"),
+        ]),
+        &[],
+    );
+    assert!(found.circles.is_empty() && found.upward.is_empty());
+    let tied: BTreeSet<&str> = found.module_circles.iter().flatten().map(|i| i.from.as_str()).collect();
+    assert_eq!(tied, BTreeSet::from(["fs", "secret"]));
 }
 
 #[test]

@@ -128,6 +128,28 @@ fn github_takes_a_deployment_made_inactive_by_a_later_success_and_a_first_deploy
 }
 
 #[test]
+fn on_a_deployment_event_the_events_own_deployment_is_not_the_previous_one() {
+    let (repo, ids) = history();
+    // An outside tool made deployment 41 (which started this run) and already marked it a
+    // success, without naming the run.
+    let api = github_api(&[
+        (41, &ids[5], vec![json!({"state": "success", "target_url": "https://deploy.example/41"})]),
+        (40, &ids[3], vec![json!({"state": "success", "target_url": "https://deploy.example/40"})]),
+    ]);
+    let event = repo.tmp.path().join("event.json");
+    let payload = json!({"deployment": {"id": 41, "sha": ids[5], "environment": "production"}});
+    std::fs::write(&event, payload.to_string()).expect("write");
+    let out = github(&repo, &ids[5], &api)
+        .arg("--dry-run")
+        .env("GITHUB_EVENT_NAME", "deployment")
+        .env("GITHUB_EVENT_PATH", &event)
+        .env_remove("INPUT_ENVIRONMENT")
+        .output();
+    assert_eq!(fields(&out)["previous_sha"], Value::from(ids[3].clone()), "{out}");
+    assert!(out.stderr.contains("deployment 40 to production"), "the environment came from the event: {out}");
+}
+
+#[test]
 fn the_users_previous_sha_beats_the_record_and_nothing_is_asked() {
     let (repo, ids) = history();
     let api = github_api(&[(11, &ids[2], vec![status("success", 700)])]);

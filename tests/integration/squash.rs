@@ -126,6 +126,12 @@ fn without_the_pull_requests_ref_the_merge_commits_time_stays_and_the_summary_sa
     assert_eq!(f["first_commit_time"], Value::from(*times.iter().min().expect("times")), "git's own times: {out}");
     assert!(out.stderr.contains("PR #7 keep their merge commit's time"), "{out}");
     assert!(out.stderr.contains("refs/pull/*/head"), "the fix is named: {out}");
+
+    // With no pull request ref at all (and no API), the range is not walked again: it says so.
+    git(&repo.dir, &["update-ref", "-d", "refs/pull/8/head"]);
+    let out = dry_run(&repo, &previous).output();
+    assert_eq!(fields(&out)["first_commit_time"], Value::from(*times.iter().min().expect("times")));
+    assert!(out.stderr.contains("the own commits of PR #8, #7 were not looked for"), "{out}");
 }
 
 #[test]
