@@ -484,6 +484,35 @@ mod tests {
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "first");
     }
 
+    /// A dependency added under a platform's table in Cargo.toml builds on Linux and breaks the
+    /// Windows (or macOS) build only; those tables hold src/fs's own crates and nothing else.
+    #[test]
+    fn platform_dependency_tables_hold_only_what_src_fs_uses() {
+        let manifest = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml")).expect("read");
+        let mut table = String::new();
+        let mut found: Vec<(String, String)> = Vec::new();
+        for line in manifest.lines().map(str::trim) {
+            if line.starts_with('[') {
+                table = line.to_owned();
+            } else if table.starts_with("[target.") && !line.is_empty() && !line.starts_with('#') {
+                let name = line.split('=').next().unwrap_or_default().trim().to_owned();
+                found.push((table.clone(), name));
+            }
+        }
+        let allowed = [
+            ("[target.'cfg(unix)'.dependencies]", "rustix"),
+            ("[target.'cfg(windows)'.dependencies]", "gix-sec"),
+            ("[target.'cfg(windows)'.dependencies]", "same-file"),
+        ];
+        for (table, name) in &found {
+            assert!(
+                allowed.iter().any(|(t, n)| t == table && n == name),
+                "{name} is under {table} in Cargo.toml: only src/fs's platform crates go there (move it to [dependencies])"
+            );
+        }
+        assert_eq!(found.len(), allowed.len(), "{found:?}");
+    }
+
     /// The platform-specific calls live in this folder and nowhere else in the product code (test
     /// modules may use them, through [`test_support`] preferably), so a port touches one module.
     #[test]
