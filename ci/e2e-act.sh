@@ -9,9 +9,7 @@
 # ci/receiver.py on 127.0.0.1. Checks:
 #   job "pass": checkout, sleep 2, the action  -> Succeeded, the temp repo's HEAD and repository,
 #               a duration measured from the pre stage (>= 2 s), the token as a bearer header;
-#   job "fail": a failing step, then the action with if: always() -> Failed;
-#   job "given-start": CUSTOMCD_JOB_START_TIME set for the job -> the pre stage is skipped by
-#               action.yml's pre-if (no container), and the record carries the given start.
+#   job "fail": a failing step, then the action with if: always() -> Failed.
 # Each job is reported exactly once, and in this last-step form the post stage has nothing to do,
 # so action.yml's post-if skips it (the main stage's http_status output says it reported).
 # usage: ci/e2e-act.sh [PATH_TO_STATIC_BINARY]
@@ -24,8 +22,7 @@ trap stop_act_suite EXIT
 start_act_suite e2e-act "${1:-}"
 TOKEN=e2e-act-token-$RANDOM$RANDOM
 
-# The user's repository. GIVEN_START: a start time the "given-start" job sets for itself.
-GIVEN_START=$(($(date +%s) - 5))
+# The user's repository.
 REPO="$WORK/app"
 mkdir -p "$REPO/.github/workflows"
 cat >"$REPO/.github/workflows/deploy.yml" <<YAML
@@ -62,18 +59,6 @@ jobs:
         uses: acme/customcd-action@v1
         with:
           status: \${{ job.status }}
-          service_id: "42"
-          url: $URL
-          token: \${{ secrets.CUSTOMCD_TOKEN }}
-          job_type: deploy
-  given-start:
-    runs-on: ubuntu-latest
-    env:
-      CUSTOMCD_JOB_START_TIME: "$GIVEN_START"
-    steps:
-      - name: report
-        uses: acme/customcd-action@v1
-        with:
           service_id: "42"
           url: $URL
           token: \${{ secrets.CUSTOMCD_TOKEN }}
@@ -119,17 +104,5 @@ expect --count 2 1.body.status==Failed "1.body.commit_sha==$HEAD_SHA" 1.body.rep
 post_skipped "$WORK/act-fail.log"
 log "job 'fail' reported Failed, once"
 
-# Job "given-start": the start is given, so pre-if skips the pre stage.
-code=0
-run_act given-start >"$WORK/act-given-start.log" 2>&1 || code=$?
-[[ $code -eq 0 ]] || { tail -n 60 "$WORK/act-given-start.log" >&2; die "act job 'given-start' exited $code"; }
-if grep -q 'Run Pre report' "$WORK/act-given-start.log"; then
-  tail -n 40 "$WORK/act-given-start.log" >&2
-  die "the pre stage ran although CUSTOMCD_JOB_START_TIME was given"
-fi
-post_skipped "$WORK/act-given-start.log"
-expect --count 3 2.body.status==Succeeded "2.body.job_start_time==$GIVEN_START" \
-  || { tail -n 40 "$WORK/act-given-start.log" >&2; die "job 'given-start' was not reported with the given start"; }
-log "job 'given-start': no pre or post container, reported once with the given start"
 [[ -f "$ROOT/.gitignore" ]] || die "act removed the checkout's .gitignore"
 log "PASS"

@@ -7,7 +7,8 @@ const lib = require('./lib');
 lib.stage(async () => {
   const env = { ...process.env };
   const bin = await lib.setup(env, { outputs: true });
-  if ((env.STATE_customcd_started || '') === '' && (env.CUSTOMCD_JOB_START_TIME || '').trim() === '') {
+  // No pre stage ran (a local `uses: ./setup` has none): start here.
+  if ((env.STATE_customcd_started || '') === '') {
     lib.fileCommand(env, 'GITHUB_STATE', 'customcd_started', '1');
     const code = lib.run(bin, ['start'], env);
     if (code !== 0) return code;

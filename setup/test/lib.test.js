@@ -268,15 +268,11 @@ test('stages: without report_at, main only installs and post runs nothing', { sk
   assert.equal(fs.readFileSync(log, 'utf8'), 'fake customcd start\n');
 });
 
-test('stages: a given start time skips customcd start; no pre (local action) starts in main', { skip: process.platform === 'win32' }, async () => {
+test('stages: without a pre stage (a local action), main runs customcd start itself, once', { skip: process.platform === 'win32' }, async () => {
   const dir = tmp();
   const copy = stages(dir);
   const log = path.join(dir, 'calls');
-  const given = runnerEnv(dir, { FAKE_LOG: log, CUSTOMCD_JOB_START_TIME: '1700000000' });
-  for (const s of ['pre', 'main', 'post']) assert.equal((await runStage(copy, s, given)).status, 0);
-  assert.equal(fs.existsSync(log), false, 'nothing ran');
-  const dir2 = tmp();
-  const local = runnerEnv(dir2, { FAKE_LOG: log, INPUT_REPORT_AT: 'job-end' });
+  const local = runnerEnv(dir, { FAKE_LOG: log, INPUT_REPORT_AT: 'job-end' });
   for (const s of ['main', 'post']) assert.equal((await runStage(copy, s, local)).status, 0);
   assert.equal(fs.readFileSync(log, 'utf8'), 'fake customcd start\nfake customcd report\nfake customcd post\n');
 });

@@ -350,13 +350,12 @@ fn deployment_environment(v: &Vars<'_>, ci: &mut Ci) {
 /// The event payload at `GITHUB_EVENT_PATH`, or why it cannot be had. Event files are a few KiB;
 /// reading is capped so that a wrong path (a device, a huge file) cannot stall the report.
 fn read_event(v: &Vars<'_>) -> Result<serde_json::Value, String> {
-    use std::io::Read;
     const LIMIT: u64 = 16 << 20;
     let path = v.raw("GITHUB_EVENT_PATH").ok_or_else(|| "the variable is not set".to_owned())?;
-    let file = std::fs::File::open(path).map_err(|e| format!("it cannot be opened: {e}"))?;
-    let mut text = String::new();
-    file.take(LIMIT).read_to_string(&mut text).map_err(|e| format!("it cannot be read: {e}"))?;
-    serde_json::from_str(&text).map_err(|e| format!("it is not JSON: {e}"))
+    // Never blocks (a FIFO at the path is refused) and never reads past the limit.
+    let bytes = crate::fs::read_bounded(std::path::Path::new(path), LIMIT)
+        .map_err(|e| format!("it cannot be opened or read: {e}"))?;
+    serde_json::from_slice(&bytes).map_err(|e| format!("it is not JSON: {e}"))
 }
 
 #[cfg(test)]
@@ -547,10 +546,22 @@ mod tests {
         assert!(ci.pr_head.is_none());
         let w = &ci.commit_warnings[0];
         assert!(w.contains(&missing.display().to_string()), "{w}");
-        assert!(w.contains("cannot be opened"), "{w}");
+        assert!(w.contains("cannot be opened or read"), "{w}");
         assert!(w.contains("workflow_run.head_sha"), "{w}");
         assert!(w.contains("else GITHUB_SHA (1111111111111111111111111111111111111111)"), "{w}");
         assert!(w.contains("commit_sha: ${{ github.event.workflow_run.head_sha }}"), "{w}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_at_the_event_path_is_a_warning_not_a_hang() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("event.json");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo runs");
+        assert!(made.success());
+        let ci = with_event("workflow_run", &fifo.to_string_lossy());
+        assert!(ci.pr_head.is_none());
+        assert!(ci.commit_warnings[0].contains("FIFO"), "{:?}", ci.commit_warnings);
     }
 
     #[test]

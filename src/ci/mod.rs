@@ -5,7 +5,7 @@
 //! module owns the detection order and the shared reading helpers; it never decides precedence
 //! between CI and other sources (that is `settings::sources`).
 //!
-//! Layer: ci (see tests/integration/layers.rs). May import: vocab, env, git, job.
+//! Layer: ci (see tests/integration/layers.rs). May import: vocab, env, fs, git, job.
 
 mod context;
 pub(crate) use context::Context;

@@ -435,13 +435,11 @@ pub(super) fn read_teamcity(env: &Env) -> Ci {
 /// A Java properties file's `key=value` (or `key: value`) pairs, unescaped; empty when the file
 /// cannot be read. Read bounded: these files are a few KiB.
 fn read_properties(path: &str) -> Vec<(String, String)> {
-    use std::io::Read;
-    let mut text = String::new();
-    let ok = std::fs::File::open(path).and_then(|f| f.take(1 << 20).read_to_string(&mut text));
-    if ok.is_err() {
-        return Vec::new();
+    // Never blocks on a FIFO planted at the path, never reads past 1 MiB.
+    match crate::fs::read_bounded(std::path::Path::new(path), 1 << 20) {
+        Ok(bytes) => parse_properties(&String::from_utf8_lossy(&bytes)),
+        Err(_) => Vec::new(),
     }
-    parse_properties(&text)
 }
 
 /// Parses Java properties: `#`/`!` comments, the first unescaped `=` or `:` separates, and
@@ -770,6 +768,28 @@ mod tests {
             detect(&env(&[("CODEBUILD_BUILD_ID", "x"), ("CODEBUILD_SOURCE_REPO_URL", "https://user:pw@host/a/b")]))
                 .expect("detected");
         assert!(!ci.layer.get(Key::RepoName).expect("repo").source.to_string().contains("pw@"));
+    }
+
+    #[test]
+    fn java_properties_are_read_as_teamcity_writes_them() {
+        let text = "#comment\n! also\n  teamcity.build.id=4711\nvcsroot.url=https\\://u\\:p@host/a/b.git\nkey\\=with = v a l\nuni=caf\\u00e9\ncolon: value\n";
+        let props = parse_properties(text);
+        let get = |k: &str| props.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        assert_eq!(get("teamcity.build.id"), Some("4711"));
+        assert_eq!(get("vcsroot.url"), Some("https://u:p@host/a/b.git"));
+        assert_eq!(get("key=with"), Some("v a l"));
+        assert_eq!(get("uni"), Some("caf\u{e9}"));
+        assert_eq!(get("colon"), Some("value"));
+        assert_eq!(props.len(), 5, "comments are skipped: {props:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_fifo_for_a_properties_file_is_no_file_and_no_hang() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("build.properties");
+        assert!(std::process::Command::new("mkfifo").arg(&fifo).status().expect("mkfifo").success());
+        assert!(read_properties(&fifo.to_string_lossy()).is_empty());
     }
 
     #[test]

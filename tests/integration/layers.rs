@@ -77,6 +77,8 @@ struct Findings {
     upward: Vec<Import>,
     /// Circles of files: each a set of files that import each other, with the imports that tie it.
     circles: Vec<Vec<Import>>,
+    /// Circles of top-level modules (possible only within one layer), with the imports that tie them.
+    module_circles: Vec<Vec<Import>>,
     /// Imports of the environment from a folder that must not see it.
     env_leaks: Vec<Import>,
 }
@@ -178,7 +180,7 @@ fn code_only(text: &str) -> String {
         } else if c == '\'' {
             // A character literal ('a', '\n', '\u{..}'), or a lifetime, which is kept.
             let end = if next == Some('\\') {
-                (i + 2..b.len()).find(|&j| b[j] == '\'')
+                (i + 3..b.len()).find(|&j| b[j] == '\'')
             } else if b.get(i + 2) == Some(&'\'') {
                 Some(i + 2)
             } else {
@@ -394,7 +396,28 @@ fn check(sources: &[(String, String)], no_env: &[&str]) -> Findings {
             found.env_leaks.push(imp.clone());
         }
     }
+    // Nor may they read the process environment behind `Env`'s back.
+    for f in files.iter().filter(|f| no_env.contains(&top_of(&f.path).as_str())) {
+        for (n, line) in code_only(&f.text).lines().enumerate() {
+            if ["env::var", "env::vars", "env::var_os", "env::vars_os"].iter().any(|w| line.contains(w)) {
+                found.env_leaks.push(Import {
+                    from: f.path.clone(),
+                    to: "env.rs".to_owned(),
+                    line: n + 1,
+                    path: "std::env".to_owned(),
+                });
+            }
+        }
+    }
     found.circles = circles(&found.imports);
+    // Modules of one layer may import each other, but never in a circle either.
+    let between: Vec<Import> = found
+        .imports
+        .iter()
+        .filter(|i| top_of(&i.from) != top_of(&i.to))
+        .map(|i| Import { from: top_of(&i.from), to: top_of(&i.to), ..i.clone() })
+        .collect();
+    found.module_circles = circles(&between);
     found
 }
 
@@ -596,6 +619,12 @@ fn no_circle_of_files_and_no_import_runs_back_up_the_layers() {
     for line in header_problems(&sources, &found.imports) {
         let _ = writeln!(wrong, "{line}");
     }
+    for circle in &found.module_circles {
+        let _ = writeln!(wrong, "a circle of top-level modules:");
+        for imp in circle {
+            let _ = writeln!(wrong, "  {} -> {} ({})", imp.from, imp.to, imp.path);
+        }
+    }
     for imp in &found.env_leaks {
         let _ = writeln!(wrong, "the raw environment reaches {}: {}", top_of(&imp.from), describe(imp));
     }
@@ -628,8 +657,11 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
         ("lib.rs", "pub mod settings; pub mod job;"),
         ("settings/mod.rs", "mod sources;\nuse crate::job::{self, Job};\n"),
         ("settings/sources.rs", "use super::Settings;\n"),
-        ("job/mod.rs", "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; crate::settings::sources::read(); }\n"),
-        ("cmd/post.rs", "use crate::{env::Env, output};\n"),
+        (
+            "job/mod.rs",
+            "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; let q = '\\''; crate::settings::sources::read(); }\n",
+        ),
+        ("cmd/post.rs", "use crate::{env::Env, output};\nfn f() { std::env::var(\"GITHUB_ENV\"); }\n"),
         ("env.rs", ""),
         ("output/mod.rs", ""),
         ("extra.rs", "use crate::env::Env;"),
@@ -641,7 +673,7 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
     assert_eq!(tied, BTreeSet::from(["job/mod.rs", "settings/mod.rs", "settings/sources.rs"]));
     assert_eq!(
         found.env_leaks.iter().map(describe).collect::<Vec<_>>(),
-        ["src/cmd/post.rs:1 -> src/env.rs (crate::env::Env)"]
+        ["src/cmd/post.rs:1 -> src/env.rs (crate::env::Env)", "src/cmd/post.rs:2 -> src/env.rs (std::env)"]
     );
     assert_eq!(found.unplaced, BTreeSet::from(["extra.rs".to_owned()]));
 
@@ -664,6 +696,21 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
         ]
     );
     assert!(found.upward.is_empty() && found.circles.is_empty());
+
+    // Two modules of one layer that import each other through different files: no circle of
+    // files, but a circle of modules.
+    let found = check(
+        &src(&[
+            ("secret.rs", "use crate::fs::private::write;"),
+            ("fs/mod.rs", "mod private;"),
+            ("fs/private.rs", ""),
+            ("fs/names.rs", "use crate::secret::redact;"),
+        ]),
+        &[],
+    );
+    assert!(found.circles.is_empty() && found.upward.is_empty());
+    let tied: BTreeSet<&str> = found.module_circles.iter().flatten().map(|i| i.from.as_str()).collect();
+    assert_eq!(tied, BTreeSet::from(["fs", "secret"]));
 }
 
 #[test]
