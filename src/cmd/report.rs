@@ -280,7 +280,7 @@ fn squashes(
     }
     let tip = gix::ObjectId::from_hex(deployed.as_bytes()).ok()?;
     let previous = gix::ObjectId::from_hex(set.previous.value.as_bytes()).ok()?;
-    let named = match squash::named(repo, tip, previous, limit) {
+    let named = match squash::named(repo, tip, previous, &set.pull_requests, limit) {
         Ok(named) => named,
         Err(e) => return Some(format!("pull requests' own commits were not read: {e}")),
     };
@@ -450,7 +450,9 @@ fn resolve_with(
             let job_status = stack.get(Key::JobStatus).map(|v| (Context::CiResult, v.clone()));
             let ci_context = ci.context.iter().filter(|(k, _)| job_status.is_none() || *k != Context::CiResult);
             for (key, value) in ci_context.chain(job_status.as_ref()) {
-                context.push(string_field(key.name(), value.value.trim(), value.source.clone()));
+                // A URL-like CI value (BUILD_URL, CI_JOB_URL) may carry user:token@: never sent.
+                let text = remote::without_credentials(&value.value).unwrap_or_else(|| value.value.trim().to_owned());
+                context.push(string_field(key.name(), &text, value.source.clone()));
             }
         }
     }

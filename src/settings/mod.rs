@@ -203,6 +203,31 @@ impl Settings {
                 .source(Source::Var(name.clone())),
             );
         }
+        // The same for a CI system's variable a field comes from (GITHUB_REPOSITORY, BUILD_URL):
+        // refused, naming the variable, rather than sent with U+FFFD in place of its bytes.
+        if let Some(ci) = &sources.ci {
+            let bad = |source: &Source| match source {
+                Source::Ci { detail, .. } => {
+                    let mut words = detail.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+                    words.find_map(|w| env.not_utf8().iter().find(|n| *n == w)).cloned()
+                }
+                _ => None,
+            };
+            let fields = Key::ALL.iter().filter_map(|k| ci.layer.get(*k).map(|v| (k.name().to_owned(), v)));
+            let context = ci.context.iter().map(|(c, v)| (c.name().to_owned(), v));
+            for (field, value) in fields.chain(context) {
+                if let Some(name) = bad(&value.source) {
+                    problems.push(
+                        Problem::new(
+                            field.clone(),
+                            format!("comes from the {} variable {name}, which is not valid UTF-8", ci.system),
+                            format!("set {name} to UTF-8 text, or give {field} yourself"),
+                        )
+                        .source(value.source.clone()),
+                    );
+                }
+            }
+        }
         let dry_run = boolean(&stack, Key::DryRun, false, &mut problems);
         let fail_on_error = fail_on_error(&stack, &mut problems);
         let spool_always = boolean(&stack, Key::SpoolAlways, false, &mut problems);
