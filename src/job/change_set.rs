@@ -170,6 +170,8 @@ pub(crate) fn compute_with_earlier(
     // mail domains are.
     let mut emails: HashMap<Vec<u8>, u32> = HashMap::new();
     let mut reverted: Vec<Vec<ObjectId>> = Vec::new();
+    // Built once: a search set up per commit would cost more than the search itself.
+    let revert_line = gix::bstr::Finder::new(REVERT_LINE);
     let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
         let email: &[u8] = author.email.as_ref();
@@ -183,7 +185,7 @@ pub(crate) fn compute_with_earlier(
         };
         let message = commit.message.as_bstr();
         let mut reverts = 0u32;
-        if message.find(REVERT_LINE).is_some() {
+        if revert_line.find(message).is_some() {
             let targets = reverted_commits(message);
             if !targets.is_empty() {
                 reverted.push(targets);
@@ -1116,6 +1118,24 @@ mod tests {
         assert_eq!(git_count(s.dir.path(), "v0.8..v0.9"), 4);
         assert_eq!(git_count(s.dir.path(), "v0.9..v0.8"), 4);
         assert_eq!(git_count(s.dir.path(), "v0.7..v0.9"), 6, "2 of them shipped in v0.8");
+    }
+
+    #[test]
+    fn releases_tagged_years_later_newest_first_keep_their_place_in_history() {
+        // casey/just's v0.1.0 to v0.2.24 were tagged on one evening in 2021, newest first.
+        let s = Script::new();
+        let t = 1_500_000_000;
+        let mut commits = Vec::new();
+        for k in 0..6 {
+            s.commit(t + k * 100, &format!("c{k}"));
+            commits.push(s.run(t, &["rev-parse", "HEAD"]));
+        }
+        let late = 1_600_000_000;
+        for (i, (name, at)) in [("v0.3", 5), ("v0.2", 3), ("v0.1", 1)].iter().enumerate() {
+            s.run(late + i as i64, &["tag", "-a", "-m", name, name, &commits[*at]]);
+        }
+        let got = s.releases("v*");
+        assert_eq!(got, pairs(&[("v0.1", None), ("v0.2", Some("v0.1")), ("v0.3", Some("v0.2"))]));
     }
 
     #[test]
