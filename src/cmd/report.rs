@@ -280,7 +280,7 @@ fn squashes(
     }
     let tip = gix::ObjectId::from_hex(deployed.as_bytes()).ok()?;
     let previous = gix::ObjectId::from_hex(set.previous.value.as_bytes()).ok()?;
-    let named = match squash::named(repo, tip, previous, limit) {
+    let named = match squash::named(repo, tip, previous, &set.pull_requests, limit) {
         Ok(named) => named,
         Err(e) => return Some(format!("pull requests' own commits were not read: {e}")),
     };
