@@ -126,7 +126,8 @@ fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<P
 
 /// The certificates of a PEM file (other PEM items, such as keys, are skipped).
 fn read_pem(path: &str) -> Result<Vec<Certificate<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    // A CA bundle is at most a few hundred KiB; never a blocking or endless read.
+    let bytes = crate::fs::read_bounded(std::path::Path::new(path), 16 << 20).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for item in ureq::tls::parse_pem(&bytes) {
         match item {
