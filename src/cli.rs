@@ -14,9 +14,9 @@ use crate::vocab::names::{
 
 /// What every command's help ends with.
 const FOOTER: &str = "\
-Every option --some-name is also the variable CUSTOMCD_SOME_NAME and the action input some_name
-(flags win; empty values count as unset). The token is read from CUSTOMCD_TOKEN or --token-file.
-Reference: docs/settings.md; what can fail a job: docs/delivery.md.
+Every option --some-name is also the variable CUSTOMCD_SOME_NAME and, in the GitHub Action, the
+input some_name (flags win; empty values count as unset). The token is read from CUSTOMCD_TOKEN or
+--token-file. Reference: docs/settings.md; what can fail a job: docs/delivery.md.
 
 Exit codes: 0 sent (or dry run valid; by default also an outage, with a warning and the job kept),
 1 internal error, 2 invalid input or configuration (nothing sent), 3 the server refused the job
