@@ -14,9 +14,9 @@ use crate::vocab::names::{
 
 /// What every command's help ends with.
 const FOOTER: &str = "\
-Every option --some-name is also the variable CUSTOMCD_SOME_NAME and the action input some_name
-(flags win; empty values count as unset). The token is read from CUSTOMCD_TOKEN or --token-file.
-Reference: docs/settings.md; what can fail a job: docs/delivery.md.
+Every option --some-name is also the variable CUSTOMCD_SOME_NAME and, in the GitHub Action, the
+input some_name (flags win; empty values count as unset). The token is read from CUSTOMCD_TOKEN or
+--token-file. Reference: docs/settings.md; what can fail a job: docs/delivery.md.
 
 Exit codes: 0 sent (or dry run valid; by default also an outage, with a warning and the job kept),
 1 internal error, 2 invalid input or configuration (nothing sent), 3 the server refused the job
@@ -140,6 +140,10 @@ pub struct SendArgs {
     /// Send jobs the server acknowledged before again (each would count as another deploy)
     #[arg(long)]
     pub resend: bool,
+    /// Send kept jobs to this run's endpoint even when they were kept for another one (each spool
+    /// file remembers the endpoint it was reported to)
+    #[arg(long)]
+    pub any_endpoint: bool,
     #[command(flatten)]
     pub connection: ConnectionValues,
 }

@@ -116,7 +116,8 @@ fn sigkill_at_random_instants_leaves_every_attempted_job_spooled_and_send_delive
     assert!(attempted.len() >= 15, "most kills landed during retries: {attempted:?}");
 
     let up = Server::ok();
-    Run::new(&["send", &spool_s]).dir(dir.path()).server(&up).expect_exit(0);
+    // `up` plays the same endpoint come back (on another port: --any-endpoint says it is ours).
+    Run::new(&["send", &spool_s, "--any-endpoint"]).dir(dir.path()).server(&up).expect_exit(0);
     let delivered = counts(&up);
     for id in &attempted {
         assert_eq!(delivered.get(id), Some(&1), "{id} delivered exactly once: {delivered:?}");
@@ -177,7 +178,8 @@ fn a_job_still_being_reported_is_left_to_its_report_by_a_concurrent_send() {
     let report = Run::new(&report_args(&spool_s, "busy-1", "60")).dir(dir.path()).server(&down).spawn();
     wait_for("the first attempt", Duration::from_secs(20), || !down.requests().is_empty());
     let up = Server::ok();
-    let out = Run::new(&["send", &spool_s]).dir(dir.path()).server(&up).output();
+    // `up` plays the same endpoint come back (on another port: --any-endpoint says it is ours).
+    let out = Run::new(&["send", &spool_s, "--any-endpoint"]).dir(dir.path()).server(&up).output();
     report.signal("-TERM");
     let _ = report.finish(Duration::from_secs(10));
     assert_eq!(out.code, Some(0), "{}", out.all());
