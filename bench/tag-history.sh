@@ -20,6 +20,7 @@ start=$(date +%s.%N)
 (cd "$REPO" && CUSTOMCD_CHANGE_SET_LIMIT=100000 "$BIN" backfill --from-git-tags "$PATTERN" --service-id 1 --repo-name x/y) >"$jobs" 2>/dev/null
 elapsed=$(echo "$(date +%s.%N) - $start" | bc)
 mapfile -t tags < <(g for-each-ref --format='%(refname:short)' "refs/tags/" | while read -r t; do
+  # shellcheck disable=SC2254 # the pattern is a glob on purpose, as git tag -l reads it
   case "$t" in $PATTERN) printf '%s %s\n' "${t#v}" "$t" ;; esac
 done | sort -V | cut -d' ' -f2)
 declare -A sha_tag
@@ -37,15 +38,18 @@ for t in "${tags[@]}"; do
   prev=$t
   [[ -z $want && -z $ours ]] && continue
   total=$((total + 1))
-  want_sha=$([[ -n $want ]] && g rev-parse "$want^{commit}" || true)
-  ours_name=$([[ -n $ours ]] && echo "${sha_tag[$ours]:-?}" || echo "-")
+  want_sha=
+  [[ -z $want ]] || want_sha=$(g rev-parse "$want^{commit}")
+  ours_name=-
+  [[ -z $ours ]] || ours_name=${sha_tag[$ours]:-?}
   if [[ $ours == "$want_sha" ]]; then agree=$((agree + 1)); mark=ok; else mark=DIFFERS; fi
   if [[ -n $ours ]]; then
     counted=$((counted + 1))
     git_n=$(g rev-list --count "$ours..$t")
     [[ $n == "$git_n" ]] && count_ok=$((count_ok + 1))
   else git_n=-; fi
-  want_n=$([[ -n $want ]] && g rev-list --count "$want..$t" || echo -)
+  want_n=-
+  [[ -z $want ]] || want_n=$(g rev-list --count "$want..$t")
   if [[ $mark == DIFFERS && $n == "$want_n" ]]; then mark="same-count"; fi
   [[ $n == "$want_n" ]] && same_n=$((same_n + 1))
   printf '%-12s %-8s git:%-12s (%5s)  customcd:%-24s commit_count %5s (git rev-list %5s)\n' \

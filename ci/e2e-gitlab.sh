@@ -70,6 +70,14 @@ deploy-broken:
   script:
     - echo "\$CI_JOB_STARTED_AT" > "$WORK/started-\$CI_JOB_NAME.txt"
     - exit $BROKEN_EXIT
+
+review-prepare:
+  extends: .customcd-report
+  environment:
+    name: review/e2e
+    action: prepare
+  script:
+    - echo preparing
 YAML
   } >"$REPO/.gitlab-ci.yml"
 }
@@ -123,8 +131,17 @@ grep -Eq "^deploy-broken finished in .* FAIL $BROKEN_EXIT( |\$)" "$WORK/broken.l
   || { show broken; die "deploy-broken's script did not fail with its exit status $BROKEN_EXIT"; }
 expect --count 2 1.body.status==Failed "1.body.commit_sha==$HEAD_SHA" \
   "1.body.job_start_time==$(started_epoch deploy-broken)" "1.headers.Authorization==Bearer%20$TOKEN" \
+  "1.body.optional.[key:ci_result].value==failed" \
   || { show broken; die "deploy-broken was not reported as Failed (gitlab-ci-local exited $CODE)"; }
-log "deploy-broken failed gitlab-ci-local (exit $CODE) and was reported Failed"
+log "deploy-broken failed gitlab-ci-local (exit $CODE) and was reported Failed, ci_result failed"
+
+# environment:action: prepare deploys nothing (GitLab's docs): not reported, one line, exit 0.
+run_job prepare review-prepare "$WORK/bin:$PATH"
+((CODE == 0)) || { show prepare; die "gitlab-ci-local review-prepare exited $CODE"; }
+grep -q "customcd: not reported: GitLab says this job deploys nothing: CI_ENVIRONMENT_ACTION is prepare" "$WORK/prepare.log" \
+  || { show prepare; die "review-prepare did not say it was not reported"; }
+expect --count 2 || { show prepare; die "review-prepare was reported"; }
+log "review-prepare (environment:action: prepare) was not reported and said so"
 
 # 2. No customcd on PATH: the component downloads the pinned release and checks its SHA-256. A
 # loopback file server stands in for the release host.

@@ -12,7 +12,7 @@
 #      claims);
 #   6. Jenkins-style `start` then `report`: the start state file in WORKSPACE_TMP gives the start
 #      time and duration, and is removed;
-#   6b. `send` of JSON Lines (a reject, a checkpoint that makes the rerun a no-op) and
+#   6b. `send` of JSON Lines (a reject, a ledger that makes the rerun a no-op) and
 #      `backfill --from-git-tags --send`;
 #   7. `env` shows the settings without the token;
 #   8. the token is never printed by any run above, and never written to the spool.
@@ -282,7 +282,7 @@ log "start then report: start $recorded, state file read and removed"
 stop_receiver
 
 # 6b. History: a JSON Lines file with one invalid record (rejected into the rejects file, never
-# sent) and a resend that the checkpoint makes a no-op; then a backfill of git tags, sent.
+# sent) and a resend that the acknowledgement ledger makes a no-op; then a backfill of git tags.
 BULK="$WORK/bulk"
 mkdir -p "$BULK"
 {
@@ -292,14 +292,14 @@ mkdir -p "$BULK"
 } >"$BULK/jobs.jsonl"
 start_receiver "$WORK" 300
 URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
-win bulk "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" jobs.jsonl
+win bulk "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" --spool-dir "$(winpath "$WORK/spool-bulk")" jobs.jsonl
 [[ $WIN_RC -eq 2 ]] || fail_with bulk "a bulk send with an invalid record exited $WIN_RC, not 2"
-win bulk-again "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" jobs.jsonl
+win bulk-again "$BULK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" --spool-dir "$(winpath "$WORK/spool-bulk")" jobs.jsonl
 [[ $WIN_RC -eq 2 ]] || fail_with bulk-again "the resend exited $WIN_RC, not 2 (the invalid record is still there)"
 expect --count 2 "*.body.job_id==win-bulk-1" "*.body.job_id==win-bulk-3" || die "the bulk send did not send the two valid records once"
 grep -q 'win-bulk-2' "$BULK/customcd-rejects.jsonl" || die "the invalid record is not in the rejects file"
-[[ -s "$BULK/jobs.jsonl.customcd-checkpoint" ]] || die "no checkpoint beside the input"
-log "bulk: 2 sent once, 1 rejected, the rerun sent nothing"
+[[ -s "$WORK/spool-bulk/.customcd-acknowledged" ]] || die "no acknowledgement ledger in the spool directory"
+log "bulk: 2 sent once, 1 rejected, the rerun sent nothing (the ledger)"
 git -C "$APP" -c user.name=Rel -c user.email=rel@example.com tag -a v1.0.0 -m v1.0.0
 git -C "$APP" -c user.name=Dev -c user.email=dev@example.com commit -q --allow-empty -m "second"
 git -C "$APP" -c user.name=Rel -c user.email=rel@example.com tag -a v1.1.0 -m v1.1.0

@@ -38,6 +38,12 @@ use crate::settings::{Command as Kind, Resolved, Settings};
 /// Runs one command with the given environment. Every command starts from the one resolved
 /// [`Settings`] value.
 pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
+    // Documentation of the command line itself: no job, no settings.
+    match &cli.command {
+        Command::Completions { shell } => return cli::write_completions(*shell, &mut std::io::stdout().lock()),
+        Command::Man { command } => return cli::write_man_page(command.as_deref(), &mut std::io::stdout().lock()),
+        _ => {}
+    }
     // The action's post stage runs in every job that uses the action; unless this step deferred
     // its report, it has nothing to do and must not fail on settings it will not use.
     let deferred = match cli.command {
@@ -64,6 +70,7 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
         // Everything comes from the environment the runner gives the post stage, as for the main
         // stage: inputs, CUSTOMCD_* variables (the start among them) and STATE_*.
         Command::Post => (Kind::Report, Flags::default()),
+        Command::Completions { .. } | Command::Man { .. } => return Ok(()),
     };
     let Resolved { settings, problems } = Settings::resolve(kind, flags, env, cwd.clone(), now)?;
     // Output follows the CI system from the first line on, and the token is masked in the GitHub
@@ -88,5 +95,6 @@ pub fn run(cli: Cli, env: &Env) -> Result<(), Error> {
             Some(job_id) => report::deliver_at_job_end(settings, now, job_id),
             None => Err(Error::Internal(anyhow::anyhow!("the post stage ran without a pending report"))),
         },
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
     }
 }

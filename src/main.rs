@@ -2,12 +2,11 @@
 
 use std::process::ExitCode;
 
-use clap::Parser;
-use customcd::cli::{args_with_dispatch, Cli};
+use customcd::cli::{args_with_dispatch, parse};
 use customcd::env::Env;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse_from(args_with_dispatch(std::env::args_os().collect()));
+    let cli = parse(args_with_dispatch(std::env::args_os().collect()));
     match customcd::run(cli, &Env::from_process()) {
         Ok(()) => ExitCode::from(customcd::error::EXIT_OK),
         Err(e) => {

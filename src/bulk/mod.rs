@@ -131,8 +131,9 @@ pub(crate) fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Opti
     let terminal = std::io::stderr().is_terminal();
     // One ledger for the whole run; without it nothing is sent, for a job sent without knowing
     // whether it went out before may be a second record of one deploy.
+    // With nothing to send, nothing is created (no spool directory, no ledger).
     let ledger = match (connection, &opts.ledger) {
-        (Some(_), Some(path)) => Some(Checkpoint::open(path).map_err(|e| {
+        (Some(_), Some(path)) if !inputs.is_empty() => Some(Checkpoint::open(path).map_err(|e| {
             Error::Internal(e.context(format!(
                 "the acknowledgement ledger {} cannot be used, so nothing was sent (it says which jobs the server already has); fix or remove it (removing it may send acknowledged jobs again)",
                 path.display()

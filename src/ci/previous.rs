@@ -17,8 +17,10 @@ pub(crate) fn previous(ci: &Ci, env: &Env) -> Option<Sourced<String>> {
         if env.get("GITHUB_EVENT_NAME") != Some("push") {
             return None;
         }
-        let text = std::fs::read_to_string(env.get("GITHUB_EVENT_PATH")?).ok()?;
-        let event: serde_json::Value = serde_json::from_str(&text).ok()?;
+        // Never blocks (a FIFO is refused) and never reads past 16 MiB (a device, a huge file).
+        let bytes =
+            crate::fs::read_bounded(std::path::Path::new(env.get("GITHUB_EVENT_PATH")?.trim()), 16 << 20).ok()?;
+        let event: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
         return from("GITHUB_EVENT_PATH before (push)", event.get("before")?.as_str()?);
     }
     match ci.system {

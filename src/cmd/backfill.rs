@@ -246,7 +246,7 @@ impl<'a> History<'a> {
         History { repo, index: change_set::TagIndex::new(repo, pattern).ok() }
     }
 
-    /// Adds the change set to a tag's job; a tag with no matching tag made before it (the first
+    /// Adds the change set to a tag's job; a tag with no earlier matching tag (the first
     /// deploy) gets none, and trouble is a warning naming the tag, never a failed backfill.
     fn add_change_set(&self, job: &mut Job, tag: &Tag, limit: u64) {
         let (repo, Some(index)) = (self.repo, &self.index) else { return };

@@ -106,6 +106,9 @@ fn prepare(settings: &Settings, now: i64, job_id: Option<Sourced<String>>) -> Re
     for n in &shipped.notices {
         output::notice(n);
     }
+    for w in &shipped.warnings {
+        output::warn(w);
+    }
     if let Some(no) = shipped.why_not.as_ref().filter(|n| n.warn) {
         output::warn(&format!("the change set (commits, lead time) is left out: {}", no.reason));
     }
@@ -225,10 +228,11 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
     });
     match set {
         Ok(mut set) => {
-            let squashes = squashes(&mut set, repo.as_ref(), &deployed, &mut lookups, limit);
-            Shipped { set: Some(set), why_not: None, notices, squashes }
+            let mut warnings = Vec::new();
+            let squashes = squashes(&mut set, repo.as_ref(), &deployed, &mut lookups, limit, &mut warnings);
+            Shipped { set: Some(set), why_not: None, notices, squashes, warnings }
         }
-        Err(no) => Shipped { set: None, why_not: Some(no), notices, squashes: None },
+        Err(no) => Shipped { set: None, why_not: Some(no), notices, ..Shipped::default() },
     }
 }
 
@@ -265,6 +269,7 @@ fn squashes(
     deployed: &str,
     lookups: &mut Lookups<'_>,
     limit: u64,
+    warnings: &mut Vec<String>,
 ) -> Option<String> {
     if set.capped || set.pull_requests.is_empty() {
         return None;
@@ -280,7 +285,7 @@ fn squashes(
     }
     let tip = gix::ObjectId::from_hex(deployed.as_bytes()).ok()?;
     let previous = gix::ObjectId::from_hex(set.previous.value.as_bytes()).ok()?;
-    let named = match squash::named(repo, tip, previous, limit) {
+    let named = match squash::named(repo, tip, previous, &set.pull_requests, limit) {
         Ok(named) => named,
         Err(e) => return Some(format!("pull requests' own commits were not read: {e}")),
     };
@@ -311,6 +316,12 @@ fn squashes(
         parts.push(format!("lead times of squash-merged PR {}", resolved.join(", ")));
     }
     if !kept.is_empty() {
+        if let Some(e) = &why {
+            warnings.push(format!(
+                "squash-merged PR {} keep their merge commit's time in the lead times: {e}",
+                kept.join(", ")
+            ));
+        }
         let how = why.unwrap_or_else(|| {
             format!(
                 "their own commits are not in this clone: fetch them (git fetch origin '+refs/pull/*/head:refs/pull/*/head', or refs/merge-requests/* on GitLab){}",
@@ -397,6 +408,8 @@ struct Shipped {
     /// Which squash-merged pull requests' lead times came from their own commits, and which
     /// kept the merge commit's time.
     squashes: Option<String>,
+    /// Lookups that failed without costing the change set (a refused pull request API).
+    warnings: Vec<String>,
 }
 
 impl Shipped {
@@ -450,7 +463,9 @@ fn resolve_with(
             let job_status = stack.get(Key::JobStatus).map(|v| (Context::CiResult, v.clone()));
             let ci_context = ci.context.iter().filter(|(k, _)| job_status.is_none() || *k != Context::CiResult);
             for (key, value) in ci_context.chain(job_status.as_ref()) {
-                context.push(string_field(key.name(), value.value.trim(), value.source.clone()));
+                // A URL-like CI value (BUILD_URL, CI_JOB_URL) may carry user:token@: never sent.
+                let text = remote::without_credentials(&value.value).unwrap_or_else(|| value.value.trim().to_owned());
+                context.push(string_field(key.name(), &text, value.source.clone()));
             }
         }
     }

@@ -88,7 +88,19 @@ pub(crate) fn run(settings: &Settings, now: i64) -> anyhow::Result<()> {
             }
             output::stdout(&export);
         }
-        None => output::stdout(&export),
+        None => {
+            // Outside CI there is no job to key a file by: the start lives in the shell that
+            // evaluates this line. Typed bare at a terminal, `customcd start` would look like it
+            // recorded something, so it says how to keep the start (on standard error; under
+            // `eval "$(customcd start)"` standard output is a pipe and nothing more is said).
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+                output::info(&format!(
+                "customcd: outside CI the start is kept by your shell: run eval \"$(customcd start)\" so that a later customcd report in this shell finds it ({})",
+                    crate::job::epoch::to_rfc3339(now)
+                ));
+            }
+            output::stdout(&export);
+        }
     }
     Ok(())
 }

@@ -28,7 +28,11 @@ pub struct Range<T> {
     /// What `take` returned for each commit of the range, in walk order (newest committer time
     /// first), without the commits found later to be reachable from the hidden tip.
     pub commits: Vec<T>,
-    /// The walk stopped at its limit: `commits` is the newest part of the range only.
+    /// The walk stopped at its limit: `commits` is the newest part of the range only. A range
+    /// longer than the limit is always capped; a range of at most `limit` commits whose clocks
+    /// run backwards across it may be capped too (a commit taken as shown when the limit was
+    /// reached may turn out to be the hidden tip's). Then only `previous_sha` is sent: fields are
+    /// left out, never a wrong count sent (git itself walks the whole range to know).
     pub capped: bool,
     /// Some commit of the range has the hidden tip as a parent: the hidden tip is an ancestor of
     /// `tip` (meaningful when not capped).
@@ -316,12 +320,16 @@ mod tests {
             let (_dir, repo, ids) = build(&history);
             let whole = range_of(&repo, &ids, tip, hidden, u64::MAX);
             let part = range_of(&repo, &ids, tip, hidden, limit);
-            let full = whole.commits.len() as u64 <= limit;
-            prop_assert_eq!(part.capped, !full);
-            if full {
-                prop_assert_eq!(&part.commits, &whole.commits);
+            // A longer range always says it stopped; an uncapped walk is the whole answer. (With
+            // clocks running backwards a short range may still be capped: see `Range::capped`;
+            // the saved case e21e9f9c in proptest-regressions is one.)
+            if whole.commits.len() as u64 > limit {
+                prop_assert!(part.capped);
+            }
+            if part.capped {
+                prop_assert!(part.commits.len() as u64 <= limit);
             } else {
-                prop_assert_eq!(part.commits.len() as u64, limit);
+                prop_assert_eq!(&part.commits, &whole.commits);
             }
         }
     }

@@ -97,6 +97,15 @@ fn scheme_end(text: &str) -> Option<usize> {
     valid.then_some(colon + 3)
 }
 
+/// `url` without its user-info when it is a `scheme://` URL that has some (a CI system's
+/// `BUILD_URL` or `CI_JOB_URL` with `user:token@` in it), else `None`: such a value is sent and
+/// printed without it.
+pub fn without_credentials(url: &str) -> Option<String> {
+    scheme_end(url.trim())?;
+    let split = split_userinfo(url.trim())?;
+    Some(format!("{}{}", split.before, split.after))
+}
+
 /// The URL without its user-info (`scheme://user:password@host/...` → `scheme://host/...`,
 /// `user:password@host:path` → `host:path`).
 fn strip_userinfo(url: &str) -> String {
@@ -136,6 +145,19 @@ pub fn redact(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_come_off_a_url_and_nothing_else_changes() {
+        assert_eq!(
+            without_credentials("https://u:p@ss@ci.example/job/1/").as_deref(),
+            Some("https://ci.example/job/1/")
+        );
+        assert_eq!(without_credentials("https://token@ci.example/x").as_deref(), Some("https://ci.example/x"));
+        assert_eq!(without_credentials("https://ci.example/a@b"), None, "an @ in the path is no user-info");
+        assert_eq!(without_credentials("https://ci.example/job/1/"), None);
+        assert_eq!(without_credentials("git@github.com:a/b.git"), None, "only scheme:// URLs");
+        assert_eq!(without_credentials("deploy"), None);
+    }
 
     #[test]
     fn every_remote_form_normalises_to_owner_and_name() {

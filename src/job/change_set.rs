@@ -170,6 +170,8 @@ pub(crate) fn compute_with_earlier(
     // mail domains are.
     let mut emails: HashMap<Vec<u8>, u32> = HashMap::new();
     let mut reverted: Vec<Vec<ObjectId>> = Vec::new();
+    // Built once: a search set up per commit would cost more than the search itself.
+    let revert_line = gix::bstr::Finder::new(REVERT_LINE);
     let range = crate::git::range::walk(repo, deployed_id, previous_id, limit, |id, commit| {
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
         let email: &[u8] = author.email.as_ref();
@@ -183,7 +185,7 @@ pub(crate) fn compute_with_earlier(
         };
         let message = commit.message.as_bstr();
         let mut reverts = 0u32;
-        if message.find(REVERT_LINE).is_some() {
+        if revert_line.find(message).is_some() {
             let targets = reverted_commits(message);
             if !targets.is_empty() {
                 reverted.push(targets);
@@ -618,7 +620,9 @@ impl ChangeSet {
         }];
         if !self.capped {
             out.push(field("commit_count", FieldType::Integer, Value::from(self.commits)));
-            if let Some(first) = self.author_times.first() {
+            // A commit authored after the job ended (a clock ahead, a rewritten date) says nothing
+            // about how long the change waited: left out of the lead times, with a note.
+            if let Some(first) = self.dated(end).first() {
                 out.push(field("lead_time", FieldType::Duration, Value::from(end.saturating_sub(*first).max(0))));
                 out.push(field("first_commit_time", FieldType::Timestamp, Value::from((*first).max(0))));
                 out.push(field("lead_time_median", FieldType::Duration, Value::from(self.median_lead_time(end))));
@@ -642,9 +646,14 @@ impl ChangeSet {
         out
     }
 
+    /// The author times at or before `end`, oldest first: those a lead time can be measured from.
+    fn dated(&self, end: i64) -> &[i64] {
+        &self.author_times[..self.author_times.partition_point(|t| *t <= end)]
+    }
+
     /// The median over the commits of (end minus the commit's author time), never negative.
     fn median_lead_time(&self, end: i64) -> i64 {
-        let mut leads: Vec<i64> = self.author_times.iter().map(|t| end.saturating_sub(*t).max(0)).collect();
+        let mut leads: Vec<i64> = self.dated(end).iter().map(|t| end.saturating_sub(*t).max(0)).collect();
         leads.sort_unstable();
         match leads.len() {
             0 => 0,
@@ -698,7 +707,15 @@ impl ChangeSet {
                 if n == 1 { "" } else { "s" }
             ),
         };
-        match self.author_times.first() {
+        let later = self.author_times.len() - self.dated(end).len();
+        let undated = match later {
+            0 => undated,
+            n => format!(
+                "{undated} ({n} commit{} authored after the job ended left out of the lead time: a clock ahead or a rewritten date)",
+                if n == 1 { "" } else { "s" }
+            ),
+        };
+        match self.dated(end).first() {
             Some(first) => {
                 let lead = human(end.saturating_sub(*first).max(0));
                 format!(
@@ -777,6 +794,34 @@ mod tests {
         let keys: Vec<String> = capped.fields(100).into_iter().map(|f| f.key).collect();
         assert_eq!(keys, ["previous_sha"], "past the limit only the previous deploy is sure");
         assert!(capped.summary(100).contains("more than 4 commits"), "{}", capped.summary(100));
+    }
+
+    #[test]
+    fn commits_authored_after_the_job_ended_are_left_out_of_the_lead_times_with_a_note() {
+        let set = |times: Vec<i64>| ChangeSet {
+            previous: Sourced::new("a".repeat(40), Source::Default("test".into())),
+            commits: times.len() as u64,
+            capped: false,
+            author_times: times,
+            authors: 1,
+            pull_requests: Vec::new(),
+            is_rollback: false,
+            reverts: 0,
+            diverged: false,
+            undated: 0,
+        };
+        let some = set(vec![100, 200, 5000]);
+        let fields = some.fields(1000);
+        let value = |key: &str| fields.iter().find(|f| f.key == key).map(|f| f.value.clone());
+        assert_eq!(value("lead_time"), Some(Value::from(900)));
+        assert_eq!(value("first_commit_time"), Some(Value::from(100)));
+        assert_eq!(value("lead_time_median"), Some(Value::from(850)), "over the two dated commits");
+        assert_eq!(value("commit_count"), Some(Value::from(3)), "still shipped");
+        assert!(some.summary(1000).contains("1 commit authored after the job ended"), "{}", some.summary(1000));
+        let all = set(vec![5000]);
+        let keys: Vec<String> = all.fields(1000).into_iter().map(|f| f.key).collect();
+        assert!(!keys.iter().any(|k| k.starts_with("lead_time") || k == "first_commit_time"), "{keys:?}");
+        assert!(all.summary(1000).contains("after the job ended"), "{}", all.summary(1000));
     }
 
     #[test]
@@ -1073,6 +1118,24 @@ mod tests {
         assert_eq!(git_count(s.dir.path(), "v0.8..v0.9"), 4);
         assert_eq!(git_count(s.dir.path(), "v0.9..v0.8"), 4);
         assert_eq!(git_count(s.dir.path(), "v0.7..v0.9"), 6, "2 of them shipped in v0.8");
+    }
+
+    #[test]
+    fn releases_tagged_years_later_newest_first_keep_their_place_in_history() {
+        // casey/just's v0.1.0 to v0.2.24 were tagged on one evening in 2021, newest first.
+        let s = Script::new();
+        let t = 1_500_000_000;
+        let mut commits = Vec::new();
+        for k in 0..6 {
+            s.commit(t + k * 100, &format!("c{k}"));
+            commits.push(s.run(t, &["rev-parse", "HEAD"]));
+        }
+        let late = 1_600_000_000;
+        for (i, (name, at)) in [("v0.3", 5), ("v0.2", 3), ("v0.1", 1)].iter().enumerate() {
+            s.run(late + i as i64, &["tag", "-a", "-m", name, name, &commits[*at]]);
+        }
+        let got = s.releases("v*");
+        assert_eq!(got, pairs(&[("v0.1", None), ("v0.2", Some("v0.1")), ("v0.3", Some("v0.2"))]));
     }
 
     #[test]

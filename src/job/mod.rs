@@ -246,6 +246,37 @@ pub fn resolve(inputs: &Inputs<'_>) -> Result<Job, Vec<Problem>> {
             (None, Missing::Derived | Missing::Quiet) => {}
         }
     }
+    // Times no job can have: before 2000, or further ahead of the clock (the run's own; for a
+    // stored record or a test, this machine's now) than the skew allowed.
+    let clock = if inputs.now > 0 { inputs.now } else { epoch::now() };
+    if let Some(start) = scalars.job_start_time.take() {
+        match epoch::check_start(start.value, clock) {
+            Ok(_) => scalars.job_start_time = Some(start),
+            Err(e) => {
+                let given = stack.get(Key::JobStartTime).map(|v| v.value.clone()).unwrap_or_default();
+                problems.push(Problem::new("job_start_time", e.to_string(), e.fix()).value(given).source(start.source));
+            }
+        }
+    }
+    if let (Some(start), Some(duration)) = (&scalars.job_start_time, &scalars.job_duration) {
+        let end = start.value.saturating_add(i64::try_from(duration.value).unwrap_or(i64::MAX));
+        if end > clock.saturating_add(epoch::CLOCK_SKEW) {
+            problems.push(
+                Problem::new(
+                    "job_duration",
+                    format!(
+                        "makes the job end at {}, {} s in the future (more than the {} s of clock skew allowed)",
+                        epoch::to_rfc3339(end),
+                        end - clock,
+                        epoch::CLOCK_SKEW
+                    ),
+                    "give the job's real duration in seconds, or leave it unset to use now minus the start time",
+                )
+                .value(duration.value.to_string())
+                .source(duration.source.clone()),
+            );
+        }
+    }
     // Never negative: a start in the future (clock skew between machines) counts as 0.
     if scalars.job_duration.is_none() && stack.get(Key::JobDuration).is_none() {
         scalars.job_duration = scalars.job_start_time.as_ref().map(|start| {
@@ -567,7 +598,9 @@ mod tests {
         assert!(p.iter().any(|p| p.field == "service_id" && p.rule.contains("2147483647")), "{p:?}");
         let p = problems(&with(&[(Key::JobDuration, "99999999999")]));
         assert!(p.iter().any(|p| p.field == "job_duration"), "{p:?}");
-        assert!(run(&with(&[(Key::ServiceId, "2147483647"), (Key::JobDuration, "2147483647")])).is_ok());
+        // The largest duration the API takes, for a job that ended before the clock's now.
+        let s = stack(&with(&[(Key::ServiceId, "2147483647"), (Key::JobDuration, "2147483647")]));
+        assert!(resolve(&Inputs { now: 4_000_000_000, ..Inputs::of(&s) }).is_ok());
     }
 
     #[test]
@@ -708,14 +741,45 @@ mod tests {
         assert_eq!(job.job_duration.value, 300);
         assert!(matches!(job.job_duration.source, Source::Default(_)));
         let s = stack(&without(Key::JobDuration));
-        let job = resolve(&Inputs { now: 1_704_000_000, ..Inputs::of(&s) }).expect("valid");
+        // A start a little ahead of this clock (skew between machines) is a duration of 0.
+        let job = resolve(&Inputs { now: 1_704_018_030 - 100, ..Inputs::of(&s) }).expect("valid");
         assert_eq!(job.job_duration.value, 0);
     }
 
     #[test]
+    fn times_no_job_can_have_are_refused_with_the_bounds_named() {
+        let now = 1_704_018_330;
+        let at = |start: &str, duration: Option<&str>| {
+            let mut pairs = without(Key::JobDuration);
+            pairs.retain(|(k, _)| *k != Key::JobStartTime);
+            pairs.push((Key::JobStartTime, Box::leak(start.to_owned().into_boxed_str())));
+            if let Some(d) = duration {
+                pairs.push((Key::JobDuration, Box::leak(d.to_owned().into_boxed_str())));
+            }
+            let s = stack(&pairs);
+            resolve(&Inputs { now, ..Inputs::of(&s) })
+        };
+        for start in ["0", "1", "946684799", "1999-12-31T23:59:59Z"] {
+            let p = at(start, None).expect_err(start);
+            assert!(
+                p.iter().any(|p| p.field == "job_start_time" && p.rule.contains("before 2000-01-01")),
+                "{start}: {p:?}"
+            );
+        }
+        assert!(at("946684800", Some("60")).is_ok(), "2000-01-01 itself is allowed");
+        let ahead = (now + epoch::CLOCK_SKEW + 1).to_string();
+        let p = at(&ahead, None).expect_err("future");
+        assert!(p.iter().any(|p| p.field == "job_start_time" && p.rule.contains("in the future")), "{p:?}");
+        assert!(at(&(now + epoch::CLOCK_SKEW).to_string(), None).is_ok(), "within the skew allowed");
+        let p = at(&(now - 10).to_string(), Some("3600")).expect_err("ends in the future");
+        assert!(p.iter().any(|p| p.field == "job_duration" && p.rule.contains("in the future")), "{p:?}");
+        assert!(at(&(now - 3600).to_string(), Some("3600")).is_ok());
+    }
+
+    #[test]
     fn rfc3339_start_times_become_epoch_seconds() {
-        let job = run(&with(&[(Key::JobStartTime, "2024-01-01T10:00:00+00:00")])).expect("valid");
-        assert_eq!(job.job_start_time.value, 1_704_103_200);
+        let job = run(&with(&[(Key::JobStartTime, "2023-12-31T10:00:00+00:00")])).expect("valid");
+        assert_eq!(job.job_start_time.value, 1_704_016_800);
     }
 
     #[test]

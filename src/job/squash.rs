@@ -41,26 +41,43 @@ pub enum Own {
     Unknown,
 }
 
-/// The commits of `previous..deployed` that name a pull request, newest first, one entry per
-/// number (the first commit to name it).
+/// The commits of `previous..deployed` that name one of `wanted` (the change set's pull
+/// requests, at most 20), newest first, one entry per number (the newest commit to name it). The
+/// walk stops once every wanted number is found, so a long range costs only its newest part.
 pub(crate) fn named(
     repo: &gix::Repository,
     deployed: ObjectId,
     previous: ObjectId,
+    wanted: &[u64],
     limit: u64,
 ) -> Result<Vec<Named>, WalkError> {
-    let range = range::walk(repo, deployed, previous, limit, |id, commit| {
+    const ENOUGH: &str = "every wanted pull request was found";
+    let mut found = Vec::new();
+    let mut seen: Vec<u64> = Vec::new();
+    let walked = range::walk(repo, deployed, previous, limit, |id, commit| {
         let message = commit.message.to_str_lossy();
-        let numbers = pull_requests(&message);
+        let numbers: Vec<u64> = pull_requests(&message).into_iter().filter(|n| wanted.contains(n)).collect();
         if numbers.is_empty() {
-            return Ok(None);
+            return Ok(());
         }
         let author = commit.author().map_err(|e| WalkError::new(format!("reading commit {id}: {e}")))?;
         let parents: Vec<ObjectId> = commit.parents().collect();
-        Ok(Some((id, numbers, author.seconds(), parents, message.contains("See merge request "))))
-    })?;
+        seen.extend(numbers.iter().copied());
+        found.push((id, numbers, author.seconds(), parents, message.contains("See merge request ")));
+        if wanted.iter().all(|w| seen.contains(w)) {
+            return Err(WalkError::new(ENOUGH));
+        }
+        Ok(())
+    });
+    match walked {
+        Ok(_) => {}
+        Err(e) if e.to_string() == ENOUGH => {}
+        Err(e) => return Err(e),
+    }
+    // Stopping early keeps commits read before the walk could see the previous deploy reach them;
+    // only a number both sides name (a pull request re-landed) could be taken from such a commit.
     let mut out: Vec<Named> = Vec::new();
-    for (commit, numbers, author_time, parents, gitlab) in range.commits.into_iter().flatten() {
+    for (commit, numbers, author_time, parents, gitlab) in found {
         let squash_commit = match parents.as_slice() {
             // GitLab writes its squash commit on the target and merges it; a GitHub merge of a
             // one-commit branch has the same shape, and its commit is no squash.

@@ -134,6 +134,12 @@ impl Api {
     /// A refusal in words, with the fix for this platform.
     fn refusal(&self, shown: &str, status: u16, rate_left: Option<&str>) -> String {
         let token = &self.token_shown;
+        // Which record was asked, and the permission that reads it.
+        let (what, permission) = if shown.contains("/pulls/") {
+            ("pull requests", "pull-requests: read")
+        } else {
+            ("deployments", "deployments: read")
+        };
         let fix = match (self.kind, status) {
             (Kind::GitHub, 403) if rate_left == Some("0") => {
                 "GitHub's API rate limit for this token is spent; it resets within the hour".to_owned()
@@ -143,7 +149,7 @@ impl Api {
                 Key::GithubToken.name()
             ),
             (Kind::GitHub, 403 | 404) => format!(
-                "the token ({token}) may not read the deployments of {}: grant the workflow or job `permissions: deployments: read` (a permissions block sets every permission it does not name to none), or give {} a token that can",
+                "the token ({token}) may not read the {what} of {}: grant the workflow or job `permissions: {permission}` (a permissions block sets every permission it does not name to none), or give {} a token that can",
                 self.project,
                 Key::GithubToken.name()
             ),

@@ -27,7 +27,7 @@ use crate::settings::endpoint::{Connection, Endpoint};
 use crate::settings::runner::Runner;
 use crate::settings::sources::{Flags, Gathered, Sources};
 use crate::start_state;
-use crate::vocab::names::{flag_name, var_name, Key, Layer, Stack, BACKFILL_KEYS, PAYLOAD_FIELDS};
+use crate::vocab::names::{flag_name, help_of, var_name, Fallback, Key, Layer, Stack, BACKFILL_KEYS, PAYLOAD_FIELDS};
 use crate::vocab::source::{Source, Sourced};
 
 /// The total time for all attempts at one job, when `deadline` is not set.
@@ -203,10 +203,35 @@ impl Settings {
                 .source(Source::Var(name.clone())),
             );
         }
-        let dry_run = boolean(&stack, Key::DryRun, false, &mut problems);
+        // The same for a CI system's variable a field comes from (GITHUB_REPOSITORY, BUILD_URL):
+        // refused, naming the variable, rather than sent with U+FFFD in place of its bytes.
+        if let Some(ci) = &sources.ci {
+            let bad = |source: &Source| match source {
+                Source::Ci { detail, .. } => {
+                    let mut words = detail.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
+                    words.find_map(|w| env.not_utf8().iter().find(|n| *n == w)).cloned()
+                }
+                _ => None,
+            };
+            let fields = Key::ALL.iter().filter_map(|k| ci.layer.get(*k).map(|v| (k.name().to_owned(), v)));
+            let context = ci.context.iter().map(|(c, v)| (c.name().to_owned(), v));
+            for (field, value) in fields.chain(context) {
+                if let Some(name) = bad(&value.source) {
+                    problems.push(
+                        Problem::new(
+                            field.clone(),
+                            format!("comes from the {} variable {name}, which is not valid UTF-8", ci.system),
+                            format!("set {name} to UTF-8 text, or give {field} yourself"),
+                        )
+                        .source(value.source.clone()),
+                    );
+                }
+            }
+        }
+        let dry_run = boolean(&stack, Key::DryRun, &mut problems);
         let fail_on_error = fail_on_error(&stack, &mut problems);
-        let spool_always = boolean(&stack, Key::SpoolAlways, false, &mut problems);
-        let ci_fields = boolean(&stack, Key::CiFields, true, &mut problems);
+        let spool_always = boolean(&stack, Key::SpoolAlways, &mut problems);
+        let ci_fields = boolean(&stack, Key::CiFields, &mut problems);
         let deadline = number(&stack, Key::Deadline, (1, u64::from(u32::MAX)), "seconds", &mut problems)
             .map_or(Sourced::new(DEFAULT_DEADLINE, default("60 seconds")), |s| s.map(Duration::from_secs));
         let concurrency = number(&stack, Key::Concurrency, (1, MAX_CONCURRENCY as u64), "jobs", &mut problems)
@@ -224,9 +249,9 @@ impl Settings {
         let report_at = report_at(&stack, command, github, &mut problems);
 
         let switches = endpoint::Switches {
-            allow_http: boolean(&stack, Key::AllowHttp, false, &mut problems).value,
-            any_path: boolean(&stack, Key::AnyEndpointPath, false, &mut problems).value,
-            platform_roots: boolean(&stack, Key::PlatformRoots, false, &mut problems).value,
+            allow_http: boolean(&stack, Key::AllowHttp, &mut problems).value,
+            any_path: boolean(&stack, Key::AnyEndpointPath, &mut problems).value,
+            platform_roots: boolean(&stack, Key::PlatformRoots, &mut problems).value,
         };
         // The endpoint is checked whenever one is given, so that a dry run catches a bad URL; a
         // missing endpoint or token only matters when the command is about to send.
@@ -504,8 +529,11 @@ fn fail_on_error(stack: &Stack, problems: &mut Vec<Problem>) -> Sourced<FailOnEr
     .unwrap_or_else(|| Sourced::new(FailOnError::Refusal, v.source.clone()))
 }
 
-/// A yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case.
-fn boolean(stack: &Stack, key: Key, fallback: bool, problems: &mut Vec<Problem>) -> Sourced<bool> {
+/// A yes/no setting. Accepts true/false, yes/no, 1/0, on/off in any case. When it is not set, the
+/// settings table's fallback applies (the one `--help` shows), which for a yes/no setting is
+/// `true` or `false`.
+fn boolean(stack: &Stack, key: Key, problems: &mut Vec<Problem>) -> Sourced<bool> {
+    let fallback = matches!(help_of(key).1, Fallback::Value("true"));
     let Some(v) = stack.get(key) else {
         return Sourced::new(fallback, default(if fallback { "true" } else { "false" }));
     };
@@ -716,10 +744,49 @@ mod tests {
     fn yes_no_settings_accept_the_usual_words() {
         let stack = |v: &str| Stack::of(&[(Key::DryRun, v)], |k| Source::Var(var_name(k)));
         let mut p = Vec::new();
-        assert!(boolean(&stack("TRUE"), Key::DryRun, false, &mut p).value);
-        assert!(!boolean(&stack("0"), Key::DryRun, true, &mut p).value);
+        assert!(boolean(&stack("TRUE"), Key::DryRun, &mut p).value);
+        assert!(!boolean(&stack("0"), Key::DryRun, &mut p).value);
         assert!(p.is_empty());
-        boolean(&stack("maybe"), Key::DryRun, false, &mut p);
+        boolean(&stack("maybe"), Key::DryRun, &mut p);
         assert_eq!(p.len(), 1);
+    }
+
+    #[test]
+    fn every_fixed_default_that_help_shows_is_the_one_resolve_uses() {
+        let s = resolve(Command::Env, Flags::default(), &[]).expect("env resolves with nothing set");
+        let empty = Stack::default();
+        let mut checked = 0;
+        for key in Key::ALL {
+            let Fallback::Value(shown) = help_of(*key).1 else { continue };
+            let used = match key {
+                Key::Deadline => s.deadline.value.as_secs().to_string(),
+                Key::Concurrency => s.concurrency.value.to_string(),
+                Key::ChangeSetLimit => s.change_set_limit.value.to_string(),
+                Key::FailOnError => s.fail_on_error.value.word().to_owned(),
+                Key::ReportAt => s.report_at.value.word().to_owned(),
+                Key::DryRun => s.dry_run.value.to_string(),
+                Key::SpoolAlways => s.spool_always.value.to_string(),
+                Key::CiFields => s.ci_fields.value.to_string(),
+                Key::AllowHttp | Key::PlatformRoots | Key::AnyEndpointPath => {
+                    boolean(&empty, *key, &mut Vec::new()).value.to_string()
+                }
+                Key::Port => {
+                    // No port: the endpoint is https's own, 443.
+                    let s = resolve(
+                        Command::Env,
+                        Flags::default(),
+                        &[("CUSTOMCD_SERVER", "allstacks.example.com"), ("CUSTOMCD_COMPANY_ID", "1")],
+                    )
+                    .expect("valid");
+                    let url = s.endpoint.map(|e| e.url).unwrap_or_default();
+                    assert_eq!(url, "https://allstacks.example.com/webhook/company/1/cicd_job");
+                    "443".to_owned()
+                }
+                other => panic!("help shows a fixed default for {other:?}: hold it to the resolved value here"),
+            };
+            assert_eq!(used, shown, "{}: --help says [default: {shown}], resolve uses {used}", key.name());
+            checked += 1;
+        }
+        assert!(checked >= 10, "only {checked} fixed defaults were checked");
     }
 }

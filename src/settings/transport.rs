@@ -126,7 +126,8 @@ fn roots(platform: bool, ca_file: Option<&Sourced<String>>, problems: &mut Vec<P
 
 /// The certificates of a PEM file (other PEM items, such as keys, are skipped).
 fn read_pem(path: &str) -> Result<Vec<Certificate<'static>>, String> {
-    let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
+    // A CA bundle is at most a few hundred KiB; never a blocking or endless read.
+    let bytes = crate::fs::read_bounded(std::path::Path::new(path), 16 << 20).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for item in ureq::tls::parse_pem(&bytes) {
         match item {
@@ -245,23 +246,72 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// The `NO_PROXY` entry that exempts `host`, if any: `*`, an exact host or IP, or a domain that
-/// matches itself and its subdomains (with or without a leading dot), as curl reads it.
+/// The `NO_PROXY` entry that exempts `host`, if any, read as curl reads it (lib/noproxy.c):
+/// entries separated by commas or blanks; `*` alone exempts every host; a trailing dot on the
+/// host or the entry is ignored, and so is a leading `.` or `*.` on the entry; a name matches
+/// itself and its subdomains; an IP address matches an entry that is the same address or a CIDR
+/// range holding it (`10.0.0.0/8`, `fd00::/8`), IPv6 written bare or in brackets; a `:port` after
+/// a name or a bracketed IPv6 address is ignored, as no port is checked.
 pub(crate) fn no_proxy_match(env: &Env, host: &str) -> Option<String> {
     let list = env.get("NO_PROXY").or_else(|| env.get("no_proxy"))?;
-    let host = host.trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-    list.split([',', ' ']).map(str::trim).filter(|e| !e.is_empty()).find_map(|entry| {
+    let host = host.trim_start_matches('[').trim_end_matches(']').trim_end_matches('.').to_ascii_lowercase();
+    let ip = host.parse::<std::net::IpAddr>().ok();
+    list.split([',', ' ', '\t']).map(str::trim).filter(|e| !e.is_empty()).find_map(|entry| {
+        if entry == "*" {
+            return Some(entry.to_owned());
+        }
         let e = entry.to_ascii_lowercase();
-        // "host:port" entries name a host; the port is not checked.
-        let e = match e.rsplit_once(':') {
-            Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.contains(':') => h.to_owned(),
-            _ => e,
+        let e = no_proxy_host(&e);
+        let hit = match (ip, cidr(e)) {
+            (Some(addr), Some((net, bits))) => in_range(addr, net, bits),
+            (Some(_), None) | (None, Some(_)) => false,
+            (None, None) => {
+                let e = e.trim_start_matches("*.").trim_start_matches('.').trim_end_matches('.');
+                !e.is_empty() && (host == e || host.ends_with(&format!(".{e}")))
+            }
         };
-        let e =
-            e.trim_start_matches("*.").trim_start_matches('.').trim_start_matches('[').trim_end_matches(']').to_owned();
-        let hit = e == "*" || host == e || host.ends_with(&format!(".{e}"));
         hit.then(|| entry.to_owned())
     })
+}
+
+/// An entry without its port: `[v6]:port` and `[v6]` give `v6`; `name:port` gives `name`; a bare
+/// IPv6 address (more than one `:`) is kept whole.
+fn no_proxy_host(entry: &str) -> &str {
+    if let Some(rest) = entry.strip_prefix('[') {
+        return rest.split_once(']').map_or(rest, |(addr, _)| addr);
+    }
+    match entry.rsplit_once(':') {
+        Some((h, p)) if !h.contains(':') && p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => entry,
+    }
+}
+
+/// An IP address with its prefix length (`10.0.0.0/8`; a bare address is a full-length prefix).
+fn cidr(entry: &str) -> Option<(std::net::IpAddr, u32)> {
+    let (addr, bits) = match entry.split_once('/') {
+        Some((a, b)) => (a, Some(b.parse::<u32>().ok()?)),
+        None => (entry, None),
+    };
+    let addr: std::net::IpAddr = addr.trim_end_matches('.').parse().ok()?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let bits = bits.unwrap_or(max);
+    (bits <= max).then_some((addr, bits))
+}
+
+/// Whether `addr` is in `net`/`bits` (an IPv4 address never in an IPv6 range and the reverse,
+/// as in curl).
+fn in_range(addr: std::net::IpAddr, net: std::net::IpAddr, bits: u32) -> bool {
+    use std::net::IpAddr::{V4, V6};
+    let (a, n, len) = match (addr, net) {
+        (V4(a), V4(n)) => (u128::from(a.to_bits()), u128::from(n.to_bits()), 32),
+        (V6(a), V6(n)) => (a.to_bits(), n.to_bits(), 128),
+        _ => return false,
+    };
+    if bits == 0 {
+        return true;
+    }
+    let shift = len - bits;
+    (a >> shift) == (n >> shift)
 }
 
 #[cfg(test)]
@@ -296,6 +346,33 @@ mod tests {
         assert!(no_proxy_match(&e, "10.0.0.10").is_none());
         assert!(no_proxy_match(&env(&[("no_proxy", "*")]), "anything").is_some());
         assert!(no_proxy_match(&env(&[]), "anything").is_none());
+    }
+
+    #[test]
+    fn no_proxy_reads_trailing_dots_cidr_ranges_and_bracketed_v6_with_ports_as_curl_does() {
+        let e = env(&[("NO_PROXY", "corp.example., 10.0.0.0/8 192.168.1.7/32,[fd00::1]:8443,fe80::/10,*.svc,.lan")]);
+        for host in [
+            "corp.example",
+            "corp.example.",
+            "a.corp.example.",
+            "10.2.3.4",
+            "192.168.1.7",
+            "[fd00::1]",
+            "fd00::1",
+            "[fe80::abcd]",
+            "x.svc",
+            "svc",
+            "a.lan",
+        ] {
+            assert!(no_proxy_match(&e, host).is_some(), "{host} is exempt");
+        }
+        for host in ["corp.example.com", "11.0.0.1", "192.168.1.8", "[fd00::2]", "[fec0::1]", "notsvc", "lan.example"] {
+            assert!(no_proxy_match(&e, host).is_none(), "{host} is not exempt");
+        }
+        // A name never matches an address range, nor an address a name.
+        assert!(no_proxy_match(&env(&[("NO_PROXY", "10.0.0.0/8")]), "10.example").is_none());
+        assert!(no_proxy_match(&env(&[("NO_PROXY", "0.0.0.0/0")]), "203.0.113.9").is_some());
+        assert!(no_proxy_match(&env(&[("NO_PROXY", "10.0.0.0/33")]), "10.0.0.1").is_none(), "no such prefix");
     }
 
     #[test]

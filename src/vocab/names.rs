@@ -122,19 +122,19 @@ impl Values {
 
 settings! {
     job {
-    /// Unique identifier of this job run [default: derived from the CI system, else sha and start]
+    /// Unique identifier of this job run
     #[arg(long, value_name = "ID")]
     job_id => JobId,
-    /// Full SHA of the commit deployed, 40 or 64 hex characters [default: HEAD of the repository]
+    /// Full SHA of the commit deployed, 40 or 64 hex characters
     #[arg(long, value_name = "SHA")]
     commit_sha => CommitSha,
-    /// ID of the Custom CD service in Allstacks (an integer) [required]
+    /// ID of the Custom CD service in Allstacks (an integer)
     #[arg(long, value_name = "N")]
     service_id => ServiceId,
     /// Start of the job: epoch seconds or RFC 3339 (2024-01-01T10:00:00Z)
     #[arg(long, value_name = "TIME")]
     job_start_time => JobStartTime,
-    /// Duration of the job in whole seconds [default: now minus the start time]
+    /// Duration of the job in whole seconds
     #[arg(long, value_name = "SECONDS")]
     job_duration => JobDuration,
     /// Succeeded, Failed or On Hold, or a CI word such as success, failure, cancelled
@@ -143,19 +143,19 @@ settings! {
     /// The job's result as the CI system words it, used when status is not set (the action fills it with job.status)
     #[arg(long, value_name = "STATUS")]
     job_status => JobStatus,
-    /// When the report is sent: now, or job-end (GitHub Action only: by the action's post stage, with the job's final status) [default: now]
+    /// When the report is sent: now, or job-end (GitHub Action only: by the action's post stage, with the job's final status)
     #[arg(long, value_name = "WHEN")]
     report_at => ReportAt,
     /// Repository ID in Allstacks (one of repo ID and repo name is required)
     #[arg(long, value_name = "ID")]
     repo_id => RepoId,
-    /// Repository name, e.g. acme/app [default: from the origin remote]
+    /// Repository name, e.g. acme/app
     #[arg(long, value_name = "NAME")]
     repo_name => RepoName,
-    /// Email or username of who triggered the job [server default: Custom CD Agent]
+    /// Email or username of who triggered the job
     #[arg(long, value_name = "WHO")]
     triggered_by => TriggeredBy,
-    /// Kind of job, e.g. "Production Deploy" [server default: CUSTOM_CD_JOB]
+    /// Kind of job, e.g. "Production Deploy"
     #[arg(long, value_name = "TYPE")]
     job_type => JobType,
     /// Optional fields as a JSON array in the API's format: [{"key":..,"value":..,"type":..}]
@@ -164,19 +164,19 @@ settings! {
     /// Optional fields, one KEY[:TYPE]=VALUE per line (variables and action inputs only; the flag is --field)
     #[arg(skip)]
     fields => Fields,
-    /// The git repository to read (a directory in it) [default: found upward from the working directory]
+    /// The git repository to read (a directory in it)
     #[arg(long, value_name = "PATH")]
     repo => Repo,
-    /// The commit of the previous deploy, for the change set [default: --previous-tag, else the CI system's previous build]
+    /// The commit of the previous deploy, for the change set
     #[arg(long, value_name = "SHA")]
     previous_sha => PreviousSha,
     /// The previous deploy is the nearest tag matching this pattern (as git tag -l) below the deployed commit
     #[arg(long, value_name = "PATTERN")]
     previous_tag => PreviousTag,
-    /// Where the job deployed to, e.g. production; sent as the optional field environment [default: from the CI system]
+    /// Where the job deployed to, e.g. production; sent as the optional field environment
     #[arg(long, value_name = "NAME")]
     environment => Environment,
-    /// The most commits a change set walks; past it the lead time is left out [default: 10000]
+    /// The most commits a change set walks; past it the lead time is left out
     #[arg(long, value_name = "N")]
     change_set_limit => ChangeSetLimit,
     /// This job's matrix leg as JSON, which gives each leg its own job id (the action fills it with toJSON(matrix))
@@ -190,7 +190,7 @@ settings! {
     /// Allstacks server host, to build the endpoint when --url is not given
     #[arg(long, value_name = "HOST")]
     server => Server,
-    /// Server port, to build the endpoint [default: 443]
+    /// Server port, to build the endpoint
     #[arg(long, value_name = "PORT")]
     port => Port,
     /// Company ID, to build the endpoint
@@ -205,7 +205,7 @@ settings! {
     /// GitHub token to read the previous deploy from GitHub's deployments (the action passes github.token; the workflow needs permissions: deployments: read)
     #[arg(long, value_name = "TOKEN")]
     github_token => GithubToken,
-    /// GitLab token for the deployments API where job tokens may not read it (sent as PRIVATE-TOKEN) [default: CI_JOB_TOKEN]
+    /// GitLab token for the deployments API where job tokens may not read it (sent as PRIVATE-TOKEN)
     #[arg(long, value_name = "TOKEN")]
     gitlab_token => GitlabToken,
     /// Validate and print the JSON body and where each field came from; send nothing
@@ -214,28 +214,28 @@ settings! {
     /// Allow plain http:// to hosts other than loopback (the token would travel unencrypted)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     allow_http => AllowHttp,
-    /// Add CI context (ci_system, run_url, branch, ci_result) as optional fields [default: true]
+    /// Add CI context (ci_system, run_url, branch, ci_result) as optional fields
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     ci_fields => CiFields,
-    /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither) [default: refusal]
+    /// Which delivery problems fail: refusal (401/403, 4xx fail; an outage only warns, the job kept), true (both fail) or false (neither)
     #[arg(long, value_name = "WHICH", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     fail_on_error => FailOnError,
-    /// Give up retrying after this many seconds in all [default: 60]
+    /// Give up retrying after this many seconds in all
     #[arg(long, value_name = "SECONDS")]
     deadline => Deadline,
-    /// Where undelivered jobs are saved for `customcd send` [default: per CI system, see docs/delivery.md]
+    /// Where undelivered jobs are saved for `customcd send`
     #[arg(long, value_name = "DIR")]
     spool_dir => SpoolDir,
     /// Also save the payload to the spool directory when it was delivered (audit, relays)
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     spool_always => SpoolAlways,
-    /// Extra trusted root certificates (PEM), e.g. a private CA [default: SSL_CERT_FILE if set]
+    /// Extra trusted root certificates (PEM), e.g. a private CA
     #[arg(long, value_name = "PATH")]
     ca_file => CaFile,
     /// Trust the operating system's root certificates instead of the bundled Mozilla roots
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true", require_equals = true)]
     platform_roots => PlatformRoots,
-    /// Proxy URL for the request [default: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, honouring NO_PROXY]
+    /// Proxy URL for the request
     #[arg(long, value_name = "URL")]
     proxy => Proxy,
     /// Accept an endpoint URL whose path is not /webhook/company/ID/cicd_job (a relay that rewrites paths)
@@ -243,7 +243,7 @@ settings! {
     any_endpoint_path => AnyEndpointPath,
     }
     bulk {
-    /// Jobs in flight at once (1 to 64), each on its own keep-alive connection [default: 4]
+    /// Jobs in flight at once (1 to 64), each on its own keep-alive connection
     #[arg(long, value_name = "N")]
     concurrency => Concurrency,
     }
@@ -345,6 +345,67 @@ impl PayloadField {
 /// 32-bit signed (as database integer columns are), so a bigger value could not be stored.
 pub(crate) const MAX_API_INTEGER: u64 = 2_147_483_647;
 
+/// What a setting is when nobody gives it, as `--help` and docs/settings.md say it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fallback {
+    /// No value: the setting is left out (or, for a payload field, the server's default applies).
+    Unset,
+    /// This exact value, which the code uses (a test holds the resolved settings to it).
+    Value(&'static str),
+    /// A value worked out from elsewhere, described in words.
+    Derived(&'static str),
+    /// The API needs it: from a flag, a variable, an input or the CI system.
+    Required(&'static str),
+}
+
+/// The headings of `--help`, one per concern (clap shows them in the order the options are
+/// declared). Where a setting appears and what it is when not given comes from [`help_of`]. One entry per setting: `--help` is built from this table and the doc
+/// comments of the settings above, and docs/settings.md is checked against both.
+pub const HEADINGS: &[&str] =
+    &["The job", "Change set", "CI context", "Endpoint and token", "Delivery", "TLS and proxy"];
+
+/// The heading and the fallback of a setting (see [`HEADINGS`]).
+pub fn help_of(key: Key) -> (&'static str, Fallback) {
+    use Fallback::{Derived, Required, Unset, Value};
+    let [job, change_set, ci, endpoint, delivery, tls] =
+        [HEADINGS[0], HEADINGS[1], HEADINGS[2], HEADINGS[3], HEADINGS[4], HEADINGS[5]];
+    match key {
+        Key::JobId => (job, Derived("from the CI system, else the commit's first 12 characters and the start")),
+        Key::CommitSha => (job, Derived("from the CI system, else HEAD of the repository")),
+        Key::ServiceId => (job, Required("from a flag, CUSTOMCD_SERVICE_ID or the action input")),
+        Key::JobStartTime => (job, Required("unless the CI system or `customcd start` gives it")),
+        Key::JobDuration => (job, Derived("now minus the start time")),
+        Key::Status => (job, Required("unless the CI system gives it")),
+        Key::RepoId => (job, Unset),
+        Key::RepoName => (job, Derived("from the CI system, else the origin remote")),
+        Key::TriggeredBy => (job, Derived("from the CI system, else left out: the server uses Custom CD Agent")),
+        Key::JobType => (job, Derived("left out: the server uses CUSTOM_CD_JOB")),
+        Key::Optional | Key::Fields => (job, Unset),
+        Key::Environment => (job, Derived("from the CI system")),
+        Key::ReportAt => (job, Value("now")),
+        Key::Repo => (change_set, Derived("found upward from the working directory")),
+        Key::PreviousSha => (change_set, Derived("--previous-tag, else the CI system's previous deploy")),
+        Key::PreviousTag => (change_set, Unset),
+        Key::ChangeSetLimit => (change_set, Value("10000")),
+        Key::GithubToken => (change_set, Unset),
+        Key::GitlabToken => (change_set, Derived("CI_JOB_TOKEN, sent as JOB-TOKEN")),
+        Key::JobStatus | Key::Matrix => (ci, Unset),
+        Key::CiFields => (ci, Value("true")),
+        Key::Url => (endpoint, Derived("built from --server, --port and --company-id")),
+        Key::Server | Key::CompanyId | Key::TokenFile => (endpoint, Unset),
+        Key::Port => (endpoint, Value("443")),
+        Key::Token => (endpoint, Required("unless a dry run; CUSTOMCD_TOKEN or --token-file")),
+        Key::DryRun | Key::SpoolAlways => (delivery, Value("false")),
+        Key::FailOnError => (delivery, Value("refusal")),
+        Key::Deadline => (delivery, Value("60")),
+        Key::SpoolDir => (delivery, Derived("per CI system, outside the checkout (docs/delivery.md)")),
+        Key::Concurrency => (delivery, Value("4")),
+        Key::AllowHttp | Key::PlatformRoots | Key::AnyEndpointPath => (tls, Value("false")),
+        Key::CaFile => (tls, Derived("SSL_CERT_FILE if set, else none: the bundled Mozilla roots")),
+        Key::Proxy => (tls, Derived("HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, honouring NO_PROXY")),
+    }
+}
+
 /// The payload's scalar fields, in the order the body writes them; `optional` is the list of
 /// optional fields (see `optional`). This is the one list of payload fields: stored payloads and
 /// CSV columns are read by it, provenance is printed by it, and tests hold `Payload`, action.yml,
@@ -371,7 +432,7 @@ pub(crate) const PAYLOAD_FIELDS: &[PayloadField] = &[
         json: JsonType::Integer,
         need: Need::Required,
         missing: Missing::Ask {
-            what: "the job's start, recorded when it begins (e.g. $(date +%s) at the start), as epoch seconds or RFC 3339 such as 2024-01-01T10:00:00Z",
+            what: "the job's start, recorded when it begins (outside CI: eval \"$(customcd start)\" in the shell that reports; or $(date +%s) taken at the start), as epoch seconds or RFC 3339 such as 2024-01-01T10:00:00Z",
             from_git: false,
         },
     },

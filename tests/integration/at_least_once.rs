@@ -475,3 +475,14 @@ fn an_older_checkpoint_beside_an_input_still_stops_what_it_recorded_from_going_a
         rx.requests().iter().map(|r| r.json()["job_id"].as_str().unwrap_or("").to_owned()).collect();
     assert_eq!(sent, ["old-2"], "{}", out.all());
 }
+
+#[test]
+fn a_send_with_nothing_to_send_creates_no_spool_and_no_ledger() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool");
+    let rx = Server::ok();
+    let out = Run::send().args(["--spool-dir", &spool.to_string_lossy()]).dir(dir.path()).server(&rx).expect_exit(0);
+    assert!(out.all().contains("nothing to send"), "{}", out.all());
+    assert!(!spool.exists(), "the spool directory was made: {}", out.all());
+    assert!(rx.requests().is_empty());
+}

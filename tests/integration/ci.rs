@@ -946,3 +946,50 @@ fn teamcity_server_side_checkout_reports_build_vcs_number_without_a_repository()
     assert_eq!(body["triggered_by"], "alice");
     assert!(!out.all().contains("TCSECRET") && !rx.only_request().body.contains("TCSECRET"));
 }
+
+#[test]
+fn credentials_in_a_ci_systems_url_are_never_sent_nor_printed() {
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Server::ok();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = jenkins(
+        Run::new(&["report", "--status", "SUCCESS", "--job-start-time", "1704018030"]).repo(&repo),
+        &rx,
+        tmp.path(),
+    )
+    .env("BUILD_URL", "https://builder:BUILDPASS@jenkins.example.com/job/app/17/")
+    .expect_exit(0);
+    let req = rx.only_request();
+    assert!(!req.body.contains("BUILDPASS") && !req.body.contains("builder:"), "{}", req.body);
+    assert!(req.body.contains("https://jenkins.example.com/job/app/17/"), "{}", req.body);
+    assert!(!out.all().contains("BUILDPASS"), "{out}");
+
+    let rx = Server::ok();
+    let out = Run::new(&["report", "--status", "success", "--job-start-time", "1704018030", "--service-id", "7"])
+        .repo(&repo)
+        .url(&rx.url())
+        .env("CUSTOMCD_TOKEN", TOKEN)
+        .env("GITLAB_CI", "true")
+        .env("CI_PROJECT_PATH", "acme/app")
+        .env("CI_JOB_ID", "4242")
+        .env("CI_JOB_URL", "https://gitlab-ci-token:GLTOKEN123@gitlab.example.com/acme/app/-/jobs/4242")
+        .expect_exit(0);
+    let body = rx.only_request().body;
+    assert!(!body.contains("GLTOKEN123") && body.contains("https://gitlab.example.com/acme/app/-/jobs/4242"), "{body}");
+    assert!(!out.all().contains("GLTOKEN123"), "{out}");
+}
+
+#[test]
+fn a_ci_variable_that_is_not_utf8_is_refused_by_name_not_sent_with_replacement_characters() {
+    use std::os::unix::ffi::OsStrExt;
+    let repo = Repo::init(&[], Some("git@github.com:acme/app.git"));
+    let rx = Server::ok();
+    let gh = GitHub::new();
+    let out = gh
+        .apply(Run::new(&["report"]).repo(&repo), &rx, "push", "{}")
+        .env("STATE_job_start_time", "1704018030")
+        .env("GITHUB_REPOSITORY", std::ffi::OsStr::from_bytes(b"acme/\xffapp"))
+        .expect_exit(2);
+    assert!(out.all().contains("GITHUB_REPOSITORY, which is not valid UTF-8"), "{out}");
+    assert!(rx.requests().is_empty());
+}

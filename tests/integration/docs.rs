@@ -311,3 +311,96 @@ fn the_docs_name_the_token_one_way_and_write_service_ids_as_every_system_accepts
         }
     }
 }
+
+#[test]
+fn bash_loads_the_completion_script_and_groff_reads_every_man_page_without_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let script = Run::new(&["completions", "bash"]).dir(dir.path()).expect_exit(0).stdout;
+    let file = dir.path().join("customcd.bash");
+    std::fs::write(&file, script).expect("write");
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "-c", "source \"$1\" && complete -p customcd", "bash"])
+        .arg(&file)
+        .output()
+        .expect("bash runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("customcd"));
+    for shell in ["zsh", "fish", "powershell", "elvish"] {
+        let script = Run::new(&["completions", shell]).dir(dir.path()).expect_exit(0).stdout;
+        assert!(script.contains("fail-on-error"), "{shell}");
+    }
+    Run::new(&["completions", "tcsh"]).dir(dir.path()).expect_exit(2);
+
+    let groff = std::process::Command::new("groff").arg("-v").output();
+    for page in ["", "report", "send", "backfill", "start", "env", "post", "completions", "man"] {
+        let args: Vec<&str> = if page.is_empty() { vec!["man"] } else { vec!["man", page] };
+        let roff = Run::new(&args).dir(dir.path()).expect_exit(0).stdout;
+        let title = if page.is_empty() { "customcd".to_owned() } else { format!("customcd-{page}") };
+        assert!(roff.contains(&format!(".TH {title} 1")), "{roff}");
+        if groff.is_ok() {
+            let mut child = std::process::Command::new("groff")
+                .args(["-man", "-Tutf8", "-ww", "-z"])
+                .stdin(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("groff runs");
+            std::io::Write::write_all(&mut child.stdin.take().expect("stdin"), roff.as_bytes()).expect("write");
+            let out = child.wait_with_output().expect("groff ends");
+            assert!(out.status.success() && out.stderr.is_empty(), "{page}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+#[test]
+fn backfill_writes_its_jobs_where_its_help_says() {
+    let repo = crate::support::Repo::new();
+    crate::support::git(&repo.dir, &["tag", "v1.0"]);
+    let rx = Server::ok();
+    let spool = repo.tmp.path().join("spool");
+    let help = Run::new(&["backfill", "--help"]).expect_exit(0).stdout;
+    assert!(
+        help.contains("[default: customcd-backfill/<folder>-<pattern>.jsonl beside the spool directory]"),
+        "{help}"
+    );
+    Run::new(&["backfill", "--from-git-tags", "v*", "--service-id", "42", "--send"])
+        .repo(&repo)
+        .server(&rx)
+        .arg("--spool-dir")
+        .arg(&spool)
+        .expect_exit(0);
+    // <folder> is the repository's directory name, <pattern> the pattern with `*` made safe.
+    let written = spool.with_file_name("customcd-backfill").join("work-v_.jsonl");
+    assert!(written.is_file(), "{} was written", written.display());
+    assert_eq!(rx.requests().len(), 1);
+}
+
+#[test]
+fn start_outside_ci_says_how_to_keep_the_start_and_report_without_one_says_the_same() {
+    let repo = crate::support::Repo::new();
+    let out = Run::new(&["start"]).repo(&repo).expect_exit(0);
+    let line = out.stdout.trim();
+    let start: i64 = line.strip_prefix("export CUSTOMCD_JOB_START_TIME=").and_then(|n| n.parse().ok()).expect(line);
+    assert!(start > 1_600_000_000, "{line}");
+    assert_eq!(out.stdout.lines().count(), 1, "only the line to evaluate is on standard output: {out}");
+    assert!(!out.stderr.contains("eval"), "under $(...) nothing more is said: {out}");
+    // Typed bare at a terminal (script(1) gives it one), it says how to keep the start.
+    if std::process::Command::new("script").arg("--version").output().is_ok() {
+        let out = std::process::Command::new("script")
+            .args(["-qec", &format!("{} start", env!("CARGO_BIN_EXE_customcd")), "/dev/null"])
+            .current_dir(&repo.dir)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", &repo.dir)
+            .output()
+            .expect("script runs");
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            said.contains("eval \"$(customcd start)\"") && said.contains("export CUSTOMCD_JOB_START_TIME="),
+            "{said}"
+        );
+    }
+
+    let out =
+        Run::new(&["report", "--dry-run", "--service-id", "42", "--status", "success"]).repo(&repo).expect_exit(2);
+    assert!(out.stderr.contains("job_start_time") && out.stderr.contains("eval \"$(customcd start)\""), "{out}");
+}

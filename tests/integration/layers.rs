@@ -180,7 +180,7 @@ fn code_only(text: &str) -> String {
         } else if c == '\'' {
             // A character literal ('a', '\n', '\u{..}'), or a lifetime, which is kept.
             let end = if next == Some('\\') {
-                (i + 2..b.len()).find(|&j| b[j] == '\'')
+                (i + 3..b.len()).find(|&j| b[j] == '\'')
             } else if b.get(i + 2) == Some(&'\'') {
                 Some(i + 2)
             } else {
@@ -394,6 +394,19 @@ fn check(sources: &[(String, String)], no_env: &[&str]) -> Findings {
         }
         if no_env.contains(&top_of(&imp.from).as_str()) && top_of(&imp.to) == "env" {
             found.env_leaks.push(imp.clone());
+        }
+    }
+    // Nor may they read the process environment behind `Env`'s back.
+    for f in files.iter().filter(|f| no_env.contains(&top_of(&f.path).as_str())) {
+        for (n, line) in code_only(&f.text).lines().enumerate() {
+            if ["env::var", "env::vars", "env::var_os", "env::vars_os"].iter().any(|w| line.contains(w)) {
+                found.env_leaks.push(Import {
+                    from: f.path.clone(),
+                    to: "env.rs".to_owned(),
+                    line: n + 1,
+                    path: "std::env".to_owned(),
+                });
+            }
         }
     }
     found.circles = circles(&found.imports);
@@ -644,8 +657,11 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
         ("lib.rs", "pub mod settings; pub mod job;"),
         ("settings/mod.rs", "mod sources;\nuse crate::job::{self, Job};\n"),
         ("settings/sources.rs", "use super::Settings;\n"),
-        ("job/mod.rs", "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; crate::settings::sources::read(); }\n"),
-        ("cmd/post.rs", "use crate::{env::Env, output};\n"),
+        (
+            "job/mod.rs",
+            "// crate::settings::Settings\nfn f() { let s = \"crate::cmd::x\"; let q = '\\''; crate::settings::sources::read(); }\n",
+        ),
+        ("cmd/post.rs", "use crate::{env::Env, output};\nfn f() { std::env::var(\"GITHUB_ENV\"); }\n"),
         ("env.rs", ""),
         ("output/mod.rs", ""),
         ("extra.rs", "use crate::env::Env;"),
@@ -657,7 +673,7 @@ fn the_checker_finds_circles_upward_imports_and_unplaced_modules() {
     assert_eq!(tied, BTreeSet::from(["job/mod.rs", "settings/mod.rs", "settings/sources.rs"]));
     assert_eq!(
         found.env_leaks.iter().map(describe).collect::<Vec<_>>(),
-        ["src/cmd/post.rs:1 -> src/env.rs (crate::env::Env)"]
+        ["src/cmd/post.rs:1 -> src/env.rs (crate::env::Env)", "src/cmd/post.rs:2 -> src/env.rs (std::env)"]
     );
     assert_eq!(found.unplaced, BTreeSet::from(["extra.rs".to_owned()]));
 

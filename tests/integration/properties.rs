@@ -166,7 +166,8 @@ fn resolve(pairs: &[(Key, String)]) -> Result<Job, Vec<customcd::error::Problem>
         stack: &stack,
         optional: &[],
         git_error: None,
-        now: 1_700_000_000,
+        // Far enough ahead that every valid start plus every valid duration has ended.
+        now: 4_000_000_000,
         hints: &[],
         context: Vec::new(),
         primary: Vec::new(),
@@ -208,7 +209,8 @@ fn valid_job() -> impl Strategy<Value = ValidJob> {
     (
         sha(),
         1..=2_147_483_647_u64,
-        0..100_000_000_000_i64,
+        // From the earliest start a job can have (2000-01-01) on.
+        946_684_800..1_850_000_000_i64,
         0..=2_147_483_647_u64,
         status_word(),
         owner_name(),

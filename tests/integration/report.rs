@@ -416,3 +416,47 @@ fn help_documents_every_field_and_version_prints() {
     let out = Run::new(&["--version"]).expect_exit(0);
     assert_eq!(out.stdout.trim(), format!("customcd {}", env!("CARGO_PKG_VERSION")));
 }
+
+#[test]
+fn git_files_linked_to_a_device_or_made_fifos_are_refused_at_once_never_read() {
+    for (file, kind) in [("packed-refs", "zero"), ("config", "fifo"), ("refs/heads/main", "fifo")] {
+        let repo = Repo::new();
+        let path = repo.dir.join(".git").join(file);
+        let _ = std::fs::remove_file(&path);
+        if kind == "zero" {
+            std::os::unix::fs::symlink("/dev/zero", &path).expect("symlink");
+        } else {
+            let made = std::process::Command::new("mkfifo").arg(&path).status().expect("mkfifo");
+            assert!(made.success());
+        }
+        let rx = Server::ok();
+        let started = std::time::Instant::now();
+        let out = Run::report().repo(&repo).server(&rx).timeout(std::time::Duration::from_secs(20)).expect_exit(2);
+        assert!(started.elapsed() < std::time::Duration::from_secs(10), "{file}: took {:?}", started.elapsed());
+        assert!(out.all().contains("not read"), "{file}: {out}");
+        assert!(rx.requests().is_empty());
+        // With every field given, git is not needed and the job goes out.
+        let rx = Server::ok();
+        Run::report()
+            .repo(&repo)
+            .server(&rx)
+            .args(["--commit-sha", "1111111111111111111111111111111111111111", "--repo-name", "acme/app"])
+            .expect_exit(0);
+        assert_eq!(rx.requests().len(), 1, "{file}");
+    }
+}
+
+#[test]
+fn a_removed_working_directory_stops_nothing_when_every_field_is_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let gone = dir.path().join("gone");
+    std::fs::create_dir(&gone).expect("mkdir");
+    let rx = Server::ok();
+    let script = format!("cd '{0}' && rmdir '{0}' && exec \"$@\"", gone.display());
+    let out = Run::report()
+        .server(&rx)
+        .through(&["sh", "-c", &script, "sh"])
+        .args(["--commit-sha", "1111111111111111111111111111111111111111", "--repo-name", "acme/app"])
+        .expect_exit(0);
+    assert_eq!(rx.requests().len(), 1, "{out}");
+}

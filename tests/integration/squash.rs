@@ -176,6 +176,11 @@ fn without_the_ref_githubs_pull_request_commits_give_the_times_within_the_lookup
         .output();
     assert_ne!(fields(&out)["lead_time"], Value::from(20 * 86_400));
     assert!(out.stderr.contains("PR #7 keep their merge commit's time") && out.stderr.contains("HTTP 403"), "{out}");
+    assert!(out.stderr.contains("permissions: pull-requests: read"), "the fix names the permission: {out}");
+    assert!(
+        out.stderr.contains("::warning title=customcd::squash-merged PR #7 keep"),
+        "a warning, not only a line: {out}"
+    );
 }
 
 #[test]
