@@ -488,3 +488,24 @@ fn a_send_with_nothing_to_send_creates_no_spool_and_no_ledger() {
     assert!(!spool.exists(), "the spool directory was made: {}", out.all());
     assert!(rx.requests().is_empty());
 }
+
+#[test]
+fn a_spool_directory_is_sent_with_the_concurrency_json_lines_get() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool");
+    let spool_s = spool.to_string_lossy().into_owned();
+    let down = Server::start(Plan::always(Step::status(503)));
+    for i in 0..8 {
+        let id = format!("c-{i}");
+        Run::new(&report_args(&spool_s, &id, "1")).dir(dir.path()).server(&down).output();
+    }
+    assert_eq!(spool_files(&spool).len(), 8);
+    // Each answer takes 400 ms: one at a time that is 3.2 s; four at a time under 2 s.
+    let slow = Server::start(Plan::always(Step::Late(Duration::from_millis(400), Reply::new(200, OK_BODY))));
+    let started = std::time::Instant::now();
+    Run::new(&["send", &spool_s, "--concurrency", "4", "--any-endpoint"]).dir(dir.path()).server(&slow).expect_exit(0);
+    let took = started.elapsed();
+    assert_eq!(slow.requests().len(), 8, "each job once");
+    assert!(took < Duration::from_millis(2000), "took {took:?}: the files went one at a time");
+    assert!(spool_files(&spool).is_empty());
+}
