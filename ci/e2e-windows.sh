@@ -33,13 +33,14 @@ apt_pkgs=()
 have x86_64-w64-mingw32-gcc || apt_pkgs+=(gcc-mingw-w64-x86-64)
 have wine || apt_pkgs+=(wine64 wine)
 have git || apt_pkgs+=(git)
+have pgrep || apt_pkgs+=(procps)
 if ((${#apt_pkgs[@]})); then
   log "apt-get install ${apt_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${apt_pkgs[@]}" >/dev/null
 fi
-require_tools x86_64-w64-mingw32-gcc wine git python3
+require_tools x86_64-w64-mingw32-gcc wine git python3 pgrep file
 rustup target list --installed 2>/dev/null | grep -qx "$TARGET" || rustup target add "$TARGET"
 
 WORK=$(make_workdir e2e-windows)

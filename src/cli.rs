@@ -140,6 +140,10 @@ pub struct SendArgs {
     /// Send jobs the server acknowledged before again (each would count as another deploy)
     #[arg(long)]
     pub resend: bool,
+    /// Send kept jobs to this run's endpoint even when they were kept for another one (each spool
+    /// file remembers the endpoint it was reported to)
+    #[arg(long)]
+    pub any_endpoint: bool,
     #[command(flatten)]
     pub connection: ConnectionValues,
 }

@@ -36,6 +36,7 @@ use crate::output;
 use crate::settings::endpoint::Connection;
 
 /// How a bulk send behaves.
+#[derive(Clone)]
 pub(crate) struct Options {
     /// Workers, each with its own keep-alive connection.
     pub concurrency: usize,
@@ -145,11 +146,52 @@ pub(crate) fn run(inputs: &[Input], connection: Option<&Connection>, opts: &Opti
     std::thread::scope(|scope| -> Result<(), Error> {
         scope.spawn(|| progress(&counts, started, &done, terminal, opts.progress_every));
         let result = (|| {
-            for input in inputs {
+            // Files found in a directory (a spool: one payload each) are sent `concurrency` at a
+            // time, as the records of one JSON Lines input are; other inputs one after another.
+            let mut rest = inputs;
+            while let Some(first) = rest.first() {
                 if STOP.load(Ordering::Relaxed) {
                     break;
                 }
-                send_input(input, connection, agent.as_ref(), &throttle, &counts, &rejects, &shared, opts)?;
+                let listed = rest.iter().take_while(|i| i.listed).count();
+                if listed < 2 || opts.concurrency < 2 {
+                    send_input(first, connection, agent.as_ref(), &throttle, &counts, &rejects, &shared, opts)?;
+                    rest = &rest[1..];
+                    continue;
+                }
+                let (batch, after) = rest.split_at(listed);
+                let next = std::sync::atomic::AtomicUsize::new(0);
+                // One worker per file: the pool is the concurrency.
+                let one = Options { concurrency: 1, ..opts.clone() };
+                let failed = Mutex::new(None::<Error>);
+                std::thread::scope(|pool| {
+                    for _ in 0..opts.concurrency.min(batch.len()) {
+                        pool.spawn(|| loop {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let stop =
+                                STOP.load(Ordering::Relaxed) || failed.lock().map(|f| f.is_some()).unwrap_or(true);
+                            let Some(input) = batch.get(i).filter(|_| !stop) else { break };
+                            if let Err(e) = send_input(
+                                input,
+                                connection,
+                                agent.as_ref(),
+                                &throttle,
+                                &counts,
+                                &rejects,
+                                &shared,
+                                &one,
+                            ) {
+                                if let Ok(mut f) = failed.lock() {
+                                    f.get_or_insert(e);
+                                }
+                            }
+                        });
+                    }
+                });
+                if let Some(e) = failed.into_inner().ok().flatten() {
+                    return Err(e);
+                }
+                rest = after;
             }
             Ok(())
         })();

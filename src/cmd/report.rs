@@ -215,16 +215,20 @@ fn shipped(settings: &Settings, gathered: &Gathered) -> Shipped {
     let mut repo = None;
     // A previous_sha that is no commit id is warned about and leaves the change set out, as every
     // other trouble here does: the deploy is reported either way (see change_set::compute).
+    // `earlier`: the deploys before the previous one, known only from a platform's record.
     let previous = if let Some(v) = stack.get(Key::PreviousSha) {
-        Ok(v.clone())
+        Ok((v.clone(), Vec::new()))
     } else if let Some(pattern) = stack.get(Key::PreviousTag) {
-        opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
+        opened(&mut repo, settings.repo_dir())
+            .and_then(|r| change_set::previous_from_tag(r, &deployed, pattern, limit))
+            .map(|prev| (prev, Vec::new()))
     } else {
         from_platform(settings.platform(), &mut lookups, &mut notices)
     };
-    let set = previous.and_then(|prev| match change_set::null_previous(&prev) {
+    let set = previous.and_then(|(prev, earlier)| match change_set::null_previous(&prev) {
         Some(no) => Err(no),
-        None => opened(&mut repo, settings.repo_dir()).and_then(|r| change_set::compute(r, &deployed, &prev, limit)),
+        None => opened(&mut repo, settings.repo_dir())
+            .and_then(|r| change_set::compute_with_earlier(r, &deployed, &prev, &earlier, limit)),
     });
     match set {
         Ok(mut set) => {
@@ -359,12 +363,13 @@ impl<'a> Lookups<'a> {
 }
 
 /// The previous deploy when the user names none: the platform's record, else what the CI system
-/// names (with a notice when it is a stand-in), else why none is known.
+/// names (with a notice when it is a stand-in), else why none is known. With it, the commits of
+/// the earlier deploys the record named (none but from a record).
 fn from_platform(
     platform: Option<&Platform>,
     lookups: &mut Lookups<'_>,
     notices: &mut Vec<String>,
-) -> Result<Sourced<String>, NoChangeSet> {
+) -> Result<(Sourced<String>, Vec<String>), NoChangeSet> {
     let quiet = |reason: String| NoChangeSet { reason, warn: false };
     match platform.map(|p| &p.previous) {
         Some(Previous::Ask { environment, own }) => {
@@ -372,14 +377,14 @@ fn from_platform(
                 return Err(quiet("the platform's API is not configured".to_owned()));
             };
             match records::ask_previous(api, agent, environment, own, budget) {
-                Ok(Found::Deploy(previous)) => Ok(previous),
+                Ok(Found::Deploy { previous, earlier }) => Ok((previous, earlier)),
                 Ok(Found::None(why)) => Err(quiet(why)),
                 Err(warning) => Err(NoChangeSet { reason: warning, warn: true }),
             }
         }
         Some(Previous::Named { previous, notice }) => {
             notices.extend(notice.iter().cloned());
-            Ok(previous.clone())
+            Ok((previous.clone(), Vec::new()))
         }
         Some(Previous::Unknown(why)) => Err(quiet(why.clone())),
         None => Err(quiet(format!(

@@ -8,7 +8,7 @@ use crate::bulk;
 use crate::bulk::records::{Format, Input};
 use crate::cli::SendArgs;
 use crate::delivery::spool;
-use crate::error::Error;
+use crate::error::{Error, Problem};
 use crate::output;
 use crate::settings::Settings;
 use crate::vocab::source::Sourced;
@@ -22,7 +22,31 @@ pub(crate) fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(
         }
     }
     let dir = args.paths.is_empty().then(|| settings.spool_dir().clone());
-    let inputs = inputs(args, dir)?;
+    let mut inputs = inputs(args, dir)?;
+    // A kept job goes only to the endpoint it was reported to: never to another tenant because
+    // this run's settings differ, unless the user says so.
+    let mut elsewhere = Vec::new();
+    if let Some(conn) = settings.connection().filter(|_| !args.any_endpoint) {
+        inputs.retain(|input| {
+            let Some(recorded) = input.path.as_deref().and_then(spool::recorded_endpoint) else { return true };
+            if recorded == conn.endpoint.url {
+                return true;
+            }
+            output::error(&format!(
+                "{} was kept for the endpoint {}, not this run's {} ({}): not sent. Send it with that endpoint's settings, or pass --any-endpoint to send it here",
+                input.name,
+                crate::git::remote::redact(&recorded),
+                crate::git::remote::redact(&conn.endpoint.url),
+                conn.endpoint.source
+            ));
+            elsewhere.push(Problem::new(
+                "url",
+                format!("is not the endpoint {} was kept for ({})", input.name, crate::git::remote::redact(&recorded)),
+                "send it with that endpoint's settings, or pass --any-endpoint",
+            ));
+            false
+        });
+    }
     bulk::stop_on_signal();
     let opts = bulk::Options {
         concurrency: settings.concurrency().value,
@@ -38,7 +62,16 @@ pub(crate) fn run(args: &SendArgs, settings: Settings, cwd: PathBuf) -> Result<(
     };
     // Records from files stay in them until delivered; standard input keeps nothing.
     let kept = !args.paths.iter().any(|p| p == "-");
-    settings.judge(bulk::run(&inputs, settings.connection(), &opts), kept)
+    let result = settings.judge(bulk::run(&inputs, settings.connection(), &opts), kept);
+    for input in &inputs {
+        if let Some(path) = &input.path {
+            spool::forget_endpoint(path);
+        }
+    }
+    match result {
+        Ok(()) if !elsewhere.is_empty() => Err(Error::Invalid(elsewhere)),
+        other => other,
+    }
 }
 
 /// The inputs of a `send`: the paths given (`-` is standard input), else the spool `dir`.

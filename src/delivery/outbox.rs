@@ -67,7 +67,16 @@ pub(crate) fn deliver(agent: &ureq::Agent, connection: &Connection, body: &str, 
     let _ = ctrlc::set_handler(move || on_signal(&id, &text, &note));
 
     let saved = match spool::write_ahead(&dir.value, job_id, body) {
-        Ok(s) => Some(s),
+        Ok(s) => {
+            // So that a later `send` with other settings cannot post it to another tenant.
+            if let Err(e) = spool::remember_endpoint(&s.path, &connection.endpoint.url) {
+                output::warn(&format!(
+                    "could not note beside {} the endpoint it is for ({e:#}); a later `customcd send` posts it wherever that run's settings say",
+                    s.path.display()
+                ));
+            }
+            Some(s)
+        }
         Err(e) => {
             output::warn(&format!(
                 "the job could not be saved to the spool before sending ({e:#}); sending it without a safety copy"

@@ -64,10 +64,41 @@ pub(crate) fn write_ahead(dir: &Path, job_id: &str, body: &str) -> anyhow::Resul
     }
 }
 
+/// The file beside a spooled payload that remembers the endpoint it was reported to (never the
+/// token): `.NAME.endpoint`, hidden, so `expand` never takes it for an input.
+pub(crate) fn endpoint_file(payload: &Path) -> Option<PathBuf> {
+    let name = payload.file_name()?.to_string_lossy().into_owned();
+    Some(crate::fs::parent_dir(payload).join(format!(".{name}.endpoint")))
+}
+
+/// Remembers beside `payload` the endpoint it was to be sent to, written whole (never half).
+pub(crate) fn remember_endpoint(payload: &Path, url: &str) -> anyhow::Result<()> {
+    let Some(file) = endpoint_file(payload) else { return Ok(()) };
+    crate::fs::write_replace(&file, url.as_bytes(), ".customcd-endpoint-")
+}
+
+/// The endpoint a spooled payload was reported to, when it remembers one (a payload written by
+/// an older customcd, or by hand, does not).
+pub(crate) fn recorded_endpoint(payload: &Path) -> Option<String> {
+    let file = endpoint_file(payload)?;
+    let bytes = crate::fs::read_own_file(&file, 8 << 10).ok()?;
+    Some(String::from_utf8_lossy(&bytes).trim().to_owned()).filter(|u| !u.is_empty())
+}
+
+/// Removes the endpoint file of a payload that is gone (delivered, or removed by hand).
+pub(crate) fn forget_endpoint(payload: &Path) {
+    if let Some(file) = endpoint_file(payload) {
+        if !payload.exists() {
+            let _ = std::fs::remove_file(file);
+        }
+    }
+}
+
 /// Removes a delivered payload file while its lock is still held, so no other sender can pick it
 /// up between the acknowledgement and the removal.
 pub(crate) fn remove(spooled: Spooled) -> std::io::Result<()> {
     fs::remove_claimed(&spooled.path)?;
+    forget_endpoint(&spooled.path);
     drop(spooled.lock);
     Ok(())
 }

@@ -5,13 +5,18 @@ use serde_json::Value;
 
 use crate::vocab::source::{Source, Sourced};
 
-use super::{query_value, sha, Budget, Found};
+use super::{query_value, sha, Budget, Found, EARLIER_MAX};
 use crate::settings::records::{Api, Own};
 
 /// Deployments read per lookup: the newest, enough to pass this run's own and a few failures.
 const DEPLOYMENTS_PAGE: usize = 10;
-/// Deployments whose statuses are read, at most, before giving up.
+/// Deployments whose statuses are read, at most, in one lookup: before giving up on finding the
+/// previous deploy, and (with what is left of them) after it, for the earlier deploys.
 const STATUS_LOOKUPS: usize = 5;
+/// Earlier deployments whose statuses are read, at most, after the previous one: enough for a
+/// rollback to the deploy before last, while the pull request lookups (squash merges) that share
+/// the run's budget keep most of it.
+const EARLIER_STATUS_READS: usize = 2;
 
 /// The newest deployment to `environment` whose latest status is `success` (or `inactive` after
 /// a `success`: GitHub marks a successful deployment inactive when a newer one to the same
@@ -49,18 +54,15 @@ pub(super) fn previous_deploy(
         if own.deployment_id == Some(id) || statuses.iter().any(|s| names_run(s, own)) {
             continue;
         }
-        let states: Vec<&str> = statuses.iter().filter_map(|s| s.get("state").and_then(Value::as_str)).collect();
-        let succeeded = match states.first() {
-            Some(&"success") => true,
-            Some(&"inactive") => states.contains(&"success"),
-            _ => false,
-        };
-        if succeeded {
+        if succeeded(statuses) {
             let created = deployment.get("created_at").and_then(Value::as_str).unwrap_or("?");
             let detail = format!(
                 "deployments API: deployment {id} to {environment}, created {created}, the newest that succeeded"
             );
-            return Ok(Found::Deploy(Sourced::new(commit, Source::Ci { system: api.system(), detail })));
+            let reads = EARLIER_STATUS_READS.min(STATUS_LOOKUPS - looked - 1);
+            let earlier = earlier(api, agent, &deployments[looked + 1..], reads, own, budget);
+            let previous = Sourced::new(commit, Source::Ci { system: api.system(), detail });
+            return Ok(Found::Deploy { previous, earlier });
         }
     }
     if deployments.len() < DEPLOYMENTS_PAGE {
@@ -72,6 +74,51 @@ pub(super) fn previous_deploy(
             "none of the newest {DEPLOYMENTS_PAGE} deployments to {environment} in GitHub's record succeeded; pass --previous-sha or --previous-tag"
         ))
     }
+}
+
+/// Whether a deployment's statuses (newest first) say it succeeded: its latest is `success`, or
+/// `inactive` after a `success`.
+fn succeeded(statuses: &[Value]) -> bool {
+    let states: Vec<&str> = statuses.iter().filter_map(|s| s.get("state").and_then(Value::as_str)).collect();
+    match states.first() {
+        Some(&"success") => true,
+        Some(&"inactive") => states.contains(&"success"),
+        _ => false,
+    }
+}
+
+/// The commits of the successful deployments among `older` (the rest of the page already read,
+/// newest first), reading the statuses of at most `lookups` of them within `budget`: GitHub's
+/// list does not say which succeeded. Best effort: the first failure (the budget spent, a
+/// refusal, an odd answer) ends it with what was found, and costs the previous deploy nothing.
+fn earlier(
+    api: &Api,
+    agent: &ureq::Agent,
+    older: &[Value],
+    lookups: usize,
+    own: &Own,
+    budget: &mut Budget,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for deployment in older.iter().take(lookups) {
+        let (Some(id), Some(commit)) = (deployment.get("id").and_then(Value::as_u64), sha(deployment.get("sha")))
+        else {
+            break;
+        };
+        let Ok(statuses) =
+            api.get(agent, &format!("/repos/{}/deployments/{id}/statuses?per_page=30", api.project), budget)
+        else {
+            break;
+        };
+        let Some(statuses) = statuses.as_array() else { break };
+        if own.deployment_id != Some(id) && !statuses.iter().any(|s| names_run(s, own)) && succeeded(statuses) {
+            found.push(commit);
+        }
+        if found.len() == EARLIER_MAX {
+            break;
+        }
+    }
+    found
 }
 
 /// Whether a deployment status was written by this workflow run: its log or target URL names

@@ -28,6 +28,8 @@ use crate::vocab::source::Sourced;
 pub(crate) const DEADLINE: Duration = Duration::from_secs(5);
 /// The most requests all lookups of one run make together.
 pub(crate) const MAX_REQUESTS: usize = 8;
+/// The most commits of earlier deploys kept from the answers already read.
+pub(crate) const EARLIER_MAX: usize = 20;
 /// The most of one answer that is read: a page of deployments or of commits is far smaller.
 const MAX_ANSWER_BYTES: u64 = 1024 * 1024;
 
@@ -183,8 +185,10 @@ pub(crate) fn query_value(text: &str) -> String {
 
 /// What asking the record gave.
 pub(crate) enum Found {
-    /// The previous deploy's commit, sourced.
-    Deploy(Sourced<String>),
+    /// The previous deploy's commit, sourced, and the commits of the successful deploys before
+    /// it that the same answers named (newest first, at most [`EARLIER_MAX`]; empty when none
+    /// was seen), for `change_set::compute_with_earlier`.
+    Deploy { previous: Sourced<String>, earlier: Vec<String> },
     /// The record holds no earlier successful deploy to the environment: a first deploy.
     None(String),
 }

@@ -116,7 +116,8 @@ fn sigkill_at_random_instants_leaves_every_attempted_job_spooled_and_send_delive
     assert!(attempted.len() >= 15, "most kills landed during retries: {attempted:?}");
 
     let up = Server::ok();
-    Run::new(&["send", &spool_s]).dir(dir.path()).server(&up).expect_exit(0);
+    // `up` plays the same endpoint come back (on another port: --any-endpoint says it is ours).
+    Run::new(&["send", &spool_s, "--any-endpoint"]).dir(dir.path()).server(&up).expect_exit(0);
     let delivered = counts(&up);
     for id in &attempted {
         assert_eq!(delivered.get(id), Some(&1), "{id} delivered exactly once: {delivered:?}");
@@ -177,7 +178,8 @@ fn a_job_still_being_reported_is_left_to_its_report_by_a_concurrent_send() {
     let report = Run::new(&report_args(&spool_s, "busy-1", "60")).dir(dir.path()).server(&down).spawn();
     wait_for("the first attempt", Duration::from_secs(20), || !down.requests().is_empty());
     let up = Server::ok();
-    let out = Run::new(&["send", &spool_s]).dir(dir.path()).server(&up).output();
+    // `up` plays the same endpoint come back (on another port: --any-endpoint says it is ours).
+    let out = Run::new(&["send", &spool_s, "--any-endpoint"]).dir(dir.path()).server(&up).output();
     report.signal("-TERM");
     let _ = report.finish(Duration::from_secs(10));
     assert_eq!(out.code, Some(0), "{}", out.all());
@@ -485,4 +487,25 @@ fn a_send_with_nothing_to_send_creates_no_spool_and_no_ledger() {
     assert!(out.all().contains("nothing to send"), "{}", out.all());
     assert!(!spool.exists(), "the spool directory was made: {}", out.all());
     assert!(rx.requests().is_empty());
+}
+
+#[test]
+fn a_spool_directory_is_sent_with_the_concurrency_json_lines_get() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool");
+    let spool_s = spool.to_string_lossy().into_owned();
+    let down = Server::start(Plan::always(Step::status(503)));
+    for i in 0..8 {
+        let id = format!("c-{i}");
+        Run::new(&report_args(&spool_s, &id, "1")).dir(dir.path()).server(&down).output();
+    }
+    assert_eq!(spool_files(&spool).len(), 8);
+    // Each answer takes 400 ms: one at a time that is 3.2 s; four at a time under 2 s.
+    let slow = Server::start(Plan::always(Step::Late(Duration::from_millis(400), Reply::new(200, OK_BODY))));
+    let started = std::time::Instant::now();
+    Run::new(&["send", &spool_s, "--concurrency", "4", "--any-endpoint"]).dir(dir.path()).server(&slow).expect_exit(0);
+    let took = started.elapsed();
+    assert_eq!(slow.requests().len(), 8, "each job once");
+    assert!(took < Duration::from_millis(2000), "took {took:?}: the files went one at a time");
+    assert!(spool_files(&spool).is_empty());
 }

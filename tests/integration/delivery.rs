@@ -32,7 +32,12 @@ fn send_to(repo: &Repo, url: &str) -> Run {
 fn spool_entries(dir: &Path) -> Vec<PathBuf> {
     // The acknowledgement ledger lives in the spool; every other entry is a kept job or a leftover.
     let mut found: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd.filter_map(Result::ok).filter(|e| e.file_name() != LEDGER).map(|e| e.path()).collect(),
+        // Each kept job's note of its endpoint (`.NAME.endpoint`) goes with it.
+        Ok(rd) => rd
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name() != LEDGER && !e.file_name().to_string_lossy().ends_with(".endpoint"))
+            .map(|e| e.path())
+            .collect(),
         Err(_) => Vec::new(),
     };
     found.sort();
@@ -433,7 +438,8 @@ fn by_default_a_dead_endpoint_exits_0_with_a_warning_and_the_job_kept_for_send()
     assert!(text.contains(JOB_ID), "{text}");
     // The resend command the warning gives delivers the kept job.
     let rx = Server::ok();
-    Run::send().repo(&repo).server(&rx).arg(&path).expect_exit(0);
+    // `rx` plays the same endpoint come back (on another port: --any-endpoint says it is ours).
+    Run::send().repo(&repo).server(&rx).arg(&path).arg("--any-endpoint").expect_exit(0);
     assert_eq!(rx.requests().len(), 1);
     assert_eq!(rx.requests()[0].body, text);
     assert!(spool_entries(spool.path()).is_empty(), "sent, so removed");
@@ -746,7 +752,7 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
         0,
         false,
     );
-    add("send the spool", send_to(&repo, &ok.url()).arg(&spool), 0, false);
+    add("send the spool", send_to(&repo, &ok.url()).arg(&spool).arg("--any-endpoint"), 0, false);
     add("send stdin refused", send_to(&repo, &refuse.url()).arg("-").stdin(
         r#"{"job_id":"x","commit_sha":"a2e7da86cc392417b0d9f605b28038aae80b002f","service_id":2,"job_start_time":1704018030,"job_duration":300,"status":"Succeeded","repo_id":"1"}"#,
     ), 3, false);
@@ -829,4 +835,37 @@ fn no_token_or_credential_appears_in_anything_printed_or_spooled() {
         }
     }
     assert!(leaks.is_empty(), "{} leak(s):\n{}", leaks.len(), leaks.join("\n-----\n"));
+}
+
+#[test]
+fn a_kept_job_is_sent_only_to_the_endpoint_it_was_reported_to_unless_the_user_says_so() {
+    let repo = Repo::new();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let spool = dir.path().join("spool dir");
+    let down = Server::start(Plan::always(Step::status(503)));
+    let company2 = down.url().replace("/company/77/", "/company/2/");
+    let out = Run::report().repo(&repo).url(&company2).args(["--deadline", "1", "--spool-dir"]).arg(&spool).output();
+    assert!(out.all().contains("customcd send '"), "the hint is shell-quoted: {out}");
+    let kept: Vec<_> = std::fs::read_dir(&spool).expect("spool").flatten().map(|e| e.file_name()).collect();
+    assert_eq!(kept.iter().filter(|n| n.to_string_lossy().ends_with(".json")).count(), 1, "{kept:?}");
+    let never_endpoint = kept.iter().filter(|n| n.to_string_lossy().ends_with(".endpoint")).count();
+    assert_eq!(never_endpoint, 1, "the endpoint is remembered: {kept:?}");
+    for f in std::fs::read_dir(&spool).expect("spool").flatten() {
+        let text = std::fs::read_to_string(f.path()).unwrap_or_default();
+        assert!(!text.contains("TESTSECRET"), "never the token: {}", f.path().display());
+    }
+
+    // Company 1's settings: refused, both endpoints named, nothing sent.
+    let other = Server::ok();
+    let out = Run::send().server(&other).arg(&spool).expect_exit(2);
+    assert!(out.all().contains("company/2/") && out.all().contains("company/77/"), "{out}");
+    assert!(other.requests().is_empty(), "never to another tenant");
+    // The user says so.
+    Run::send().server(&other).arg(&spool).arg("--any-endpoint").expect_exit(0);
+    assert_eq!(other.requests().len(), 1);
+    let left: Vec<_> = std::fs::read_dir(&spool).expect("spool").flatten().map(|e| e.file_name()).collect();
+    assert!(
+        left.iter().all(|n| !n.to_string_lossy().ends_with(".json") && !n.to_string_lossy().ends_with(".endpoint")),
+        "{left:?}"
+    );
 }

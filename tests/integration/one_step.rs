@@ -351,3 +351,19 @@ fn an_endpoint_and_token_planted_through_github_env_lose_to_the_steps_with() {
     assert_eq!(req.bearer(), "one-step-token", "the step's own token");
     assert!(main.all().contains("variable CUSTOMCD_URL is ignored"), "{main}");
 }
+
+#[test]
+fn with_no_usable_spool_an_undelivered_job_goes_to_the_log_and_the_step_summary() {
+    let down = Server::start(crate::support::Plan::always(crate::support::Step::status(503)));
+    let mut job = Job::new(false);
+    // A file where the spool directory should be: nothing can be kept on disk.
+    let blocked = job.path("spool-is-a-file");
+    std::fs::write(&blocked, "x").expect("write");
+    let blocked = blocked.to_string_lossy().into_owned();
+    let main = job.stage(&down, "report", "report", &[("REPORT_AT", ""), ("DEADLINE", "1"), ("SPOOL_DIR", &blocked)]);
+    assert_ne!(main.code, Some(0), "neither delivered nor kept fails the step: {main}");
+    assert!(main.stdout.contains("\"job_id\":\"987-2-deploy\""), "the payload is in the log: {main}");
+    let summary = std::fs::read_to_string(job.path("summary")).expect("summary");
+    assert!(summary.contains("was NOT delivered") && summary.contains("customcd send job.json"), "{summary}");
+    assert!(summary.contains("\"job_id\":\"987-2-deploy\""), "{summary}");
+}

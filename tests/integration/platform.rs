@@ -398,3 +398,103 @@ fn jenkins_says_its_previous_build_is_per_job_when_an_environment_is_named() {
     assert_eq!(fields(&out)["previous_sha"], Value::from(ids[2].clone()));
     assert!(out.stderr.contains("notice") && out.stderr.contains("an environment parameter varies"), "{out}");
 }
+
+/// A repository where the last deploy was a hotfix that is no descendant of what went out
+/// before it: root, then c1, c2 on main, then the hotfix c3 from the root. Returns it, the root
+/// and c1..c3; HEAD is on the hotfix branch.
+fn hotfix_history() -> (Repo, String, [String; 3]) {
+    let repo = Repo::new();
+    let root = repo.head();
+    let (c1, c2) = (repo.commit("c1"), repo.commit("c2"));
+    git(&repo.dir, &["checkout", "-q", "-b", "hotfix", &root]);
+    let c3 = repo.commit("c3 hotfix");
+    (repo, root, [c1, c2, c3])
+}
+
+/// A GitHub run deploying `commit`, checked out as the deploying job's clone has it.
+fn gh_at(repo: &Repo, commit: &str, api: &Server) -> Run {
+    git(&repo.dir, &["checkout", "-q", commit]);
+    github(repo, commit, api)
+}
+
+/// A GitLab job deploying `commit`, checked out as the deploying job's clone has it.
+fn gl_at(repo: &Repo, commit: &str, api: &Server) -> Run {
+    git(&repo.dir, &["checkout", "-q", commit]);
+    gitlab(repo, commit, api)
+}
+
+#[test]
+fn github_earlier_deploys_make_a_redeploy_a_rollback_and_count_reverts_of_what_they_shipped() {
+    let (repo, _root, [c1, c2, c3]) = hotfix_history();
+    // c1 is no ancestor of c3 (the previous deploy): only the earlier deploys' rule can flag it.
+    assert_ne!(git(&repo.dir, &["merge-base", &c1, &c3]), c1);
+    let revert = repo.commit(&format!("Revert \"c2\"\n\nThis reverts commit {c2}."));
+    // Newest first: this run's own, then c3, c2, c1, each a success (c2 made inactive since).
+    let recorded = |earlier: &str| {
+        github_api(&[
+            (44, &revert, vec![status("in_progress", 900)]),
+            (43, &c3, vec![status("success", 703)]),
+            (42, &c2, vec![status("inactive", 702), status(earlier, 702)]),
+            (41, &c1, vec![status(earlier, 701)]),
+            (40, &c2, vec![status(earlier, 700)]),
+        ])
+    };
+    let api = recorded("success");
+    let f = fields(&gh_at(&repo, &c1, &api).arg("--dry-run").output());
+    assert_eq!(f["previous_sha"], Value::from(c3.clone()));
+    assert_eq!(f["is_rollback"], Value::from(1), "c1 went out two deploys ago");
+    let seen = api.requests();
+    assert_eq!(
+        seen.len(),
+        5,
+        "the list, then this run's, c3's, and the 2 earlier deployments' statuses (not the third's): {seen:?}"
+    );
+    assert_eq!(seen.iter().filter(|r| r.path.contains("/deployments?")).count(), 1, "one page of the list");
+
+    let out = gh_at(&repo, &revert, &api).arg("--dry-run").output();
+    let f = fields(&out);
+    assert_eq!(f["commit_count"], Value::from(rev_list_count(&repo, &format!("{c3}..{revert}"))));
+    assert_eq!(f["reverts"], Value::from(1), "c2 went out before c3, which does not reach it: {out}");
+    assert_eq!(f["is_rollback"], Value::from(0));
+
+    // The same history where the earlier deploys failed: nothing of theirs shipped.
+    let api = recorded("failure");
+    let f = fields(&gh_at(&repo, &c1, &api).arg("--dry-run").output());
+    assert_eq!(f["previous_sha"], Value::from(c3.clone()));
+    assert_eq!(f["is_rollback"], Value::from(0));
+    assert_eq!(fields(&gh_at(&repo, &revert, &api).arg("--dry-run").output())["reverts"], Value::from(0));
+
+    // Named by the user, the previous deploy comes with no earlier ones: c1 is no rollback then.
+    let f = fields(&gh_at(&repo, &c1, &recorded("success")).args(["--previous-sha", &c3, "--dry-run"]).output());
+    assert_eq!(f["is_rollback"], Value::from(0));
+}
+
+#[test]
+fn gitlab_earlier_deploys_come_from_the_same_page_without_another_request() {
+    let (repo, _root, [c1, c2, c3]) = hotfix_history();
+    let revert = repo.commit(&format!("Revert \"c2\"\n\nThis reverts commit {c2}."));
+    let list = json!([
+        gl_deployment(204, &revert, 5004, 400),
+        gl_deployment(203, &c3, 3003, 303),
+        gl_deployment(202, &c2, 3002, 302),
+        gl_deployment(201, &c1, 3001, 301),
+    ]);
+    let api = Server::start(
+        Plan::always(Step::status(404)).route("/api/v4/projects/77/deployments?", Step::reply(200, &list.to_string())),
+    );
+    let out = gl_at(&repo, &c1, &api).arg("--dry-run").output();
+    let f = fields(&out);
+    assert_eq!(f["previous_sha"], Value::from(c3.clone()), "{out}");
+    assert_eq!(f["is_rollback"], Value::from(1), "c1 went out two deploys ago: {out}");
+    api.only_request();
+    let f = fields(&gl_at(&repo, &revert, &api).arg("--dry-run").output());
+    assert_eq!(f["reverts"], Value::from(1));
+
+    // Only the previous one recorded: neither is flagged.
+    let list = json!([gl_deployment(204, &revert, 5004, 400), gl_deployment(203, &c3, 3003, 303)]);
+    let api = Server::start(
+        Plan::always(Step::status(404)).route("/api/v4/projects/77/deployments?", Step::reply(200, &list.to_string())),
+    );
+    assert_eq!(fields(&gl_at(&repo, &c1, &api).arg("--dry-run").output())["is_rollback"], Value::from(0));
+    assert_eq!(fields(&gl_at(&repo, &revert, &api).arg("--dry-run").output())["reverts"], Value::from(0));
+}
