@@ -209,7 +209,7 @@ $(cs_row 1000)
 $(cs_row 40000)
 | peak RSS, change set of 10 / 1,000 / 40,000 commits (pack files: ${PACK_KIB} KiB) | ${CS_RSS[10]} / ${CS_RSS[1000]} / ${CS_RSS[40000]} KiB | \`git rev-list --count\` ${GIT_RSS[10]} / ${GIT_RSS[1000]} / ${GIT_RSS[40000]} KiB | | <= git's |
 | report to nginx on 127.0.0.1 (median) | ${send_ms} ms | \`curl\` same body ${curl_ms} ms | $(ratio "$send_ms" "$curl_ms")x | <= 1.2x |
-| static binary (glibc, the documented local build) | $(mib "$SIZE") | | | <= 4,400 KiB |
+| static binary (glibc, the documented local build) | $(mib "$SIZE") | | | <= 4,700 KiB |
 | static binary (musl, what releases ship) | $( [[ $MUSL_SIZE == n/a ]] && echo n/a || mib "$MUSL_SIZE") | | | <= 4 MiB |
 | image (podman, runtime-local) | $( [[ $IMAGE == n/a ]] && echo n/a || mib "$IMAGE") | | | <= 4.5 MiB |
 | peak RSS, dry run in the large repo | ${RSS_DRY} KiB | | | <= 10 MiB |

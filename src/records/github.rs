@@ -13,6 +13,10 @@ const DEPLOYMENTS_PAGE: usize = 10;
 /// Deployments whose statuses are read, at most, in one lookup: before giving up on finding the
 /// previous deploy, and (with what is left of them) after it, for the earlier deploys.
 const STATUS_LOOKUPS: usize = 5;
+/// Earlier deployments whose statuses are read, at most, after the previous one: enough for a
+/// rollback to the deploy before last, while the pull request lookups (squash merges) that share
+/// the run's budget keep most of it.
+const EARLIER_STATUS_READS: usize = 2;
 
 /// The newest deployment to `environment` whose latest status is `success` (or `inactive` after
 /// a `success`: GitHub marks a successful deployment inactive when a newer one to the same
@@ -55,7 +59,8 @@ pub(super) fn previous_deploy(
             let detail = format!(
                 "deployments API: deployment {id} to {environment}, created {created}, the newest that succeeded"
             );
-            let earlier = earlier(api, agent, &deployments[looked + 1..], STATUS_LOOKUPS - looked - 1, own, budget);
+            let reads = EARLIER_STATUS_READS.min(STATUS_LOOKUPS - looked - 1);
+            let earlier = earlier(api, agent, &deployments[looked + 1..], reads, own, budget);
             let previous = Sourced::new(commit, Source::Ci { system: api.system(), detail });
             return Ok(Found::Deploy { previous, earlier });
         }

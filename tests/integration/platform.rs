@@ -436,6 +436,7 @@ fn github_earlier_deploys_make_a_redeploy_a_rollback_and_count_reverts_of_what_t
             (43, &c3, vec![status("success", 703)]),
             (42, &c2, vec![status("inactive", 702), status(earlier, 702)]),
             (41, &c1, vec![status(earlier, 701)]),
+            (40, &c2, vec![status(earlier, 700)]),
         ])
     };
     let api = recorded("success");
@@ -443,7 +444,11 @@ fn github_earlier_deploys_make_a_redeploy_a_rollback_and_count_reverts_of_what_t
     assert_eq!(f["previous_sha"], Value::from(c3.clone()));
     assert_eq!(f["is_rollback"], Value::from(1), "c1 went out two deploys ago");
     let seen = api.requests();
-    assert_eq!(seen.len(), 5, "the list, then this run's, c3's, c2's and c1's statuses: {seen:?}");
+    assert_eq!(
+        seen.len(),
+        5,
+        "the list, then this run's, c3's, and the 2 earlier deployments' statuses (not the third's): {seen:?}"
+    );
     assert_eq!(seen.iter().filter(|r| r.path.contains("/deployments?")).count(), 1, "one page of the list");
 
     let out = gh_at(&repo, &revert, &api).arg("--dry-run").output();
