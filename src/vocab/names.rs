@@ -482,7 +482,63 @@ const PACKAGING_PREFIXES: &[&str] = &["CUSTOMCD_INPUT_", "CUSTOMCD_STEP_"];
 /// token (an action runs on GitHub).
 #[cfg(test)]
 pub(crate) fn has_input(key: Key) -> bool {
-    !matches!(key, Key::TokenFile | Key::Concurrency | Key::GitlabToken)
+    input_of(key).is_some()
+}
+
+/// An input of the GitHub Action (action.yml): every action input is optional (`required: false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Input {
+    /// The input's default, as action.yml writes it (an expression such as `${{ github.token }}`
+    /// is evaluated by the runner for each stage).
+    pub default: &'static str,
+    /// The input's description in action.yml.
+    pub description: &'static str,
+}
+
+/// The GitHub Action's input for a setting, or None when the action takes none. action.yml's
+/// `inputs:` block is GENERATED from this table (and setup/action.yml from action.yml by
+/// ci/setup-action.py): `CUSTOMCD_REGENERATE=1 cargo test --lib action_yml` rewrites it.
+pub(crate) fn input_of(key: Key) -> Option<Input> {
+    match key {
+        Key::Status => Some(Input { default: "", description: "The job's result (success, failure, cancelled, or Succeeded, Failed, On Hold); wins over job_status. Empty: job_status, which the runner fills with the job's status." }),
+        Key::ReportAt => Some(Input { default: "", description: "When to report: now (when this step runs; make it the last step, with `if: always()`) or job-end (put the step first: the action's post stage reports after every other step, with the job's final status). Empty: now." }),
+        Key::ServiceId => Some(Input { default: "", description: "The Allstacks service id (an integer) the job belongs to. Or set CUSTOMCD_SERVICE_ID." }),
+        Key::Url => Some(Input { default: "", description: "The full webhook URL. Either this or server + company_id (and port). Or set CUSTOMCD_URL." }),
+        Key::Server => Some(Input { default: "", description: "The Allstacks server host name, used with company_id when url is empty." }),
+        Key::Port => Some(Input { default: "", description: "The server port, used with server when url is empty." }),
+        Key::CompanyId => Some(Input { default: "", description: "The Allstacks company id, used with server when url is empty." }),
+        Key::Token => Some(Input { default: "", description: "The webhook token (an Allstacks personal access token). Pass a secret, e.g. secrets.CUSTOMCD_TOKEN. It is masked in the log." }),
+        Key::GithubToken => Some(Input { default: "${{ github.token }}", description: "Token to read the previous deploy of this environment from GitHub's deployments (the workflow needs permissions: deployments: read). Sent to GITHUB_API_URL only; masked. Empty: no lookup." }),
+        Key::JobId => Some(Input { default: "", description: "A unique id for this job. Default: <run id>-<run attempt>-<job>." }),
+        Key::CommitSha => Some(Input { default: "", description: "The commit that was built or deployed. Default: the commit the triggering event names (pull request head, workflow_run head, deployment sha, ...), else the checked-out HEAD when it is this repository, else GITHUB_SHA." }),
+        Key::JobStartTime => Some(Input { default: "", description: "When the job started, epoch seconds or RFC 3339. Default: recorded by this action's pre step at the start of the job." }),
+        Key::JobDuration => Some(Input { default: "", description: "The job's duration in whole seconds. Default: from the start time until now." }),
+        Key::RepoId => Some(Input { default: "", description: "The repository id known to Allstacks. Default: none; repo_name (GITHUB_REPOSITORY) identifies the repository." }),
+        Key::RepoName => Some(Input { default: "", description: "The repository name. Default: GITHUB_REPOSITORY (owner/name)." }),
+        Key::TriggeredBy => Some(Input { default: "", description: "Who started the job. Default: GITHUB_TRIGGERING_ACTOR, else GITHUB_ACTOR." }),
+        Key::JobType => Some(Input { default: "", description: "The kind of job, e.g. deploy, build, test." }),
+        Key::Optional => Some(Input { default: "", description: "Optional fields as a JSON array, as the API takes them. Prefer `fields`." }),
+        Key::Fields => Some(Input { default: "", description: "Optional fields, one KEY[:TYPE]=VALUE per line; TYPE is string (default), integer, float, duration or timestamp. Repeating a key makes a list." }),
+        Key::CiFields => Some(Input { default: "", description: "Add CI context (ci_system, run_url, branch) as optional fields: true or false. Empty: true." }),
+        Key::DryRun => Some(Input { default: "", description: "Validate and print the payload without sending it: true or false. Empty: false." }),
+        Key::FailOnError => Some(Input { default: "", description: "Which delivery problems fail the step. Empty or refusal: a refusal that needs a person (401/403, another 4xx) fails; an outage (network, timeout, 429, 5xx) is a warning annotation, the step passes and the job is kept (output spool_file). true: both fail. false: neither fails. Invalid input always fails." }),
+        Key::SpoolDir => Some(Input { default: "", description: "A directory to keep jobs that could not be delivered, for a later `customcd send`. Empty: RUNNER_TEMP/customcd-spool." }),
+        Key::SpoolAlways => Some(Input { default: "", description: "Also keep a copy of a delivered payload in the spool directory (audit, relays): true or false. Empty: false." }),
+        Key::Repo => Some(Input { default: "", description: "The git repository to read, a directory in the workspace. Empty: the workspace." }),
+        Key::Deadline => Some(Input { default: "", description: "Give up retrying after this many seconds in all. Empty: 60." }),
+        Key::AllowHttp => Some(Input { default: "", description: "Allow a plain http:// endpoint on a host other than loopback (the token would travel unencrypted): true or false. Empty: false." }),
+        Key::AnyEndpointPath => Some(Input { default: "", description: "Accept an endpoint whose path is not /webhook/company/ID/cicd_job, for a relay that rewrites paths: true or false. Empty: false." }),
+        Key::Proxy => Some(Input { default: "", description: "Proxy URL for the request. Empty: HTTPS_PROXY, HTTP_PROXY or ALL_PROXY, honouring NO_PROXY." }),
+        Key::CaFile => Some(Input { default: "", description: "Extra trusted root certificates (PEM), e.g. a private CA; a path in the workspace. Empty: SSL_CERT_FILE if set." }),
+        Key::PlatformRoots => Some(Input { default: "", description: "Trust the runner's root certificates instead of the bundled Mozilla roots: true or false. Empty: false." }),
+        Key::Environment => Some(Input { default: "", description: "Where the job deployed to, e.g. production; sent as the optional field environment. Empty: from the deployment event, if any." }),
+        Key::PreviousSha => Some(Input { default: "", description: "The previous deploy's commit, for the change set (commit count, lead time). Empty: the push event's before, or previous_tag." }),
+        Key::PreviousTag => Some(Input { default: "", description: "A tag pattern (as git tag -l): the nearest matching tag below the deployed commit is the previous deploy. Needs fetch-depth: 0." }),
+        Key::ChangeSetLimit => Some(Input { default: "", description: "The most commits the change set walks; past it the lead time is left out. Empty: 10000." }),
+        Key::JobStatus => Some(Input { default: "${{ job.status }}", description: "The job's status as the runner sees it when this stage runs; with report_at job-end that is the job's final status. Leave it as it is; status wins over it." }),
+        Key::Matrix => Some(Input { default: "${{ toJSON(matrix) }}", description: "This job's matrix leg; its default gives each leg of a matrix job its own job_id (<run>-<attempt>-<job>-<leg values>). Leave it as it is; `null` outside a matrix." }),
+        Key::TokenFile | Key::Concurrency | Key::GitlabToken => None,
+    }
 }
 
 /// A warning for each `CUSTOMCD_*` variable that names no setting, with the closest known name:
@@ -646,6 +702,82 @@ mod tests {
         have.sort();
         want.sort();
         assert_eq!(have, want, "action.yml's inputs and the settings table disagree");
+    }
+
+    const INPUTS_BEGIN: &str =
+        "# BEGIN GENERATED inputs: from input_of in src/vocab/names.rs; CUSTOMCD_REGENERATE=1 cargo test --lib action_yml\n";
+    const INPUTS_END: &str = "# END GENERATED inputs\n";
+
+    /// A YAML double-quoted scalar holding exactly `s`.
+    fn yaml_quoted(s: &str) -> String {
+        let mut out = String::from("\"");
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '"' => out.push_str("\\\""),
+                c if c.is_control() => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+        out
+    }
+
+    /// action.yml's `inputs:` block as the table renders it, markers included.
+    fn rendered_inputs() -> String {
+        let mut out = String::from(INPUTS_BEGIN);
+        out.push_str("inputs:\n");
+        for key in Key::ALL {
+            let Some(input) = input_of(*key) else { continue };
+            out.push_str(&format!(
+                "  {}:\n    description: {}\n    required: false\n    default: {}\n",
+                key.name(),
+                yaml_quoted(input.description),
+                yaml_quoted(input.default)
+            ));
+        }
+        out.push_str(INPUTS_END);
+        out
+    }
+
+    #[test]
+    fn action_yml_inputs_are_generated_from_the_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("action.yml");
+        let text = repo_file("action.yml");
+        let begin = text.find(INPUTS_BEGIN).expect("action.yml has the BEGIN GENERATED inputs marker line");
+        let end = text[begin..].find(INPUTS_END).expect("action.yml has the END GENERATED inputs marker line")
+            + begin
+            + INPUTS_END.len();
+        let want = rendered_inputs();
+        if text[begin..end] == want {
+            return;
+        }
+        if std::env::var_os("CUSTOMCD_REGENERATE").is_some_and(|v| v == "1") {
+            let updated = format!("{}{}{}", &text[..begin], want, &text[end..]);
+            std::fs::write(&path, updated).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+            return;
+        }
+        panic!(
+            "action.yml's inputs block differs from the settings table (input_of in src/vocab/names.rs); \
+             run `CUSTOMCD_REGENERATE=1 cargo test --lib action_yml`, then `python3 ci/setup-action.py --write`"
+        );
+    }
+
+    #[test]
+    fn the_rendered_inputs_parse_back_to_the_table() {
+        let docs = yaml_rust2::YamlLoader::load_from_str(&rendered_inputs()).expect("valid YAML");
+        let inputs = &docs[0]["inputs"];
+        for key in Key::ALL {
+            let node = &inputs[key.name()];
+            match input_of(*key) {
+                None => assert!(node.is_badvalue(), "{} has no input", key.name()),
+                Some(input) => {
+                    assert_eq!(node["description"].as_str(), Some(input.description), "{}", key.name());
+                    assert_eq!(node["default"].as_str(), Some(input.default), "{}", key.name());
+                    assert_eq!(node["required"].as_bool(), Some(false), "{}", key.name());
+                }
+            }
+        }
     }
 
     #[test]
