@@ -486,6 +486,7 @@ pub(crate) fn has_input(key: Key) -> bool {
 }
 
 /// An input of the GitHub Action (action.yml): every action input is optional (`required: false`).
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Input {
     /// The input's default, as action.yml writes it (an expression such as `${{ github.token }}`
@@ -498,6 +499,7 @@ pub(crate) struct Input {
 /// The GitHub Action's input for a setting, or None when the action takes none. action.yml's
 /// `inputs:` block is GENERATED from this table (and setup/action.yml from action.yml by
 /// ci/setup-action.py): `CUSTOMCD_REGENERATE=1 cargo test --lib action_yml` rewrites it.
+#[cfg(test)]
 pub(crate) fn input_of(key: Key) -> Option<Input> {
     match key {
         Key::Status => Some(Input { default: "", description: "The job's result (success, failure, cancelled, or Succeeded, Failed, On Hold); wins over job_status. Empty: job_status, which the runner fills with the job's status." }),
