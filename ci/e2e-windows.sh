@@ -147,6 +147,8 @@ stop_receiver
 
 # 4. An outage: nothing listens on the port, the job is kept, and one send delivers it once.
 SPOOL="$WORK/spool-outage"
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT/webhook/company/7/cicd_job"
 win outage "$APP" CUSTOMCD_TOKEN="$TOKEN" CUSTOMCD_FAIL_ON_ERROR=false CUSTOMCD_DEADLINE=3 -- report --url "$URL" \
   --job-id win-outage-1 "${COMMON[@]}" --spool-dir "$(winpath "$SPOOL")"
 [[ $WIN_RC -eq 0 ]] || fail_with outage "an outage with fail_on_error false exited $WIN_RC, not 0"
@@ -155,8 +157,7 @@ mapfile -t kept < <(find "$SPOOL" -maxdepth 1 -name '*.json')
 ((${#kept[@]} == 1)) || fail_with outage "the outage left ${#kept[@]} spooled jobs, not 1"
 grep -q '"job_id":"win-outage-1"' "${kept[0]}" || die "the spooled file does not hold the job: $(cat "${kept[0]}")"
 log "outage: kept as $(basename "${kept[0]}")"
-start_receiver "$WORK" 300
-URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+start_receiver "$WORK" 300 "$PORT"
 win resend "$WORK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" "$(winpath "$SPOOL")"
 [[ $WIN_RC -eq 0 ]] || fail_with resend "send exited $WIN_RC"
 win resend-again "$WORK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" "$(winpath "$SPOOL")"
@@ -169,13 +170,14 @@ stop_receiver
 
 # 4b. The default spool outside CI is the profile's own folder (LOCALAPPDATA), and a bare `send`
 # sends it.
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT/webhook/company/7/cicd_job"
 win default-spool "$APP" CUSTOMCD_TOKEN="$TOKEN" CUSTOMCD_FAIL_ON_ERROR=false CUSTOMCD_DEADLINE=2 -- report \
-  --url "http://127.0.0.1:9/webhook/company/7/cicd_job" --job-id win-default-1 "${COMMON[@]}"
+  --url "$URL" --job-id win-default-1 "${COMMON[@]}"
 [[ $WIN_RC -eq 0 ]] || fail_with default-spool "an outage with the default spool exited $WIN_RC"
 grep -qi 'AppData\\Local\\customcd\\spool\\[0-9]*-win-default-1\.json' "$WORK/default-spool.out" \
   || fail_with default-spool "the job was not kept under LOCALAPPDATA\\customcd\\spool"
-start_receiver "$WORK" 300
-URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+start_receiver "$WORK" 300 "$PORT"
 win default-send "$APP" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL"
 [[ $WIN_RC -eq 0 ]] || fail_with default-send "a bare send exited $WIN_RC"
 expect --count 1 0.body.job_id==win-default-1 || die "a bare send did not send the default spool's job once"
@@ -228,16 +230,17 @@ log "Ctrl-C: exit 130, the job kept and named"
 
 # 5. Two concurrent senders over one spool deliver each job once.
 SPOOL="$WORK/spool-many"
+PORT=$(free_port)
+URL="http://127.0.0.1:$PORT/webhook/company/7/cicd_job"
 win spool-many "$APP" CUSTOMCD_TOKEN="$TOKEN" CUSTOMCD_FAIL_ON_ERROR=false CUSTOMCD_DEADLINE=2 -- report \
-  --url "http://127.0.0.1:9/webhook/company/7/cicd_job" --job-id win-many-0 "${COMMON[@]}" --spool-dir "$(winpath "$SPOOL")"
+  --url "$URL" --job-id win-many-0 "${COMMON[@]}" --spool-dir "$(winpath "$SPOOL")"
 [[ $WIN_RC -eq 0 ]] || fail_with spool-many "spooling exited $WIN_RC"
 # More jobs as the spool keeps them (the same body with another job id), so the race has work.
 first=$(find "$SPOOL" -maxdepth 1 -name '*.json' | head -1)
 for i in 1 2 3 4 5 6 7; do
   sed "s/win-many-0/win-many-$i/" "$first" >"$SPOOL/1700000000$i-win-many-$i.json"
 done
-start_receiver "$WORK" 300
-URL="http://127.0.0.1:$RECEIVER_PORT/webhook/company/7/cicd_job"
+start_receiver "$WORK" 300 "$PORT"
 OUTS+=("$WORK/race-a.out" "$WORK/race-b.out")
 ( win race-a "$WORK" CUSTOMCD_TOKEN="$TOKEN" -- send --url "$URL" "$(winpath "$SPOOL")"; echo "$WIN_RC" >"$WORK/race-a.rc" ) &
 race_a=$!

@@ -113,12 +113,19 @@ _start_server() {
   log "$name pid $_PID on 127.0.0.1:$_PORT"
 }
 
-# start_receiver DIR [LIFETIME_S]: starts ci/receiver.py on a free loopback port; sets
-# RECEIVER_PID, RECEIVER_PORT, RECEIVER_LOG.
+# start_receiver DIR [LIFETIME_S] [PORT]: starts ci/receiver.py on a free loopback port (or on
+# PORT: the endpoint an outage kept jobs for, come back); sets RECEIVER_PID, RECEIVER_PORT,
+# RECEIVER_LOG.
 start_receiver() {
-  _start_server receiver "$1" received.jsonl "${2:-600}"
+  _start_server receiver "$1" received.jsonl "${2:-600}" ${3:+--port "$3"}
   # shellcheck disable=SC2034 # for the sourcing script
   RECEIVER_PID=$_PID RECEIVER_PORT=$_PORT RECEIVER_LOG=$_LOG
+}
+
+# free_port: a loopback port nothing listens on now, for an endpoint that is down and comes back
+# later on the same address (a kept job is sent only to the endpoint it was kept for).
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
 stop_receiver() {

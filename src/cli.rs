@@ -86,7 +86,7 @@ pub enum Command {
     Backfill(BackfillArgs),
     /// Record the job's start for a later `report`; outside CI: eval "$(customcd start)"
     Start,
-    /// Show the detected CI system and every field with its source; needs no token, sends nothing
+    /// Show the detected CI system and every field with its source; needs no Allstacks token and sends no job (like report, it may read the platform's deployment records)
     Env(ReportArgs),
     /// The GitHub Action's post stage: report the job if this step's `report --report-at job-end` deferred it
     Post,
