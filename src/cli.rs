@@ -114,7 +114,7 @@ pub struct ReportArgs {
     /// integer, float, duration (seconds) or timestamp (epoch seconds or RFC 3339)
     #[arg(long = "field", visible_alias = "fields", value_name = "KEY[:TYPE]=VALUE")]
     pub field: Vec<String>,
-    /// Do not add CI context (ci_system, run_url, branch) as optional fields
+    /// Do not add CI context (ci_system, run_url, branch, ci_result) as optional fields
     #[arg(long)]
     pub no_ci_fields: bool,
 }
