@@ -216,19 +216,7 @@ fn the_job_id_names_the_repository_given_by_flag_when_there_is_no_origin() {
 
 /// Runs git in `dir` with author, committer and tagger time `time` (epoch seconds).
 fn git_at(dir: &std::path::Path, time: i64, args: &[&str]) -> String {
-    let date = format!("@{time} +0000");
-    let out = std::process::Command::new("git")
-        .args(["-c", "user.name=Rel", "-c", "user.email=release@example.com"])
-        .args(args)
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    git_as(dir, ("Rel", "release@example.com"), Some(time), args)
 }
 
 fn commit_at(repo: &Repo, time: i64, message: &str) -> String {

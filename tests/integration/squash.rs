@@ -4,7 +4,6 @@
 //! fake of GitHub's pull request commits when the clone lacks the ref.
 
 use std::path::Path;
-use std::process::Command;
 
 use crate::support::*;
 use serde_json::{json, Value};
@@ -15,19 +14,7 @@ const GH_TOKEN: &str = "ghs_FAKEGITHUBTOKEN_squash_0123456789";
 
 /// Runs git with fixed author and committer dates.
 fn git_at(dir: &Path, time: i64, args: &[&str]) -> String {
-    let date = format!("@{time} +0000");
-    let out = Command::new("git")
-        .args(["-c", "user.name=Dev", "-c", "user.email=dev@example.com", "-c", "init.defaultBranch=main"])
-        .args(args)
-        .env("GIT_AUTHOR_DATE", &date)
-        .env("GIT_COMMITTER_DATE", &date)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .current_dir(dir)
-        .output()
-        .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    git_as(dir, ("Dev", "dev@example.com"), Some(time), args)
 }
 
 fn commit(dir: &Path, time: i64, message: &str) -> String {

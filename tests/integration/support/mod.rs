@@ -37,23 +37,24 @@ pub struct Repo {
 
 /// Runs git with a config that ignores the machine's own, failing the test on error.
 pub fn git(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=Test",
-            "-c",
-            "user.email=test@example.com",
-            "-c",
-            "protocol.file.allow=always",
-            "-c",
-            "init.defaultBranch=main",
-        ])
+    git_as(dir, ("Test", "test@example.com"), None, args)
+}
+
+/// [`git`] as the person `(name, email)`, with author and committer dates at `time` (epoch
+/// seconds, UTC) when given: histories whose dates and authors a test checks.
+pub fn git_as(dir: &Path, (name, email): (&str, &str), time: Option<i64>, args: &[&str]) -> String {
+    let mut cmd = Command::new("git");
+    cmd.args(["-c", &format!("user.name={name}"), "-c", &format!("user.email={email}")])
+        .args(["-c", "protocol.file.allow=always", "-c", "init.defaultBranch=main"])
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .output()
-        .expect("git runs");
+        .env("GIT_CONFIG_GLOBAL", "/dev/null");
+    if let Some(time) = time {
+        let date = format!("@{time} +0000");
+        cmd.env("GIT_AUTHOR_DATE", &date).env("GIT_COMMITTER_DATE", &date);
+    }
+    let out = cmd.output().expect("git runs");
     assert!(out.status.success(), "git {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
